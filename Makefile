@@ -1,0 +1,52 @@
+# Two commands do all set-up on a fresh machine: `make run` (the demo) and `make test` (everything).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test lint install install-dev lock messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## The demo: web server, Celery worker and Celery beat in one foreground command (Ctrl-C stops all).
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_setup
+	@echo ""
+	@echo "  Amazon Sales Channel: http://127.0.0.1:8000/   (login above; Django admin at /admin/)"
+	@echo ""
+	$(BIN)/honcho start -f Procfile
+
+## Everything: lint, Django's checks, migrations up to date, the whole test suite.
+test: install-dev lint
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Re-pin the dependencies after editing requirements*.in.
+lock: install-dev
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
+
+## Translations: extract after changing strings, then translate locale/*/LC_MESSAGES/django.po.
+messages: install-dev
+	$(BIN)/python manage.py makemessages -l fr -l de -l it -l nl --ignore=.venv --ignore=var
+
+clean:
+	rm -rf var/celery var/static artifacts .pytest_cache

@@ -1,0 +1,125 @@
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from amazon_channel.models import AmazonOrder, AmazonOrderEvent, AmazonOrderItem, Store
+from commerce_orders.admin import AppendOnlyAdminMixin
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "marketplace_code",
+        "region",
+        "seller_id",
+        "environment",
+        "is_active",
+        "is_import_enabled",
+        "updated_at",
+    )
+    list_filter = ("is_active", "environment", "region", "marketplace_code", "is_import_enabled")
+    search_fields = ("name", "seller_id")
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "is_active", "created_at", "updated_at")}),
+        (
+            _("Amazon account"),
+            {
+                "fields": (
+                    "region",
+                    "marketplace_code",
+                    "marketplace_id",
+                    "seller_id",
+                    "environment",
+                    "sp_api_endpoint",
+                    "token_endpoint",
+                )
+            },
+        ),
+        (
+            _("Credentials (encrypted at rest)"),
+            {"fields": ("lwa_client_id", "lwa_client_secret", "refresh_token")},
+        ),
+        (
+            _("Order Settings"),
+            {
+                "fields": (
+                    "is_import_enabled",
+                    "customer_creation",
+                    "order_number_source",
+                    "is_pending_quantity_reserved",
+                    "order_status_source",
+                    "processing_status",
+                )
+            },
+        ),
+    )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # Secrets are typed in password inputs, so they are not shown on screen.
+        for name in ("lwa_client_secret", "refresh_token"):
+            if name in form.base_fields:
+                form.base_fields[name].widget = forms.PasswordInput(render_value=True)
+        return form
+
+
+class AmazonOrderItemInline(admin.TabularInline):
+    model = AmazonOrderItem
+    extra = 0
+    can_delete = False
+    fields = (
+        "order_item_id",
+        "asin",
+        "seller_sku",
+        "title",
+        "condition",
+        "quantity_ordered",
+        "quantity_shipped",
+        "item_price",
+        "item_tax",
+        "shipping_price",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AmazonOrderEventInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = AmazonOrderEvent
+    extra = 0
+    fields = ("created_at", "kind", "actor", "old_status", "new_status", "message")
+    readonly_fields = fields
+
+
+@admin.register(AmazonOrder)
+class AmazonOrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "amazon_order_id",
+        "store",
+        "purchase_date",
+        "status",
+        "fulfillment_channel",
+        "buyer_name",
+        "order_total",
+        "currency",
+        "last_update_date",
+    )
+    list_filter = ("status", "fulfillment_channel", "store", "is_prime", "is_business_order")
+    list_select_related = ("store",)
+    search_fields = ("amazon_order_id", "buyer_name", "buyer_email")
+    date_hierarchy = "purchase_date"
+    show_full_result_count = False
+    readonly_fields = ("raw_payload", "created_at", "updated_at", "last_update_date")
+    inlines = (AmazonOrderItemInline, AmazonOrderEventInline)
+
+
+@admin.register(AmazonOrderEvent)
+class AmazonOrderEventAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "order", "kind", "actor", "old_status", "new_status")
+    list_filter = ("kind",)
+    list_select_related = ("order", "actor")
+    search_fields = ("order__amazon_order_id",)
+    show_full_result_count = False

@@ -1,0 +1,263 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from amazon_channel.fields import EncryptedTextField
+from amazon_channel.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
+
+
+class Region(models.TextChoices):
+    NORTH_AMERICA = "NA", _("North America")
+    EUROPE = "EU", _("Europe")
+    FAR_EAST = "FE", _("Far East")
+
+
+class Store(models.Model):
+    """An Amazon seller account in one marketplace, with the Commerce channel's Order Settings."""
+
+    class Environment(models.TextChoices):
+        SANDBOX = "sandbox", _("Sandbox")
+        PRODUCTION = "production", _("Production")
+
+    class CustomerCreation(models.TextChoices):
+        GUEST = "guest", _("Guest")
+        NEW_ACCOUNT = "new_account", _("Build new customer account")
+
+    class OrderNumberSource(models.TextChoices):
+        COMMERCE = "commerce", _("Commerce order number sequence")
+        AMAZON = "amazon", _("Amazon order number")
+
+    class OrderStatusSource(models.TextChoices):
+        DEFAULT = "default", _("Default")
+        CUSTOM = "custom", _("Custom")
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    region = models.CharField(_("region"), max_length=2, choices=Region.choices)
+    marketplace_code = models.CharField(_("marketplace"), max_length=2, choices=MARKETPLACE_CHOICES)
+    marketplace_id = models.CharField(_("marketplace id"), max_length=20)
+    seller_id = models.CharField(_("seller id"), max_length=32)
+    environment = models.CharField(
+        _("environment"), max_length=12, choices=Environment.choices, default=Environment.SANDBOX
+    )
+    sp_api_endpoint = models.URLField(_("SP-API endpoint"), max_length=200)
+    token_endpoint = models.URLField(_("token endpoint"), max_length=200)
+    lwa_client_id = EncryptedTextField(_("LWA client id"))
+    lwa_client_secret = EncryptedTextField(_("LWA client secret"))
+    refresh_token = EncryptedTextField(_("refresh token"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last updated"), auto_now=True)
+
+    # Order Settings, as in the Commerce channel.
+    is_import_enabled = models.BooleanField(_("Import Amazon Orders"), default=False)
+    customer_creation = models.CharField(
+        _("Customer Creation"),
+        max_length=12,
+        choices=CustomerCreation.choices,
+        default=CustomerCreation.GUEST,
+    )
+    order_number_source = models.CharField(
+        _("Order Number Source"),
+        max_length=10,
+        choices=OrderNumberSource.choices,
+        default=OrderNumberSource.COMMERCE,
+    )
+    is_pending_quantity_reserved = models.BooleanField(
+        _("Reserve quantity for pending orders"), default=True
+    )
+    order_status_source = models.CharField(
+        _("Order Status"),
+        max_length=8,
+        choices=OrderStatusSource.choices,
+        default=OrderStatusSource.DEFAULT,
+    )
+    processing_status = models.CharField(
+        _("Processing status"), max_length=32, default="processing"
+    )
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        permissions = [
+            ("sync_store", _("Can sync a store with Amazon")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("seller_id", "marketplace_id", "environment"),
+                name="store_unique_seller_marketplace_environment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def marketplace(self):
+        return MARKETPLACES[self.marketplace_code]
+
+
+class AmazonOrderStatus(models.TextChoices):
+    PENDING = "Pending", _("Pending")
+    PENDING_AVAILABILITY = "PendingAvailability", _("Pending Availability")
+    UNSHIPPED = "Unshipped", _("Unshipped")
+    PARTIALLY_SHIPPED = "PartiallyShipped", _("Partially Shipped")
+    SHIPPED = "Shipped", _("Shipped")
+    CANCELED = "Canceled", _("Canceled")
+    UNFULFILLABLE = "Unfulfillable", _("Unfulfillable")
+    INVOICE_UNCONFIRMED = "InvoiceUnconfirmed", _("Invoice Unconfirmed")
+    ERROR = "Error", _("Error")
+
+
+class FulfillmentChannel(models.TextChoices):
+    MERCHANT = "MFN", _("Fulfilled by merchant")
+    AMAZON = "AFN", _("Fulfilled by Amazon")
+
+
+class AmazonOrder(models.Model):
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="orders", verbose_name=_("store")
+    )
+    amazon_order_id = models.CharField(_("order number"), max_length=32)
+    marketplace_id = models.CharField(_("marketplace id"), max_length=20, blank=True)
+    status = models.CharField(
+        _("status"), max_length=24, choices=AmazonOrderStatus.choices, db_index=True
+    )
+    fulfillment_channel = models.CharField(
+        _("fulfillment channel"), max_length=3, choices=FulfillmentChannel.choices
+    )
+    purchase_date = models.DateTimeField(_("purchase date"))
+    last_update_date = models.DateTimeField(_("last update date"))
+    latest_ship_date = models.DateTimeField(_("latest ship date"), null=True, blank=True)
+    ship_service_level = models.CharField(_("ship service level"), max_length=64, blank=True)
+    buyer_name = models.CharField(_("buyer's name"), max_length=255, blank=True)
+    buyer_email = models.EmailField(_("buyer email"), max_length=255, blank=True)
+    shipping_address = models.JSONField(_("shipping address"), default=dict, blank=True)
+    order_total = models.DecimalField(
+        _("grand total"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    number_of_items_shipped = models.PositiveIntegerField(_("items shipped"), default=0)
+    number_of_items_unshipped = models.PositiveIntegerField(_("items unshipped"), default=0)
+    is_prime = models.BooleanField(_("Prime"), default=False)
+    is_business_order = models.BooleanField(_("business order"), default=False)
+    is_premium_order = models.BooleanField(_("premium order"), default=False)
+    is_replacement_order = models.BooleanField(_("replacement order"), default=False)
+    is_buyer_requested_cancellation = models.BooleanField(
+        _("buyer requested cancellation"), default=False
+    )
+    buyer_cancellation_reason = models.CharField(
+        _("buyer's cancellation reason"), max_length=255, blank=True
+    )
+    order_notes = models.TextField(_("order notes"), blank=True)
+    raw_payload = models.JSONField(_("raw payload"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ("-purchase_date", "-id")
+        verbose_name = _("Amazon order")
+        verbose_name_plural = _("Amazon orders")
+        permissions = [
+            ("cancel_amazonorder", _("Can cancel an Amazon order")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("store", "amazon_order_id"), name="amazon_order_unique_per_store"
+            ),
+            models.CheckConstraint(
+                condition=Q(order_total__isnull=True) | Q(order_total__gte=0),
+                name="amazon_order_total_not_negative",
+            ),
+        ]
+        indexes = [
+            # Keyset pagination of Recent Orders / All Orders.
+            models.Index(
+                fields=("store", "-purchase_date", "-id"), name="amazon_order_store_recent"
+            ),
+            models.Index(fields=("store", "last_update_date"), name="amazon_order_store_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.amazon_order_id
+
+
+class AmazonOrderItem(models.Model):
+    order = models.ForeignKey(
+        AmazonOrder, on_delete=models.CASCADE, related_name="items", verbose_name=_("order")
+    )
+    order_item_id = models.CharField(_("order item id"), max_length=32)
+    asin = models.CharField(_("ASIN"), max_length=16, blank=True)
+    seller_sku = models.CharField(_("SKU"), max_length=64, blank=True)
+    title = models.CharField(_("title"), max_length=500, blank=True)
+    condition = models.CharField(_("condition"), max_length=32, blank=True)
+    quantity_ordered = models.PositiveIntegerField(_("quantity ordered"), default=0)
+    quantity_shipped = models.PositiveIntegerField(_("quantity shipped"), default=0)
+    item_price = models.DecimalField(
+        _("price"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    item_tax = models.DecimalField(_("tax"), max_digits=14, decimal_places=2, null=True, blank=True)
+    shipping_price = models.DecimalField(
+        _("shipping"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ("order", "id")
+        verbose_name = _("Amazon order item")
+        verbose_name_plural = _("Amazon order items")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("order", "order_item_id"), name="amazon_order_item_unique_per_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_shipped__lte=models.F("quantity_ordered")),
+                name="amazon_order_item_shipped_within_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_sku} x {self.quantity_ordered}"
+
+
+class AmazonOrderEvent(models.Model):
+    """Append-only history of an Amazon order: who did what, old -> new, when."""
+
+    class Kind(models.TextChoices):
+        IMPORTED = "imported", _("Imported from Amazon")
+        UPDATED = "updated", _("Updated from Amazon")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        CANCEL_REQUESTED = "cancel_requested", _("Cancellation requested")
+        CANCEL_CONFIRMED = "cancel_confirmed", _("Cancellation confirmed by Amazon")
+        CANCEL_REJECTED = "cancel_rejected", _("Cancellation rejected by Amazon")
+        ADDRESS_CHANGED = "address_changed", _("Shipping address changed")
+        NOTE = "note", _("Note")
+
+    order = models.ForeignKey(
+        AmazonOrder, on_delete=models.CASCADE, related_name="events", verbose_name=_("order")
+    )
+    kind = models.CharField(_("event"), max_length=24, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="amazon_order_events",
+        verbose_name=_("user"),
+    )
+    old_status = models.CharField(_("old status"), max_length=24, blank=True)
+    new_status = models.CharField(_("new status"), max_length=24, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("Amazon order event")
+        verbose_name_plural = _("Amazon order events")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
+
+    @property
+    def actor_label(self) -> str:
+        return self.actor.get_username() if self.actor else str(_("System"))

@@ -1,0 +1,230 @@
+"""The store's own orders. This app knows nothing about Amazon: a channel is just a name."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+def money_field(verbose_name, **kwargs):
+    return models.DecimalField(
+        verbose_name, max_digits=14, decimal_places=2, default=Decimal("0.00"), **kwargs
+    )
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    price = money_field(_("price"))
+    quantity_in_stock = models.IntegerField(_("quantity in stock"), default=0)
+    quantity_reserved = models.PositiveIntegerField(_("quantity reserved"), default=0)
+
+    class Meta:
+        ordering = ("sku",)
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity_in_stock__gte=0), name="product_stock_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class Customer(models.Model):
+    email = models.EmailField(_("email"), unique=True)
+    first_name = models.CharField(_("first name"), max_length=120, blank=True)
+    last_name = models.CharField(_("last name"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("email",)
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class OrderState(models.TextChoices):
+    NEW = "new", _("New")
+    PROCESSING = "processing", _("Processing")
+    COMPLETE = "complete", _("Complete")
+    CLOSED = "closed", _("Closed")
+    CANCELED = "canceled", _("Canceled")
+    HOLDED = "holded", _("On Hold")
+
+
+class CommerceOrder(models.Model):
+    increment_id = models.CharField(_("order number"), max_length=32, unique=True)
+    state = models.CharField(
+        _("state"), max_length=12, choices=OrderState.choices, default=OrderState.NEW
+    )
+    # The status label shown to merchants; a store may use a custom one for a state.
+    status = models.CharField(_("status"), max_length=32, default=OrderState.NEW, db_index=True)
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("customer"),
+    )
+    customer_email = models.EmailField(_("customer email"), max_length=255, blank=True)
+    customer_name = models.CharField(_("customer name"), max_length=255, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    payment_method = models.CharField(_("payment method"), max_length=64)
+    po_number = models.CharField(_("purchase order number"), max_length=64, blank=True)
+    shipping_method = models.CharField(_("shipping method"), max_length=64, blank=True)
+    subtotal = money_field(_("subtotal"))
+    shipping_amount = money_field(_("shipping & handling"))
+    tax_amount = money_field(_("tax"))
+    grand_total = money_field(_("grand total"))
+    total_paid = money_field(_("total paid"))
+    total_refunded = money_field(_("total refunded"))
+    # Where the order came from: a sales channel name and its own order id (no foreign key).
+    external_channel = models.CharField(_("sales channel"), max_length=32, blank=True)
+    external_order_id = models.CharField(_("channel order id"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("purchase date"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("external_channel", "external_order_id"),
+                condition=~Q(external_order_id=""),
+                name="commerce_order_unique_external_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_refunded__lte=F("total_paid")),
+                name="commerce_order_refund_within_paid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.increment_id
+
+    @property
+    def is_guest(self) -> bool:
+        return self.customer_id is None
+
+    @property
+    def total_due(self) -> Decimal:
+        return self.grand_total - self.total_paid
+
+
+class OrderAddress(models.Model):
+    class AddressType(models.TextChoices):
+        BILLING = "billing", _("Billing Address")
+        SHIPPING = "shipping", _("Shipping Address")
+
+    order = models.ForeignKey(
+        CommerceOrder, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("order")
+    )
+    address_type = models.CharField(_("type"), max_length=8, choices=AddressType.choices)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    street = models.TextField(_("street address"), blank=True)
+    city = models.CharField(_("city"), max_length=120, blank=True)
+    region = models.CharField(_("state/province"), max_length=120, blank=True)
+    postal_code = models.CharField(_("zip/postal code"), max_length=32, blank=True)
+    country_code = models.CharField(_("country"), max_length=2, blank=True)
+    phone = models.CharField(_("phone number"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("order address")
+        verbose_name_plural = _("order addresses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("order", "address_type"), name="order_address_one_per_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_address_type_display()}: {self.name}"
+
+
+class CommerceOrderItem(models.Model):
+    order = models.ForeignKey(
+        CommerceOrder, on_delete=models.CASCADE, related_name="items", verbose_name=_("order")
+    )
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="order_items",
+        verbose_name=_("product"),
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("product name"), max_length=500)
+    external_item_id = models.CharField(_("channel item id"), max_length=64, blank=True)
+    quantity_ordered = models.PositiveIntegerField(_("ordered"))
+    quantity_invoiced = models.PositiveIntegerField(_("invoiced"), default=0)
+    quantity_shipped = models.PositiveIntegerField(_("shipped"), default=0)
+    quantity_refunded = models.PositiveIntegerField(_("refunded"), default=0)
+    quantity_canceled = models.PositiveIntegerField(_("canceled"), default=0)
+    price = money_field(_("price"))
+    tax_amount = money_field(_("tax amount"))
+    row_total = money_field(_("row total"))
+
+    class Meta:
+        ordering = ("order", "id")
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity_invoiced__lte=F("quantity_ordered"))
+                & Q(quantity_shipped__lte=F("quantity_ordered"))
+                & Q(quantity_refunded__lte=F("quantity_invoiced"))
+                & Q(quantity_canceled__lte=F("quantity_ordered")),
+                name="order_item_quantities_within_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=("order", "external_item_id"),
+                condition=~Q(external_item_id=""),
+                name="order_item_unique_external_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x {self.quantity_ordered}"
+
+
+class CommerceOrderEvent(models.Model):
+    """Append-only status history and comments: who, what, old -> new, when."""
+
+    order = models.ForeignKey(
+        CommerceOrder, on_delete=models.CASCADE, related_name="events", verbose_name=_("order")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="commerce_order_events",
+        verbose_name=_("user"),
+    )
+    action = models.CharField(_("action"), max_length=32)
+    old_state = models.CharField(_("old state"), max_length=12, blank=True)
+    new_state = models.CharField(_("new state"), max_length=12, blank=True)
+    old_status = models.CharField(_("old status"), max_length=32, blank=True)
+    new_status = models.CharField(_("new status"), max_length=32, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    is_customer_notified = models.BooleanField(_("customer notified"), default=False)
+    is_visible_on_storefront = models.BooleanField(_("visible on storefront"), default=False)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("order history entry")
+        verbose_name_plural = _("order history")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.action}"

@@ -1,0 +1,85 @@
+"""Shared pytest set-up: real services or a visible reason, never a silent skip under CI."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# beside it are synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IS_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+
+
+def require_service(reason: str) -> None:
+    """Skip with a visible reason on a developer machine; fail under CI=true."""
+    if IS_CI:
+        pytest.fail(f"{reason} (required under CI=true)", pytrace=False)
+    pytest.skip(reason)
+
+
+def redis_url_reachable() -> str | None:
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        return None
+    return url
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgresql"):
+        from django.conf import settings
+
+        if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+            require_service("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if item.get_closest_marker("redis") and redis_url_reachable() is None:
+        require_service("needs a reachable Redis: set REDIS_URL=redis://...")
+    if item.get_closest_marker("browser") and not shutil.which(CHROMIUM_PATH):
+        require_service(f"needs Chromium at {CHROMIUM_PATH} (apt-get install chromium)")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM_PATH):
+        require_service(f"needs Chromium at {CHROMIUM_PATH} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM_PATH,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    """Save a full-page screenshot of the current page under artifacts/."""
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = ARTIFACTS_DIR / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

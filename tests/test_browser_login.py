@@ -1,0 +1,32 @@
+"""A merchant signs in through the browser and lands on the store cards."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_merchant_signs_in_and_sees_the_store_cards(live_server, page, screenshot):
+    get_user_model().objects.create_user("anna", password="correct horse battery")
+    store = StoreFactory(name="Demo Store (DE)")
+    AmazonOrderFactory.create_batch(2, store=store)
+
+    page.goto(f"{live_server.url}/")
+    assert "/accounts/login/" in page.url
+    screenshot("login")
+    page.fill("#id_username", "anna")
+    page.fill("#id_password", "wrong password")
+    page.click("button[type=submit]")
+    assert page.locator("[role=alert]").is_visible()
+
+    page.fill("#id_username", "anna")
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+    card = page.locator(f"article[data-store='{store.pk}']")
+    assert card.locator("h2").inner_text() == "Demo Store (DE)"
+    assert "Active" in card.inner_text()
+    screenshot("store_cards")
