@@ -26,8 +26,12 @@ CREDENTIALS_ENCRYPTION_KEYS = demo_secret(
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
-# The Seller Central sandbox: on for the demo and the tests, off in production.
+# The Seller Central sandbox: on for the demo and the tests, off in production. Its SP-API
+# answers on its own port (SANDBOX_URL); its control page is /sandbox/ on this site.
 SELLER_CENTRAL_SANDBOX_ENABLED = env_bool("SELLER_CENTRAL_SANDBOX_ENABLED", DEBUG)
+SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8001")
+# Runs Amazon's rate limits and feed processing times this many times faster (tests, benchmarks).
+SANDBOX_TIME_SCALE = float(os.environ.get("SANDBOX_TIME_SCALE", "1"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -43,6 +47,8 @@ INSTALLED_APPS = [
     "amazon_channel",
     "dashboard",
 ]
+if SELLER_CENTRAL_SANDBOX_ENABLED:
+    INSTALLED_APPS.append("seller_central_sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -15,3 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("dashboard.urls")),
 ]
+
+if settings.SELLER_CENTRAL_SANDBOX_ENABLED:
+    urlpatterns.insert(0, path("sandbox/", include("seller_central_sandbox.urls")))

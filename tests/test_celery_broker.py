@@ -46,4 +46,3 @@ def test_a_task_sent_through_redis_is_run_by_a_worker():
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE delivery_probe")
-

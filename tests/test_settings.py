@@ -61,7 +61,10 @@ def test_demo_secrets_are_generated_once_and_kept_out_of_the_code(tmp_path):
 
 def test_production_refuses_to_start_without_its_secrets(tmp_path):
     environment = project_environment(
-        var_dir=tmp_path, keep_services=False, DEBUG="false", DJANGO_SETTINGS_MODULE="config.settings"
+        var_dir=tmp_path,
+        keep_services=False,
+        DEBUG="false",
+        DJANGO_SETTINGS_MODULE="config.settings",
     )
     environment.pop("SECRET_KEY", None)
 

@@ -23,7 +23,9 @@ def test_the_login_page_is_served_with_a_csrf_token(client):
     assert b"csrfmiddlewaretoken" in response.content
 
 
-def test_store_cards_list_each_store_with_its_order_count(admin_client, django_assert_max_num_queries):
+def test_store_cards_list_each_store_with_its_order_count(
+    admin_client, django_assert_max_num_queries
+):
     store = StoreFactory(name="Berlin Shop")
     AmazonOrderFactory.create_batch(3, store=store)
     StoreFactory(name="Paris Shop", is_active=False)
