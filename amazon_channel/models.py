@@ -13,6 +13,12 @@ class Region(models.TextChoices):
     FAR_EAST = "FE", _("Far East")
 
 
+class SyncState(models.TextChoices):
+    OK = "ok", _("OK")
+    ERROR = "error", _("Error")
+    NEEDS_REAUTHORIZATION = "needs_reauthorization", _("Needs reauthorization")
+
+
 class Store(models.Model):
     """An Amazon seller account in one marketplace, with the Commerce channel's Order Settings."""
 
@@ -76,6 +82,13 @@ class Store(models.Model):
         _("Processing status"), max_length=32, default="processing"
     )
 
+    # Sync state. The watermark is the end of the last window whose orders are all committed.
+    sync_state = models.CharField(
+        _("sync state"), max_length=24, choices=SyncState.choices, default=SyncState.OK
+    )
+    sync_state_message = models.TextField(_("sync message"), blank=True)
+    orders_watermark = models.DateTimeField(_("orders synced up to"), null=True, blank=True)
+
     class Meta:
         ordering = ("name",)
         verbose_name = _("store")
@@ -96,6 +109,10 @@ class Store(models.Model):
     @property
     def marketplace(self):
         return MARKETPLACES[self.marketplace_code]
+
+    @property
+    def is_sync_paused(self) -> bool:
+        return self.sync_state == SyncState.NEEDS_REAUTHORIZATION
 
 
 class AmazonOrderStatus(models.TextChoices):
@@ -151,6 +168,18 @@ class AmazonOrder(models.Model):
         _("buyer's cancellation reason"), max_length=255, blank=True
     )
     order_notes = models.TextField(_("order notes"), blank=True)
+    # Why no Commerce order could be created yet (a missing SKU...); retried on every sync.
+    commerce_import_error = models.TextField(_("import error"), blank=True)
+    # Set while the last read of this order found something to fix; retried on every sync.
+    needs_attention = models.BooleanField(_("needs attention"), default=False, db_index=True)
+    commerce_order = models.OneToOneField(
+        "commerce_orders.CommerceOrder",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Commerce order"),
+    )
     raw_payload = models.JSONField(_("raw payload"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -218,6 +247,108 @@ class AmazonOrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seller_sku} x {self.quantity_ordered}"
+
+
+class AmazonOrderPackage(models.Model):
+    """A shipped package with its tracking, as Amazon reports it."""
+
+    order = models.ForeignKey(
+        AmazonOrder, on_delete=models.CASCADE, related_name="packages", verbose_name=_("order")
+    )
+    package_reference_id = models.CharField(_("package reference"), max_length=64)
+    carrier = models.CharField(_("carrier"), max_length=64, blank=True)
+    shipping_service = models.CharField(_("method"), max_length=128, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=128, blank=True)
+    ship_time = models.DateTimeField(_("shipped"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=24, blank=True)
+    items = models.JSONField(_("items"), default=list, blank=True)
+
+    class Meta:
+        ordering = ("order", "ship_time", "id")
+        verbose_name = _("package")
+        verbose_name_plural = _("packages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("order", "package_reference_id"), name="amazon_package_unique_per_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class SyncRun(models.Model):
+    """One sync of a store's orders: its window, its progress cursor and what it did.
+
+    A run holds a lease instead of a lock: a worker killed mid-run leaves the lease to expire,
+    and the next attempt resumes from the committed cursor.
+    """
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        MANUAL = "manual", _("Sync now")
+        COMMAND = "command", _("Command line")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="sync_runs", verbose_name=_("store")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.RUNNING
+    )
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    window_start = models.DateTimeField(_("updated after"))
+    window_end = models.DateTimeField(_("updated before"))
+    pagination_token = models.TextField(_("next page"), blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
+    pages = models.PositiveIntegerField(_("pages"), default=0)
+    orders_created = models.PositiveIntegerField(_("orders created"), default=0)
+    orders_updated = models.PositiveIntegerField(_("orders updated"), default=0)
+    orders_unchanged = models.PositiveIntegerField(_("orders unchanged"), default=0)
+    orders_with_problems = models.PositiveIntegerField(_("orders with problems"), default=0)
+    commerce_orders_created = models.PositiveIntegerField(_("Commerce orders created"), default=0)
+    throttled_calls = models.PositiveIntegerField(_("throttled calls"), default=0)
+    retried_errors = models.PositiveIntegerField(_("retried errors"), default=0)
+    consecutive_errors = models.PositiveIntegerField(default=0, editable=False)
+    lease_holder = models.CharField(max_length=64, blank=True, editable=False)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
+        constraints = [
+            # At most one run in progress per store: the per-store lock.
+            models.UniqueConstraint(
+                fields=("store",),
+                condition=Q(status="running"),
+                name="sync_run_one_running_per_store",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class RateLimitBucket(models.Model):
+    """Token buckets in the database, for installations without Redis (the demo)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    tokens = models.FloatField()
+    updated_at = models.FloatField(help_text="time.time() of the last refill")
+
+    class Meta:
+        verbose_name = _("rate limit bucket")
+        verbose_name_plural = _("rate limit buckets")
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class AmazonOrderEvent(models.Model):

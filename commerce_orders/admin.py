@@ -1,12 +1,17 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from commerce_orders.models import (
     CommerceOrder,
     CommerceOrderEvent,
     CommerceOrderItem,
+    CommerceSequence,
     Customer,
+    Invoice,
+    InvoiceItem,
     OrderAddress,
     Product,
+    StockReservation,
 )
 
 
@@ -25,8 +30,21 @@ class AppendOnlyAdminMixin:
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("sku", "name", "price", "quantity_in_stock", "quantity_reserved")
+    list_display = (
+        "sku",
+        "name",
+        "price",
+        "quantity_in_stock",
+        "quantity_reserved",
+        "quantity_salable",
+    )
     search_fields = ("sku", "name")
+    # Reservations move only through the stock services, under the product's row lock.
+    readonly_fields = ("quantity_reserved",)
+
+    @admin.display(description=_("salable quantity"))
+    def quantity_salable(self, product):
+        return product.quantity_salable
 
 
 @admin.register(Customer)
@@ -53,6 +71,14 @@ class CommerceOrderEventInline(AppendOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+class OrderInvoiceInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = Invoice
+    extra = 0
+    fields = ("increment_id", "created_at", "state", "grand_total")
+    readonly_fields = fields
+    show_change_link = True
+
+
 @admin.register(CommerceOrder)
 class CommerceOrderAdmin(admin.ModelAdmin):
     list_display = (
@@ -76,7 +102,12 @@ class CommerceOrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     raw_id_fields = ("customer",)
-    inlines = (OrderAddressInline, CommerceOrderItemInline, CommerceOrderEventInline)
+    inlines = (
+        OrderAddressInline,
+        CommerceOrderItemInline,
+        OrderInvoiceInline,
+        CommerceOrderEventInline,
+    )
 
 
 @admin.register(CommerceOrderEvent)
@@ -86,3 +117,37 @@ class CommerceOrderEventAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("order", "actor")
     search_fields = ("order__increment_id",)
     show_full_result_count = False
+
+
+class InvoiceItemInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = InvoiceItem
+    extra = 0
+    fields = ("sku", "name", "price", "quantity", "tax_amount", "row_total")
+    readonly_fields = fields
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Invoices are documents: created by invoice_create, never edited here."""
+
+    list_display = ("increment_id", "created_at", "order", "state", "grand_total")
+    list_filter = ("state",)
+    list_select_related = ("order",)
+    search_fields = ("increment_id", "order__increment_id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    inlines = (InvoiceItemInline,)
+
+
+@admin.register(StockReservation)
+class StockReservationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Held and released by the stock services only, so that Product.quantity_reserved agrees."""
+
+    list_display = ("reference", "product", "quantity", "created_at", "updated_at")
+    list_select_related = ("product",)
+    search_fields = ("reference", "product__sku")
+
+
+@admin.register(CommerceSequence)
+class CommerceSequenceAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "last_value")

@@ -1,5 +1,6 @@
 """The store's own orders. This app knows nothing about Amazon: a channel is just a name."""
 
+import dataclasses
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,6 +20,8 @@ class Product(models.Model):
     name = models.CharField(_("name"), max_length=255)
     price = money_field(_("price"))
     quantity_in_stock = models.IntegerField(_("quantity in stock"), default=0)
+    # Held for pending channel orders; equals the sum of this product's StockReservation rows and
+    # changes only in commerce_orders.services.stock, under this row's lock.
     quantity_reserved = models.PositiveIntegerField(_("quantity reserved"), default=0)
 
     class Meta:
@@ -33,6 +36,10 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+    @property
+    def quantity_salable(self) -> int:
+        return self.quantity_in_stock - self.quantity_reserved
 
 
 class Customer(models.Model):
@@ -57,6 +64,61 @@ class OrderState(models.TextChoices):
     CLOSED = "closed", _("Closed")
     CANCELED = "canceled", _("Canceled")
     HOLDED = "holded", _("On Hold")
+
+
+class OrderAction(models.TextChoices):
+    """What can happen to an order; the history's action column and the transition table's key."""
+
+    PLACE = "place", _("Order Placed")
+    INVOICE = "invoice", _("Invoice")
+    SHIP = "ship", _("Ship")
+    COMPLETE = "complete", _("Complete")
+    COMPLETE_AFTER_CHANNEL_CANCELLATION = (
+        "channel_cancellation",
+        _("Complete after cancellation by the sales channel"),
+    )
+    HOLD = "hold", _("Hold")
+    UNHOLD = "unhold", _("Unhold")
+    CANCEL = "cancel", _("Cancel")
+    CREDIT_MEMO = "credit_memo", _("Credit Memo")
+    COMMENT = "comment", _("Comment")
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderTransition:
+    sources: frozenset[OrderState]
+    targets: frozenset[OrderState]
+
+
+def _transition(sources, targets) -> OrderTransition:
+    return OrderTransition(frozenset(sources), frozenset(targets))
+
+
+_S = OrderState
+# The one table of allowed order moves: action -> (states it may start from, states it may end in).
+# A service picks its target from `targets` (unhold returns to the state held from; a credit memo
+# closes the order only when everything paid is refunded) and re-checks it under the row lock.
+ORDER_TRANSITIONS: dict[OrderAction, OrderTransition] = {
+    OrderAction.INVOICE: _transition({_S.NEW, _S.PROCESSING}, {_S.PROCESSING}),
+    OrderAction.SHIP: _transition({_S.NEW, _S.PROCESSING}, {_S.PROCESSING, _S.COMPLETE}),
+    OrderAction.COMPLETE: _transition({_S.PROCESSING}, {_S.COMPLETE}),
+    # Adobe's Amazon channel completes (not cancels) an order the channel cancelled after import.
+    OrderAction.COMPLETE_AFTER_CHANNEL_CANCELLATION: _transition(
+        {_S.NEW, _S.PROCESSING}, {_S.COMPLETE}
+    ),
+    OrderAction.HOLD: _transition({_S.NEW, _S.PROCESSING}, {_S.HOLDED}),
+    OrderAction.UNHOLD: _transition({_S.HOLDED}, {_S.NEW, _S.PROCESSING}),
+    OrderAction.CANCEL: _transition({_S.NEW, _S.PROCESSING}, {_S.CANCELED}),
+    OrderAction.CREDIT_MEMO: _transition(
+        {_S.PROCESSING, _S.COMPLETE}, {_S.PROCESSING, _S.COMPLETE, _S.CLOSED}
+    ),
+}
+del _S
+
+
+def order_actions_allowed(state: str) -> list[OrderAction]:
+    """The actions the table allows from `state`, for buttons and checks."""
+    return [action for action, move in ORDER_TRANSITIONS.items() if state in move.sources]
 
 
 class CommerceOrder(models.Model):
@@ -211,7 +273,7 @@ class CommerceOrderEvent(models.Model):
         related_name="commerce_order_events",
         verbose_name=_("user"),
     )
-    action = models.CharField(_("action"), max_length=32)
+    action = models.CharField(_("action"), max_length=32, choices=OrderAction.choices)
     old_state = models.CharField(_("old state"), max_length=12, blank=True)
     new_state = models.CharField(_("new state"), max_length=12, blank=True)
     old_status = models.CharField(_("old status"), max_length=32, blank=True)
@@ -228,3 +290,109 @@ class CommerceOrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.action}"
+
+
+class CommerceSequence(models.Model):
+    """A counter for document numbers (orders, invoices...), incremented under a row lock."""
+
+    name = models.CharField(_("name"), max_length=32, unique=True)
+    last_value = models.PositiveBigIntegerField(_("last value"), default=0)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_value}"
+
+
+class InvoiceState(models.TextChoices):
+    OPEN = "open", _("Pending")
+    PAID = "paid", _("Paid")
+    CANCELED = "canceled", _("Canceled")
+
+
+class Invoice(models.Model):
+    increment_id = models.CharField(_("invoice number"), max_length=32, unique=True)
+    order = models.ForeignKey(
+        CommerceOrder, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("order")
+    )
+    state = models.CharField(
+        _("status"), max_length=8, choices=InvoiceState.choices, default=InvoiceState.OPEN
+    )
+    subtotal = money_field(_("subtotal"))
+    shipping_amount = money_field(_("shipping & handling"))
+    tax_amount = money_field(_("tax"))
+    grand_total = money_field(_("grand total"))
+    created_at = models.DateTimeField(_("invoice date"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+
+    def __str__(self) -> str:
+        return self.increment_id
+
+
+class InvoiceItem(models.Model):
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="items", verbose_name=_("invoice")
+    )
+    order_item = models.ForeignKey(
+        CommerceOrderItem,
+        on_delete=models.PROTECT,
+        related_name="invoice_items",
+        verbose_name=_("order item"),
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("product name"), max_length=500)
+    quantity = models.PositiveIntegerField(_("qty invoiced"))
+    price = money_field(_("price"))
+    tax_amount = money_field(_("tax amount"))
+    row_total = money_field(_("row total"))
+
+    class Meta:
+        ordering = ("invoice", "id")
+        verbose_name = _("invoice item")
+        verbose_name_plural = _("invoice items")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="invoice_item_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=("invoice", "order_item"), name="invoice_item_one_per_order_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x {self.quantity}"
+
+
+class StockReservation(models.Model):
+    """Quantity held for a pending order, under a reference derived from that order."""
+
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("product")
+    )
+    reference = models.CharField(_("reference"), max_length=128, db_index=True)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ("reference", "product")
+        verbose_name = _("stock reservation")
+        verbose_name_plural = _("stock reservations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("product", "reference"), name="stock_reservation_one_per_product_reference"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="stock_reservation_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.product_id} x {self.quantity}"

@@ -30,6 +30,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # answers on its own port (SANDBOX_URL); its control page is /sandbox/ on this site.
 SELLER_CENTRAL_SANDBOX_ENABLED = env_bool("SELLER_CENTRAL_SANDBOX_ENABLED", DEBUG)
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8001")
+# Our shared limiter's rates times this (set it to SANDBOX_TIME_SCALE against a faster sandbox).
+AMAZON_RATE_LIMIT_SCALE = float(os.environ.get("AMAZON_RATE_LIMIT_SCALE", "1"))
 # Runs Amazon's rate limits and feed processing times this many times faster (tests, benchmarks).
 SANDBOX_TIME_SCALE = float(os.environ.get("SANDBOX_TIME_SCALE", "1"))
 

@@ -1,8 +1,10 @@
+import itertools
 from decimal import Decimal
 
 import factory
 
 from commerce_orders.models import CommerceOrder, CommerceOrderItem, Customer, Product
+from commerce_orders.services import AddressData, OrderLine
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -49,3 +51,55 @@ class CommerceOrderItemFactory(factory.django.DjangoModelFactory):
     quantity_ordered = 1
     price = Decimal("19.99")
     row_total = Decimal("19.99")
+
+
+class OrderLineFactory(factory.Factory):
+    class Meta:
+        model = OrderLine
+
+    sku = factory.LazyFunction(lambda: ProductFactory().sku)
+    name = "Catalog product"
+    quantity = 1
+    price = Decimal("10.00")
+    tax_amount = Decimal("0.00")
+    external_item_id = factory.Sequence(lambda n: f"item-{n}")
+
+
+class AddressDataFactory(factory.Factory):
+    class Meta:
+        model = AddressData
+
+    name = factory.Faker("name")
+    street = factory.Faker("street_address")
+    city = factory.Faker("city")
+    region = ""
+    postal_code = factory.Faker("postcode")
+    country_code = "DE"
+    phone = ""
+
+
+_external_order_numbers = itertools.count(1)
+
+
+def order_create_arguments(**overrides) -> dict:
+    """Keyword arguments for order_create: one line of a fresh product, a new channel order."""
+    arguments = {
+        "actor": None,
+        "external_channel": "amazon",
+        "external_order_id": f"302-0000000-{next(_external_order_numbers):07d}",
+        "increment_id": None,
+        "customer_email": "buyer@marketplace.example",
+        "customer_name": "Erika Mustermann",
+        "create_customer_account": False,
+        "currency": "EUR",
+        "billing_address": AddressDataFactory(),
+        "shipping_address": AddressDataFactory(),
+        "payment_method": "amazonpayment",
+        "po_number": "",
+        "shipping_method": "Standard",
+        "shipping_amount": Decimal("0.00"),
+    }
+    arguments.update(overrides)
+    if "lines" not in arguments:
+        arguments["lines"] = [OrderLineFactory()]
+    return arguments

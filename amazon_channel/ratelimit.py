@@ -1,0 +1,86 @@
+"""One rate limiter shared by every worker on every machine: token buckets per seller and operation.
+
+Redis holds the buckets in production (one Lua script, Redis's own clock, so the hosts' clocks
+don't matter); without Redis (the demo) a database row per bucket does the same under a row lock.
+`acquire` never sleeps: it answers how long the caller should wait, and the caller reschedules.
+"""
+
+import time
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from amazon_channel.models import RateLimitBucket
+
+BUCKET_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst / rate) * 1000) + 60000)
+return tostring(wait)
+"""
+
+
+def refill(tokens: float, elapsed: float, *, rate: float, burst: int) -> float:
+    return min(float(burst), tokens + max(0.0, elapsed) * rate)
+
+
+class RedisRateLimiter:
+    def __init__(self, url: str):
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.script = self.client.register_script(BUCKET_LUA)
+
+    def acquire(self, key: str, *, rate: float, burst: int) -> float:
+        """Take one token; 0.0 when granted, else the seconds until one is due (nothing taken)."""
+        return float(self.script(keys=[f"amazon-rate:{key}"], args=[rate, burst]))
+
+    def reset(self, key: str) -> None:
+        self.client.delete(f"amazon-rate:{key}")
+
+
+class DatabaseRateLimiter:
+    def acquire(self, key: str, *, rate: float, burst: int) -> float:
+        """Take one token; 0.0 when granted, else the seconds until one is due (nothing taken)."""
+        now = time.time()
+        with transaction.atomic():
+            bucket, created = RateLimitBucket.objects.select_for_update().get_or_create(
+                key=key, defaults={"tokens": float(burst) - 1, "updated_at": now}
+            )
+            if created:
+                return 0.0
+            tokens = refill(bucket.tokens, now - bucket.updated_at, rate=rate, burst=burst)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
+            bucket.tokens = tokens - 1 if tokens >= 1 else tokens
+            bucket.updated_at = now
+            bucket.save(update_fields=["tokens", "updated_at"])
+        return wait
+
+    def reset(self, key: str) -> None:
+        RateLimitBucket.objects.filter(key=key).delete()
+
+
+@lru_cache(maxsize=2)
+def _limiter_for(redis_url: str):
+    return RedisRateLimiter(redis_url) if redis_url else DatabaseRateLimiter()
+
+
+def get_rate_limiter() -> RedisRateLimiter | DatabaseRateLimiter:
+    return _limiter_for(settings.REDIS_URL)

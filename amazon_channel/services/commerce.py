@@ -1,0 +1,212 @@
+"""Commerce orders for Amazon orders, as Adobe's Amazon Sales Channel makes them.
+
+With Import Amazon Orders enabled: a merchant-fulfilled order gets a Commerce order once it is
+Unshipped, PartiallyShipped or Shipped, an Amazon-fulfilled one once Shipped, never a Pending or
+Canceled one. The Commerce order is invoiced offline ("Amazon Channel Payment", the Amazon order
+id as PO number). Amazon's Shipped completes it; a cancellation on Amazon completes it with the
+reason. Pending orders hold stock when the store says so. What blocks an import (a SKU missing or
+out of stock) is written on the Amazon order and retried on the next sync.
+"""
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from amazon_channel.models import AmazonOrder, AmazonOrderEvent, AmazonOrderStatus, Store
+from commerce_orders.exceptions import CommerceOrderError, ProductUnavailable
+from commerce_orders.models import OrderState
+from commerce_orders.services import (
+    AddressData,
+    OrderLine,
+    StockLine,
+    invoice_create,
+    order_complete,
+    order_complete_after_channel_cancellation,
+    order_create,
+    order_stock_reference,
+    stock_release,
+    stock_reserve,
+)
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "amazon"
+PAYMENT_METHOD = "Amazon Channel Payment"
+SHIPPING_METHOD = "Amazon Channel Shipping"
+IMPORTABLE = {
+    "MFN": {
+        AmazonOrderStatus.UNSHIPPED,
+        AmazonOrderStatus.PARTIALLY_SHIPPED,
+        AmazonOrderStatus.SHIPPED,
+    },
+    "AFN": {AmazonOrderStatus.SHIPPED},
+}
+PENDING = {AmazonOrderStatus.PENDING, AmazonOrderStatus.PENDING_AVAILABILITY}
+
+
+def _stock_reference(order: AmazonOrder) -> str:
+    return order_stock_reference(external_channel=CHANNEL, external_order_id=order.amazon_order_id)
+
+
+def _lines(order: AmazonOrder) -> list[OrderLine]:
+    lines = []
+    for item in order.items.all():
+        if item.quantity_ordered <= 0:
+            continue
+        if item.item_price is None:
+            raise ValueError(_("Item %(sku)s has no price yet.") % {"sku": item.seller_sku})
+        lines.append(
+            OrderLine(
+                sku=item.seller_sku,
+                name=item.title or item.seller_sku,
+                quantity=item.quantity_ordered,
+                price=(item.item_price / item.quantity_ordered).quantize(Decimal("0.01")),
+                tax_amount=item.item_tax or Decimal("0.00"),
+                external_item_id=item.order_item_id,
+            )
+        )
+    return lines
+
+
+def _address(order: AmazonOrder) -> AddressData:
+    address = order.shipping_address or {}
+    street = "\n".join(
+        address[key] for key in ("addressLine1", "addressLine2", "addressLine3") if address.get(key)
+    )
+    return AddressData(
+        name=address.get("name", order.buyer_name)[:255],
+        street=street,
+        city=address.get("city", "")[:120],
+        region=address.get("stateOrRegion", "")[:120],
+        postal_code=address.get("postalCode", "")[:32],
+        country_code=address.get("countryCode", "")[:2],
+        phone=address.get("phone", "")[:40],
+    )
+
+
+def _record_import_error(order: AmazonOrder, message: str) -> None:
+    with transaction.atomic():
+        locked = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        if locked.commerce_import_error != message:
+            locked.commerce_import_error = message
+            locked.save(update_fields=["commerce_import_error", "updated_at"])
+    order.commerce_import_error = message
+
+
+def _import(store: Store, order: AmazonOrder) -> bool:
+    """Create, invoice (and complete when shipped) the Commerce order; True when created."""
+    with transaction.atomic():
+        locked = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        if locked.commerce_order_id is not None:
+            return False
+        address = _address(order)
+        is_account = store.customer_creation == Store.CustomerCreation.NEW_ACCOUNT and bool(
+            order.buyer_email
+        )
+        commerce_order = order_create(
+            actor=None,
+            external_channel=CHANNEL,
+            external_order_id=order.amazon_order_id,
+            increment_id=order.amazon_order_id
+            if store.order_number_source == Store.OrderNumberSource.AMAZON
+            else None,
+            customer_email=order.buyer_email,
+            customer_name=order.buyer_name,
+            create_customer_account=is_account,
+            currency=order.currency,
+            lines=_lines(order),
+            billing_address=address,
+            shipping_address=address,
+            payment_method=PAYMENT_METHOD,
+            po_number=order.amazon_order_id,
+            shipping_method=SHIPPING_METHOD,
+            shipping_amount=sum(
+                (item.shipping_price or Decimal("0") for item in order.items.all()), Decimal("0")
+            ),
+        )
+        custom_status = (
+            store.processing_status
+            if store.order_status_source == Store.OrderStatusSource.CUSTOM
+            else None
+        )
+        invoice_create(actor=None, order=commerce_order, capture_offline=True, status=custom_status)
+        if order.status == AmazonOrderStatus.SHIPPED:
+            order_complete(actor=None, order=commerce_order, comment=_("Shipped on Amazon."))
+        locked.commerce_order = commerce_order
+        locked.commerce_import_error = ""
+        locked.save(update_fields=["commerce_order", "commerce_import_error", "updated_at"])
+        AmazonOrderEvent.objects.create(
+            order=locked,
+            kind=AmazonOrderEvent.Kind.NOTE,
+            message=_("Commerce order %(number)s created.")
+            % {"number": commerce_order.increment_id},
+        )
+    order.commerce_order = commerce_order
+    return True
+
+
+def _follow_linked(order: AmazonOrder) -> None:
+    commerce_order = order.commerce_order
+    if order.status == AmazonOrderStatus.SHIPPED and commerce_order.state == OrderState.PROCESSING:
+        order_complete(actor=None, order=commerce_order, comment=_("Shipped on Amazon."))
+    elif order.status == AmazonOrderStatus.CANCELED and commerce_order.state in (
+        OrderState.NEW,
+        OrderState.PROCESSING,
+    ):
+        reason = order.buyer_cancellation_reason or _("Canceled on Amazon.")
+        order_complete_after_channel_cancellation(actor=None, order=commerce_order, reason=reason)
+
+
+def amazon_order_commerce_follow(*, store: Store, order: AmazonOrder) -> bool:
+    """Bring the Commerce side of one Amazon order in line; True when a Commerce order was made.
+
+    Never raises for what the merchant must fix: that is written on the Amazon order.
+    """
+    try:
+        if order.commerce_order_id is not None:
+            _follow_linked(order)
+            return False
+        if order.status in PENDING:
+            if store.is_pending_quantity_reserved:
+                stock_reserve(
+                    reference=_stock_reference(order),
+                    lines=[
+                        StockLine(sku=item.seller_sku, quantity=item.quantity_ordered)
+                        for item in order.items.all()
+                        if item.quantity_ordered > 0
+                    ],
+                )
+            if order.commerce_import_error:
+                _record_import_error(order, "")
+            return False
+        if order.status == AmazonOrderStatus.CANCELED:
+            stock_release(reference=_stock_reference(order))
+            return False
+        if order.status not in IMPORTABLE.get(order.fulfillment_channel, set()):
+            return False
+        return _import(store, order)
+    except ProductUnavailable as error:
+        _record_import_error(
+            order, _("Commerce order not created: %(problems)s.") % {"problems": error}
+        )
+    except (CommerceOrderError, ValueError) as error:
+        _record_import_error(order, _("Commerce order not created: %(error)s") % {"error": error})
+    return False
+
+
+def commerce_orders_follow(*, store: Store, order_ids: list[int]) -> int:
+    """Follow the given Amazon orders of a store; returns the number of Commerce orders created.
+
+    Does nothing while the store's Import Amazon Orders setting is Disabled.
+    """
+    if not store.is_import_enabled or not order_ids:
+        return 0
+    orders = (
+        AmazonOrder.objects.filter(store=store, pk__in=order_ids)
+        .select_related("commerce_order")
+        .prefetch_related("items")
+        .order_by("pk")
+    )
+    return sum(amazon_order_commerce_follow(store=store, order=order) for order in orders)

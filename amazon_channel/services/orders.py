@@ -1,0 +1,198 @@
+"""Storing what Amazon says about orders: bulk, idempotent, newest data wins."""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from amazon_channel.models import (
+    AmazonOrder,
+    AmazonOrderEvent,
+    AmazonOrderItem,
+    AmazonOrderPackage,
+    Store,
+)
+from amazon_channel.order_payload import ParsedOrder, UnreadableOrder, parse_order
+
+logger = logging.getLogger(__name__)
+
+ORDER_FIELDS = (
+    "marketplace_id",
+    "status",
+    "fulfillment_channel",
+    "purchase_date",
+    "last_update_date",
+    "latest_ship_date",
+    "ship_service_level",
+    "buyer_name",
+    "buyer_email",
+    "shipping_address",
+    "order_total",
+    "currency",
+    "number_of_items_shipped",
+    "number_of_items_unshipped",
+    "is_prime",
+    "is_business_order",
+    "is_premium_order",
+    "is_replacement_order",
+    "is_buyer_requested_cancellation",
+    "buyer_cancellation_reason",
+    "raw_payload",
+)
+ITEM_FIELDS = (
+    "asin",
+    "seller_sku",
+    "title",
+    "condition",
+    "quantity_ordered",
+    "quantity_shipped",
+    "item_price",
+    "item_tax",
+    "shipping_price",
+)
+PACKAGE_FIELDS = ("carrier", "shipping_service", "tracking_number", "ship_time", "status", "items")
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    with_problems: int = 0
+    unreadable: int = 0
+    # Orders whose stored data changed (or that still need attention), for follow-up work.
+    changed_order_ids: list[int] = field(default_factory=list)
+
+
+def _notes(parsed: ParsedOrder) -> str:
+    return "\n".join(parsed.problems)
+
+
+def _newest_per_order(payloads: list[dict], result: UpsertResult) -> list[ParsedOrder]:
+    newest: dict[str, ParsedOrder] = {}
+    for payload in payloads:
+        try:
+            parsed = parse_order(payload)
+        except UnreadableOrder as error:
+            result.unreadable += 1
+            logger.warning("amazon order skipped: %s", error)
+            continue
+        known = newest.get(parsed.amazon_order_id)
+        if known is None or parsed.last_update_date > known.last_update_date:
+            newest[parsed.amazon_order_id] = parsed
+    return list(newest.values())
+
+
+def _apply(order: AmazonOrder, parsed: ParsedOrder) -> None:
+    for name in ORDER_FIELDS:
+        setattr(order, name, parsed.fields[name])
+    order.order_notes = _notes(parsed)
+    order.needs_attention = bool(parsed.problems)
+
+
+def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
+    """Store a page of Amazon orders with their items and packages, in one transaction.
+
+    Guarantees: one row per (store, order id) and per (order, item id), whatever the number of
+    times a page is stored; a payload older than the stored order never overwrites it; an
+    unreadable payload is counted and skipped, the rest of the page goes on; an event is
+    appended for each import and each status change. Callers hold the store's sync lease.
+    """
+    result = UpsertResult()
+    parsed_orders = _newest_per_order(payloads, result)
+    if not parsed_orders:
+        return result
+    with transaction.atomic():
+        existing = {
+            order.amazon_order_id: order
+            for order in AmazonOrder.objects.select_for_update(of=("self",))
+            .filter(store=store, amazon_order_id__in=[p.amazon_order_id for p in parsed_orders])
+            .order_by("pk")
+        }
+        to_create: list[AmazonOrder] = []
+        to_update: list[AmazonOrder] = []
+        events: list[AmazonOrderEvent] = []
+        touched: list[tuple[AmazonOrder, ParsedOrder]] = []
+        for parsed in parsed_orders:
+            order = existing.get(parsed.amazon_order_id)
+            if order is None:
+                order = AmazonOrder(store=store, amazon_order_id=parsed.amazon_order_id)
+                _apply(order, parsed)
+                to_create.append(order)
+                touched.append((order, parsed))
+                continue
+            is_newer = parsed.last_update_date > order.last_update_date
+            is_retry = order.needs_attention and parsed.last_update_date == order.last_update_date
+            if not (is_newer or is_retry):
+                result.unchanged += 1
+                continue
+            old_status = order.status
+            _apply(order, parsed)
+            to_update.append(order)
+            touched.append((order, parsed))
+            if order.status != old_status:
+                events.append(
+                    AmazonOrderEvent(
+                        order=order,
+                        kind=AmazonOrderEvent.Kind.STATUS_CHANGED,
+                        old_status=old_status,
+                        new_status=order.status,
+                        message="Amazon",
+                    )
+                )
+        AmazonOrder.objects.bulk_create(to_create)
+        if to_update:
+            AmazonOrder.objects.bulk_update(
+                to_update, [*ORDER_FIELDS, "order_notes", "needs_attention"]
+            )
+        events.extend(
+            AmazonOrderEvent(
+                order=order, kind=AmazonOrderEvent.Kind.IMPORTED, new_status=order.status
+            )
+            for order in to_create
+        )
+        AmazonOrderEvent.objects.bulk_create(events)
+        _upsert_children(touched, updated_ids=[order.pk for order in to_update])
+
+    result.created = len(to_create)
+    result.updated = len(to_update)
+    result.with_problems = sum(1 for _, parsed in touched if parsed.problems)
+    result.changed_order_ids = [order.pk for order, _ in touched]
+    return result
+
+
+def _upsert_children(
+    touched: list[tuple[AmazonOrder, ParsedOrder]], *, updated_ids: list[int]
+) -> None:
+    known_items = {
+        (item.order_id, item.order_item_id): item
+        for item in AmazonOrderItem.objects.filter(order_id__in=updated_ids)
+    }
+    known_packages = {
+        (package.order_id, package.package_reference_id): package
+        for package in AmazonOrderPackage.objects.filter(order_id__in=updated_ids)
+    }
+    new_items, changed_items, new_packages, changed_packages = [], [], [], []
+    for order, parsed in touched:
+        for values in parsed.items:
+            item = known_items.get((order.pk, values["order_item_id"]))
+            if item is None:
+                new_items.append(AmazonOrderItem(order=order, **values))
+                continue
+            for name in ITEM_FIELDS:
+                setattr(item, name, values[name])
+            changed_items.append(item)
+        for values in parsed.packages:
+            package = known_packages.get((order.pk, values["package_reference_id"]))
+            if package is None:
+                new_packages.append(AmazonOrderPackage(order=order, **values))
+                continue
+            for name in PACKAGE_FIELDS:
+                setattr(package, name, values[name])
+            changed_packages.append(package)
+    AmazonOrderItem.objects.bulk_create(new_items)
+    if changed_items:
+        AmazonOrderItem.objects.bulk_update(changed_items, ITEM_FIELDS)
+    AmazonOrderPackage.objects.bulk_create(new_packages)
+    if changed_packages:
+        AmazonOrderPackage.objects.bulk_update(changed_packages, PACKAGE_FIELDS)

@@ -1,0 +1,298 @@
+"""Keeping a store's orders in step with Seller Central.
+
+A sync is a `SyncRun` over a window of last-update times, [watermark - lookback, now - 2 min],
+read page by page with searchOrders. Each page is committed with the run's cursor in the same
+transaction, so a worker killed at any point resumes from the last committed page, and a page
+read twice changes nothing. The store's watermark moves to the window's end only when the last
+page is committed. One run per store at a time: a unique constraint on running runs, and a lease
+that a dead worker's run loses after a while, so another worker can resume it.
+"""
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from amazon_channel.models import Store, SyncRun, SyncState
+from amazon_channel.services.commerce import commerce_orders_follow
+from amazon_channel.services.orders import UpsertResult, amazon_orders_upsert
+from amazon_channel.services.stores import store_schedule_update
+from amazon_channel.spapi import (
+    AmazonAuthorizationError,
+    AmazonClient,
+    AmazonError,
+    AmazonRequestError,
+    AmazonRetryableError,
+    AmazonThrottled,
+    RateLimited,
+)
+
+logger = logging.getLogger(__name__)
+
+LOOKBACK = timedelta(minutes=10)
+CLOCK_MARGIN = timedelta(minutes=2)  # Amazon's rule: *Before at least 2 minutes ago.
+FIRST_SYNC_DAYS = 30
+LEASE = timedelta(minutes=5)
+MAX_CONSECUTIVE_ERRORS = 8
+# Orders left needing attention that one run reads again with getOrder (rate 0.5/s, burst 30).
+ATTENTION_REREADS_PER_RUN = 20
+
+
+class SyncNotAllowed(Exception):
+    """The store is inactive or paused; `reason` says why in plain words."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class StepOutcome:
+    """What a step leaves to its caller: finished, or come back after `wait_seconds`."""
+
+    is_finished: bool = False
+    wait_seconds: float = 0.0
+    is_busy: bool = False
+
+
+def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * (2**attempt)))  # noqa: S311 - jitter, not security
+
+
+def sync_run_start(
+    *, store: Store, kind: str, since: datetime | None = None, now: datetime | None = None
+) -> SyncRun | None:
+    """Open a run for the store; None when another worker holds a live run.
+
+    A run whose lease expired (its worker died) is handed back to be resumed. Raises
+    SyncNotAllowed for an inactive store or one that needs reauthorization.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
+        running = store.sync_runs.filter(status=SyncRun.Status.RUNNING).first()
+        if running is not None:
+            if running.lease_expires_at and running.lease_expires_at > now:
+                return None
+            return running
+        if not store.is_active:
+            raise SyncNotAllowed("The store is inactive.")
+        if store.is_sync_paused:
+            raise SyncNotAllowed(store.sync_state_message or "The store needs reauthorization.")
+        if since is not None:
+            window_start = since
+        elif store.orders_watermark is not None:
+            window_start = store.orders_watermark - LOOKBACK
+        else:
+            window_start = now - timedelta(days=FIRST_SYNC_DAYS)
+        return SyncRun.objects.create(
+            store=store,
+            kind=kind,
+            window_start=window_start,
+            window_end=now - CLOCK_MARGIN,
+            lease_expires_at=now,
+        )
+
+
+def _claim(run_id: int, holder: str) -> SyncRun | None:
+    """Lock the run for `holder`; None when it is finished or another holder's lease is live."""
+    now = timezone.now()
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update(of=("self",)).select_related("store").get(pk=run_id)
+        if run.status != SyncRun.Status.RUNNING:
+            return None
+        is_other_holder = run.lease_holder and run.lease_holder != holder
+        if is_other_holder and run.lease_expires_at and run.lease_expires_at > now:
+            return None
+        run.lease_holder = holder
+        run.lease_expires_at = now + LEASE
+        run.save(update_fields=["lease_holder", "lease_expires_at"])
+        return run
+
+
+def _locked_run(run: SyncRun, holder: str) -> SyncRun:
+    locked = SyncRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
+    if locked.status != SyncRun.Status.RUNNING or locked.lease_holder != holder:
+        raise LeaseLost(f"sync run {run.pk} is no longer held by {holder}")
+    return locked
+
+
+class LeaseLost(Exception):
+    """Another worker took the run over; this one stops without writing."""
+
+
+def _hold(run: SyncRun, holder: str, seconds: float, **counters: int) -> None:
+    """Keep the lease through a wait, so no second worker starts the same run meanwhile."""
+    with transaction.atomic():
+        locked = _locked_run(run, holder)
+        locked.lease_expires_at = timezone.now() + timedelta(seconds=seconds) + LEASE
+        for name, increment in counters.items():
+            setattr(locked, name, getattr(locked, name) + increment)
+        locked.save(update_fields=["lease_expires_at", *counters])
+
+
+def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> None:
+    with transaction.atomic():
+        locked = _locked_run(run, holder)
+        store = Store.objects.select_for_update(of=("self",)).get(pk=locked.store_id)
+        locked.status = status
+        locked.finished_at = timezone.now()
+        locked.message = message
+        locked.lease_holder = ""
+        locked.save(update_fields=["status", "finished_at", "message", "lease_holder"])
+        if status == SyncRun.Status.SUCCEEDED:
+            # Only a window that starts inside what is already synced may move the watermark.
+            covers_gap = (
+                store.orders_watermark is None or locked.window_start <= store.orders_watermark
+            )
+            if covers_gap and (
+                store.orders_watermark is None or locked.window_end > store.orders_watermark
+            ):
+                store.orders_watermark = locked.window_end
+            if store.sync_state == SyncState.ERROR:
+                store.sync_state, store.sync_state_message = SyncState.OK, ""
+            store.save(
+                update_fields=["orders_watermark", "sync_state", "sync_state_message", "updated_at"]
+            )
+
+
+def _store_problem(store_id: int, state: str, message: str) -> None:
+    with transaction.atomic():
+        store = Store.objects.select_for_update(of=("self",)).get(pk=store_id)
+        store.sync_state = state
+        store.sync_state_message = message
+        store.save(update_fields=["sync_state", "sync_state_message", "updated_at"])
+    if state == SyncState.NEEDS_REAUTHORIZATION:
+        store_schedule_update(store=store)
+
+
+def _commit_page(
+    run: SyncRun, holder: str, *, payloads: list[dict], next_token: str | None
+) -> UpsertResult:
+    with transaction.atomic():
+        locked = _locked_run(run, holder)
+        result = amazon_orders_upsert(store=run.store, payloads=payloads)
+        locked.pages += 1
+        locked.orders_created += result.created
+        locked.orders_updated += result.updated
+        locked.orders_unchanged += result.unchanged
+        locked.orders_with_problems += result.with_problems + result.unreadable
+        locked.consecutive_errors = 0
+        locked.pagination_token = next_token or ""
+        locked.lease_expires_at = timezone.now() + LEASE
+        locked.save(
+            update_fields=[
+                "pages",
+                "orders_created",
+                "orders_updated",
+                "orders_unchanged",
+                "orders_with_problems",
+                "consecutive_errors",
+                "pagination_token",
+                "lease_expires_at",
+            ]
+        )
+    run.pagination_token = next_token or ""
+    return result
+
+
+def sync_run_step(*, run_id: int, holder: str, time_budget: float = 60.0) -> StepOutcome:
+    """Read and store pages of a run until it ends, must wait, or spends its time budget.
+
+    Never sleeps and never raises for Amazon's answers. Guarantees: each page is committed with
+    the cursor that follows it; the watermark moves only when the last page is in. Our limiter's
+    wait, Amazon's 429, a 5xx, a timeout or a network error come back as a wait (with backoff
+    and jitter for errors) while the run keeps its lease; MAX_CONSECUTIVE_ERRORS errors in a row
+    fail the run. Rejected credentials pause the store ("needs reauthorization"); another 4xx
+    fails the run and is reported on the store. Raises LeaseLost if another worker took over.
+    """
+    run = _claim(run_id, holder)
+    if run is None:
+        return StepOutcome(is_busy=True)
+    client = AmazonClient(run.store)
+    deadline = timezone.now() + timedelta(seconds=time_budget)
+    while timezone.now() < deadline:
+        try:
+            page = client.search_orders(
+                last_updated_after=run.window_start,
+                last_updated_before=run.window_end,
+                pagination_token=run.pagination_token or None,
+            )
+        except RateLimited as error:
+            _hold(run, holder, error.wait_seconds)
+            return StepOutcome(wait_seconds=error.wait_seconds)
+        except AmazonThrottled:
+            wait = backoff_seconds(run.consecutive_errors + 1)
+            _hold(run, holder, wait, throttled_calls=1, consecutive_errors=1)
+            run.consecutive_errors += 1
+            return StepOutcome(wait_seconds=wait)
+        except AmazonRetryableError as error:
+            run.consecutive_errors += 1
+            if run.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+                _finish(run, holder, status=SyncRun.Status.FAILED, message=error.message)
+                _store_problem(run.store_id, SyncState.ERROR, error.message)
+                return StepOutcome(is_finished=True)
+            wait = backoff_seconds(run.consecutive_errors)
+            _hold(run, holder, wait, retried_errors=1, consecutive_errors=1)
+            return StepOutcome(wait_seconds=wait)
+        except AmazonAuthorizationError as error:
+            _finish(run, holder, status=SyncRun.Status.FAILED, message=error.message)
+            _store_problem(run.store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
+            return StepOutcome(is_finished=True)
+        except AmazonRequestError as error:
+            _finish(run, holder, status=SyncRun.Status.FAILED, message=error.message)
+            _store_problem(run.store_id, SyncState.ERROR, error.message)
+            return StepOutcome(is_finished=True)
+        result = _commit_page(run, holder, payloads=page.orders, next_token=page.next_token)
+        run.consecutive_errors = 0
+        follow_up_orders(run=run, order_ids=result.changed_order_ids)
+        if not page.next_token:
+            attention_orders_retry(run=run, client=client)
+            _finish(run, holder, status=SyncRun.Status.SUCCEEDED)
+            return StepOutcome(is_finished=True)
+    return StepOutcome()
+
+
+def follow_up_orders(*, run: SyncRun, order_ids: list[int]) -> None:
+    """Commerce-side work for orders whose Amazon data changed (import, complete, cancel)."""
+    created = commerce_orders_follow(store=run.store, order_ids=order_ids)
+    if created:
+        SyncRun.objects.filter(pk=run.pk).update(
+            commerce_orders_created=F("commerce_orders_created") + created
+        )
+
+
+def attention_orders_retry(*, run: SyncRun, client: AmazonClient) -> None:
+    """Read again the orders that had problems, and retry their Commerce import.
+
+    Best effort within the rate limit: what is not reached now is retried by the next run.
+    """
+    store = run.store
+    waiting = store.orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
+    order_ids = list(waiting.order_by("last_update_date").values_list("pk", flat=True)[:200])
+    reread = store.orders.filter(pk__in=order_ids, needs_attention=True)
+    for amazon_order_id in reread.values_list("amazon_order_id", flat=True)[
+        :ATTENTION_REREADS_PER_RUN
+    ]:
+        try:
+            payload = client.get_order(amazon_order_id)
+        except RateLimited:
+            break
+        except AmazonError as error:
+            logger.info("store %s: re-read of an order failed: %s", store.pk, error.message)
+            continue
+        amazon_orders_upsert(store=store, payloads=[payload])
+    follow_up_orders(run=run, order_ids=order_ids)
+
+
+def amazon_order_recover(*, store: Store, amazon_order_id: str) -> UpsertResult:
+    """Read one order with getOrder and store it as a sync would. Raises AmazonError on failure."""
+    payload = AmazonClient(store).get_order(amazon_order_id)
+    result = amazon_orders_upsert(store=store, payloads=[payload])
+    commerce_orders_follow(store=store, order_ids=result.changed_order_ids)
+    return result

@@ -1,0 +1,41 @@
+"""Celery tasks: thin and idempotent, taking ids. A wait is a retry with a countdown."""
+
+import logging
+import random
+
+from celery import shared_task
+
+from amazon_channel.models import Store, SyncRun
+from amazon_channel.services.sync import LeaseLost, SyncNotAllowed, sync_run_start, sync_run_step
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def store_sync_orders(*, store_id: int, kind: str = SyncRun.Kind.SCHEDULED) -> None:
+    """Beat's entry point per store: open (or resume) a run and start working on it."""
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return
+    try:
+        run = sync_run_start(store=store, kind=kind)
+    except SyncNotAllowed as reason:
+        logger.info("store %s sync skipped: %s", store_id, reason)
+        return
+    if run is None:
+        logger.info("store %s sync already running", store_id)
+        return
+    sync_run_continue.delay(run_id=run.pk)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def sync_run_continue(self, *, run_id: int) -> None:
+    """Work on a run; come back after the wait it asks for, under the same task id (its lease)."""
+    try:
+        outcome = sync_run_step(run_id=run_id, holder=self.request.id or f"run-{run_id}")
+    except LeaseLost:
+        return  # Another worker resumed this run: it carries on.
+    if outcome.is_finished or outcome.is_busy:
+        return
+    jitter = random.uniform(0, 0.5)  # noqa: S311 - jitter, not security
+    raise self.retry(countdown=outcome.wait_seconds + jitter)

@@ -1,0 +1,105 @@
+import copy
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from amazon_channel.models import AmazonOrder, AmazonOrderEvent, AmazonOrderItem, AmazonOrderPackage
+from amazon_channel.services.orders import amazon_orders_upsert
+from amazon_channel.tests.factories import StoreFactory
+from amazon_channel.tests.test_order_payload import example_orders
+
+pytestmark = pytest.mark.django_db
+
+BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def order_payload(number: int, *, status: str = "UNSHIPPED", updated_minutes: int = 0) -> dict:
+    payload = copy.deepcopy(example_orders()[0])
+    payload["orderId"] = f"305-{number:07d}-0000001"
+    payload["createdTime"] = BASE_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
+    payload["lastUpdatedTime"] = (BASE_TIME + timedelta(minutes=updated_minutes)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    payload["fulfillment"]["fulfillmentStatus"] = status
+    if status != "SHIPPED":
+        payload.pop("packages", None)
+        for item in payload["orderItems"]:
+            item.get("fulfillment", {}).pop("quantityFulfilled", None)
+    for position, item in enumerate(payload["orderItems"]):
+        item["orderItemId"] = f"{number:07d}{position:07d}"
+    return payload
+
+
+def test_a_page_stored_twice_leaves_one_copy_of_every_order_and_item():
+    store = StoreFactory()
+    page = [order_payload(number) for number in range(5)]
+
+    first = amazon_orders_upsert(store=store, payloads=page)
+    second = amazon_orders_upsert(store=store, payloads=page)
+
+    assert (first.created, first.updated) == (5, 0)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 5)
+    assert AmazonOrder.objects.filter(store=store).count() == 5
+    assert AmazonOrderItem.objects.filter(order__store=store).count() == 5 * len(
+        page[0]["orderItems"]
+    )
+    assert AmazonOrderEvent.objects.filter(kind="imported").count() == 5
+
+
+def test_older_data_never_overwrites_newer():
+    store = StoreFactory()
+    amazon_orders_upsert(
+        store=store, payloads=[order_payload(1, status="SHIPPED", updated_minutes=30)]
+    )
+
+    result = amazon_orders_upsert(store=store, payloads=[order_payload(1, status="UNSHIPPED")])
+
+    assert result.unchanged == 1
+    assert AmazonOrder.objects.get().status == "Shipped"
+
+
+def test_a_newer_status_updates_the_order_and_leaves_an_event():
+    store = StoreFactory()
+    amazon_orders_upsert(store=store, payloads=[order_payload(1, status="UNSHIPPED")])
+
+    result = amazon_orders_upsert(
+        store=store, payloads=[order_payload(1, status="SHIPPED", updated_minutes=5)]
+    )
+
+    order = AmazonOrder.objects.get()
+    assert result.updated == 1
+    assert order.status == "Shipped"
+    event = order.events.get(kind="status_changed")
+    assert (event.old_status, event.new_status) == ("Unshipped", "Shipped")
+    assert AmazonOrderPackage.objects.filter(order=order).exists()
+
+
+def test_a_surprising_order_is_kept_with_notes_and_the_page_goes_on():
+    store = StoreFactory()
+    surprising = order_payload(1)
+    surprising["fulfillment"]["fulfillmentStatus"] = "TELEPORTED"
+    unreadable = order_payload(2)
+    unreadable.pop("createdTime")
+
+    result = amazon_orders_upsert(store=store, payloads=[surprising, unreadable, order_payload(3)])
+
+    assert (result.created, result.unreadable, result.with_problems) == (2, 1, 1)
+    kept = AmazonOrder.objects.get(amazon_order_id=surprising["orderId"])
+    assert kept.status == "Error" and kept.needs_attention
+    assert "Unknown order status 'TELEPORTED'." in kept.order_notes
+    assert AmazonOrder.objects.filter(amazon_order_id=order_payload(3)["orderId"]).exists()
+
+
+def test_a_page_costs_the_same_number_of_queries_for_10_or_100_orders(
+    django_assert_max_num_queries,
+):
+    store = StoreFactory()
+    amazon_orders_upsert(store=store, payloads=[order_payload(n) for n in range(100)])
+
+    with django_assert_max_num_queries(16):
+        amazon_orders_upsert(
+            store=store,
+            payloads=[order_payload(n, status="SHIPPED", updated_minutes=1) for n in range(100)],
+        )
+    with django_assert_max_num_queries(16):
+        amazon_orders_upsert(store=store, payloads=[order_payload(n) for n in range(100, 200)])
