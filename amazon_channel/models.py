@@ -351,6 +351,161 @@ class RateLimitBucket(models.Model):
         return self.key
 
 
+class CancelReason(models.TextChoices):
+    """The order acknowledgement feed's CancelReason values, in the Commerce dashboard's order."""
+
+    NO_INVENTORY = "NoInventory", _("No inventory")
+    SHIPPING_ADDRESS_UNDELIVERABLE = (
+        "ShippingAddressUndeliverable",
+        _("Shipping address undeliverable"),
+    )
+    CUSTOMER_EXCHANGE = "CustomerExchange", _("Customer exchange")
+    BUYER_CANCELED = "BuyerCanceled", _("Buyer canceled")
+    GENERAL_ADJUSTMENT = "GeneralAdjustment", _("General adjustment")
+    CARRIER_CREDIT_DECISION = "CarrierCreditDecision", _("Carrier credit decision")
+    RISK_ASSESSMENT_INFORMATION_NOT_VALID = (
+        "RiskAssessmentInformationNotValid",
+        _("Risk assessment information not valid"),
+    )
+    CARRIER_COVERAGE_FAILURE = "CarrierCoverageFailure", _("Carrier coverage failure")
+    CUSTOMER_RETURN = "CustomerReturn", _("Customer return")
+    MERCHANDISE_NOT_RECEIVED = "MerchandiseNotReceived", _("Merchandise not received")
+
+
+class AmazonFeed(models.Model):
+    """One feed document sent to Amazon (Feeds API 2021-06-30) and what its report said."""
+
+    class State(models.TextChoices):
+        NEW = "new", _("New")
+        UPLOADED = "uploaded", _("Uploaded")
+        CREATING = "creating", _("Submitting")
+        SUBMITTED = "submitted", _("Submitted")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="feeds", verbose_name=_("store")
+    )
+    feed_type = models.CharField(_("feed type"), max_length=64)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.NEW)
+    content = models.TextField(_("content"), blank=True)
+    feed_document_id = models.CharField(_("feed document id"), max_length=200, blank=True)
+    feed_id = models.CharField(_("feed id"), max_length=64, blank=True, db_index=True)
+    processing_status = models.CharField(_("processing status"), max_length=16, blank=True)
+    report = models.TextField(_("processing report"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    lease_holder = models.CharField(max_length=64, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("Amazon feed")
+        verbose_name_plural = _("Amazon feeds")
+
+    def __str__(self) -> str:
+        return f"{self.feed_type} {self.feed_id or self.pk}"
+
+
+class OutboxMessage(models.Model):
+    """A message to Amazon, written in the transaction that decided it; delivered at least once,
+    applied once (its key is unique, and a feed message is sent in exactly one feed)."""
+
+    class Kind(models.TextChoices):
+        CANCEL_ORDER = "cancel_order", _("Cancel order")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        IN_FEED = "in_feed", _("Sent in a feed")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="outbox_messages", verbose_name=_("store")
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    key = models.CharField(_("idempotency key"), max_length=120, unique=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    feed = models.ForeignKey(
+        AmazonFeed,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("feed"),
+    )
+    feed_message_id = models.PositiveIntegerField(_("message id in feed"), null=True, blank=True)
+    result = models.TextField(_("result"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("feed", "feed_message_id"), name="outbox_message_unique_in_feed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AmazonOrderCancellation(models.Model):
+    """A merchant's Cancel Order, from Confirm to Amazon's processing report."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Submitted to Amazon")
+        CONFIRMED = "confirmed", _("Confirmed by Amazon")
+        REJECTED = "rejected", _("Cancellation rejected by Amazon")
+
+    order = models.OneToOneField(
+        AmazonOrder,
+        on_delete=models.CASCADE,
+        related_name="cancellation",
+        verbose_name=_("order"),
+    )
+    reason = models.CharField(
+        _("Reason for cancellation"), max_length=40, choices=CancelReason.choices
+    )
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    outbox_message = models.OneToOneField(
+        OutboxMessage,
+        on_delete=models.PROTECT,
+        related_name="cancellation",
+        verbose_name=_("outbox message"),
+    )
+    amazon_message = models.TextField(_("Amazon's message"), blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    # A rejection stays on the store card and the order page until someone has looked.
+    is_rejection_acknowledged = models.BooleanField(_("rejection seen"), default=False)
+
+    class Meta:
+        verbose_name = _("cancellation")
+        verbose_name_plural = _("cancellations")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.reason} {self.state}"
+
+
 class AmazonOrderEvent(models.Model):
     """Append-only history of an Amazon order: who did what, old -> new, when."""
 

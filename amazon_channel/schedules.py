@@ -1,10 +1,6 @@
-"""The Celery beat schedule, in one place. Entries live in the database (django-celery-beat), so
-ops edit intervals in Django admin; these are the defaults the services create."""
+"""Names of the per-store beat entries. The schedule itself is in settings (CELERY_BEAT_SCHEDULE
+and AMAZON_SYNC_INTERVAL_SECONDS); entries live in the database, where ops edit them."""
 
-from datetime import timedelta
-
-# The Commerce channel's cron cadence.
-STORE_SYNC_INTERVAL = timedelta(minutes=5)
 STORE_SYNC_TASK = "amazon_channel.tasks.store_sync_orders"
 
 

@@ -1,10 +1,326 @@
-"""Reads for the dashboard."""
+"""Reads for the dashboard: each function answers one page in a fixed number of queries."""
 
-from django.db.models import Count, QuerySet
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 
-from amazon_channel.models import Store
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import (
+    Count,
+    DecimalField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from amazon_channel.marketplaces import SELLER_CENTRAL_URLS
+from amazon_channel.models import (
+    AmazonOrder,
+    AmazonOrderCancellation,
+    AmazonOrderEvent,
+    AmazonOrderStatus,
+    Store,
+    SyncRun,
+)
+
+CHART_DAYS = 30
+RECENT_ORDERS_LIMIT = 20
+ORDERS_PAGE_SIZE = 25
 
 
-def store_list_for_cards() -> QuerySet[Store]:
-    """Every store with its order count, in one query."""
-    return Store.objects.annotate(order_count=Count("orders")).order_by("name")
+def _with_store_stats(stores: QuerySet[Store]) -> QuerySet[Store]:
+    """Annotate the counts a store card shows and its latest sync run, all in the same query."""
+    latest_run = SyncRun.objects.filter(store=OuterRef("pk")).order_by("-started_at", "-id")
+    cancellation_state = "orders__cancellation__state"
+    return stores.annotate(
+        order_count=Count("orders"),
+        unshipped_count=Count("orders", filter=Q(orders__status=AmazonOrderStatus.UNSHIPPED)),
+        cancellation_pending_count=Count(
+            "orders", filter=Q(**{cancellation_state: AmazonOrderCancellation.State.PENDING})
+        ),
+        cancellation_rejected_count=Count(
+            "orders",
+            filter=Q(
+                **{cancellation_state: AmazonOrderCancellation.State.REJECTED},
+                orders__cancellation__is_rejection_acknowledged=False,
+            ),
+        ),
+        import_error_count=Count(
+            "orders",
+            filter=Q(orders__needs_attention=True) | Q(orders__commerce_import_error__gt=""),
+        ),
+        last_sync_status=Subquery(latest_run.values("status")[:1]),
+        last_sync_kind=Subquery(latest_run.values("kind")[:1]),
+        last_sync_started_at=Subquery(latest_run.values("started_at")[:1]),
+        last_sync_finished_at=Subquery(latest_run.values("finished_at")[:1]),
+        last_sync_message=Subquery(latest_run.values("message")[:1]),
+    )
+
+
+def _daily_order_counts(store_ids: list[int], *, days: int = CHART_DAYS) -> dict[int, list[int]]:
+    """Orders per day over the last `days` days (oldest first) for each store: one grouped query."""
+    today = timezone.localdate()
+    first_day = today - timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.combine(first_day, time.min))
+    counts = {store_id: [0] * days for store_id in store_ids}
+    rows = (
+        AmazonOrder.objects.filter(store_id__in=store_ids, purchase_date__gte=since)
+        .annotate(day=TruncDate("purchase_date", tzinfo=timezone.get_current_timezone()))
+        .values("store_id", "day")
+        .annotate(total=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        index = (row["day"] - first_day).days
+        if 0 <= index < days:
+            counts[row["store_id"]][index] = row["total"]
+    return counts
+
+
+def store_list_for_cards() -> list[Store]:
+    """Every store with its card's counts, last sync and `daily_orders` chart data, in two queries.
+
+    `daily_orders` lists the orders of each of the last 30 days, oldest first.
+    """
+    stores = list(_with_store_stats(Store.objects.all()).order_by("name"))
+    daily = _daily_order_counts([store.pk for store in stores])
+    for store in stores:
+        store.daily_orders = daily[store.pk]
+    return stores
+
+
+def store_for_dashboard(store_id: int) -> Store:
+    """One store with the same counts and last sync as its card; Http404 when unknown."""
+    return get_object_or_404(_with_store_stats(Store.objects.all()), pk=store_id)
+
+
+def store_get(store_id: int) -> Store:
+    """The store, plain; Http404 when unknown."""
+    return get_object_or_404(Store, pk=store_id)
+
+
+def store_sync_runs(store: Store) -> QuerySet[SyncRun]:
+    """The store's sync log, newest first (ready for a Paginator)."""
+    return SyncRun.objects.filter(store=store).order_by("-started_at", "-id")
+
+
+def store_recent_orders(store: Store, *, limit: int = RECENT_ORDERS_LIMIT) -> list[AmazonOrder]:
+    """Recent Orders: the store's latest orders with their cancellation and Commerce order."""
+    return list(
+        AmazonOrder.objects.filter(store=store)
+        .select_related("cancellation", "commerce_order")
+        .order_by("-purchase_date", "-id")[:limit]
+    )
+
+
+def order_cancellation(order: AmazonOrder) -> AmazonOrderCancellation | None:
+    """The order's cancellation, or None (without a query when it was select_related)."""
+    try:
+        return order.cancellation
+    except ObjectDoesNotExist:
+        return None
+
+
+def seller_central_url(store: Store) -> str:
+    return SELLER_CENTRAL_URLS[store.marketplace.region]
+
+
+def amazon_order_detail(*, store: Store, order_id: int) -> AmazonOrder:
+    """Amazon Order Details: the order with items, packages, history (with users), cancellation
+    and Commerce order; Http404 when the order is not the store's."""
+    events = AmazonOrderEvent.objects.select_related("actor").order_by("-created_at", "-id")
+    return get_object_or_404(
+        AmazonOrder.objects.select_related(
+            "store", "cancellation", "commerce_order"
+        ).prefetch_related("items", "packages", Prefetch("events", queryset=events)),
+        store=store,
+        pk=order_id,
+    )
+
+
+def amazon_order_for_update(*, store: Store, order_id: int) -> AmazonOrder:
+    """The order a form is about to act on (the service locks it again); Http404 when unknown."""
+    return get_object_or_404(
+        AmazonOrder.objects.select_related("store", "cancellation"), store=store, pk=order_id
+    )
+
+
+# All Orders: filters, sorting and keyset pagination.
+
+
+class InvalidCursor(ValueError):
+    """A page link that cannot be read (edited by hand, or made for another sort)."""
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    purchase_date_from: date | None = None
+    purchase_date_to: date | None = None
+    order_number: str = ""
+    buyer_name: str = ""
+    total_min: Decimal | None = None
+    total_max: Decimal | None = None
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class OrderCursor:
+    value: object
+    order_id: int
+    is_backward: bool
+
+
+@dataclass
+class OrderPage:
+    orders: list[AmazonOrder] = field(default_factory=list)
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+
+# Sort name in the URL -> the annotated or model field it orders by. An order total may be
+# missing (Pending orders): it sorts as -1 so that the keyset never compares with NULL.
+ORDER_SORTS = {
+    "purchase_date": "purchase_date",
+    "order_number": "amazon_order_id",
+    "grand_total": "sort_total",
+    "status": "status",
+}
+MISSING_TOTAL = Decimal("-1")
+
+
+def _cursor_value_dump(sort: str, value) -> str:
+    if sort == "purchase_date":
+        return value.isoformat()
+    return str(value)
+
+
+def _cursor_value_load(sort: str, raw: str):
+    if sort == "purchase_date":
+        parsed = datetime.fromisoformat(raw)
+        if timezone.is_naive(parsed):
+            raise InvalidCursor(raw)
+        return parsed
+    if sort == "grand_total":
+        return Decimal(raw)
+    return raw
+
+
+def order_cursor_encode(*, sort: str, order: AmazonOrder, is_backward: bool) -> str:
+    value = getattr(order, ORDER_SORTS[sort])
+    payload = {"s": sort, "v": _cursor_value_dump(sort, value), "i": order.pk}
+    if is_backward:
+        payload["b"] = 1
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def order_cursor_decode(cursor: str, *, sort: str) -> OrderCursor:
+    """Read a cursor made by order_cursor_encode for this sort; raises InvalidCursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+        if payload["s"] != sort or not isinstance(payload["i"], int):
+            raise InvalidCursor(cursor)
+        return OrderCursor(
+            value=_cursor_value_load(sort, str(payload["v"])),
+            order_id=payload["i"],
+            is_backward=bool(payload.get("b")),
+        )
+    except (
+        binascii.Error,
+        UnicodeDecodeError,
+        json.JSONDecodeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        InvalidOperation,
+    ) as error:
+        raise InvalidCursor(cursor) from error
+
+
+def _filtered_orders(store: Store, filters: OrderFilters) -> QuerySet[AmazonOrder]:
+    orders = AmazonOrder.objects.filter(store=store)
+    zone = timezone.get_current_timezone()
+    if filters.purchase_date_from:
+        start = datetime.combine(filters.purchase_date_from, time.min)
+        orders = orders.filter(purchase_date__gte=timezone.make_aware(start, zone))
+    if filters.purchase_date_to:
+        end = datetime.combine(filters.purchase_date_to + timedelta(days=1), time.min)
+        orders = orders.filter(purchase_date__lt=timezone.make_aware(end, zone))
+    if filters.order_number:
+        orders = orders.filter(amazon_order_id__icontains=filters.order_number)
+    if filters.buyer_name:
+        orders = orders.filter(buyer_name__icontains=filters.buyer_name)
+    if filters.total_min is not None:
+        orders = orders.filter(order_total__gte=filters.total_min)
+    if filters.total_max is not None:
+        orders = orders.filter(order_total__lte=filters.total_max)
+    if filters.status:
+        orders = orders.filter(status=filters.status)
+    return orders
+
+
+def amazon_order_list(
+    *,
+    store: Store,
+    filters: OrderFilters,
+    sort: str = "purchase_date",
+    is_descending: bool = True,
+    cursor: OrderCursor | None = None,
+    page_size: int = ORDERS_PAGE_SIZE,
+) -> OrderPage:
+    """All Orders: one page of the store's filtered orders in one query, keyset-paginated on
+    (sort key, id), so that page 10,000 costs what page 1 does and nothing is counted.
+
+    A cursor carries the sort key and id of the row it starts after, and whether it leads
+    backwards (Previous); reading page_size + 1 rows says whether there is a page beyond.
+    """
+    key = ORDER_SORTS[sort]
+    orders = (
+        _filtered_orders(store, filters)
+        .annotate(
+            sort_total=Coalesce(
+                "order_total",
+                Value(MISSING_TOTAL),
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            )
+        )
+        .select_related("cancellation", "commerce_order")
+    )
+    is_backward = cursor is not None and cursor.is_backward
+    # Walking backwards reads the reverse order, then flips the page.
+    reads_descending = is_descending != is_backward
+    if cursor is not None:
+        if reads_descending:
+            after = Q(**{f"{key}__lt": cursor.value}) | Q(
+                **{key: cursor.value, "pk__lt": cursor.order_id}
+            )
+        else:
+            after = Q(**{f"{key}__gt": cursor.value}) | Q(
+                **{key: cursor.value, "pk__gt": cursor.order_id}
+            )
+        orders = orders.filter(after)
+    prefix = "-" if reads_descending else ""
+    rows = list(orders.order_by(f"{prefix}{key}", f"{prefix}pk")[: page_size + 1])
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    if is_backward:
+        rows.reverse()
+        has_next, has_previous = True, has_more
+    else:
+        has_next, has_previous = has_more, cursor is not None
+    page = OrderPage(orders=rows)
+    if rows and has_next:
+        page.next_cursor = order_cursor_encode(sort=sort, order=rows[-1], is_backward=False)
+    if rows and has_previous:
+        page.previous_cursor = order_cursor_encode(sort=sort, order=rows[0], is_backward=True)
+    return page

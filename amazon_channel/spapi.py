@@ -6,6 +6,7 @@ callers act on: retry later (`AmazonRetryableError`), credentials rejected
 (`AmazonAuthorizationError`), a request Amazon refuses (`AmazonRequestError`) and not found.
 """
 
+import io
 import logging
 import threading
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 from cachetools import TTLCache
 from django.conf import settings
-from sp_api.api import Orders
+from sp_api.api import Feeds, Orders
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.access_token_response import AccessTokenResponse
 from sp_api.auth.exceptions import AuthorizationError
@@ -37,6 +38,7 @@ OPERATION_LIMITS = {
     "createFeed": (0.0083, 15),
     "getFeed": (2.0, 15),
     "getFeedDocument": (0.0222, 10),
+    "getFeeds": (0.0222, 10),
 }
 # The datasets the dashboard and the Commerce order need; order items always come.
 SEARCH_INCLUDED_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "FULFILLMENT", "PACKAGES", "CANCELLATION"]
@@ -177,6 +179,15 @@ class AmazonClient:
             timeout=self.timeout,
         )
 
+    def _feeds(self):
+        return Feeds(
+            marketplace=self.marketplace,
+            credentials=self.credentials,
+            refresh_token=self.store.refresh_token,
+            auth_token_client_class=self.token_client_class,
+            timeout=self.timeout,
+        )
+
     def _take_token(self, operation: str) -> None:
         rate, burst = OPERATION_LIMITS[operation]
         wait = self.limiter.acquire(
@@ -284,3 +295,63 @@ class AmazonClient:
             self.get_order("000-0000000-0000000")
         except AmazonNotFound:
             return
+
+    def feed_document_upload(self, *, content: bytes, content_type: str) -> str:
+        """createFeedDocument and the upload of `content` to its URL; returns the document id."""
+        response = self._call(
+            "createFeedDocument",
+            self._feeds,
+            lambda client: client.create_feed_document(io.BytesIO(content), content_type),
+        )
+        document_id = response.payload.get("feedDocumentId")
+        if not document_id:
+            raise AmazonRetryableError("Amazon's createFeedDocument answer has no document id.")
+        return document_id
+
+    def feed_create(self, *, feed_type: str, document_id: str) -> str:
+        """createFeed for an uploaded document; returns the feed id."""
+        response = self._call(
+            "createFeed",
+            self._feeds,
+            lambda client: client.create_feed(
+                feed_type, document_id, marketplaceIds=[self.store.marketplace_id]
+            ),
+        )
+        feed_id = response.payload.get("feedId")
+        if not feed_id:
+            raise AmazonRetryableError("Amazon's createFeed answer has no feed id.")
+        return str(feed_id)
+
+    def feed_get(self, feed_id: str) -> dict:
+        """getFeed: processingStatus and, once DONE, resultFeedDocumentId."""
+        response = self._call("getFeed", self._feeds, lambda client: client.get_feed(feed_id))
+        if not isinstance(response.payload, dict) or "processingStatus" not in response.payload:
+            raise AmazonRetryableError("Amazon's getFeed answer has no processingStatus.")
+        return response.payload
+
+    def feed_find_by_document(
+        self, *, feed_type: str, document_id: str, created_since: datetime
+    ) -> str | None:
+        """The id of a feed already created from `document_id`, if any (getFeeds)."""
+        response = self._call(
+            "getFeeds",
+            self._feeds,
+            lambda client: client.get_feeds(
+                feedTypes=[feed_type],
+                marketplaceIds=[self.store.marketplace_id],
+                createdSince=iso8601(created_since),
+                pageSize=100,
+            ),
+        )
+        for feed in response.payload.get("feeds") or []:
+            if feed.get("inputFeedDocumentId") == document_id:
+                return str(feed.get("feedId"))
+        return None
+
+    def feed_result_document(self, document_id: str) -> str:
+        """getFeedDocument and the download of the processing report's text."""
+        return self._call(
+            "getFeedDocument",
+            self._feeds,
+            lambda client: client.get_feed_result_document(document_id),
+        )

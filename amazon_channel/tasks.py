@@ -6,6 +6,11 @@ import random
 from celery import shared_task
 
 from amazon_channel.models import Store, SyncRun
+from amazon_channel.services.feeds import (
+    FeedLeaseLost,
+    store_outbox_deliver,
+    stores_with_outbox_work,
+)
 from amazon_channel.services.sync import LeaseLost, SyncNotAllowed, sync_run_start, sync_run_step
 
 logger = logging.getLogger(__name__)
@@ -39,3 +44,23 @@ def sync_run_continue(self, *, run_id: int) -> None:
         return
     jitter = random.uniform(0, 0.5)  # noqa: S311 - jitter, not security
     raise self.retry(countdown=outcome.wait_seconds + jitter)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def outbox_deliver(self, *, store_id: int) -> None:
+    """Send the store's outbox to Amazon and follow the feeds; come back after each wait."""
+    try:
+        outcome = store_outbox_deliver(store_id=store_id, holder=self.request.id or "outbox")
+    except FeedLeaseLost:
+        return
+    if outcome.is_finished:
+        return
+    jitter = random.uniform(0, 0.5)  # noqa: S311 - jitter, not security
+    raise self.retry(countdown=outcome.wait_seconds + jitter)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_sweep() -> None:
+    """Beat, every minute: restart delivery where a task was lost (killed worker, lost message)."""
+    for store_id in stores_with_outbox_work():
+        outbox_deliver.delay(store_id=store_id)

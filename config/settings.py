@@ -176,6 +176,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The beat schedule, in one place. Beat copies these entries into the database at start, where
+# ops can edit them in Django admin; each store's own sync entry (every
+# AMAZON_SYNC_INTERVAL_SECONDS) is created when the store is connected.
+AMAZON_SYNC_INTERVAL_SECONDS = int(os.environ.get("AMAZON_SYNC_INTERVAL_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE = {
+    "amazon-outbox-sweep": {"task": "amazon_channel.tasks.outbox_sweep", "schedule": 60.0},
+}
+# How often a submitted feed is polled until Amazon has processed it.
+AMAZON_FEED_POLL_SECONDS = float(os.environ.get("AMAZON_FEED_POLL_SECONDS", "30"))
 
 CACHES = {
     "default": (

@@ -210,3 +210,15 @@ def commerce_orders_follow(*, store: Store, order_ids: list[int]) -> int:
         .order_by("pk")
     )
     return sum(amazon_order_commerce_follow(store=store, order=order) for order in orders)
+
+
+def commerce_order_settle_cancellation(*, order: AmazonOrder, reason: str) -> None:
+    """After Amazon confirmed a cancellation: release reserved stock, and complete the linked
+    Commerce order with the reason (Adobe's behaviour). Runs inside the caller's transaction."""
+    stock_release(reference=_stock_reference(order))
+    commerce_order = order.commerce_order
+    if commerce_order is not None and commerce_order.state in (
+        OrderState.NEW,
+        OrderState.PROCESSING,
+    ):
+        order_complete_after_channel_cancellation(actor=None, order=commerce_order, reason=reason)

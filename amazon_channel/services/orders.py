@@ -7,9 +7,11 @@ from django.db import transaction
 
 from amazon_channel.models import (
     AmazonOrder,
+    AmazonOrderCancellation,
     AmazonOrderEvent,
     AmazonOrderItem,
     AmazonOrderPackage,
+    AmazonOrderStatus,
     Store,
 )
 from amazon_channel.order_payload import ParsedOrder, UnreadableOrder, parse_order
@@ -109,6 +111,13 @@ def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
             .filter(store=store, amazon_order_id__in=[p.amazon_order_id for p in parsed_orders])
             .order_by("pk")
         }
+        # Until Amazon's report arrives, a cancellation the merchant confirmed keeps the order
+        # Canceled here, whatever an earlier read of Amazon says.
+        cancelling = set(
+            AmazonOrderCancellation.objects.filter(
+                order__in=existing.values(), state=AmazonOrderCancellation.State.PENDING
+            ).values_list("order_id", flat=True)
+        )
         to_create: list[AmazonOrder] = []
         to_update: list[AmazonOrder] = []
         events: list[AmazonOrderEvent] = []
@@ -128,6 +137,8 @@ def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
                 continue
             old_status = order.status
             _apply(order, parsed)
+            if order.pk in cancelling:
+                order.status = AmazonOrderStatus.CANCELED
             to_update.append(order)
             touched.append((order, parsed))
             if order.status != old_status:

@@ -2,14 +2,16 @@
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from amazon_channel.marketplaces import MARKETPLACES, TOKEN_ENDPOINT
 from amazon_channel.models import Store, SyncRun, SyncState
-from amazon_channel.schedules import STORE_SYNC_INTERVAL, STORE_SYNC_TASK, store_sync_task_name
+from amazon_channel.schedules import STORE_SYNC_TASK, store_sync_task_name
 from amazon_channel.spapi import AmazonClient, AmazonError
 
 
@@ -25,7 +27,7 @@ def store_schedule_update(*, store: Store) -> PeriodicTask:
 
     An interval that ops changed in Django admin is kept.
     """
-    every = int(STORE_SYNC_INTERVAL.total_seconds())
+    every = settings.AMAZON_SYNC_INTERVAL_SECONDS
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=every, period=IntervalSchedule.SECONDS
     )
@@ -36,7 +38,7 @@ def store_schedule_update(*, store: Store) -> PeriodicTask:
             "interval": interval,
             "kwargs": json.dumps({"store_id": store.pk}),
             # Due at once: a newly connected store is read right away, then every interval.
-            "last_run_at": timezone.now() - STORE_SYNC_INTERVAL,
+            "last_run_at": timezone.now() - timedelta(seconds=every),
         },
     )
     is_enabled = store.is_active and store.sync_state != SyncState.NEEDS_REAUTHORIZATION

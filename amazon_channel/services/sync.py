@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from amazon_channel.leases import lease_claim, lease_extend
 from amazon_channel.models import Store, SyncRun, SyncState
 from amazon_channel.services.commerce import commerce_orders_follow
 from amazon_channel.services.orders import UpsertResult, amazon_orders_upsert
@@ -100,19 +101,13 @@ def sync_run_start(
 
 
 def _claim(run_id: int, holder: str) -> SyncRun | None:
-    """Lock the run for `holder`; None when it is finished or another holder's lease is live."""
-    now = timezone.now()
-    with transaction.atomic():
-        run = SyncRun.objects.select_for_update(of=("self",)).select_related("store").get(pk=run_id)
-        if run.status != SyncRun.Status.RUNNING:
-            return None
-        is_other_holder = run.lease_holder and run.lease_holder != holder
-        if is_other_holder and run.lease_expires_at and run.lease_expires_at > now:
-            return None
-        run.lease_holder = holder
-        run.lease_expires_at = now + LEASE
-        run.save(update_fields=["lease_holder", "lease_expires_at"])
-        return run
+    """Take the run's lease; None when it is finished or another holder's lease is live."""
+    run = lease_claim(
+        SyncRun.objects.select_related("store"), pk=run_id, holder=holder, duration=LEASE
+    )
+    if run is None or run.status != SyncRun.Status.RUNNING:
+        return None
+    return run
 
 
 def _locked_run(run: SyncRun, holder: str) -> SyncRun:
@@ -130,7 +125,7 @@ def _hold(run: SyncRun, holder: str, seconds: float, **counters: int) -> None:
     """Keep the lease through a wait, so no second worker starts the same run meanwhile."""
     with transaction.atomic():
         locked = _locked_run(run, holder)
-        locked.lease_expires_at = timezone.now() + timedelta(seconds=seconds) + LEASE
+        lease_extend(locked, seconds=seconds, margin=LEASE)
         for name, increment in counters.items():
             setattr(locked, name, getattr(locked, name) + increment)
         locked.save(update_fields=["lease_expires_at", *counters])
@@ -161,7 +156,7 @@ def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> Non
             )
 
 
-def _store_problem(store_id: int, state: str, message: str) -> None:
+def store_problem_report(store_id: int, state: str, message: str) -> None:
     with transaction.atomic():
         store = Store.objects.select_for_update(of=("self",)).get(pk=store_id)
         store.sync_state = state
@@ -235,18 +230,18 @@ def sync_run_step(*, run_id: int, holder: str, time_budget: float = 60.0) -> Ste
             run.consecutive_errors += 1
             if run.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
                 _finish(run, holder, status=SyncRun.Status.FAILED, message=error.message)
-                _store_problem(run.store_id, SyncState.ERROR, error.message)
+                store_problem_report(run.store_id, SyncState.ERROR, error.message)
                 return StepOutcome(is_finished=True)
             wait = backoff_seconds(run.consecutive_errors)
             _hold(run, holder, wait, retried_errors=1, consecutive_errors=1)
             return StepOutcome(wait_seconds=wait)
         except AmazonAuthorizationError as error:
             _finish(run, holder, status=SyncRun.Status.FAILED, message=error.message)
-            _store_problem(run.store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
+            store_problem_report(run.store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
             return StepOutcome(is_finished=True)
         except AmazonRequestError as error:
             _finish(run, holder, status=SyncRun.Status.FAILED, message=error.message)
-            _store_problem(run.store_id, SyncState.ERROR, error.message)
+            store_problem_report(run.store_id, SyncState.ERROR, error.message)
             return StepOutcome(is_finished=True)
         result = _commit_page(run, holder, payloads=page.orders, next_token=page.next_token)
         run.consecutive_errors = 0

@@ -1,0 +1,83 @@
+"""The XML of the order acknowledgement feed, and reading Amazon's processing report."""
+
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+
+from defusedxml import ElementTree as SafeElementTree
+from defusedxml.common import DefusedXmlException
+
+ACKNOWLEDGEMENT_FEED_TYPE = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
+XML_CONTENT_TYPE = "text/xml; charset=UTF-8"
+
+
+@dataclass(frozen=True)
+class CancelMessage:
+    message_id: int
+    amazon_order_id: str
+    order_item_ids: list[str]
+    reason: str
+
+
+def acknowledgement_feed(*, seller_id: str, messages: list[CancelMessage]) -> bytes:
+    """An AmazonEnvelope cancelling each order (StatusCode Failure, every item with the reason)."""
+    envelope = ElementTree.Element("AmazonEnvelope")
+    envelope.set("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
+    envelope.set("xsi:noNamespaceSchemaLocation", "amzn-envelope.xsd")
+    header = ElementTree.SubElement(envelope, "Header")
+    ElementTree.SubElement(header, "DocumentVersion").text = "1.01"
+    ElementTree.SubElement(header, "MerchantIdentifier").text = seller_id
+    ElementTree.SubElement(envelope, "MessageType").text = "OrderAcknowledgement"
+    for message in messages:
+        node = ElementTree.SubElement(envelope, "Message")
+        ElementTree.SubElement(node, "MessageID").text = str(message.message_id)
+        acknowledgement = ElementTree.SubElement(node, "OrderAcknowledgement")
+        ElementTree.SubElement(acknowledgement, "AmazonOrderID").text = message.amazon_order_id
+        ElementTree.SubElement(acknowledgement, "StatusCode").text = "Failure"
+        for item_id in message.order_item_ids:
+            item = ElementTree.SubElement(acknowledgement, "Item")
+            ElementTree.SubElement(item, "AmazonOrderItemCode").text = item_id
+            ElementTree.SubElement(item, "CancelReason").text = message.reason
+    return ElementTree.tostring(envelope, encoding="UTF-8", xml_declaration=True)
+
+
+class UnreadableReport(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ProcessingReport:
+    messages_processed: int
+    errors: dict[int, str]  # MessageID -> Amazon's description
+
+    def outcome(self, message_id: int) -> str | None:
+        """None when the message was processed without error, else Amazon's description."""
+        return self.errors.get(message_id)
+
+
+def _integer(node, path: str) -> int:
+    text = node.findtext(path)
+    return int(text) if text and text.strip().isdigit() else 0
+
+
+def processing_report_parse(text: str) -> ProcessingReport:
+    """Read a ProcessingReport. Raises UnreadableReport for anything that is not one."""
+    try:
+        root = SafeElementTree.fromstring(text.encode() if isinstance(text, str) else text)
+    except (ElementTree.ParseError, DefusedXmlException) as error:
+        raise UnreadableReport(f"processing report is not XML: {error}") from error
+    report = root.find(".//ProcessingReport")
+    if report is None:
+        raise UnreadableReport("no ProcessingReport element")
+    errors: dict[int, str] = {}
+    for result in report.findall("Result"):
+        if (result.findtext("ResultCode") or "").strip() != "Error":
+            continue
+        message_id = (result.findtext("MessageID") or "").strip()
+        description = (result.findtext("ResultDescription") or "").strip()
+        code = (result.findtext("ResultMessageCode") or "").strip()
+        text_out = f"{description} ({code})" if code else description
+        key = int(message_id) if message_id.isdigit() else 0
+        errors[key] = "; ".join(filter(None, [errors.get(key), text_out]))
+    return ProcessingReport(
+        messages_processed=_integer(report, "ProcessingSummary/MessagesProcessed"), errors=errors
+    )

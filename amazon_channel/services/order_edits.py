@@ -1,0 +1,85 @@
+"""Edits a merchant makes on Amazon Order Details and the store's Order Settings."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from amazon_channel.models import AmazonOrder, AmazonOrderEvent, Store
+
+SHIPPING_ADDRESS_KEYS = (
+    "name",
+    "addressLine1",
+    "addressLine2",
+    "city",
+    "stateOrRegion",
+    "postalCode",
+    "countryCode",
+    "phone",
+)
+ORDER_SETTINGS_FIELDS = (
+    "is_import_enabled",
+    "customer_creation",
+    "order_number_source",
+    "is_pending_quantity_reserved",
+    "order_status_source",
+    "processing_status",
+)
+
+
+def amazon_order_shipping_address_update(
+    *, order: AmazonOrder, actor: AbstractBaseUser, address: dict
+) -> AmazonOrder:
+    """Save the order's shipping address (Save Order) and record who changed what.
+
+    Only SHIPPING_ADDRESS_KEYS are written (blank values are dropped); keys Amazon sent that the
+    form does not edit (companyName, addressLine3...) are kept. Nothing is saved and no event is
+    written when nothing changed. Raises ValueError for an unknown key.
+    """
+    unknown = set(address) - set(SHIPPING_ADDRESS_KEYS)
+    if unknown:
+        raise ValueError(f"unknown address keys {sorted(unknown)!r}")
+    with transaction.atomic():
+        locked = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        old_address = dict(locked.shipping_address or {})
+        new_address = {
+            key: value for key, value in old_address.items() if key not in SHIPPING_ADDRESS_KEYS
+        }
+        for key in SHIPPING_ADDRESS_KEYS:
+            value = (address.get(key) or "").strip()
+            if value:
+                new_address[key] = value
+        if new_address != old_address:
+            changed = [
+                key
+                for key in SHIPPING_ADDRESS_KEYS
+                if old_address.get(key, "") != new_address.get(key, "")
+            ]
+            locked.shipping_address = new_address
+            locked.save(update_fields=["shipping_address", "updated_at"])
+            AmazonOrderEvent.objects.create(
+                order=locked,
+                kind=AmazonOrderEvent.Kind.ADDRESS_CHANGED,
+                actor=actor,
+                message=_("Shipping address changed by %(user)s: %(fields)s")
+                % {"user": actor.get_username(), "fields": ", ".join(changed)},
+            )
+    order.shipping_address = locked.shipping_address
+    return locked
+
+
+def store_order_settings_update(*, store: Store, actor: AbstractBaseUser, values: dict) -> Store:
+    """Save the store's Order Settings (only ORDER_SETTINGS_FIELDS); returns the saved store.
+
+    Raises ValueError for a field that is not an Order Setting.
+    """
+    unknown = set(values) - set(ORDER_SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"not Order Settings: {sorted(unknown)!r}")
+    with transaction.atomic():
+        locked = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
+        changed = [name for name, value in values.items() if getattr(locked, name) != value]
+        if changed:
+            for name in changed:
+                setattr(locked, name, values[name])
+            locked.save(update_fields=[*changed, "updated_at"])
+    return locked
