@@ -20,12 +20,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## The demo: web server, Celery worker and Celery beat in one foreground command (Ctrl-C stops all).
+## The demo: web server, Celery worker, Celery beat and the Seller Central sandbox in one
+## foreground command (Ctrl-C stops all).
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
 	@echo ""
 	@echo "  Amazon Sales Channel: http://127.0.0.1:8000/   (login above; Django admin at /admin/)"
+	@echo "  Seller Central sandbox: http://127.0.0.1:8000/sandbox/ (its SP-API on port 8001)"
 	@echo ""
 	$(BIN)/honcho start -f Procfile
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["seller_central_sandbox.testing"]
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # beside it are synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

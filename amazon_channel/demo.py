@@ -1,54 +1,45 @@
-"""Demo data for `make run`: a merchant login, a store and a deterministic set of Amazon orders.
+"""Demo data for `make run`: a merchant login, the merchant's catalog and a store connected to
+the Seller Central sandbox, whose buyers have placed orders. The store's first sync (Celery
+beat, at once) brings the orders in through the real SP-API client.
 
 Idempotent: every row is keyed by a natural key, so running it twice changes nothing.
 """
 
-import random
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import transaction
-from django.utils import timezone
 
-from amazon_channel.marketplaces import MARKETPLACES
-from amazon_channel.models import (
-    AmazonOrder,
-    AmazonOrderEvent,
-    AmazonOrderItem,
-    AmazonOrderStatus,
-    FulfillmentChannel,
-    Store,
-)
+from amazon_channel.models import Store
+from amazon_channel.services.stores import StoreCredentials, store_connect
 from commerce_orders.models import Product
 
 DEMO_STORE_NAME = "Demo Store (DE)"
 DEMO_USERNAME = "merchant"
-
+DEMO_SELLER_ID = "ADEMOSELLER01"
+DEMO_MARKETPLACE = "DE"
+DEMO_MARKETPLACE_ID = "A1PA6795UKMFR9"
+DEMO_CREDENTIALS = StoreCredentials(
+    lwa_client_id="amzn1.application-oa2-client.demo",
+    lwa_client_secret="demo-client-secret",  # noqa: S106 - the sandbox's demo account
+    refresh_token="Atzr|demo-refresh-token",  # noqa: S106 - the sandbox's demo account
+)
+# The merchant's own catalog: the SKUs they list on Amazon, but one, so that the demo shows how
+# an order with an unknown SKU waits in Order Notes.
 CATALOG = [
-    ("DEMO-MUG-01", "B0DEMO0001", "Keramikbecher Blau 350 ml", Decimal("12.90")),
-    ("DEMO-TEE-M", "B0DEMO0002", "Bio-Baumwoll T-Shirt, Größe M", Decimal("24.50")),
-    ("DEMO-LAMP-3", "B0DEMO0003", "LED-Schreibtischlampe dimmbar", Decimal("39.99")),
-    ("DEMO-BAG-07", "B0DEMO0004", "Canvas Tote Bag Natur", Decimal("15.00")),
-    ("DEMO-PEN-12", "B0DEMO0005", "Füllfederhalter Set", Decimal("29.95")),
-]
-BUYERS = [
-    ("Anna Schmidt", "Hauptstraße 5", "Berlin", "10115"),
-    ("Lukas Müller", "Gartenweg 12", "München", "80331"),
-    ("Sophie Dubois", "Rue de Rivoli 20", "Köln", "50667"),
-    ("Marco Rossi", "Bahnhofstraße 8", "Hamburg", "20095"),
-    ("Emma de Vries", "Lindenallee 3", "Frankfurt am Main", "60311"),
-]
-STATUS_MIX = [
-    AmazonOrderStatus.UNSHIPPED,
-    AmazonOrderStatus.UNSHIPPED,
-    AmazonOrderStatus.UNSHIPPED,
-    AmazonOrderStatus.PENDING,
-    AmazonOrderStatus.SHIPPED,
-    AmazonOrderStatus.SHIPPED,
-    AmazonOrderStatus.PARTIALLY_SHIPPED,
-    AmazonOrderStatus.CANCELED,
+    ("ECHO-DOT-4-CHARCOAL", "Smart speaker, 4th generation, charcoal", "45.99"),
+    ("FIRE-TV-4K-2021", "Streaming stick 4K with voice remote", "36.79"),
+    ("KETTLE-STEEL-17L", "Electric kettle, brushed steel, 1.7 l", "31.74"),
+    ("MUG-SET-4-BLUE", "Stoneware mug set of 4, blue glaze", "22.08"),
+    ("YOGA-MAT-6MM-GRN", "Yoga mat 6 mm, non-slip, green", "27.55"),
+    ("BACKPACK-25L-BLK", "Daypack 25 l, water resistant, black", "54.28"),
+    ("HEADPHONES-NC-700", "Noise-cancelling headphones, over-ear", "164.68"),
+    ("CABLE-USBC-2M-2PK", "USB-C cable 2 m, braided, pack of 2", "11.95"),
+    ("DESK-LAMP-LED-WHT", "LED desk lamp with dimmer, white", "38.64"),
+    ("COFFEE-BEANS-1KG", "Whole coffee beans, medium roast, 1 kg", "19.69"),
+    ("BOARD-GAME-STRAT", "Strategy board game for 2-5 players", "41.39"),
 ]
 
 
@@ -57,35 +48,47 @@ class DemoResult:
     store: Store
     username: str
     password: str
-    order_count: int
 
 
-def _amazon_order_number(rng: random.Random) -> str:
-    return (
-        f"{rng.randint(100, 999):03d}-{rng.randint(0, 9999999):07d}-{rng.randint(0, 9999999):07d}"
+def _sandbox_seller_ensure(*, order_count: int, seed: int) -> None:
+    # Through the sandbox's own command line: our code never imports the sandbox.
+    call_command(
+        "sandbox",
+        "seller-create",
+        "--seller-id",
+        DEMO_SELLER_ID,
+        "--client-id",
+        DEMO_CREDENTIALS.lwa_client_id,
+        "--client-secret",
+        DEMO_CREDENTIALS.lwa_client_secret,
+        "--refresh-token",
+        DEMO_CREDENTIALS.refresh_token,
+        "--marketplace-id",
+        DEMO_MARKETPLACE_ID,
+        "--name",
+        "Demo seller",
     )
-
-
-def _shipped_quantity(status: str, position: int, quantity: int) -> int:
-    if status == AmazonOrderStatus.SHIPPED:
-        return quantity
-    if status == AmazonOrderStatus.PARTIALLY_SHIPPED and position == 0:
-        return 1
-    return 0
+    call_command(
+        "sandbox",
+        "orders-generate",
+        "--seller-id",
+        DEMO_SELLER_ID,
+        "--count",
+        str(order_count),
+        "--seed",
+        str(seed),
+        "--days",
+        "30",
+        "--if-empty",
+    )
 
 
 @transaction.atomic
 def demo_setup(
-    *,
-    password: str,
-    sp_api_endpoint: str,
-    token_endpoint: str,
-    order_count: int = 40,
-    seed: int = 7,
+    *, password: str, sandbox_url: str, order_count: int = 60, seed: int = 7
 ) -> DemoResult:
-    """Create or refresh the demo login, store, catalog and orders. Never duplicates a row."""
-    user_model = get_user_model()
-    user, _ = user_model.objects.get_or_create(
+    """Create or refresh the demo login, catalog, sandbox seller and connected store."""
+    user, _ = get_user_model().objects.get_or_create(
         username=DEMO_USERNAME, defaults={"email": "merchant@example.com"}
     )
     user.is_staff = True
@@ -93,113 +96,22 @@ def demo_setup(
     user.set_password(password)
     user.save()
 
-    marketplace = MARKETPLACES["DE"]
-    store, _ = Store.objects.update_or_create(
-        name=DEMO_STORE_NAME,
-        defaults={
-            "region": marketplace.region,
-            "marketplace_code": marketplace.code,
-            "marketplace_id": marketplace.marketplace_id,
-            "seller_id": "ADEMOSELLER01",
-            "environment": Store.Environment.SANDBOX,
-            "sp_api_endpoint": sp_api_endpoint,
-            "token_endpoint": token_endpoint,
-        },
-        create_defaults={
-            "region": marketplace.region,
-            "marketplace_code": marketplace.code,
-            "marketplace_id": marketplace.marketplace_id,
-            "seller_id": "ADEMOSELLER01",
-            "environment": Store.Environment.SANDBOX,
-            "sp_api_endpoint": sp_api_endpoint,
-            "token_endpoint": token_endpoint,
-            "lwa_client_id": "amzn1.application-oa2-client.demo",
-            "lwa_client_secret": "demo-client-secret",
-            "refresh_token": "Atzr|demo-refresh-token",
-        },
-    )
-
-    for sku, _asin, name, price in CATALOG:
+    for sku, name, price in CATALOG:
         Product.objects.get_or_create(
-            sku=sku, defaults={"name": name, "price": price, "quantity_in_stock": 100}
+            sku=sku, defaults={"name": name, "price": Decimal(price), "quantity_in_stock": 250}
         )
 
-    rng = random.Random(seed)
-    # Anchored to the day, so a rerun on the same day rewrites identical rows.
-    anchor = timezone.now().replace(hour=8, minute=0, second=0, microsecond=0)
-    for index in range(order_count):
-        amazon_order_id = _amazon_order_number(rng)
-        status = STATUS_MIX[index % len(STATUS_MIX)]
-        buyer_name, street, city, postal_code = BUYERS[rng.randrange(len(BUYERS))]
-        purchase_date = anchor - timedelta(hours=index * 17 + rng.randint(0, 5))
-        lines = [
-            (CATALOG[rng.randrange(len(CATALOG))], rng.randint(1, 2))
-            for _ in range(rng.randint(1, 3))
-        ]
-        if status == AmazonOrderStatus.PARTIALLY_SHIPPED:
-            # Partially shipped: the first line has two units, one of them shipped.
-            lines[0] = (lines[0][0], 2)
-        shipped_counts = [
-            _shipped_quantity(status, position, quantity)
-            for position, (_, quantity) in enumerate(lines)
-        ]
-        quantity_total = sum(quantity for _, quantity in lines)
-        is_pending = status == AmazonOrderStatus.PENDING
-        total = sum((product[3] * quantity for product, quantity in lines), Decimal(0))
-        order, created = AmazonOrder.objects.update_or_create(
-            store=store,
-            amazon_order_id=amazon_order_id,
-            defaults={
-                "marketplace_id": marketplace.marketplace_id,
-                "status": status,
-                "fulfillment_channel": FulfillmentChannel.MERCHANT,
-                "purchase_date": purchase_date,
-                "last_update_date": purchase_date + timedelta(minutes=30),
-                "latest_ship_date": purchase_date + timedelta(days=2),
-                "ship_service_level": "Std DE Dom",
-                "buyer_name": "" if is_pending else buyer_name,
-                "buyer_email": f"buyer{index:03d}@marketplace.amazon.de",
-                "shipping_address": {}
-                if is_pending
-                else {
-                    "name": buyer_name,
-                    "addressLine1": street,
-                    "city": city,
-                    "postalCode": postal_code,
-                    "countryCode": "DE",
-                },
-                "order_total": None if is_pending else total,
-                "currency": marketplace.currency,
-                "number_of_items_shipped": sum(shipped_counts),
-                "number_of_items_unshipped": quantity_total - sum(shipped_counts),
-                "is_prime": index % 3 == 0,
-                "is_business_order": index % 7 == 0,
-                "is_buyer_requested_cancellation": index == 2,
-                "buyer_cancellation_reason": "Ordered by mistake" if index == 2 else "",
-            },
-        )
-        for position, ((sku, asin, name, price), quantity) in enumerate(lines):
-            AmazonOrderItem.objects.update_or_create(
-                order=order,
-                order_item_id=f"{amazon_order_id.replace('-', '')[-10:]}{position:04d}",
-                defaults={
-                    "asin": asin,
-                    "seller_sku": sku,
-                    "title": name,
-                    "condition": "New",
-                    "quantity_ordered": quantity,
-                    "quantity_shipped": shipped_counts[position],
-                    "item_price": None if is_pending else price * quantity,
-                    "item_tax": None
-                    if is_pending
-                    else (price * quantity * Decimal("0.19")).quantize(Decimal("0.01")),
-                    "shipping_price": None if is_pending else Decimal("0.00"),
-                },
-            )
-        if created:
-            AmazonOrderEvent.objects.create(
-                order=order, kind=AmazonOrderEvent.Kind.IMPORTED, new_status=status
-            )
-    return DemoResult(
-        store=store, username=DEMO_USERNAME, password=password, order_count=order_count
+    _sandbox_seller_ensure(order_count=order_count, seed=seed)
+    store, created = store_connect(
+        name=DEMO_STORE_NAME,
+        marketplace_code=DEMO_MARKETPLACE,
+        seller_id=DEMO_SELLER_ID,
+        credentials=DEMO_CREDENTIALS,
+        environment=Store.Environment.SANDBOX,
+        sp_api_endpoint=sandbox_url,
+        token_endpoint=f"{sandbox_url}/auth/o2/token",
     )
+    if created:
+        store.is_import_enabled = True
+        store.save(update_fields=["is_import_enabled"])
+    return DemoResult(store=store, username=DEMO_USERNAME, password=password)

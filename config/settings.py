@@ -183,6 +183,10 @@ AMAZON_SYNC_INTERVAL_SECONDS = int(os.environ.get("AMAZON_SYNC_INTERVAL_SECONDS"
 CELERY_BEAT_SCHEDULE = {
     "amazon-outbox-sweep": {"task": "amazon_channel.tasks.outbox_sweep", "schedule": 60.0},
 }
+# A worker's claim on a sync run or a feed; a killed worker's claim lapses after this long.
+AMAZON_LEASE_SECONDS = int(os.environ.get("AMAZON_LEASE_SECONDS", "300"))
+# The first wait after a 429 / 5xx / timeout; doubled each time, with full jitter, capped at 5 min.
+AMAZON_RETRY_BASE_SECONDS = float(os.environ.get("AMAZON_RETRY_BASE_SECONDS", "2"))
 # How often a submitted feed is polled until Amazon has processed it.
 AMAZON_FEED_POLL_SECONDS = float(os.environ.get("AMAZON_FEED_POLL_SECONDS", "30"))
 

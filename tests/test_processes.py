@@ -34,6 +34,8 @@ def test_docker_compose_runs_the_procfile_commands_with_one_beat():
     for name, command in procfile_commands().items():
         assert services[name]["command"] == ["sh", "-c", command.replace("$", "$$")]
     assert services["beat"]["deploy"]["replicas"] == 1
+    # The sandbox is opt-in (a profile): production runs without it.
+    assert services["sandbox"]["profiles"] == ["sandbox"]
     assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
     assert all("healthcheck" in services[name] for name in ("postgres", "redis", "web", "worker"))
 
@@ -46,6 +48,7 @@ def test_the_web_worker_and_beat_of_make_run_start_together_and_stop_on_ctrl_c(t
     port = free_port()
     environment.update(
         WEB_BIND=f"127.0.0.1:{port}",
+        SANDBOX_BIND=f"127.0.0.1:{free_port()}",
         WEB_CONCURRENCY="1",
         WORKER_CONCURRENCY="1",
         PATH=f"{VENV_BIN}:{environment['PATH']}",

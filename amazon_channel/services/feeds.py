@@ -30,7 +30,7 @@ from amazon_channel.services.cancellation import (
     cancellation_read_back,
     cancellation_reject,
 )
-from amazon_channel.services.sync import backoff_seconds, store_problem_report
+from amazon_channel.services.sync import backoff_seconds, lease_duration, store_problem_report
 from amazon_channel.spapi import (
     AmazonAuthorizationError,
     AmazonClient,
@@ -40,7 +40,6 @@ from amazon_channel.spapi import (
 
 logger = logging.getLogger(__name__)
 
-FEED_LEASE = timedelta(minutes=5)
 MESSAGES_PER_FEED = 100
 UNFINISHED = (
     AmazonFeed.State.NEW,
@@ -110,7 +109,7 @@ def _feed_save(feed: AmazonFeed, holder: str, **changes) -> AmazonFeed:
         locked = _locked_feed(feed, holder)
         for name, value in changes.items():
             setattr(locked, name, value)
-        locked.lease_expires_at = timezone.now() + FEED_LEASE
+        locked.lease_expires_at = timezone.now() + lease_duration()
         locked.save(update_fields=[*changes, "lease_expires_at", "updated_at"])
     return locked
 
@@ -118,7 +117,7 @@ def _feed_save(feed: AmazonFeed, holder: str, **changes) -> AmazonFeed:
 def _feed_hold(feed: AmazonFeed, holder: str, seconds: float) -> None:
     with transaction.atomic():
         locked = _locked_feed(feed, holder)
-        lease_extend(locked, seconds=seconds, margin=FEED_LEASE)
+        lease_extend(locked, seconds=seconds, margin=lease_duration())
         locked.save(update_fields=["lease_expires_at"])
 
 
@@ -229,7 +228,9 @@ def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
         feed = _feed_open(store)
         if feed is None:
             return DeliveryOutcome(is_finished=True)
-        claimed = lease_claim(AmazonFeed.objects, pk=feed.pk, holder=holder, duration=FEED_LEASE)
+        claimed = lease_claim(
+            AmazonFeed.objects, pk=feed.pk, holder=holder, duration=lease_duration()
+        )
         if claimed is None:
             return DeliveryOutcome(is_finished=True)  # another worker is on it
         try:

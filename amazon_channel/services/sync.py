@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -37,7 +38,6 @@ logger = logging.getLogger(__name__)
 LOOKBACK = timedelta(minutes=10)
 CLOCK_MARGIN = timedelta(minutes=2)  # Amazon's rule: *Before at least 2 minutes ago.
 FIRST_SYNC_DAYS = 30
-LEASE = timedelta(minutes=5)
 MAX_CONSECUTIVE_ERRORS = 8
 # Orders left needing attention that one run reads again with getOrder (rate 0.5/s, burst 30).
 ATTENTION_REREADS_PER_RUN = 20
@@ -60,9 +60,14 @@ class StepOutcome:
     is_busy: bool = False
 
 
-def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * (2**attempt)))  # noqa: S311 - jitter, not security
+def lease_duration() -> timedelta:
+    return timedelta(seconds=settings.AMAZON_LEASE_SECONDS)
+
+
+def backoff_seconds(attempt: int, *, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter, from AMAZON_RETRY_BASE_SECONDS."""
+    ceiling = min(cap, settings.AMAZON_RETRY_BASE_SECONDS * (2**attempt))
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
 
 
 def sync_run_start(
@@ -91,11 +96,12 @@ def sync_run_start(
             window_start = store.orders_watermark - LOOKBACK
         else:
             window_start = now - timedelta(days=FIRST_SYNC_DAYS)
+        # Whole seconds, as sent to Amazon: the watermark is exactly the bound that was read.
         return SyncRun.objects.create(
             store=store,
             kind=kind,
-            window_start=window_start,
-            window_end=now - CLOCK_MARGIN,
+            window_start=window_start.replace(microsecond=0),
+            window_end=(now - CLOCK_MARGIN).replace(microsecond=0),
             lease_expires_at=now,
         )
 
@@ -103,7 +109,7 @@ def sync_run_start(
 def _claim(run_id: int, holder: str) -> SyncRun | None:
     """Take the run's lease; None when it is finished or another holder's lease is live."""
     run = lease_claim(
-        SyncRun.objects.select_related("store"), pk=run_id, holder=holder, duration=LEASE
+        SyncRun.objects.select_related("store"), pk=run_id, holder=holder, duration=lease_duration()
     )
     if run is None or run.status != SyncRun.Status.RUNNING:
         return None
@@ -125,7 +131,7 @@ def _hold(run: SyncRun, holder: str, seconds: float, **counters: int) -> None:
     """Keep the lease through a wait, so no second worker starts the same run meanwhile."""
     with transaction.atomic():
         locked = _locked_run(run, holder)
-        lease_extend(locked, seconds=seconds, margin=LEASE)
+        lease_extend(locked, seconds=seconds, margin=lease_duration())
         for name, increment in counters.items():
             setattr(locked, name, getattr(locked, name) + increment)
         locked.save(update_fields=["lease_expires_at", *counters])
@@ -179,7 +185,7 @@ def _commit_page(
         locked.orders_with_problems += result.with_problems + result.unreadable
         locked.consecutive_errors = 0
         locked.pagination_token = next_token or ""
-        locked.lease_expires_at = timezone.now() + LEASE
+        locked.lease_expires_at = timezone.now() + lease_duration()
         locked.save(
             update_fields=[
                 "pages",

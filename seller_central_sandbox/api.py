@@ -1,0 +1,128 @@
+"""What every SP-API call of the sandbox goes through: authentication, faults, usage plans,
+Amazon's headers and error shape."""
+
+import functools
+import json
+import time
+import uuid
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from seller_central_sandbox.ratelimit import USAGE_PLANS, buckets
+from seller_central_sandbox.services.sellers import (
+    SandboxError,
+    access_token_authenticate,
+    seller_fault_failure_consume,
+    seller_fault_malformed_consume,
+)
+
+FAILURE_ERRORS = {
+    500: ("InternalFailure", "We encountered an internal error. Please try again."),
+    503: ("ServiceUnavailable", "Service temporarily unavailable. Please try again."),
+}
+# A 200 whose body is not JSON: what a truncated answer from a proxy looks like.
+MALFORMED_BODY = b'{"orders": [{"orderId": "'
+
+
+def json_response(body, status: int = 200) -> HttpResponse:
+    return HttpResponse(json.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(status: int, code: str, message: str, details: str | None = None):
+    error = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return json_response({"errors": [error]}, status=status)
+
+
+def sandbox_error_response(error: SandboxError) -> HttpResponse:
+    return error_response(error.status, error.code, error.message, "")
+
+
+def public_endpoint(view):
+    """No session login, no CSRF token: the caller is an SP-API client."""
+    return csrf_exempt(login_not_required(view))
+
+
+def sp_api_operation(operation: str, methods: tuple[str, ...] = ("GET",)):
+    """Run a view as the SP-API operation `operation`: the view gets the authenticated seller
+    and returns an HttpResponse or raises SandboxError."""
+    plan = USAGE_PLANS[operation]
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = _handle(request, view, plan.rate, operation, methods, args, kwargs)
+            response["x-amzn-RequestId"] = str(uuid.uuid4())
+            return response
+
+        wrapper.operation = operation
+        return public_endpoint(wrapper)
+
+    return decorator
+
+
+def _handle(request, view, rate, operation, methods, args, kwargs) -> HttpResponse:
+    if request.method not in methods:
+        return error_response(405, "MethodNotAllowed", f"{request.method} is not supported.", "")
+    try:
+        seller = access_token_authenticate(request.headers.get("x-amz-access-token"))
+    except SandboxError as error:
+        return sandbox_error_response(error)
+    if seller.fault_latency_ms:
+        time.sleep(seller.fault_latency_ms / 1000)
+    if not buckets.take(
+        seller_id=seller.seller_id,
+        operation=operation,
+        generation=seller.rate_limit_generation,
+    ):
+        return error_response(
+            429, "QuotaExceeded", "You exceeded your quota for the requested resource.", ""
+        )
+    failure_status = seller_fault_failure_consume(seller=seller)
+    if failure_status:
+        code, message = FAILURE_ERRORS[failure_status]
+        return error_response(failure_status, code, message, "")
+    try:
+        response = view(request, seller, *args, **kwargs)
+    except SandboxError as error:
+        response = sandbox_error_response(error)
+    if response.status_code < 300 and seller_fault_malformed_consume(seller=seller):
+        response = HttpResponse(MALFORMED_BODY, status=200, content_type="application/json")
+    if response.status_code not in (401, 403, 429) and response.status_code < 500:
+        response["x-amzn-RateLimit-Limit"] = rate
+    return response
+
+
+def json_body(request: HttpRequest) -> dict:
+    """The request's JSON object; unknown keys are the caller's business and are ignored."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SandboxError("The request body is not valid JSON.") from error
+    if not isinstance(body, dict):
+        raise SandboxError("The request body must be a JSON object.")
+    return body
+
+
+def list_parameter(request: HttpRequest, name: str) -> list[str]:
+    """An array query parameter, repeated or comma-separated."""
+    values = []
+    for raw in request.GET.getlist(name):
+        values.extend(value.strip() for value in raw.split(",") if value.strip())
+    return values
+
+
+def int_parameter(request: HttpRequest, name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.GET.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise SandboxError(f"{name} must be an integer between {low} and {high}.") from error
+    if not low <= value <= high:
+        raise SandboxError(f"{name} must be an integer between {low} and {high}.")
+    return value

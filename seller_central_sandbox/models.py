@@ -1,0 +1,216 @@
+"""The sandbox's own state: sellers, their tokens, orders, packages and feeds.
+
+Nothing here is shared with amazon_channel: these tables play Amazon's side of the wire.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SandboxSeller(models.Model):
+    seller_id = models.CharField(_("seller id"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    client_id = models.CharField(_("LWA client id"), max_length=200)
+    client_secret = models.CharField(_("LWA client secret"), max_length=200)
+    refresh_token = models.CharField(_("refresh token"), max_length=500, unique=True)
+    marketplace_ids = models.JSONField(_("marketplaces"), default=list)
+    is_refresh_token_revoked = models.BooleanField(_("refresh token revoked"), default=False)
+    # Fault injection: consumed by the API pipeline (seller_central_sandbox.api_views).
+    fault_fail_next = models.PositiveIntegerField(_("fail the next N calls"), default=0)
+    fault_fail_status = models.PositiveSmallIntegerField(
+        _("status of failed calls"), default=503, choices=[(500, "500"), (503, "503")]
+    )
+    fault_fail_probability = models.FloatField(_("probability of a failed call"), default=0.0)
+    fault_latency_ms = models.PositiveIntegerField(_("added latency (ms)"), default=0)
+    fault_malformed_next = models.PositiveIntegerField(
+        _("malformed body for the next N calls"), default=0
+    )
+    # Bumped to refill the seller's rate-limit buckets from any process (control page, command).
+    rate_limit_generation = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seller_id"]
+        verbose_name = _("sandbox seller")
+
+    def __str__(self) -> str:
+        return self.seller_id
+
+
+class SandboxAccessToken(models.Model):
+    seller = models.ForeignKey(
+        SandboxSeller, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    token = models.CharField(max_length=200, unique=True)
+    expires_at = models.DateTimeField()
+    is_revoked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.seller_id}:{self.token[:12]}"
+
+
+class FulfillmentStatus(models.TextChoices):
+    PENDING_AVAILABILITY = "PENDING_AVAILABILITY", _("Pending availability")
+    PENDING = "PENDING", _("Pending")
+    UNSHIPPED = "UNSHIPPED", _("Unshipped")
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED", _("Partially shipped")
+    SHIPPED = "SHIPPED", _("Shipped")
+    CANCELLED = "CANCELLED", _("Cancelled")
+    UNFULFILLABLE = "UNFULFILLABLE", _("Unfulfillable")
+
+
+class FulfilledBy(models.TextChoices):
+    MERCHANT = "MERCHANT", _("Merchant (MFN)")
+    AMAZON = "AMAZON", _("Amazon (AFN)")
+
+
+class SandboxOrder(models.Model):
+    seller = models.ForeignKey(SandboxSeller, on_delete=models.CASCADE, related_name="orders")
+    order_id = models.CharField(max_length=19, unique=True)
+    marketplace_id = models.CharField(max_length=20)
+    status = models.CharField(
+        max_length=24, choices=FulfillmentStatus.choices, default=FulfillmentStatus.PENDING
+    )
+    fulfilled_by = models.CharField(max_length=8, choices=FulfilledBy.choices)
+    currency_code = models.CharField(max_length=3)
+    created_time = models.DateTimeField()
+    last_updated_time = models.DateTimeField()
+    # Buyer, delivery address, service level, windows, programs, shipping price: fixed at purchase.
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["created_time", "id"]
+        indexes = [
+            models.Index(fields=["seller", "created_time", "id"]),
+            models.Index(fields=["seller", "last_updated_time", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+
+class SandboxOrderItem(models.Model):
+    order = models.ForeignKey(SandboxOrder, on_delete=models.CASCADE, related_name="items")
+    order_item_id = models.CharField(max_length=20)
+    asin = models.CharField(max_length=10)
+    seller_sku = models.CharField(max_length=60)
+    title = models.CharField(max_length=300)
+    quantity_ordered = models.PositiveIntegerField()
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    item_tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    gift_message = models.CharField(max_length=300, blank=True)
+    gift_wrap_level = models.CharField(max_length=40, blank=True)
+    buyer_cancel_reason = models.CharField(max_length=200, blank=True)
+    cancelled_by = models.CharField(max_length=20, blank=True)
+    cancel_reason = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "order_item_id"], name="sandbox_item_unique_per_order"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.order_item_id
+
+    @property
+    def quantity_unshipped(self) -> int:
+        return self.quantity_ordered - self.quantity_shipped - self.quantity_cancelled
+
+
+class SandboxPackage(models.Model):
+    order = models.ForeignKey(SandboxOrder, on_delete=models.CASCADE, related_name="packages")
+    package_reference_id = models.CharField(max_length=60)
+    carrier_code = models.CharField(max_length=60)
+    carrier_name = models.CharField(max_length=60, blank=True)
+    shipping_method = models.CharField(max_length=120, blank=True)
+    tracking_number = models.CharField(max_length=120)
+    ship_date = models.DateTimeField()
+    package_items = models.JSONField(default=list)
+    created_time = models.DateTimeField()
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "package_reference_id"], name="sandbox_package_unique_reference"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.package_reference_id
+
+
+class SandboxOrderEvent(models.Model):
+    order = models.ForeignKey(SandboxOrder, on_delete=models.CASCADE, related_name="events")
+    actor = models.CharField(max_length=20)
+    kind = models.CharField(max_length=40)
+    old_status = models.CharField(max_length=24, blank=True)
+    new_status = models.CharField(max_length=24, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
+
+
+class SandboxFeedDocument(models.Model):
+    seller = models.ForeignKey(
+        SandboxSeller, on_delete=models.CASCADE, related_name="feed_documents"
+    )
+    document_id = models.CharField(max_length=100, unique=True)
+    # The secret part of the presigned URL that uploads or downloads the bytes.
+    url_token = models.CharField(max_length=64, unique=True)
+    url_expires_at = models.DateTimeField()
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField(null=True, blank=True)
+    is_result = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.document_id
+
+
+class FeedProcessingStatus(models.TextChoices):
+    IN_QUEUE = "IN_QUEUE", _("In queue")
+    IN_PROGRESS = "IN_PROGRESS", _("In progress")
+    DONE = "DONE", _("Done")
+    CANCELLED = "CANCELLED", _("Cancelled")
+    FATAL = "FATAL", _("Fatal")
+
+
+class SandboxFeed(models.Model):
+    seller = models.ForeignKey(SandboxSeller, on_delete=models.CASCADE, related_name="feeds")
+    feed_id = models.CharField(max_length=20, unique=True)
+    feed_type = models.CharField(max_length=100)
+    marketplace_ids = models.JSONField(default=list)
+    input_document = models.ForeignKey(
+        SandboxFeedDocument, on_delete=models.PROTECT, related_name="input_feeds"
+    )
+    result_document = models.ForeignKey(
+        SandboxFeedDocument,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="result_feeds",
+    )
+    processing_status = models.CharField(
+        max_length=12, choices=FeedProcessingStatus.choices, default=FeedProcessingStatus.IN_QUEUE
+    )
+    created_time = models.DateTimeField()
+    processing_start_time = models.DateTimeField(null=True, blank=True)
+    processing_end_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_time", "-id"]
+
+    def __str__(self) -> str:
+        return self.feed_id

@@ -1,0 +1,1 @@
+"""The sandbox's writes: sellers and tokens, orders and their lifecycle, feeds."""

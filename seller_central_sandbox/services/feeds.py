@@ -1,0 +1,269 @@
+"""Feeds 2021-06-30: documents uploaded to a presigned URL, feeds that move IN_QUEUE ->
+IN_PROGRESS -> DONE over time.
+
+Progress is computed lazily when a feed is read, under a row lock, so the feed's messages are
+applied exactly once and no background process is needed.
+"""
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from seller_central_sandbox.acknowledgement import (
+    CODE_INVALID_VALUE,
+    CODE_ORDER_NOT_CANCELLABLE,
+    CODE_ORDER_NOT_FOUND,
+    CODE_UNSUPPORTED,
+    CODE_XML_PARSING_ERROR,
+    FeedParseError,
+    ResultRow,
+    parse_acknowledgements,
+    processing_report,
+)
+from seller_central_sandbox.models import (
+    FeedProcessingStatus,
+    SandboxFeed,
+    SandboxFeedDocument,
+    SandboxSeller,
+)
+from seller_central_sandbox.services.orders import OrderTransitionError, order_items_cancel
+from seller_central_sandbox.services.sellers import SandboxError
+
+DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
+# At SANDBOX_TIME_SCALE = 1 a feed waits this long in the queue, then is processed this long.
+FEED_QUEUE_SECONDS = 3.0
+FEED_PROCESSING_SECONDS = 3.0
+ACKNOWLEDGEMENT_FEED_TYPE = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
+
+
+def _scaled(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds / max(float(settings.SANDBOX_TIME_SCALE), 1e-9))
+
+
+def feed_document_create(*, seller: SandboxSeller, content_type: str) -> SandboxFeedDocument:
+    """createFeedDocument: an empty document and the token of its upload URL (5 minutes)."""
+    if not content_type:
+        raise SandboxError("contentType is required.")
+    now = timezone.now()
+    return SandboxFeedDocument.objects.create(
+        seller=seller,
+        document_id=f"amzn1.tortuga.4.na.{uuid.uuid4()}",
+        url_token=secrets.token_urlsafe(32),
+        url_expires_at=now + DOCUMENT_URL_LIFETIME,
+        content_type=content_type[:100],
+        created_at=now,
+    )
+
+
+def feed_document_url_refresh(*, document: SandboxFeedDocument) -> SandboxFeedDocument:
+    """getFeedDocument: each answer carries a URL valid for five minutes from now."""
+    document.url_expires_at = timezone.now() + DOCUMENT_URL_LIFETIME
+    document.save(update_fields=["url_expires_at"])
+    return document
+
+
+def _document_by_url_token(url_token: str) -> SandboxFeedDocument:
+    document = SandboxFeedDocument.objects.filter(url_token=url_token).first()
+    if document is None or document.url_expires_at <= timezone.now():
+        raise SandboxError(
+            "Request has expired or the URL is not valid.", code="AccessDenied", status=403
+        )
+    return document
+
+
+def feed_document_upload(*, url_token: str, content: bytes) -> SandboxFeedDocument:
+    """PUT on the presigned URL; raises SandboxError 403 once the URL expired."""
+    document = _document_by_url_token(url_token)
+    if document.is_result or document.input_feeds.exists():
+        raise SandboxError(
+            "This document can no longer be written.", code="AccessDenied", status=403
+        )
+    document.content = content
+    document.save(update_fields=["content"])
+    return document
+
+
+def feed_document_download(*, url_token: str) -> SandboxFeedDocument:
+    document = _document_by_url_token(url_token)
+    if document.content is None:
+        raise SandboxError("The document has no content.", code="NoSuchKey", status=404)
+    return document
+
+
+def feed_create(
+    *, seller: SandboxSeller, feed_type: str, marketplace_ids: list[str], input_document_id: str
+) -> SandboxFeed:
+    """createFeed; raises SandboxError 400 on a missing field, a marketplace the seller does not
+    sell in, or an unknown input document."""
+    if not feed_type or not isinstance(feed_type, str):
+        raise SandboxError("feedType is required.")
+    if (
+        not isinstance(marketplace_ids, list)
+        or not 1 <= len(marketplace_ids) <= 25
+        or not all(isinstance(value, str) for value in marketplace_ids)
+    ):
+        raise SandboxError("marketplaceIds must list 1 to 25 marketplace ids.")
+    foreign = [value for value in marketplace_ids if value not in seller.marketplace_ids]
+    if foreign:
+        raise SandboxError(f"Invalid marketplaceIds: {', '.join(foreign)}.")
+    document = SandboxFeedDocument.objects.filter(
+        seller=seller, document_id=input_document_id, is_result=False
+    ).first()
+    if document is None:
+        raise SandboxError(f"inputFeedDocumentId {input_document_id} was not found.")
+    feed_id = str(50_000_000_000 + secrets.randbelow(10**10))
+    while SandboxFeed.objects.filter(feed_id=feed_id).exists():
+        feed_id = str(50_000_000_000 + secrets.randbelow(10**10))
+    return SandboxFeed.objects.create(
+        seller=seller,
+        feed_id=feed_id,
+        feed_type=feed_type,
+        marketplace_ids=marketplace_ids,
+        input_document=document,
+        created_time=timezone.now(),
+    )
+
+
+def feed_cancel(*, seller: SandboxSeller, feed_id: str) -> SandboxFeed:
+    """cancelFeed: only a feed still IN_QUEUE; raises SandboxError 404 / 400 otherwise."""
+    with transaction.atomic():
+        feed = _lock_feed(seller=seller, feed_id=feed_id)
+        _advance_locked(feed)
+        if feed.processing_status != FeedProcessingStatus.IN_QUEUE:
+            raise SandboxError(
+                f"The feed is {feed.processing_status}: only feeds IN_QUEUE can be cancelled."
+            )
+        feed.processing_status = FeedProcessingStatus.CANCELLED
+        feed.save(update_fields=["processing_status"])
+    return feed
+
+
+def _lock_feed(*, seller: SandboxSeller, feed_id: str) -> SandboxFeed:
+    feed = (
+        SandboxFeed.objects.select_for_update(of=("self",))
+        .filter(seller=seller, feed_id=feed_id)
+        .order_by("pk")
+        .first()
+    )
+    if feed is None:
+        raise SandboxError(f"Feed {feed_id} was not found.", code="NotFound", status=404)
+    return feed
+
+
+def feed_advance(*, seller: SandboxSeller, feed_id: str) -> SandboxFeed:
+    """The feed as it is now: moved on as far as time allows, its messages applied once."""
+    with transaction.atomic():
+        feed = _lock_feed(seller=seller, feed_id=feed_id)
+        _advance_locked(feed)
+    return feed
+
+
+def feeds_advance(*, seller: SandboxSeller, feed_ids: list[str]) -> None:
+    for feed_id in feed_ids:
+        feed_advance(seller=seller, feed_id=feed_id)
+
+
+def _advance_locked(feed: SandboxFeed, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    if feed.processing_status == FeedProcessingStatus.IN_QUEUE:
+        started = feed.created_time + _scaled(FEED_QUEUE_SECONDS)
+        if now < started:
+            return
+        feed.processing_status = FeedProcessingStatus.IN_PROGRESS
+        feed.processing_start_time = started
+        feed.save(update_fields=["processing_status", "processing_start_time"])
+    if feed.processing_status == FeedProcessingStatus.IN_PROGRESS:
+        ended = feed.processing_start_time + _scaled(FEED_PROCESSING_SECONDS)
+        if now < ended:
+            return
+        _process(feed, ended)
+
+
+def _process(feed: SandboxFeed, ended: datetime) -> None:
+    content = feed.input_document.content
+    status = FeedProcessingStatus.DONE
+    processed = 0
+    if content is None:
+        status = FeedProcessingStatus.FATAL
+        results = [ResultRow("0", CODE_XML_PARSING_ERROR, "The feed document has no content.")]
+    elif feed.feed_type != ACKNOWLEDGEMENT_FEED_TYPE:
+        status = FeedProcessingStatus.FATAL
+        results = [
+            ResultRow("0", CODE_UNSUPPORTED, f"Feed type {feed.feed_type} is not supported.")
+        ]
+    else:
+        processed, results = _apply_acknowledgements(feed, bytes(content))
+    report = processing_report(
+        merchant_identifier=feed.seller.seller_id,
+        document_transaction_id=feed.feed_id,
+        messages_processed=processed,
+        results=results,
+    )
+    feed.result_document = SandboxFeedDocument.objects.create(
+        seller=feed.seller,
+        document_id=f"amzn1.tortuga.4.na.{uuid.uuid4()}",
+        url_token=secrets.token_urlsafe(32),
+        url_expires_at=ended + DOCUMENT_URL_LIFETIME,
+        content_type="text/xml; charset=UTF-8",
+        content=report,
+        is_result=True,
+        created_at=ended,
+    )
+    feed.processing_status = status
+    feed.processing_end_time = ended
+    feed.save(update_fields=["result_document", "processing_status", "processing_end_time"])
+
+
+def _apply_acknowledgements(feed: SandboxFeed, content: bytes) -> tuple[int, list[ResultRow]]:
+    try:
+        messages = parse_acknowledgements(content)
+    except FeedParseError as error:
+        return 0, [ResultRow("0", CODE_XML_PARSING_ERROR, str(error))]
+    results = []
+    for message in messages:
+        row = _apply_acknowledgement(feed, message)
+        if row is not None:
+            results.append(row)
+    return len(messages), results
+
+
+def _apply_acknowledgement(feed: SandboxFeed, message) -> ResultRow | None:
+    def error(code: str, description: str) -> ResultRow:
+        return ResultRow(
+            message.message_id or "0", code, description, amazon_order_id=message.amazon_order_id
+        )
+
+    if not message.amazon_order_id:
+        return error(CODE_INVALID_VALUE, "AmazonOrderID is required.")
+    if message.status_code == "Success":
+        return None
+    if message.status_code != "Failure":
+        return error(
+            CODE_INVALID_VALUE, f"StatusCode '{message.status_code}' is not Success or Failure."
+        )
+    reasons = {}
+    for item in message.items:
+        if not item.cancel_reason:
+            return error(
+                CODE_INVALID_VALUE,
+                f"CancelReason is required for AmazonOrderItemCode {item.amazon_order_item_code}.",
+            )
+        reasons[item.amazon_order_item_code] = item.cancel_reason
+    try:
+        with transaction.atomic():
+            order_items_cancel(
+                seller=feed.seller,
+                order_id=message.amazon_order_id,
+                reasons_by_item=reasons,
+                default_reason=None,
+            )
+    except OrderTransitionError as refusal:
+        return error(CODE_ORDER_NOT_CANCELLABLE, refusal.message)
+    except SandboxError as refusal:
+        code = CODE_ORDER_NOT_FOUND if refusal.status == 404 else CODE_INVALID_VALUE
+        return error(code, refusal.message)
+    return None

@@ -1,0 +1,195 @@
+"""Sellers, their Login with Amazon credentials, access tokens and injected faults."""
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from seller_central_sandbox.catalog import DEFAULT_MARKETPLACE_ID, MARKETPLACES
+from seller_central_sandbox.models import SandboxAccessToken, SandboxSeller
+
+ACCESS_TOKEN_LIFETIME = timedelta(seconds=3600)
+
+
+class SandboxError(Exception):
+    """A request the sandbox refuses, with the code and message Amazon would send."""
+
+    def __init__(self, message: str, *, code: str = "InvalidInput", status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class TokenGrantError(Exception):
+    """A Login with Amazon refusal: `{error, error_description}` with a non-200 status."""
+
+    def __init__(self, error: str, description: str, *, status: int = 400):
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+def seller_create(
+    *,
+    seller_id: str,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    marketplace_ids: list[str] | None = None,
+    name: str = "",
+) -> SandboxSeller:
+    """Create or update a seller's credentials; raises SandboxError on an unknown marketplace."""
+    marketplace_ids = list(marketplace_ids or [DEFAULT_MARKETPLACE_ID])
+    unknown = [value for value in marketplace_ids if value not in MARKETPLACES]
+    if unknown:
+        raise SandboxError(f"Unknown marketplace ids: {', '.join(unknown)}")
+    seller, _ = SandboxSeller.objects.update_or_create(
+        seller_id=seller_id,
+        defaults={
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+            "marketplace_ids": marketplace_ids,
+            "name": name or seller_id,
+            "is_refresh_token_revoked": False,
+        },
+    )
+    return seller
+
+
+def access_token_grant(
+    *, grant_type: str, refresh_token: str, client_id: str, client_secret: str
+) -> SandboxAccessToken:
+    """The refresh-token grant of POST /auth/o2/token; raises TokenGrantError as LWA answers."""
+    if not grant_type or not refresh_token or not client_id or not client_secret:
+        raise TokenGrantError("invalid_request", "The request is missing a required parameter")
+    if grant_type != "refresh_token":
+        raise TokenGrantError(
+            "unsupported_grant_type", "The authorization grant type is not supported"
+        )
+    seller = SandboxSeller.objects.filter(client_id=client_id).first()
+    if seller is None or not secrets.compare_digest(seller.client_secret, client_secret):
+        raise TokenGrantError("invalid_client", "Client authentication failed", status=401)
+    seller = SandboxSeller.objects.filter(client_id=client_id, refresh_token=refresh_token).first()
+    if seller is None or seller.is_refresh_token_revoked:
+        raise TokenGrantError(
+            "invalid_grant", "The request has an invalid grant parameter : refresh_token"
+        )
+    return SandboxAccessToken.objects.create(
+        seller=seller,
+        token="Atza|" + secrets.token_urlsafe(48),
+        expires_at=timezone.now() + ACCESS_TOKEN_LIFETIME,
+    )
+
+
+def access_token_authenticate(token: str | None) -> SandboxSeller:
+    """The seller an API call's x-amz-access-token belongs to; raises SandboxError 403 else."""
+    if not token:
+        raise SandboxError(
+            "Access to requested resource is denied.", code="Unauthorized", status=403
+        )
+    access = SandboxAccessToken.objects.select_related("seller").filter(token=token).first()
+    if access is None or access.is_revoked or access.expires_at <= timezone.now():
+        raise SandboxError(
+            "Access to requested resource is denied.", code="Unauthorized", status=403
+        )
+    return access.seller
+
+
+def seller_access_tokens_expire(*, seller: SandboxSeller) -> int:
+    """Make every access token of the seller expired now; returns how many were live."""
+    now = timezone.now()
+    return SandboxAccessToken.objects.filter(seller=seller, expires_at__gt=now).update(
+        expires_at=now
+    )
+
+
+def seller_tokens_revoke(*, seller: SandboxSeller, is_refresh_token_revoked: bool = True) -> int:
+    """Revoke the seller's access tokens and, by default, its refresh token (authorization
+    withdrawn): API calls then answer 403 and the token endpoint invalid_grant."""
+    with transaction.atomic():
+        SandboxSeller.objects.filter(pk=seller.pk).update(
+            is_refresh_token_revoked=is_refresh_token_revoked
+        )
+        seller.is_refresh_token_revoked = is_refresh_token_revoked
+        return SandboxAccessToken.objects.filter(seller=seller, is_revoked=False).update(
+            is_revoked=True
+        )
+
+
+def seller_tokens_restore(*, seller: SandboxSeller) -> None:
+    """Authorize the seller's refresh token again (new access tokens can be granted)."""
+    SandboxSeller.objects.filter(pk=seller.pk).update(is_refresh_token_revoked=False)
+    seller.is_refresh_token_revoked = False
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    fail_next: int = 0
+    fail_status: int = 503
+    fail_probability: float = 0.0
+    latency_ms: int = 0
+    malformed_next: int = 0
+
+
+def seller_faults_update(*, seller: SandboxSeller, faults: FaultSettings) -> SandboxSeller:
+    """Replace the seller's fault-injection settings; raises SandboxError on a bad value."""
+    if faults.fail_status not in (500, 503):
+        raise SandboxError("The failure status must be 500 or 503.")
+    if not 0 <= faults.fail_probability <= 1:
+        raise SandboxError("The failure probability must be between 0 and 1.")
+    if min(faults.fail_next, faults.latency_ms, faults.malformed_next) < 0:
+        raise SandboxError("Counts and latency cannot be negative.")
+    seller.fault_fail_next = faults.fail_next
+    seller.fault_fail_status = faults.fail_status
+    seller.fault_fail_probability = faults.fail_probability
+    seller.fault_latency_ms = faults.latency_ms
+    seller.fault_malformed_next = faults.malformed_next
+    seller.save(
+        update_fields=[
+            "fault_fail_next",
+            "fault_fail_status",
+            "fault_fail_probability",
+            "fault_latency_ms",
+            "fault_malformed_next",
+        ]
+    )
+    return seller
+
+
+def _consume(seller: SandboxSeller, field_name: str) -> bool:
+    # One conditional UPDATE: two concurrent calls never consume the same unit.
+    updated = SandboxSeller.objects.filter(pk=seller.pk, **{f"{field_name}__gt": 0}).update(
+        **{field_name: F(field_name) - 1}
+    )
+    return updated == 1
+
+
+def seller_fault_failure_consume(*, seller: SandboxSeller) -> int | None:
+    """The 5xx status this call must answer with, or None."""
+    if seller.fault_fail_next and _consume(seller, "fault_fail_next"):
+        return seller.fault_fail_status
+    probability = seller.fault_fail_probability
+    # Fault injection, not cryptography.
+    if probability and random.random() < probability:  # noqa: S311
+        return seller.fault_fail_status
+    return None
+
+
+def seller_fault_malformed_consume(*, seller: SandboxSeller) -> bool:
+    return bool(seller.fault_malformed_next) and _consume(seller, "fault_malformed_next")
+
+
+def seller_rate_limits_refill(*, seller: SandboxSeller) -> None:
+    """Refill every rate-limit bucket of the seller in the sandbox process (which reads the
+    generation with each call's token)."""
+    SandboxSeller.objects.filter(pk=seller.pk).update(
+        rate_limit_generation=F("rate_limit_generation") + 1
+    )
+    seller.refresh_from_db(fields=["rate_limit_generation"])

@@ -1,0 +1,198 @@
+"""pytest fixtures: the Seller Central sandbox over real HTTP, for any test module.
+
+    @pytest.mark.django_db(transaction=True)
+    def test_something(sandbox_seller, sandbox_client_kwargs):
+        orders_generate(seller=sandbox_seller, count=5, seed=1)
+        response = Orders(version="2026-01-01", **sandbox_client_kwargs).search_orders(...)
+
+The server runs the sandbox's own WSGI handler in a thread of the test process and shares its
+test database, so the tests must be transactional (`django_db(transaction=True)`).
+"""
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from wsgiref.simple_server import WSGIRequestHandler
+
+import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import connections
+
+# Fast enough that feeds finish in a fraction of a second; a test may lower it again.
+TEST_TIME_SCALE = 50.0
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request the sandbox answered, as it went over the wire."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    headers: dict
+    body: bytes
+
+
+@dataclass(frozen=True)
+class SandboxMarketplace:
+    """What python-amazon-sp-api needs of a marketplace: endpoint, marketplace_id, region."""
+
+    endpoint: str
+    marketplace_id: str
+    region: str = "us-east-1"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+class _Recorder:
+    def __init__(self, application):
+        self.application = application
+        self.exchanges: list[Exchange] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        captured = {}
+
+        def recording_start_response(status, headers, exc_info=None):
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = {name.lower(): value for name, value in headers}
+            return start_response(status, headers, exc_info)
+
+        chunks = list(self.application(environ, recording_start_response))
+        with self._lock:
+            self.exchanges.append(
+                Exchange(
+                    method=environ["REQUEST_METHOD"],
+                    path=environ.get("PATH_INFO", ""),
+                    query=environ.get("QUERY_STRING", ""),
+                    status=captured["status"],
+                    headers=captured["headers"],
+                    body=b"".join(chunks),
+                )
+            )
+        return chunks
+
+
+@dataclass
+class SandboxServer:
+    host: str
+    port: int
+    recorder: _Recorder = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        # python-amazon-sp-api sends `endpoint[8:]` as the Host header (it assumes https://):
+        # the empty userinfo "@" keeps the host and port whole over plain http.
+        return f"http://@{self.host}:{self.port}"
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        return list(self.recorder.exchanges)
+
+    def access_token_client_class(self):
+        from sp_api.auth import AccessTokenClient
+
+        return type(
+            "SandboxAccessTokenClient",
+            (AccessTokenClient,),
+            {"scheme": "http://", "host": f"{self.host}:{self.port}"},
+        )
+
+
+@pytest.fixture
+def sandbox_time_scale(settings):
+    settings.SANDBOX_TIME_SCALE = TEST_TIME_SCALE
+    return TEST_TIME_SCALE
+
+
+@pytest.fixture
+def sandbox_server(transactional_db, settings, sandbox_time_scale):
+    """The sandbox's SP-API answering on 127.0.0.1 and a free port, for one test."""
+    from seller_central_sandbox.ratelimit import reset_rate_limits
+    from seller_central_sandbox.wsgi import SandboxHandler
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
+    reset_rate_limits()
+    # An in-memory SQLite test database exists only in this connection: share it, as
+    # Django's LiveServerThread does.
+    overrides = {
+        connection.alias: connection
+        for connection in connections.all()
+        if connection.vendor == "sqlite" and connection.is_in_memory_db()
+    }
+    for connection in overrides.values():
+        connection.inc_thread_sharing()
+    recorder = _Recorder(SandboxHandler())
+    httpd = ThreadedWSGIServer(
+        ("127.0.0.1", 0), _QuietHandler, allow_reuse_address=False, connections_override=overrides
+    )
+    httpd.set_app(recorder)
+    thread = threading.Thread(
+        target=httpd.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="sandbox-server",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        yield SandboxServer(host="127.0.0.1", port=httpd.server_address[1], recorder=recorder)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+        for connection in overrides.values():
+            connection.dec_thread_sharing()
+
+
+@pytest.fixture
+def sandbox_seller_factory(transactional_db):
+    """Make sellers with credentials of their own (a distinct refresh token per seller keeps
+    python-amazon-sp-api's token cache, keyed by refresh token, from crossing tests)."""
+    from seller_central_sandbox.services.sellers import seller_create
+
+    def make(*, marketplace_ids=None, seller_id=None):
+        suffix = uuid.uuid4().hex[:12].upper()
+        return seller_create(
+            seller_id=seller_id or f"A{suffix}",
+            client_id=f"amzn1.application-oa2-client.{suffix.lower()}",
+            client_secret=f"secret-{uuid.uuid4().hex}",
+            refresh_token=f"Atzr|{uuid.uuid4().hex}{uuid.uuid4().hex}",
+            marketplace_ids=marketplace_ids or ["ATVPDKIKX0DER"],
+        )
+
+    return make
+
+
+@pytest.fixture
+def sandbox_seller(sandbox_seller_factory):
+    return sandbox_seller_factory()
+
+
+def client_kwargs_for(server: SandboxServer, seller, *, marketplace_id: str | None = None) -> dict:
+    """The arguments of sp_api.api.Orders / Feeds (besides `version`) that reach the sandbox."""
+    return {
+        "marketplace": SandboxMarketplace(
+            endpoint=server.endpoint, marketplace_id=marketplace_id or seller.marketplace_ids[0]
+        ),
+        "credentials": {
+            "refresh_token": seller.refresh_token,
+            "lwa_app_id": seller.client_id,
+            "lwa_client_secret": seller.client_secret,
+        },
+        "auth_token_client_class": server.access_token_client_class(),
+    }
+
+
+@pytest.fixture
+def sandbox_client_kwargs(sandbox_server, sandbox_seller) -> dict:
+    """`Orders(version="2026-01-01", **sandbox_client_kwargs)` talks to the sandbox as
+    `sandbox_seller`."""
+    return client_kwargs_for(sandbox_server, sandbox_seller)

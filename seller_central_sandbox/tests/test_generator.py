@@ -1,0 +1,147 @@
+"""The buyer side: realistic, varied and reproducible orders that honour Amazon's model."""
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from seller_central_sandbox.catalog import MARKETPLACES
+from seller_central_sandbox.models import FulfillmentStatus, SandboxOrder
+from seller_central_sandbox.representations import (
+    INCLUDED_DATA,
+    order_2026,
+    order_address_v0,
+    order_buyer_info_v0,
+    order_items_v0,
+    order_v0,
+)
+from seller_central_sandbox.selectors import orders_with_details
+from seller_central_sandbox.services.orders import orders_generate, orders_lifecycle_advance
+from seller_central_sandbox.tests.contract import validate
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+ORDERS = "orders_2026-01-01.json"
+V0 = "ordersV0.json"
+
+
+@pytest.fixture
+def seller(sandbox_seller_factory):
+    return sandbox_seller_factory(marketplace_ids=list(MARKETPLACES))
+
+
+def snapshot(seller) -> list[dict]:
+    orders = orders_with_details(SandboxOrder.objects.filter(seller=seller).order_by("order_id"))
+    return [order_2026(order, INCLUDED_DATA) for order in orders]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_seed_and_now_give_the_same_orders(sandbox_seller_factory):
+    first = sandbox_seller_factory(marketplace_ids=list(MARKETPLACES))
+    orders_generate(seller=first, count=15, seed=5, now=NOW)
+    expected = snapshot(first)
+    first.delete()
+    second = sandbox_seller_factory(marketplace_ids=list(MARKETPLACES))
+
+    orders_generate(seller=second, count=15, seed=5, now=NOW)
+
+    assert snapshot(second) == expected
+
+
+@pytest.mark.django_db
+def test_orders_cover_the_cases_a_sync_must_handle(seller):
+    orders_generate(seller=seller, count=200, seed=1, now=NOW)
+    served = snapshot(seller)
+    orders = list(SandboxOrder.objects.filter(seller=seller).prefetch_related("items"))
+
+    assert len({order.currency_code for order in orders}) >= 4
+    assert len({order.marketplace_id for order in orders}) >= 6
+    assert Counter(order.fulfilled_by for order in orders).keys() == {"MERCHANT", "AMAZON"}
+    assert any("PRIME" in order["programs"] for order in served)
+    assert any("AMAZON_BUSINESS" in order["programs"] for order in served)
+    assert any(len(order["orderItems"]) > 1 for order in served)
+    assert any("packing" in item.get("fulfillment", {}) for o in served for item in o["orderItems"])
+    assert any(
+        item.get("cancellation", {}).get("cancellationRequest", {}).get("requester") == "BUYER"
+        for order in served
+        for item in order["orderItems"]
+    )
+    pending = [o for o in served if o["fulfillment"]["fulfillmentStatus"] == "PENDING"]
+    assert pending and all("price" not in i["product"] for o in pending for i in o["orderItems"])
+    assert all("proceeds" not in order for order in pending)
+    amazon = [o for o in served if o["fulfillment"]["fulfilledBy"] == "AMAZON"]
+    assert amazon and all("recipient" not in order for order in amazon)
+    assert all(
+        order["orderId"][3] == "-"
+        and len(order["orderId"]) == 19
+        and order["createdTime"] < "2025-06-01T11:58"
+        for order in served
+    )
+
+
+@pytest.mark.django_db
+def test_generated_orders_honour_the_models_in_every_shape(seller):
+    orders_generate(seller=seller, count=60, seed=2, now=NOW)
+    orders = list(orders_with_details(SandboxOrder.objects.filter(seller=seller)))
+
+    validate(
+        ORDERS,
+        "/orders/2026-01-01/orders",
+        "get",
+        200,
+        {
+            "orders": [order_2026(order, INCLUDED_DATA) for order in orders],
+            "createdBefore": "2025-06-01T11:58:00Z",
+        },
+    )
+    validate(
+        V0,
+        "/orders/v0/orders",
+        "get",
+        200,
+        {"payload": {"Orders": [order_v0(order) for order in orders]}},
+    )
+    for order in orders:
+        validate(
+            V0,
+            "/orders/v0/orders/{orderId}/orderItems",
+            "get",
+            200,
+            {"payload": order_items_v0(order)},
+        )
+        validate(
+            V0,
+            "/orders/v0/orders/{orderId}/address",
+            "get",
+            200,
+            {"payload": order_address_v0(order)},
+        )
+        validate(
+            V0,
+            "/orders/v0/orders/{orderId}/buyerInfo",
+            "get",
+            200,
+            {"payload": order_buyer_info_v0(order)},
+        )
+
+
+@pytest.mark.django_db
+def test_a_lifecycle_step_pays_ships_and_cancels_reproducibly(sandbox_seller_factory):
+    results = []
+    for _ in range(2):
+        seller = sandbox_seller_factory(marketplace_ids=["ATVPDKIKX0DER"])
+        orders_generate(seller=seller, count=80, seed=3, now=NOW)
+        before = Counter(
+            SandboxOrder.objects.filter(seller=seller).values_list("status", flat=True)
+        )
+
+        steps = orders_lifecycle_advance(seller=seller, seed=9, now=NOW + timedelta(minutes=1))
+
+        after = Counter(SandboxOrder.objects.filter(seller=seller).values_list("status", flat=True))
+        results.append((steps, after))
+        seller.delete()
+
+    (steps, after), (repeated_steps, repeated_after) = results
+    assert steps == repeated_steps and after == repeated_after
+    assert steps["paid"] > 0 and steps["shipped_by_amazon"] > 0 and steps["cancelled_by_buyer"] > 0
+    assert after[FulfillmentStatus.PENDING] < before[FulfillmentStatus.PENDING]
+    assert after[FulfillmentStatus.CANCELLED] == steps["cancelled_by_buyer"]

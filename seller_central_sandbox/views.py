@@ -1,0 +1,177 @@
+"""The control page at /sandbox/: thin views over the sandbox's services and selectors."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import user_passes_test
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from seller_central_sandbox.forms import (
+    FaultsForm,
+    LifecycleForm,
+    OrdersGenerateForm,
+    OrderStepForm,
+    TokensForm,
+)
+from seller_central_sandbox.models import SandboxSeller
+from seller_central_sandbox.selectors import orders_for_control_page, sellers_for_control_page
+from seller_central_sandbox.services.orders import (
+    order_lifecycle_step,
+    orders_generate,
+    orders_lifecycle_advance,
+)
+from seller_central_sandbox.services.sellers import (
+    FaultSettings,
+    SandboxError,
+    seller_access_tokens_expire,
+    seller_faults_update,
+    seller_rate_limits_refill,
+    seller_tokens_restore,
+    seller_tokens_revoke,
+)
+
+
+def _is_staff(user) -> bool:
+    if not user.is_staff:
+        raise PermissionDenied
+    return True
+
+
+staff_required = user_passes_test(_is_staff)
+
+
+@require_GET
+@staff_required
+def seller_list(request: HttpRequest) -> HttpResponse:
+    sellers = [
+        (
+            seller,
+            FaultsForm(
+                initial={
+                    "fail_next": seller.fault_fail_next,
+                    "fail_status": seller.fault_fail_status,
+                    "fail_probability": seller.fault_fail_probability,
+                    "latency_ms": seller.fault_latency_ms,
+                    "malformed_next": seller.fault_malformed_next,
+                },
+                auto_id=f"id_{seller.seller_id}_%s",
+            ),
+        )
+        for seller in sellers_for_control_page()
+    ]
+    return render(
+        request,
+        "seller_central_sandbox/seller_list.html",
+        {
+            "sellers": sellers,
+            "generate_form": OrdersGenerateForm(),
+            "lifecycle_form": LifecycleForm(),
+            "tokens_form": TokensForm(),
+        },
+    )
+
+
+@require_GET
+@staff_required
+def seller_detail(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+    return render(
+        request,
+        "seller_central_sandbox/seller_detail.html",
+        {
+            "seller": seller,
+            "orders": orders_for_control_page(seller=seller),
+            "step_form": OrderStepForm(),
+        },
+    )
+
+
+def _done(request: HttpRequest, seller: SandboxSeller, form, action) -> HttpResponse:
+    if not form.is_valid():
+        messages.error(request, _("Please correct the form: %s") % form.errors.as_text())
+    else:
+        try:
+            message = action(form.cleaned_data)
+        except SandboxError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, message)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "seller_central_sandbox:seller_list"
+    return redirect(target)
+
+
+@require_POST
+@staff_required
+def orders_generate_view(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+
+    def action(data):
+        orders = orders_generate(seller=seller, count=data["count"], seed=data["seed"])
+        return _("%(count)d orders generated.") % {"count": len(orders)}
+
+    return _done(request, seller, OrdersGenerateForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def lifecycle_view(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+
+    def action(data):
+        steps = orders_lifecycle_advance(seller=seller, seed=data["seed"])
+        return _("Lifecycle advanced: %(steps)s") % {
+            "steps": ", ".join(f"{name} {count}" for name, count in sorted(steps.items()))
+            or _("nothing to do")
+        }
+
+    return _done(request, seller, LifecycleForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def faults_view(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+
+    def action(data):
+        seller_faults_update(seller=seller, faults=FaultSettings(**data))
+        return _("Fault injection saved.")
+
+    return _done(request, seller, FaultsForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def tokens_view(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+    actions = {
+        "revoke": lambda: seller_tokens_revoke(seller=seller),
+        "restore": lambda: seller_tokens_restore(seller=seller),
+        "expire": lambda: seller_access_tokens_expire(seller=seller),
+        "refill": lambda: seller_rate_limits_refill(seller=seller),
+    }
+
+    def action(data):
+        actions[data["action"]]()
+        return _("Done.")
+
+    return _done(request, seller, TokensForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def order_step_view(request: HttpRequest, seller_id: str, order_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+
+    def action(data):
+        order = order_lifecycle_step(seller=seller, order_id=order_id, step=data["step"])
+        return _("Order %(order)s is now %(status)s.") % {
+            "order": order.order_id,
+            "status": order.get_status_display(),
+        }
+
+    return _done(request, seller, OrderStepForm(request.POST), action)

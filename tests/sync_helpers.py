@@ -1,0 +1,61 @@
+"""Driving our sync and outbox in the foreground against the sandbox, for tests."""
+
+import time
+import uuid
+from datetime import timedelta
+
+from django.utils import timezone
+
+from amazon_channel.models import SyncRun
+from amazon_channel.services.feeds import store_outbox_deliver
+from amazon_channel.services.sync import sync_run_start, sync_run_step
+from amazon_channel.tests.factories import StoreFactory
+
+DEADLINE_SECONDS = 60
+
+
+def store_for_seller(server, seller, **overrides):
+    """A store of ours connected to the sandbox seller, as store_connect would make it."""
+    values = {
+        "seller_id": seller.seller_id,
+        "marketplace_code": "DE",
+        "marketplace_id": seller.marketplace_ids[0],
+        "sp_api_endpoint": server.url,
+        "token_endpoint": f"{server.url}/auth/o2/token",
+        "lwa_client_id": seller.client_id,
+        "lwa_client_secret": seller.client_secret,
+        "refresh_token": seller.refresh_token,
+    }
+    values.update(overrides)
+    return StoreFactory(**values)
+
+
+def sync_to_the_end(store, *, kind=SyncRun.Kind.COMMAND, since=None) -> SyncRun:
+    """Open a run and step it until it finishes, waiting as a worker's retries would."""
+    run = sync_run_start(store=store, kind=kind, since=since)
+    assert run is not None, "a sync was already running"
+    holder = f"test-{uuid.uuid4()}"
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        outcome = sync_run_step(run_id=run.pk, holder=holder)
+        if outcome.is_finished or outcome.is_busy:
+            break
+        time.sleep(min(outcome.wait_seconds, 5))
+    run.refresh_from_db()
+    return run
+
+
+def deliver_outbox(store) -> None:
+    """Send the store's outbox and follow its feeds to their reports."""
+    holder = f"test-{uuid.uuid4()}"
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        outcome = store_outbox_deliver(store_id=store.pk, holder=holder)
+        if outcome.is_finished:
+            return
+        time.sleep(min(outcome.wait_seconds, 5))
+    raise AssertionError("the outbox was not delivered in time")
+
+
+def minutes_ago(minutes: float):
+    return timezone.now() - timedelta(minutes=minutes)

@@ -1,0 +1,81 @@
+"""The Procfile's sandbox process: its own port, only the SP-API URLs, the real client."""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+from sp_api.api import Orders
+
+from seller_central_sandbox.testing import SandboxMarketplace
+from tests.helpers import PROJECT_DIR, project_environment, run_manage
+from tests.test_processes import free_port, procfile_commands
+
+VENV_BIN = Path(os.sys.executable).parent
+
+
+def test_the_sandbox_process_serves_the_sp_api_to_the_client(tmp_path):
+    environment = project_environment(var_dir=tmp_path, keep_services=False)
+    port = free_port()
+    environment.update(SANDBOX_BIND=f"127.0.0.1:{port}", PATH=f"{VENV_BIN}:{environment['PATH']}")
+    assert run_manage("migrate", "--noinput", environment=environment).returncode == 0
+    created = run_manage(
+        "sandbox", "seller-create", "--seller-id", "A1PROCESS", "--client-id", "process-client",
+        "--client-secret", "process-secret", "--refresh-token", "Atzr|process-test",
+        environment=environment,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    generated = run_manage(
+        "sandbox", "orders-generate", "--seller-id", "A1PROCESS", "--count", "3",
+        environment=environment,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+
+    sandbox = subprocess.Popen(
+        ["sh", "-c", procfile_commands()["sandbox"]],
+        cwd=PROJECT_DIR,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                probe = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the sandbox process did not come up")
+
+        from sp_api.auth import AccessTokenClient
+
+        token_client = type(
+            "ProcessTokenClient",
+            (AccessTokenClient,),
+            {"scheme": "http://", "host": f"127.0.0.1:{port}"},
+        )
+        response = Orders(
+            marketplace=SandboxMarketplace(
+                endpoint=f"http://@127.0.0.1:{port}", marketplace_id="ATVPDKIKX0DER"
+            ),
+            version="2026-01-01",
+            credentials={
+                "refresh_token": "Atzr|process-test",
+                "lwa_app_id": "process-client",
+                "lwa_client_secret": "process-secret",
+            },
+            auth_token_client_class=token_client,
+        ).search_orders(createdAfter="2000-01-01T00:00:00Z")
+    finally:
+        os.killpg(sandbox.pid, signal.SIGTERM)
+        sandbox.wait(timeout=20)
+
+    assert probe.status_code == 404
+    assert probe.json()["errors"][0]["code"] == "NotFound"
+    assert len(response.payload["orders"]) == 3
+    assert response.headers["x-amzn-RateLimit-Limit"] == "0.0056"
