@@ -187,6 +187,14 @@ def parse_order(payload: dict) -> ParsedOrder:
     buyer_requests = [
         request for request in cancellation_requests if request.get("requester") == "BUYER"
     ]
+    # A buyer who cancelled outright shows as an executed cancellation, with the reason there.
+    buyer_requests += [
+        execution
+        for entry in payload.get("orderItems") or []
+        if isinstance(entry, dict)
+        and (execution := (entry.get("cancellation") or {}).get("cancellationExecution") or {})
+        and execution.get("cancelledBy") == "BUYER"
+    ]
     shipped = sum(item["quantity_shipped"] for item in items)
     ordered = sum(item["quantity_ordered"] for item in items)
     fields = {

@@ -329,10 +329,8 @@ class AmazonClient:
             raise AmazonRetryableError("Amazon's getFeed answer has no processingStatus.")
         return response.payload
 
-    def feed_find_by_document(
-        self, *, feed_type: str, document_id: str, created_since: datetime
-    ) -> str | None:
-        """The id of a feed already created from `document_id`, if any (getFeeds)."""
+    def feeds_created_since(self, *, feed_type: str, created_since: datetime) -> list[dict]:
+        """Feeds of this type and marketplace created since a moment (getFeeds), oldest first."""
         response = self._call(
             "getFeeds",
             self._feeds,
@@ -343,10 +341,8 @@ class AmazonClient:
                 pageSize=100,
             ),
         )
-        for feed in response.payload.get("feeds") or []:
-            if feed.get("inputFeedDocumentId") == document_id:
-                return str(feed.get("feedId"))
-        return None
+        feeds = [feed for feed in response.payload.get("feeds") or [] if isinstance(feed, dict)]
+        return sorted(feeds, key=lambda feed: feed.get("createdTime") or "")
 
     def feed_result_document(self, document_id: str) -> str:
         """getFeedDocument and the download of the processing report's text."""

@@ -57,4 +57,3 @@ def test_the_demo_store_syncs_from_the_sandbox_and_its_login_reaches_admin(
     assert "Demo Store (DE)" in stores_page.content.decode()
     order = AmazonOrder.objects.first()
     assert order.amazon_order_id in orders_page.content.decode()
-

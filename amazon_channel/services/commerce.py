@@ -159,6 +159,24 @@ def _follow_linked(order: AmazonOrder) -> None:
         order_complete_after_channel_cancellation(actor=None, order=commerce_order, reason=reason)
 
 
+def _reserve(store: Store, order: AmazonOrder) -> None:
+    message = ""
+    if store.is_pending_quantity_reserved:
+        try:
+            stock_reserve(
+                reference=_stock_reference(order),
+                lines=[
+                    StockLine(sku=item.seller_sku, quantity=item.quantity_ordered)
+                    for item in order.items.all()
+                    if item.quantity_ordered > 0
+                ],
+            )
+        except ProductUnavailable as error:
+            message = _("Stock not reserved: %(problems)s.") % {"problems": error}
+    if order.commerce_import_error != message:
+        _record_import_error(order, message)
+
+
 def amazon_order_commerce_follow(*, store: Store, order: AmazonOrder) -> bool:
     """Bring the Commerce side of one Amazon order in line; True when a Commerce order was made.
 
@@ -169,17 +187,7 @@ def amazon_order_commerce_follow(*, store: Store, order: AmazonOrder) -> bool:
             _follow_linked(order)
             return False
         if order.status in PENDING:
-            if store.is_pending_quantity_reserved:
-                stock_reserve(
-                    reference=_stock_reference(order),
-                    lines=[
-                        StockLine(sku=item.seller_sku, quantity=item.quantity_ordered)
-                        for item in order.items.all()
-                        if item.quantity_ordered > 0
-                    ],
-                )
-            if order.commerce_import_error:
-                _record_import_error(order, "")
+            _reserve(store, order)
             return False
         if order.status == AmazonOrderStatus.CANCELED:
             stock_release(reference=_stock_reference(order))

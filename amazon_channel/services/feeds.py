@@ -157,6 +157,19 @@ def _feed_settle(
     return rejected_orders
 
 
+def _lost_feed_id(feed: AmazonFeed, client: AmazonClient) -> str | None:
+    known = set(
+        AmazonFeed.objects.filter(store_id=feed.store_id)
+        .exclude(feed_id="")
+        .values_list("feed_id", flat=True)
+    )
+    candidates = client.feeds_created_since(
+        feed_type=feed.feed_type, created_since=feed.submitted_at - timedelta(minutes=1)
+    )
+    unknown = [candidate["feedId"] for candidate in candidates if candidate["feedId"] not in known]
+    return str(unknown[0]) if unknown else None
+
+
 def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> DeliveryOutcome | None:
     """Move the feed as far as it goes now; a wait, or None once it is settled."""
     is_resumed_creation = feed.state == AmazonFeed.State.CREATING
@@ -176,11 +189,7 @@ def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> Delive
             feed_id = None
             if is_resumed_creation:
                 # A worker died during createFeed: Amazon may have the feed already.
-                feed_id = client.feed_find_by_document(
-                    feed_type=feed.feed_type,
-                    document_id=feed.feed_document_id,
-                    created_since=feed.submitted_at - timedelta(minutes=5),
-                )
+                feed_id = _lost_feed_id(feed, client)
             if feed_id is None:
                 feed_id = client.feed_create(
                     feed_type=feed.feed_type, document_id=feed.feed_document_id
