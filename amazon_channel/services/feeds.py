@@ -2,9 +2,12 @@
 
 One feed at a time per store. A feed moves NEW -> UPLOADED -> CREATING -> SUBMITTED -> DONE,
 each step committed before the next Amazon call. CREATING is written before createFeed, so a
-worker that dies during that call leaves a trace: the next worker looks the feed up by its
-document id (getFeeds) before creating it, and the feed is created once. Every message is in
-exactly one feed, and its result is applied once, under the feed's row lock.
+worker that dies during that call leaves a trace: the next worker first asks Amazon (getFeeds)
+for an acknowledgement feed of this marketplace, created since then, that we do not know yet.
+Amazon's Feed carries no reference to its input document, but this channel sends the seller's
+order acknowledgements, one feed at a time per store, so such a feed is the lost one: it is
+adopted, and the messages are not sent twice. Every message is in exactly one feed, and its
+result is applied once, under the feed's row lock.
 """
 
 import logging
