@@ -151,6 +151,7 @@ class AmazonOrder(models.Model):
     buyer_name = models.CharField(_("buyer's name"), max_length=255, blank=True)
     buyer_email = models.EmailField(_("buyer email"), max_length=255, blank=True)
     shipping_address = models.JSONField(_("shipping address"), default=dict, blank=True)
+    is_shipping_address_edited = models.BooleanField(_("address edited here"), default=False)
     order_total = models.DecimalField(
         _("grand total"), max_digits=14, decimal_places=2, null=True, blank=True
     )

@@ -32,9 +32,12 @@ from amazon_channel.services.cancellation import (
 )
 from amazon_channel.services.order_edits import (
     amazon_order_shipping_address_update,
-    store_order_settings_update,
 )
-from amazon_channel.services.stores import store_set_active, store_sync_request
+from amazon_channel.services.stores import (
+    store_order_settings_update,
+    store_set_active,
+    store_sync_request,
+)
 from dashboard.forms import (
     CancelOrderForm,
     OrderFilterForm,

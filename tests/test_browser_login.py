@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 
@@ -9,7 +10,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_merchant_signs_in_and_sees_the_store_cards(live_server, page, screenshot):
-    get_user_model().objects.create_user("anna", password="correct horse battery")
+    user = get_user_model().objects.create_user("anna", password="correct horse battery")
+    user.user_permissions.add(Permission.objects.get(codename="view_store"))
     store = StoreFactory(name="Demo Store (DE)")
     AmazonOrderFactory.create_batch(2, store=store)
 
@@ -28,5 +30,5 @@ def test_a_merchant_signs_in_and_sees_the_store_cards(live_server, page, screens
 
     card = page.locator(f"article[data-store='{store.pk}']")
     assert card.locator("h2").inner_text() == "Demo Store (DE)"
-    assert "Active" in card.inner_text()
+    assert "ACTIVE" in card.inner_text().upper()
     screenshot("store_cards")

@@ -9,13 +9,13 @@ import time
 
 import pytest
 from django.db import connection
+
+from amazon_channel.models import AmazonOrder, SyncRun
+from amazon_channel.services.sync import sync_run_start, sync_run_step
 from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import orders_generate
 from seller_central_sandbox.services.sellers import FaultSettings, seller_faults_update
 from seller_central_sandbox.testing import TEST_TIME_SCALE
-
-from amazon_channel.models import AmazonOrder, SyncRun
-from amazon_channel.services.sync import sync_run_start, sync_run_step
 from tests.helpers import PROJECT_DIR, project_environment
 from tests.sync_helpers import minutes_ago, store_for_seller
 from tests.test_sync_sandbox import assert_one_copy_of_each

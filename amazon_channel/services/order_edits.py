@@ -1,10 +1,10 @@
-"""Edits a merchant makes on Amazon Order Details and the store's Order Settings."""
+"""Edits a merchant makes on Amazon Order Details."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from amazon_channel.models import AmazonOrder, AmazonOrderEvent, Store
+from amazon_channel.models import AmazonOrder, AmazonOrderEvent
 
 SHIPPING_ADDRESS_KEYS = (
     "name",
@@ -15,14 +15,6 @@ SHIPPING_ADDRESS_KEYS = (
     "postalCode",
     "countryCode",
     "phone",
-)
-ORDER_SETTINGS_FIELDS = (
-    "is_import_enabled",
-    "customer_creation",
-    "order_number_source",
-    "is_pending_quantity_reserved",
-    "order_status_source",
-    "processing_status",
 )
 
 
@@ -55,7 +47,11 @@ def amazon_order_shipping_address_update(
                 if old_address.get(key, "") != new_address.get(key, "")
             ]
             locked.shipping_address = new_address
-            locked.save(update_fields=["shipping_address", "updated_at"])
+            # The merchant's correction stands: later reads from Amazon keep it.
+            locked.is_shipping_address_edited = True
+            locked.save(
+                update_fields=["shipping_address", "is_shipping_address_edited", "updated_at"]
+            )
             AmazonOrderEvent.objects.create(
                 order=locked,
                 kind=AmazonOrderEvent.Kind.ADDRESS_CHANGED,
@@ -64,22 +60,4 @@ def amazon_order_shipping_address_update(
                 % {"user": actor.get_username(), "fields": ", ".join(changed)},
             )
     order.shipping_address = locked.shipping_address
-    return locked
-
-
-def store_order_settings_update(*, store: Store, actor: AbstractBaseUser, values: dict) -> Store:
-    """Save the store's Order Settings (only ORDER_SETTINGS_FIELDS); returns the saved store.
-
-    Raises ValueError for a field that is not an Order Setting.
-    """
-    unknown = set(values) - set(ORDER_SETTINGS_FIELDS)
-    if unknown:
-        raise ValueError(f"not Order Settings: {sorted(unknown)!r}")
-    with transaction.atomic():
-        locked = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
-        changed = [name for name, value in values.items() if getattr(locked, name) != value]
-        if changed:
-            for name in changed:
-                setattr(locked, name, values[name])
-            locked.save(update_fields=[*changed, "updated_at"])
     return locked

@@ -87,6 +87,8 @@ def _newest_per_order(payloads: list[dict], result: UpsertResult) -> list[Parsed
 
 def _apply(order: AmazonOrder, parsed: ParsedOrder) -> None:
     for name in ORDER_FIELDS:
+        if name == "shipping_address" and order.is_shipping_address_edited:
+            continue  # the merchant's Save Order wins over Amazon's copy
         setattr(order, name, parsed.fields[name])
     order.order_notes = _notes(parsed)
     order.needs_attention = bool(parsed.problems)

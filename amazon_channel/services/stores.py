@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -13,6 +14,15 @@ from amazon_channel.marketplaces import MARKETPLACES, TOKEN_ENDPOINT
 from amazon_channel.models import Store, SyncRun, SyncState
 from amazon_channel.schedules import STORE_SYNC_TASK, store_sync_task_name
 from amazon_channel.spapi import AmazonClient, AmazonError
+
+ORDER_SETTINGS_FIELDS = (
+    "is_import_enabled",
+    "customer_creation",
+    "order_number_source",
+    "is_pending_quantity_reserved",
+    "order_status_source",
+    "processing_status",
+)
 
 
 @dataclass(frozen=True)
@@ -120,3 +130,21 @@ def store_connection_check(*, store: Store) -> str | None:
     except AmazonError as error:
         return error.message
     return None
+
+
+def store_order_settings_update(*, store: Store, actor: AbstractBaseUser, values: dict) -> Store:
+    """Save the store's Order Settings (only ORDER_SETTINGS_FIELDS); returns the saved store.
+
+    Raises ValueError for a field that is not an Order Setting.
+    """
+    unknown = set(values) - set(ORDER_SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"not Order Settings: {sorted(unknown)!r}")
+    with transaction.atomic():
+        locked = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
+        changed = [name for name, value in values.items() if getattr(locked, name) != value]
+        if changed:
+            for name in changed:
+                setattr(locked, name, values[name])
+            locked.save(update_fields=[*changed, "updated_at"])
+    return locked

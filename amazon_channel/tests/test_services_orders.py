@@ -103,3 +103,20 @@ def test_a_page_costs_the_same_number_of_queries_for_10_or_100_orders(
         )
     with django_assert_max_num_queries(16):
         amazon_orders_upsert(store=store, payloads=[order_payload(n) for n in range(100, 200)])
+
+
+def test_an_address_the_merchant_corrected_survives_later_reads_from_amazon():
+    from django.contrib.auth import get_user_model
+
+    from amazon_channel.services.order_edits import amazon_order_shipping_address_update
+
+    store = StoreFactory()
+    amazon_orders_upsert(store=store, payloads=[order_payload(1)])
+    merchant = get_user_model().objects.create_user("anna")
+    amazon_order_shipping_address_update(
+        order=AmazonOrder.objects.get(), actor=merchant, address={"city": "Bonn"}
+    )
+
+    amazon_orders_upsert(store=store, payloads=[order_payload(1, updated_minutes=5)])
+
+    assert AmazonOrder.objects.get().shipping_address["city"] == "Bonn"

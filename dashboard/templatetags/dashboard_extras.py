@@ -1,0 +1,61 @@
+from datetime import timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from amazon_channel.models import AmazonOrderStatus
+
+register = template.Library()
+
+CHART_WIDTH = 300
+CHART_HEIGHT = 64
+CHART_GAP = 2
+
+
+@register.filter
+def money(value, currency=""):
+    """A money amount in the active locale's format, with its currency code: 1.234,50 EUR."""
+    if value is None or value == "":
+        return ""
+    amount = number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
+    if not currency:
+        return amount
+    return _("%(amount)s %(currency)s") % {"amount": amount, "currency": currency}
+
+
+@register.filter
+def amazon_status(value):
+    """The label of an Amazon order status value (Unshipped, Partially Shipped...)."""
+    if value in AmazonOrderStatus.values:
+        return AmazonOrderStatus(value).label
+    return value
+
+
+@register.inclusion_tag("partials/order_chart.html")
+def order_chart(daily_counts):
+    """A bar chart of orders per day (oldest first), drawn as inline SVG on the server."""
+    days = len(daily_counts)
+    highest = max(daily_counts, default=0) or 1
+    slot = CHART_WIDTH / max(days, 1)
+    first_day = timezone.localdate() - timedelta(days=days - 1)
+    bars = []
+    for index, count in enumerate(daily_counts):
+        height = round(count / highest * (CHART_HEIGHT - 4), 1) if count else 0
+        bars.append(
+            {
+                "x": round(index * slot, 1),
+                "y": round(CHART_HEIGHT - max(height, 1), 1),
+                "width": round(slot - CHART_GAP, 1),
+                "height": max(height, 1),
+                "count": count,
+                "day": first_day + timedelta(days=index),
+            }
+        )
+    return {
+        "bars": bars,
+        "total": sum(daily_counts),
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+    }

@@ -1,0 +1,257 @@
+"""Store cards, the store dashboard, Order Settings, the sync log and the store actions."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from amazon_channel.models import AmazonOrderCancellation, Store, SyncState
+from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+from commerce_orders.tests.factories import CommerceOrderFactory
+from dashboard.tests.factories import CancellationFactory, SyncRunFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def card_of(response, store):
+    return next(card for card in response.context["stores"] if card.pk == store.pk)
+
+
+def test_a_card_counts_what_needs_attention(merchant_client):
+    store = StoreFactory(name="Berlin Shop")
+    AmazonOrderFactory.create_batch(2, store=store, status="Unshipped")
+    AmazonOrderFactory(store=store, status="Shipped", needs_attention=True)
+    AmazonOrderFactory(store=store, status="Shipped", commerce_import_error="SKU-1 is missing")
+    CancellationFactory(order__store=store)
+    CancellationFactory(
+        order__store=store,
+        state=AmazonOrderCancellation.State.REJECTED,
+        amazon_message="The order has shipped.",
+    )
+    CancellationFactory(
+        order__store=store,
+        state=AmazonOrderCancellation.State.REJECTED,
+        is_rejection_acknowledged=True,
+    )
+
+    response = merchant_client.get(reverse("dashboard:store_list"))
+
+    card = card_of(response, store)
+    assert card.order_count == 7
+    assert card.unshipped_count == 2
+    assert card.cancellation_pending_count == 1
+    assert card.cancellation_rejected_count == 1
+    assert card.import_error_count == 2
+    assert "card-flagged" in response.content.decode()
+
+
+def test_a_card_shows_the_last_sync_and_a_reauthorization_pause(merchant_client):
+    store = StoreFactory(
+        sync_state=SyncState.NEEDS_REAUTHORIZATION,
+        sync_state_message="the refresh token was revoked",
+    )
+    SyncRunFactory(store=store, status="failed", message="older")
+    SyncRunFactory(store=store, status="succeeded")
+    healthy = StoreFactory()
+    SyncRunFactory(store=healthy, status="succeeded")
+
+    response = merchant_client.get(reverse("dashboard:store_list"))
+
+    assert card_of(response, store).last_sync_status == "succeeded"
+    assert "Needs reauthorization: the refresh token was revoked" in response.content.decode()
+    assert "Succeeded on" in response.content.decode()
+
+
+def test_the_chart_counts_the_orders_of_each_of_the_last_30_days(merchant_client):
+    store = StoreFactory()
+    now = timezone.now()
+    AmazonOrderFactory.create_batch(3, store=store, purchase_date=now)
+    AmazonOrderFactory(store=store, purchase_date=now - timedelta(days=2))
+    AmazonOrderFactory(store=store, purchase_date=now - timedelta(days=45))
+
+    response = merchant_client.get(reverse("dashboard:store_list"))
+
+    daily = card_of(response, store).daily_orders
+    assert len(daily) == 30
+    assert daily[-1] == 3
+    assert daily[-3] == 1
+    assert sum(daily) == 4
+    assert "4 orders in the last 30 days" in response.content.decode()
+    assert "<svg" in response.content.decode()
+
+
+@pytest.mark.parametrize("orders_per_store", [5, 50])
+def test_store_cards_use_the_same_queries_for_5_or_50_orders(
+    merchant_client, django_assert_num_queries, orders_per_store
+):
+    for _ in range(3):
+        store = StoreFactory()
+        SyncRunFactory(store=store)
+        AmazonOrderFactory.create_batch(orders_per_store, store=store)
+        CancellationFactory(order__store=store)
+
+    # Session, user, permissions (2), stores with counts, chart.
+    with django_assert_num_queries(6):
+        response = merchant_client.get(reverse("dashboard:store_list"))
+
+    assert response.status_code == 200
+
+
+def test_deactivate_and_activate_change_the_store_and_say_so(merchant_client):
+    store = StoreFactory(name="Berlin Shop")
+
+    response = merchant_client.post(
+        reverse("dashboard:store_deactivate", args=[store.pk]), follow=True
+    )
+
+    store.refresh_from_db()
+    assert store.is_active is False
+    assert "Store Berlin Shop is inactive" in response.content.decode()
+
+    merchant_client.post(reverse("dashboard:store_activate", args=[store.pk]))
+    store.refresh_from_db()
+    assert store.is_active is True
+
+
+def test_an_action_returns_to_the_page_it_came_from_but_never_off_site(merchant_client):
+    store = StoreFactory()
+    dashboard = reverse("dashboard:store_detail", args=[store.pk])
+    url = reverse("dashboard:store_deactivate", args=[store.pk])
+
+    assert merchant_client.post(url, {"next": dashboard})["Location"] == dashboard
+    off_site = merchant_client.post(url, {"next": "https://evil.example/"})
+    assert off_site["Location"] == reverse("dashboard:store_list")
+
+
+def test_sync_now_queues_a_sync_of_the_store(merchant_client, monkeypatch):
+    from amazon_channel import tasks
+
+    queued = []
+    monkeypatch.setattr(
+        tasks.store_sync_orders, "delay_on_commit", lambda **kwargs: queued.append(kwargs)
+    )
+    store = StoreFactory()
+
+    response = merchant_client.post(reverse("dashboard:store_sync", args=[store.pk]), follow=True)
+
+    assert queued == [{"store_id": store.pk, "kind": "manual"}]
+    assert "A sync of" in response.content.decode()
+
+
+def test_the_store_dashboard_shows_recent_orders_newest_first(merchant_client):
+    store = StoreFactory(is_import_enabled=True)
+    now = timezone.now()
+    older = AmazonOrderFactory(
+        store=store, purchase_date=now - timedelta(days=1), order_total=Decimal("1234.5")
+    )
+    newer = AmazonOrderFactory(
+        store=store,
+        purchase_date=now,
+        commerce_order=CommerceOrderFactory(increment_id="000000042"),
+    )
+    CancellationFactory(order__store=store, state=AmazonOrderCancellation.State.REJECTED)
+
+    response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
+
+    content = response.content.decode()
+    recent = response.context["recent_orders"]
+    assert recent[0].purchase_date >= recent[1].purchase_date
+    assert {newer.pk, older.pk} <= {order.pk for order in recent}
+    assert "Recent Orders" in content
+    assert "1,234.50 EUR" in content
+    assert reverse("dashboard:order_detail", args=[store.pk, older.pk]) in content
+    assert reverse(
+        "admin:commerce_orders_commerceorder_change", args=[newer.commerce_order.pk]
+    ) in (content)
+    assert "Cancellation rejected by Amazon" in content
+    assert reverse("dashboard:order_list", args=[store.pk]) in content
+
+
+def test_money_follows_the_language_of_the_page(merchant_client):
+    store = StoreFactory()
+    AmazonOrderFactory(store=store, order_total=Decimal("1234.5"))
+
+    response = merchant_client.get(
+        reverse("dashboard:store_detail", args=[store.pk]), HTTP_ACCEPT_LANGUAGE="de"
+    )
+
+    assert "1.234,50 EUR" in response.content.decode()
+
+
+def test_recent_orders_do_not_link_to_commerce_when_import_is_disabled(merchant_client):
+    store = StoreFactory(is_import_enabled=False)
+    order = AmazonOrderFactory(store=store, commerce_order=CommerceOrderFactory())
+
+    response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
+
+    link = reverse("admin:commerce_orders_commerceorder_change", args=[order.commerce_order.pk])
+    assert link not in response.content.decode()
+
+
+@pytest.mark.parametrize("order_count", [5, 50])
+def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
+    merchant_client, django_assert_num_queries, order_count
+):
+    store = StoreFactory(is_import_enabled=True)
+    for _ in range(order_count):
+        AmazonOrderFactory(store=store, commerce_order=CommerceOrderFactory())
+    CancellationFactory(order__store=store)
+
+    # Session, user, permissions (2), store with counts, recent orders.
+    with django_assert_num_queries(6):
+        response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
+
+    assert len(response.context["recent_orders"]) == min(order_count + 1, 20)
+
+
+def test_order_settings_are_saved(merchant_client):
+    store = StoreFactory(is_import_enabled=False)
+    url = reverse("dashboard:store_settings", args=[store.pk])
+
+    page = merchant_client.get(url).content.decode()
+    response = merchant_client.post(
+        url,
+        {
+            "is_import_enabled": "True",
+            "customer_creation": Store.CustomerCreation.NEW_ACCOUNT,
+            "order_number_source": Store.OrderNumberSource.AMAZON,
+            "is_pending_quantity_reserved": "False",
+            "order_status_source": Store.OrderStatusSource.DEFAULT,
+            "processing_status": "processing",
+        },
+    )
+
+    assert "Import Amazon Orders" in page
+    assert response.status_code == 302
+    store.refresh_from_db()
+    assert store.is_import_enabled is True
+    assert store.customer_creation == Store.CustomerCreation.NEW_ACCOUNT
+    assert store.order_number_source == Store.OrderNumberSource.AMAZON
+    assert store.is_pending_quantity_reserved is False
+
+
+def test_order_settings_with_a_bad_value_show_the_error_and_save_nothing(merchant_client):
+    store = StoreFactory()
+    url = reverse("dashboard:store_settings", args=[store.pk])
+
+    response = merchant_client.post(url, {"is_import_enabled": "True", "customer_creation": "x"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["customer_creation"]
+    store.refresh_from_db()
+    assert store.is_import_enabled is False
+
+
+def test_the_sync_log_lists_the_store_runs_newest_first_in_pages(merchant_client):
+    store = StoreFactory()
+    SyncRunFactory.create_batch(30, store=store)
+    SyncRunFactory(store=StoreFactory())
+
+    first = merchant_client.get(reverse("dashboard:store_sync_log", args=[store.pk]))
+    second = merchant_client.get(reverse("dashboard:store_sync_log", args=[store.pk]), {"page": 2})
+
+    assert len(first.context["page"]) == 25
+    assert len(second.context["page"]) == 5
+    assert "Page 2 of 2" in second.content.decode()
