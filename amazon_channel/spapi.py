@@ -244,6 +244,11 @@ class AmazonClient:
             ) from error
         except httpx.TimeoutException as error:
             raise AmazonRetryableError(f"Amazon did not answer {operation} in time.") from error
+        except httpx.ConnectError as error:
+            raise AmazonRetryableError(
+                f"Could not connect to {self.store.sp_api_endpoint} or "
+                f"{self.store.token_endpoint}: check the endpoints and the network."
+            ) from error
         except (httpx.TransportError, ValueError) as error:
             # Network failures, and bodies that are not JSON (the library raises ValueError).
             raise AmazonRetryableError(

@@ -3,6 +3,7 @@ from django.http import QueryDict
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
+from amazon_channel.marketplaces import MARKETPLACE_CHOICES
 from amazon_channel.models import AmazonOrderStatus, CancelReason, Store
 from amazon_channel.selectors import (
     ORDER_SORTS,
@@ -40,6 +41,58 @@ class OrderSettingsForm(forms.ModelForm):
             "order_status_source",
             "processing_status",
         )
+
+
+class StoreConnectForm(forms.Form):
+    """Connect a store: what store_connect / store_connection_test take."""
+
+    name = forms.CharField(label=_("Store name"), max_length=120)
+    marketplace_code = forms.ChoiceField(label=_("Marketplace"), choices=MARKETPLACE_CHOICES)
+    seller_id = forms.RegexField(
+        label=_("Seller ID"),
+        regex=r"^[A-Z0-9]{8,32}$",
+        error_messages={"invalid": _("A seller ID has 8 to 32 capital letters and digits.")},
+    )
+    environment = forms.ChoiceField(label=_("Environment"), choices=Store.Environment.choices)
+    lwa_client_id = forms.CharField(label=_("LWA client ID"), max_length=200)
+    lwa_client_secret = forms.CharField(
+        label=_("LWA client secret"), max_length=200, widget=forms.PasswordInput(render_value=True)
+    )
+    refresh_token = forms.CharField(
+        label=_("Refresh token"), max_length=1000, widget=forms.PasswordInput(render_value=True)
+    )
+    sp_api_endpoint = forms.URLField(
+        assume_scheme="https",
+        label=_("SP-API endpoint"),
+        required=False,
+        help_text=_("Leave empty for Amazon's endpoint of the marketplace's region."),
+    )
+    token_endpoint = forms.URLField(
+        assume_scheme="https",
+        label=_("Token endpoint"),
+        required=False,
+        help_text=_("Leave empty for Login with Amazon."),
+    )
+
+    def clean_seller_id(self):
+        return self.cleaned_data["seller_id"].upper()
+
+    def connection_arguments(self) -> dict:
+        from amazon_channel.services.stores import StoreCredentials
+
+        data = self.cleaned_data
+        return {
+            "marketplace_code": data["marketplace_code"],
+            "seller_id": data["seller_id"],
+            "environment": data["environment"],
+            "sp_api_endpoint": data["sp_api_endpoint"] or None,
+            "token_endpoint": data["token_endpoint"] or None,
+            "credentials": StoreCredentials(
+                lwa_client_id=data["lwa_client_id"],
+                lwa_client_secret=data["lwa_client_secret"],
+                refresh_token=data["refresh_token"],
+            ),
+        }
 
 
 class ShippingAddressForm(forms.Form):

@@ -9,6 +9,7 @@ order = store + "orders/<int:order_id>/"
 
 urlpatterns = [
     path("", views.store_list, name="store_list"),
+    path("stores/connect/", views.store_connect_page, name="store_connect"),
     path(store, views.store_detail, name="store_detail"),
     path(store + "settings/", views.store_settings, name="store_settings"),
     path(store + "sync-log/", views.store_sync_log, name="store_sync_log"),

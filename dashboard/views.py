@@ -34,6 +34,8 @@ from amazon_channel.services.order_edits import (
     amazon_order_shipping_address_update,
 )
 from amazon_channel.services.stores import (
+    store_connect,
+    store_connection_test,
     store_order_settings_update,
     store_set_active,
     store_sync_request,
@@ -43,9 +45,11 @@ from dashboard.forms import (
     OrderFilterForm,
     OrderSettingsForm,
     ShippingAddressForm,
+    StoreConnectForm,
 )
 
 VIEW_STORE = "amazon_channel.view_store"
+ADD_STORE = "amazon_channel.add_store"
 CHANGE_STORE = "amazon_channel.change_store"
 SYNC_STORE = "amazon_channel.sync_store"
 VIEW_ORDER = "amazon_channel.view_amazonorder"
@@ -71,6 +75,33 @@ def _redirect_back(request, default_url: str):
 @permission_required(VIEW_STORE, raise_exception=True)
 def store_list(request):
     return render(request, "dashboard/store_list.html", {"stores": store_list_for_cards()})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required([VIEW_STORE, ADD_STORE], raise_exception=True)
+def store_connect_page(request):
+    """Add a store: Test connection tells what Amazon says; Save connects it."""
+    form = StoreConnectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if "test_connection" in request.POST:
+            problem = store_connection_test(**form.connection_arguments())
+            if problem:
+                form.add_error(
+                    None, _("Test connection failed: %(problem)s") % {"problem": problem}
+                )
+            else:
+                messages.success(request, _("Amazon accepted the credentials."))
+        else:
+            store, created = store_connect(
+                name=form.cleaned_data["name"], **form.connection_arguments()
+            )
+            messages.success(
+                request,
+                (_("Store %(name)s is connected.") if created else _("Store %(name)s is updated."))
+                % {"name": store.name},
+            )
+            return redirect("dashboard:store_detail", store_id=store.pk)
+    return render(request, "dashboard/store_connect.html", {"form": form})
 
 
 @require_GET

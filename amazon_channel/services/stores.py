@@ -132,6 +132,35 @@ def store_connection_check(*, store: Store) -> str | None:
     return None
 
 
+def store_connection_test(
+    *,
+    marketplace_code: str,
+    seller_id: str,
+    credentials: StoreCredentials,
+    environment: str = Store.Environment.PRODUCTION,
+    sp_api_endpoint: str | None = None,
+    token_endpoint: str | None = None,
+) -> str | None:
+    """Test connection before saving: the same arguments as store_connect, nothing written.
+
+    None when Amazon accepts the credentials, else what went wrong in plain words.
+    """
+    marketplace = MARKETPLACES[marketplace_code.upper()]
+    unsaved = Store(
+        seller_id=seller_id,
+        marketplace_id=marketplace.marketplace_id,
+        marketplace_code=marketplace.code,
+        region=marketplace.region,
+        environment=environment,
+        sp_api_endpoint=sp_api_endpoint or marketplace.endpoint,
+        token_endpoint=token_endpoint or TOKEN_ENDPOINT,
+        lwa_client_id=credentials.lwa_client_id,
+        lwa_client_secret=credentials.lwa_client_secret,
+        refresh_token=credentials.refresh_token,
+    )
+    return store_connection_check(store=unsaved)
+
+
 def store_order_settings_update(*, store: Store, actor: AbstractBaseUser, values: dict) -> Store:
     """Save the store's Order Settings (only ORDER_SETTINGS_FIELDS); returns the saved store.
 
