@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from amazon_channel.models import (
     AmazonOrder,
@@ -88,8 +89,15 @@ class StoreAdmin(admin.ModelAdmin):
     def sync_now(self, request, queryset):
         for store in queryset:
             store_sync_request(store=store)
+        count = len(queryset)
         self.message_user(
-            request, _("A sync was queued for %(count)d store(s).") % {"count": len(queryset)}
+            request,
+            ngettext(
+                "A sync was queued for %(count)d store.",
+                "A sync was queued for %(count)d stores.",
+                count,
+            )
+            % {"count": count},
         )
 
     @admin.action(description=_("Activate"), permissions=["change"])

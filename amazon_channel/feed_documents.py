@@ -7,6 +7,7 @@ from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
 
 ACKNOWLEDGEMENT_FEED_TYPE = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
+PAYMENT_ADJUSTMENT_FEED_TYPE = "POST_PAYMENT_ADJUSTMENT_DATA"
 XML_CONTENT_TYPE = "text/xml; charset=UTF-8"
 
 
@@ -18,15 +19,63 @@ class CancelMessage:
     reason: str
 
 
-def acknowledgement_feed(*, seller_id: str, messages: list[CancelMessage]) -> bytes:
-    """An AmazonEnvelope cancelling each order (StatusCode Failure, every item with the reason)."""
+@dataclass(frozen=True)
+class AdjustedItem:
+    order_item_id: str
+    principal: str
+    shipping: str = "0.00"
+    tax: str = "0.00"
+
+
+@dataclass(frozen=True)
+class RefundMessage:
+    message_id: int
+    amazon_order_id: str
+    currency: str
+    reason: str
+    items: list[AdjustedItem]
+
+
+def _envelope(*, seller_id: str, message_type: str) -> ElementTree.Element:
     envelope = ElementTree.Element("AmazonEnvelope")
     envelope.set("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
     envelope.set("xsi:noNamespaceSchemaLocation", "amzn-envelope.xsd")
     header = ElementTree.SubElement(envelope, "Header")
     ElementTree.SubElement(header, "DocumentVersion").text = "1.01"
     ElementTree.SubElement(header, "MerchantIdentifier").text = seller_id
-    ElementTree.SubElement(envelope, "MessageType").text = "OrderAcknowledgement"
+    ElementTree.SubElement(envelope, "MessageType").text = message_type
+    return envelope
+
+
+def payment_adjustment_feed(*, seller_id: str, messages: list[RefundMessage]) -> bytes:
+    """An AmazonEnvelope of OrderAdjustment messages: what to refund, per item and component."""
+    envelope = _envelope(seller_id=seller_id, message_type="OrderAdjustment")
+    for message in messages:
+        node = ElementTree.SubElement(envelope, "Message")
+        ElementTree.SubElement(node, "MessageID").text = str(message.message_id)
+        adjustment = ElementTree.SubElement(node, "OrderAdjustment")
+        ElementTree.SubElement(adjustment, "AmazonOrderID").text = message.amazon_order_id
+        for item in message.items:
+            adjusted = ElementTree.SubElement(adjustment, "AdjustedItem")
+            ElementTree.SubElement(adjusted, "AmazonOrderItemCode").text = item.order_item_id
+            ElementTree.SubElement(adjusted, "AdjustmentReason").text = message.reason
+            prices = ElementTree.SubElement(adjusted, "ItemPriceAdjustments")
+            for component_type, amount in (
+                ("Principal", item.principal),
+                ("Shipping", item.shipping),
+                ("Tax", item.tax),
+            ):
+                component = ElementTree.SubElement(prices, "Component")
+                ElementTree.SubElement(component, "Type").text = component_type
+                value = ElementTree.SubElement(component, "Amount")
+                value.set("currency", message.currency)
+                value.text = amount
+    return ElementTree.tostring(envelope, encoding="UTF-8", xml_declaration=True)
+
+
+def acknowledgement_feed(*, seller_id: str, messages: list[CancelMessage]) -> bytes:
+    """An AmazonEnvelope cancelling each order (StatusCode Failure, every item with the reason)."""
+    envelope = _envelope(seller_id=seller_id, message_type="OrderAcknowledgement")
     for message in messages:
         node = ElementTree.SubElement(envelope, "Message")
         ElementTree.SubElement(node, "MessageID").text = str(message.message_id)

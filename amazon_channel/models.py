@@ -169,6 +169,9 @@ class AmazonOrder(models.Model):
         _("buyer's cancellation reason"), max_length=255, blank=True
     )
     order_notes = models.TextField(_("order notes"), blank=True)
+    # What Amazon refused of our messages about this order (a shipment, a refund); cleared when
+    # a retry goes through.
+    channel_notes = models.TextField(_("Amazon's refusals"), blank=True)
     # Why no Commerce order could be created yet (a missing SKU...); retried on every sync.
     commerce_import_error = models.TextField(_("import error"), blank=True)
     # Set while the last read of this order found something to fix; retried on every sync.
@@ -416,9 +419,12 @@ class OutboxMessage(models.Model):
 
     class Kind(models.TextChoices):
         CANCEL_ORDER = "cancel_order", _("Cancel order")
+        CONFIRM_SHIPMENT = "confirm_shipment", _("Confirm shipment")
+        REFUND_ORDER = "refund_order", _("Refund")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
         IN_FEED = "in_feed", _("Sent in a feed")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
@@ -442,6 +448,9 @@ class OutboxMessage(models.Model):
     )
     feed_message_id = models.PositiveIntegerField(_("message id in feed"), null=True, blank=True)
     result = models.TextField(_("result"), blank=True)
+    # Messages sent by direct API calls (not feeds) are claimed one at a time.
+    lease_holder = models.CharField(max_length=64, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -294,6 +294,28 @@ class AmazonClient:
             raise AmazonRetryableError("Amazon's getOrder answer has no order.")
         return order
 
+    def _orders_v0(self):
+        return Orders(
+            marketplace=self.marketplace,
+            version="v0",
+            credentials=self.credentials,
+            refresh_token=self.store.refresh_token,
+            auth_token_client_class=self.token_client_class,
+            timeout=self.timeout,
+        )
+
+    def confirm_shipment(self, *, amazon_order_id: str, package_detail: dict) -> None:
+        """Orders v0 confirmShipment: one package (carrier, tracking, items) -> 204."""
+        self._call(
+            "confirmShipment",
+            self._orders_v0,
+            lambda client: client.confirm_shipment(
+                amazon_order_id,
+                marketplaceId=self.store.marketplace_id,
+                packageDetail=package_detail,
+            ),
+        )
+
     def check_connection(self) -> None:
         """Log in and make one cheap authorized call. Raises an AmazonError saying what failed."""
         try:

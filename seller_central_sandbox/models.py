@@ -123,6 +123,25 @@ class SandboxOrderItem(models.Model):
         return self.quantity_ordered - self.quantity_shipped - self.quantity_cancelled
 
 
+class SandboxRefund(models.Model):
+    """A refund the seller sent in a payment adjustment feed, per order item."""
+
+    order = models.ForeignKey(SandboxOrder, on_delete=models.CASCADE, related_name="refunds")
+    item = models.ForeignKey(SandboxOrderItem, on_delete=models.CASCADE, related_name="refunds")
+    feed_id = models.CharField(max_length=40)
+    reason = models.CharField(max_length=60)
+    principal = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    shipping = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["order_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.principal}"
+
+
 class SandboxPackage(models.Model):
     order = models.ForeignKey(SandboxOrder, on_delete=models.CASCADE, related_name="packages")
     package_reference_id = models.CharField(max_length=60)

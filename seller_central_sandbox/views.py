@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from seller_central_sandbox.forms import (
@@ -112,7 +113,9 @@ def orders_generate_view(request: HttpRequest, seller_id: str) -> HttpResponse:
 
     def action(data):
         orders = orders_generate(seller=seller, count=data["count"], seed=data["seed"])
-        return _("%(count)d orders generated.") % {"count": len(orders)}
+        return ngettext(
+            "%(count)d order generated.", "%(count)d orders generated.", len(orders)
+        ) % {"count": len(orders)}
 
     return _done(request, seller, OrdersGenerateForm(request.POST), action)
 

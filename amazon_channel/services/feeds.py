@@ -16,14 +16,19 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from amazon_channel.feed_documents import (
     ACKNOWLEDGEMENT_FEED_TYPE,
+    PAYMENT_ADJUSTMENT_FEED_TYPE,
     XML_CONTENT_TYPE,
+    AdjustedItem,
     CancelMessage,
+    RefundMessage,
     UnreadableReport,
     acknowledgement_feed,
+    payment_adjustment_feed,
     processing_report_parse,
 )
 from amazon_channel.leases import lease_claim, lease_extend
@@ -33,6 +38,7 @@ from amazon_channel.services.cancellation import (
     cancellation_read_back,
     cancellation_reject,
 )
+from amazon_channel.services.outbox import outbox_message_settle, shipments_deliver
 from amazon_channel.services.sync import backoff_seconds, lease_duration, store_problem_report
 from amazon_channel.spapi import (
     AmazonAuthorizationError,
@@ -62,33 +68,61 @@ class FeedLeaseLost(Exception):
     pass
 
 
+FEED_KINDS = {
+    OutboxMessage.Kind.CANCEL_ORDER: ACKNOWLEDGEMENT_FEED_TYPE,
+    OutboxMessage.Kind.REFUND_ORDER: PAYMENT_ADJUSTMENT_FEED_TYPE,
+}
+
+
+def _feed_content(store: Store, kind: str, messages: list[OutboxMessage]) -> bytes:
+    numbered = list(enumerate(messages, start=1))
+    if kind == OutboxMessage.Kind.CANCEL_ORDER:
+        return acknowledgement_feed(
+            seller_id=store.seller_id,
+            messages=[
+                CancelMessage(
+                    message_id=position,
+                    amazon_order_id=message.payload["amazon_order_id"],
+                    order_item_ids=message.payload["order_item_ids"],
+                    reason=message.payload["reason"],
+                )
+                for position, message in numbered
+            ],
+        )
+    return payment_adjustment_feed(
+        seller_id=store.seller_id,
+        messages=[
+            RefundMessage(
+                message_id=position,
+                amazon_order_id=message.payload["amazon_order_id"],
+                currency=message.payload["currency"],
+                reason=message.payload["reason"],
+                items=[AdjustedItem(**item) for item in message.payload["items"]],
+            )
+            for position, message in numbered
+        ],
+    )
+
+
 def _feed_open(store: Store) -> AmazonFeed | None:
-    """The store's unfinished feed, or a new one holding the pending messages; None if idle."""
+    """The store's unfinished feed, or a new one holding the oldest pending messages of one
+    feed kind; None when there is nothing to send."""
     with transaction.atomic():
         unfinished = AmazonFeed.objects.filter(store=store, state__in=UNFINISHED).order_by("pk")
         feed = unfinished.first()
         if feed is not None:
             return feed
-        pending = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(store=store, state=OutboxMessage.State.PENDING)
-            .order_by("pk")[:MESSAGES_PER_FEED]
+        waiting = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
+            store=store, state=OutboxMessage.State.PENDING, kind__in=FEED_KINDS
         )
-        if not pending:
+        oldest = waiting.order_by("pk").first()
+        if oldest is None:
             return None
-        messages = [
-            CancelMessage(
-                message_id=position,
-                amazon_order_id=message.payload["amazon_order_id"],
-                order_item_ids=message.payload["order_item_ids"],
-                reason=message.payload["reason"],
-            )
-            for position, message in enumerate(pending, start=1)
-        ]
+        pending = list(waiting.filter(kind=oldest.kind).order_by("pk")[:MESSAGES_PER_FEED])
         feed = AmazonFeed.objects.create(
             store=store,
-            feed_type=ACKNOWLEDGEMENT_FEED_TYPE,
-            content=acknowledgement_feed(seller_id=store.seller_id, messages=messages).decode(),
+            feed_type=FEED_KINDS[oldest.kind],
+            content=_feed_content(store, oldest.kind, pending).decode(),
         )
         for position, message in enumerate(pending, start=1):
             message.feed = feed
@@ -139,19 +173,22 @@ def _feed_settle(
                 report = processing_report_parse(report_text)
             except UnreadableReport as error:
                 failure = f"Amazon's processing report could not be read: {error}"
-        for message in locked.messages.select_related("cancellation__order").order_by("pk"):
+        for message in locked.messages.order_by("pk"):
             if message.state != OutboxMessage.State.IN_FEED:
                 continue
             problem = failure or report.outcome(message.feed_message_id) or report.outcome(0)
             message.state = OutboxMessage.State.FAILED if problem else OutboxMessage.State.DONE
             message.result = problem or "OK"
             message.save(update_fields=["state", "result", "updated_at"])
-            cancellation = message.cancellation
-            if problem:
-                cancellation_reject(cancellation=cancellation, amazon_message=problem)
-                rejected_orders.append(cancellation.order_id)
+            if message.kind == OutboxMessage.Kind.CANCEL_ORDER:
+                cancellation = message.cancellation
+                if problem:
+                    cancellation_reject(cancellation=cancellation, amazon_message=problem)
+                    rejected_orders.append(cancellation.order_id)
+                else:
+                    cancellation_confirm(cancellation=cancellation)
             else:
-                cancellation_confirm(cancellation=cancellation)
+                outbox_message_settle(message=message, problem=problem)
         locked.state = AmazonFeed.State.FAILED if failure else AmazonFeed.State.DONE
         locked.report = report_text
         locked.error = failure
@@ -228,6 +265,7 @@ def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> Delive
 def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
     """Send the store's pending messages and follow their feeds until done or a wait.
 
+    Shipment confirmations first (one API call each), then feeds (cancellations, refunds).
     Never sleeps; an Amazon error is a wait with backoff (the messages stay where they are).
     Rejected credentials pause the store, as the sync does; a feed Amazon refuses (4xx) fails
     its messages, and their cancellations are shown as rejected with Amazon's words.
@@ -236,6 +274,13 @@ def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
     if store.sync_state == SyncState.NEEDS_REAUTHORIZATION:
         return DeliveryOutcome(is_finished=True)
     client = AmazonClient(store)
+    try:
+        shipments_deliver(store=store, client=client, holder=holder, lease=lease_duration())
+    except AmazonRetryableError as error:
+        return DeliveryOutcome(wait_seconds=error.wait_seconds or backoff_seconds(2))
+    except AmazonAuthorizationError as error:
+        store_problem_report(store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
+        return DeliveryOutcome(is_finished=True)
     for _ in range(10):
         feed = _feed_open(store)
         if feed is None:
@@ -265,11 +310,12 @@ def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
 
 
 def stores_with_outbox_work() -> list[int]:
-    """Stores with messages waiting or a feed whose worker has gone quiet (lease expired)."""
+    """Stores with messages waiting, a message or a feed whose worker has gone quiet."""
     now = timezone.now()
-    pending = OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING).values_list(
-        "store_id", flat=True
-    )
+    pending = OutboxMessage.objects.filter(
+        Q(state=OutboxMessage.State.PENDING)
+        | Q(state=OutboxMessage.State.SENDING, lease_expires_at__lt=now)
+    ).values_list("store_id", flat=True)
     stalled = AmazonFeed.objects.filter(state__in=UNFINISHED, lease_expires_at__lt=now).values_list(
         "store_id", flat=True
     )

@@ -8,6 +8,7 @@ applied exactly once and no background process is needed.
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -24,10 +25,14 @@ from seller_central_sandbox.acknowledgement import (
     parse_acknowledgements,
     processing_report,
 )
+from seller_central_sandbox.adjustment import ADJUSTMENT_REASONS, parse_adjustments
 from seller_central_sandbox.models import (
     FeedProcessingStatus,
+    FulfillmentStatus,
     SandboxFeed,
     SandboxFeedDocument,
+    SandboxOrder,
+    SandboxRefund,
     SandboxSeller,
 )
 from seller_central_sandbox.services.orders import OrderTransitionError, order_items_cancel
@@ -38,6 +43,7 @@ DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
 FEED_QUEUE_SECONDS = 3.0
 FEED_PROCESSING_SECONDS = 3.0
 ACKNOWLEDGEMENT_FEED_TYPE = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
+PAYMENT_ADJUSTMENT_FEED_TYPE = "POST_PAYMENT_ADJUSTMENT_DATA"
 
 
 def _scaled(seconds: float) -> timedelta:
@@ -190,13 +196,15 @@ def _process(feed: SandboxFeed, ended: datetime) -> None:
     if content is None:
         status = FeedProcessingStatus.FATAL
         results = [ResultRow("0", CODE_XML_PARSING_ERROR, "The feed document has no content.")]
-    elif feed.feed_type != ACKNOWLEDGEMENT_FEED_TYPE:
+    elif feed.feed_type == ACKNOWLEDGEMENT_FEED_TYPE:
+        processed, results = _apply_acknowledgements(feed, bytes(content))
+    elif feed.feed_type == PAYMENT_ADJUSTMENT_FEED_TYPE:
+        processed, results = _apply_adjustments(feed, bytes(content), ended)
+    else:
         status = FeedProcessingStatus.FATAL
         results = [
             ResultRow("0", CODE_UNSUPPORTED, f"Feed type {feed.feed_type} is not supported.")
         ]
-    else:
-        processed, results = _apply_acknowledgements(feed, bytes(content))
     report = processing_report(
         merchant_identifier=feed.seller.seller_id,
         document_transaction_id=feed.feed_id,
@@ -266,4 +274,86 @@ def _apply_acknowledgement(feed: SandboxFeed, message) -> ResultRow | None:
     except SandboxError as refusal:
         code = CODE_ORDER_NOT_FOUND if refusal.status == 404 else CODE_INVALID_VALUE
         return error(code, refusal.message)
+    return None
+
+
+def _apply_adjustments(
+    feed: SandboxFeed, content: bytes, ended: datetime
+) -> tuple[int, list[ResultRow]]:
+    try:
+        messages = parse_adjustments(content)
+    except FeedParseError as error:
+        return 0, [ResultRow("0", CODE_XML_PARSING_ERROR, str(error))]
+    results = []
+    for message in messages:
+        row = _apply_adjustment(feed, message, ended)
+        if row is not None:
+            results.append(row)
+    return len(messages), results
+
+
+def _apply_adjustment(feed: SandboxFeed, message, ended: datetime) -> ResultRow | None:
+    """Refund the items of one message, all or nothing; an error row says why not."""
+
+    def error(code: str, description: str) -> ResultRow:
+        return ResultRow(
+            message.message_id or "0", code, description, amazon_order_id=message.amazon_order_id
+        )
+
+    order = (
+        SandboxOrder.objects.select_for_update()
+        .filter(seller=feed.seller, order_id=message.amazon_order_id)
+        .first()
+    )
+    if order is None:
+        return error(CODE_ORDER_NOT_FOUND, f"Order {message.amazon_order_id} was not found.")
+    if order.status not in (FulfillmentStatus.SHIPPED, FulfillmentStatus.PARTIALLY_SHIPPED):
+        return error(
+            CODE_INVALID_VALUE,
+            f"Order {order.order_id} is {order.status}: only shipped orders can be refunded.",
+        )
+    if not message.items:
+        return error(CODE_INVALID_VALUE, "An OrderAdjustment needs at least one AdjustedItem.")
+    items = {item.order_item_id: item for item in order.items.all()}
+    refunds = []
+    for adjusted in message.items:
+        item = items.get(adjusted.amazon_order_item_code)
+        if item is None:
+            return error(
+                CODE_INVALID_VALUE,
+                f"AmazonOrderItemCode {adjusted.amazon_order_item_code} is not in the order.",
+            )
+        if adjusted.problem:
+            return error(CODE_INVALID_VALUE, adjusted.problem)
+        if adjusted.reason not in ADJUSTMENT_REASONS:
+            return error(CODE_INVALID_VALUE, f"AdjustmentReason '{adjusted.reason}' is not valid.")
+        if adjusted.currency and adjusted.currency != order.currency_code:
+            return error(
+                CODE_INVALID_VALUE,
+                f"Currency {adjusted.currency} is not the order's {order.currency_code}.",
+            )
+        principal = adjusted.amounts.get("Principal", Decimal(0))
+        already = sum((refund.principal for refund in item.refunds.all()), Decimal(0))
+        paid = item.unit_price * item.quantity_shipped
+        if principal < 0 or already + principal > paid:
+            return error(
+                CODE_INVALID_VALUE,
+                f"Item {item.order_item_id}: refunding {principal} would exceed the "
+                f"{paid - already} left of what was paid for shipped units.",
+            )
+        refunds.append(
+            SandboxRefund(
+                order=order,
+                item=item,
+                feed_id=feed.feed_id,
+                reason=adjusted.reason,
+                principal=principal,
+                shipping=adjusted.amounts.get("Shipping", Decimal(0)),
+                tax=adjusted.amounts.get("Tax", Decimal(0)),
+                created_at=ended,
+            )
+        )
+    SandboxRefund.objects.bulk_create(refunds)
+    order.last_updated_time = ended
+    order.save(update_fields=["last_updated_time"])
     return None

@@ -60,9 +60,11 @@ def cancel_feed_xml(seller_id: str, order_id: str, reasons: dict[str, str]) -> b
     ).encode()
 
 
-def submit_feed(kwargs: dict, content: bytes) -> str:
+def submit_feed(
+    kwargs: dict, content: bytes, *, feed_type: str = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
+) -> str:
     _, feed = Feeds(**kwargs).submit_feed(
-        "POST_ORDER_ACKNOWLEDGEMENT_DATA",
+        feed_type,
         io.BytesIO(content),
         content_type="text/xml; charset=UTF-8",
     )
