@@ -41,14 +41,14 @@ class ResultRow:
     amazon_order_id: str = ""
 
 
-def _text(element: ElementTree.Element | None, name: str) -> str:
+def element_text(element: ElementTree.Element | None, name: str) -> str:
     child = element.find(name) if element is not None else None
     return (child.text or "").strip() if child is not None else ""
 
 
-def parse_acknowledgements(content: bytes) -> list[AcknowledgementMessage]:
-    """The messages of an acknowledgement feed; raises FeedParseError on malformed XML,
-    a DOCTYPE (entity expansion is refused outright) or the wrong message type."""
+def parse_envelope(content: bytes, *, message_type: str) -> ElementTree.Element:
+    """The AmazonEnvelope of a feed document of this MessageType; raises FeedParseError on
+    malformed XML, a DOCTYPE (entity expansion is refused outright) or another message type."""
     head = content[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in content.lower():
         raise FeedParseError("DOCTYPE and ENTITY declarations are not allowed.")
@@ -59,21 +59,28 @@ def parse_acknowledgements(content: bytes) -> list[AcknowledgementMessage]:
         raise FeedParseError(f"XML Parsing Fatal Error: {error}") from error
     if root.tag != "AmazonEnvelope":
         raise FeedParseError("The root element must be AmazonEnvelope.")
-    message_type = _text(root, "MessageType")
-    if message_type != "OrderAcknowledgement":
-        raise FeedParseError(f"MessageType '{message_type}' is not OrderAcknowledgement.")
+    found = element_text(root, "MessageType")
+    if found != message_type:
+        raise FeedParseError(f"MessageType '{found}' is not {message_type}.")
+    return root
+
+
+def parse_acknowledgements(content: bytes) -> list[AcknowledgementMessage]:
+    """The messages of an acknowledgement feed; raises FeedParseError on malformed XML,
+    a DOCTYPE (entity expansion is refused outright) or the wrong message type."""
+    root = parse_envelope(content, message_type="OrderAcknowledgement")
     messages = []
     for message in root.findall("Message"):
         acknowledgement = message.find("OrderAcknowledgement")
         messages.append(
             AcknowledgementMessage(
-                message_id=_text(message, "MessageID"),
-                amazon_order_id=_text(acknowledgement, "AmazonOrderID"),
-                status_code=_text(acknowledgement, "StatusCode"),
+                message_id=element_text(message, "MessageID"),
+                amazon_order_id=element_text(acknowledgement, "AmazonOrderID"),
+                status_code=element_text(acknowledgement, "StatusCode"),
                 items=[
                     AcknowledgementItem(
-                        amazon_order_item_code=_text(item, "AmazonOrderItemCode"),
-                        cancel_reason=_text(item, "CancelReason") or None,
+                        amazon_order_item_code=element_text(item, "AmazonOrderItemCode"),
+                        cancel_reason=element_text(item, "CancelReason") or None,
                     )
                     for item in (
                         acknowledgement.findall("Item") if acknowledgement is not None else []

@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from seller_central_sandbox.acknowledgement import FeedParseError
+from seller_central_sandbox.acknowledgement import element_text as _text
+from seller_central_sandbox.acknowledgement import parse_envelope
 
 ADJUSTMENT_REASONS = {
     "NoInventory", "CustomerReturn", "GeneralAdjustment", "CouldNotShip", "DifferentItem",
@@ -34,11 +35,6 @@ class AdjustmentMessage:
     items: list[AdjustedItem] = field(default_factory=list)
 
 
-def _text(element: ElementTree.Element | None, name: str) -> str:
-    child = element.find(name) if element is not None else None
-    return (child.text or "").strip() if child is not None else ""
-
-
 def _item(node: ElementTree.Element) -> AdjustedItem:
     item = AdjustedItem(
         amazon_order_item_code=_text(node, "AmazonOrderItemCode"),
@@ -61,20 +57,8 @@ def _item(node: ElementTree.Element) -> AdjustedItem:
 
 
 def parse_adjustments(content: bytes) -> list[AdjustmentMessage]:
-    """The messages of a payment adjustment feed; raises FeedParseError on malformed XML, a
-    DOCTYPE or the wrong message type."""
-    if b"<!doctype" in content[:4096].lower() or b"<!entity" in content.lower():
-        raise FeedParseError("DOCTYPE and ENTITY declarations are not allowed.")
-    try:
-        # Safe here: no DOCTYPE can reach the parser, so no entity is ever expanded.
-        root = ElementTree.fromstring(content)  # noqa: S314
-    except ElementTree.ParseError as error:
-        raise FeedParseError(f"XML Parsing Fatal Error: {error}") from error
-    if root.tag != "AmazonEnvelope":
-        raise FeedParseError("The root element must be AmazonEnvelope.")
-    message_type = _text(root, "MessageType")
-    if message_type != "OrderAdjustment":
-        raise FeedParseError(f"MessageType '{message_type}' is not OrderAdjustment.")
+    """The messages of a payment adjustment feed; raises FeedParseError (see parse_envelope)."""
+    root = parse_envelope(content, message_type="OrderAdjustment")
     messages = []
     for message in root.findall("Message"):
         adjustment = message.find("OrderAdjustment")

@@ -4,38 +4,14 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from amazon_channel.models import AmazonOrder, AmazonOrderItem
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
-
-
-def run_concurrently(worker, count: int) -> list:
-    barrier = threading.Barrier(count)
-    outcomes: list = []
-    lock = threading.Lock()
-
-    def target():
-        try:
-            barrier.wait(timeout=10)
-            outcome = worker()
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test asserts
-            outcome = error
-        finally:
-            close_old_connections()
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=target) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
 
 
 def test_the_database_is_postgresql():

@@ -1,36 +1,17 @@
 """The shared limiter: exactly the burst is granted at once, across concurrent callers."""
 
 import os
-import threading
 import time
 import uuid
 
 import pytest
-from django.db import connection
 
 from amazon_channel.ratelimit import DatabaseRateLimiter, RedisRateLimiter
+from tests.concurrency import run_concurrently
 
 
 def grants_from_concurrent_callers(limiter, key: str, *, callers: int, rate: float, burst: int):
-    barrier = threading.Barrier(callers)
-    waits: list[float] = []
-    lock = threading.Lock()
-
-    def call():
-        barrier.wait(timeout=10)
-        try:
-            wait = limiter.acquire(key, rate=rate, burst=burst)
-        finally:
-            connection.close()
-        with lock:
-            waits.append(wait)
-
-    threads = [threading.Thread(target=call) for _ in range(callers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return waits
+    return run_concurrently(lambda: limiter.acquire(key, rate=rate, burst=burst), callers)
 
 
 @pytest.mark.redis
