@@ -46,9 +46,11 @@ lock: install-dev
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
-## Translations: extract after changing strings, then translate locale/*/LC_MESSAGES/django.po.
+## Translations: extract after changing strings, translate locale/*/LC_MESSAGES/django.po, and
+## run it again to compile (needs GNU gettext: apt-get install gettext).
 messages: install-dev
-	$(BIN)/python manage.py makemessages -l fr -l de -l it -l nl --ignore=.venv --ignore=var
+	$(BIN)/python manage.py makemessages -l fr -l de -l it -l nl --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --no-obsolete
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf var/celery var/static artifacts .pytest_cache

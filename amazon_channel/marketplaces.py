@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 REGION_ENDPOINTS = {
@@ -52,4 +53,7 @@ MARKETPLACES = {
         Marketplace("SG", "A19VAU5U5O7RUS", _("Singapore"), "FE", "SGD"),
     )
 }
-MARKETPLACE_CHOICES = [(code, f"{code} ({m.country})") for code, m in MARKETPLACES.items()]
+# format_lazy, not an f-string: the country is translated when the choice is shown.
+MARKETPLACE_CHOICES = [
+    (code, format_lazy("{} ({})", code, m.country)) for code, m in MARKETPLACES.items()
+]

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from amazon_channel.leases import lease_claim
 from amazon_channel.models import AmazonOrder, AmazonOrderEvent, OutboxMessage, Store
@@ -22,8 +23,8 @@ from amazon_channel.spapi import AmazonClient, AmazonRequestError
 logger = logging.getLogger(__name__)
 
 KIND_LABELS = {
-    OutboxMessage.Kind.CONFIRM_SHIPMENT: _("shipment"),
-    OutboxMessage.Kind.REFUND_ORDER: _("refund"),
+    OutboxMessage.Kind.CONFIRM_SHIPMENT: gettext_lazy("shipment"),
+    OutboxMessage.Kind.REFUND_ORDER: gettext_lazy("refund"),
 }
 
 
