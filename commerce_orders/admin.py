@@ -6,11 +6,15 @@ from commerce_orders.models import (
     CommerceOrderEvent,
     CommerceOrderItem,
     CommerceSequence,
+    CreditMemo,
+    CreditMemoItem,
     Customer,
     Invoice,
     InvoiceItem,
     OrderAddress,
     Product,
+    Shipment,
+    ShipmentItem,
     StockReservation,
 )
 
@@ -79,6 +83,22 @@ class OrderInvoiceInline(AppendOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
+class OrderShipmentInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = Shipment
+    extra = 0
+    fields = ("increment_id", "created_at", "carrier_code", "tracking_number", "total_quantity")
+    readonly_fields = fields
+    show_change_link = True
+
+
+class OrderCreditMemoInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = CreditMemo
+    extra = 0
+    fields = ("increment_id", "created_at", "grand_total", "is_returned_to_stock")
+    readonly_fields = fields
+    show_change_link = True
+
+
 @admin.register(CommerceOrder)
 class CommerceOrderAdmin(admin.ModelAdmin):
     list_display = (
@@ -102,10 +122,14 @@ class CommerceOrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     raw_id_fields = ("customer",)
+    # Hold and unhold keep these; only order_hold / order_unhold write them.
+    readonly_fields = ("hold_before_state", "hold_before_status")
     inlines = (
         OrderAddressInline,
         CommerceOrderItemInline,
         OrderInvoiceInline,
+        OrderShipmentInline,
+        OrderCreditMemoInline,
         CommerceOrderEventInline,
     )
 
@@ -137,6 +161,52 @@ class InvoiceAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = (InvoiceItemInline,)
+
+
+class ShipmentItemInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = ShipmentItem
+    extra = 0
+    fields = ("sku", "name", "quantity")
+    readonly_fields = fields
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Shipments are documents: created by shipment_create, never edited here."""
+
+    list_display = (
+        "increment_id",
+        "created_at",
+        "order",
+        "carrier_code",
+        "tracking_number",
+        "total_quantity",
+    )
+    list_filter = ("carrier_code",)
+    list_select_related = ("order",)
+    search_fields = ("increment_id", "order__increment_id", "tracking_number")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    inlines = (ShipmentItemInline,)
+
+
+class CreditMemoItemInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = CreditMemoItem
+    extra = 0
+    fields = ("sku", "name", "price", "quantity", "tax_amount", "row_total")
+    readonly_fields = fields
+
+
+@admin.register(CreditMemo)
+class CreditMemoAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Credit memos are documents: created by creditmemo_create, never edited here."""
+
+    list_display = ("increment_id", "created_at", "order", "grand_total", "is_returned_to_stock")
+    list_select_related = ("order",)
+    search_fields = ("increment_id", "order__increment_id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    inlines = (CreditMemoItemInline,)
 
 
 @admin.register(StockReservation)

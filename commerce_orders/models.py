@@ -82,6 +82,7 @@ class OrderAction(models.TextChoices):
     CANCEL = "cancel", _("Cancel")
     CREDIT_MEMO = "credit_memo", _("Credit Memo")
     COMMENT = "comment", _("Comment")
+    EMAIL = "email", _("Send Email")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,11 +96,18 @@ def _transition(sources, targets) -> OrderTransition:
 
 
 _S = OrderState
+_EVERY_STATE = frozenset(OrderState)
 # The one table of allowed order moves: action -> (states it may start from, states it may end in).
 # A service picks its target from `targets` (unhold returns to the state held from; a credit memo
-# closes the order only when everything paid is refunded) and re-checks it under the row lock.
+# closes the order only when everything invoiced is refunded) and re-checks it under the row lock.
+# Quantities decide the rest (order_actions_available): Invoice needs something left to invoice,
+# Ship something left to ship, Credit Memo something paid and not refunded, and Cancel an order
+# on which nothing was invoiced or shipped yet (an invoiced order is refunded, not canceled).
+# Comment and Send Email keep the state: their target is the state they start from.
 ORDER_TRANSITIONS: dict[OrderAction, OrderTransition] = {
-    OrderAction.INVOICE: _transition({_S.NEW, _S.PROCESSING}, {_S.PROCESSING}),
+    # Complete when everything was shipped before it was invoiced, otherwise processing.
+    OrderAction.INVOICE: _transition({_S.NEW, _S.PROCESSING}, {_S.PROCESSING, _S.COMPLETE}),
+    # Complete once everything is shipped and invoiced, otherwise processing.
     OrderAction.SHIP: _transition({_S.NEW, _S.PROCESSING}, {_S.PROCESSING, _S.COMPLETE}),
     OrderAction.COMPLETE: _transition({_S.PROCESSING}, {_S.COMPLETE}),
     # Adobe's Amazon channel completes (not cancels) an order the channel cancelled after import.
@@ -109,11 +117,14 @@ ORDER_TRANSITIONS: dict[OrderAction, OrderTransition] = {
     OrderAction.HOLD: _transition({_S.NEW, _S.PROCESSING}, {_S.HOLDED}),
     OrderAction.UNHOLD: _transition({_S.HOLDED}, {_S.NEW, _S.PROCESSING}),
     OrderAction.CANCEL: _transition({_S.NEW, _S.PROCESSING}, {_S.CANCELED}),
+    # Closed when every invoiced unit is refunded; complete when nothing is left to ship.
     OrderAction.CREDIT_MEMO: _transition(
         {_S.PROCESSING, _S.COMPLETE}, {_S.PROCESSING, _S.COMPLETE, _S.CLOSED}
     ),
+    OrderAction.COMMENT: _transition(_EVERY_STATE, _EVERY_STATE),
+    OrderAction.EMAIL: _transition(_EVERY_STATE - {_S.CANCELED}, _EVERY_STATE - {_S.CANCELED}),
 }
-del _S
+del _S, _EVERY_STATE
 
 
 def order_actions_allowed(state: str) -> list[OrderAction]:
@@ -151,6 +162,12 @@ class CommerceOrder(models.Model):
     # Where the order came from: a sales channel name and its own order id (no foreign key).
     external_channel = models.CharField(_("sales channel"), max_length=32, blank=True)
     external_order_id = models.CharField(_("channel order id"), max_length=64, blank=True)
+    # What order_unhold restores, as Commerce's hold_before_state / hold_before_status; blank
+    # unless the order is on hold.
+    hold_before_state = models.CharField(
+        _("state before hold"), max_length=12, choices=OrderState.choices, blank=True
+    )
+    hold_before_status = models.CharField(_("status before hold"), max_length=32, blank=True)
     created_at = models.DateTimeField(_("purchase date"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -158,6 +175,12 @@ class CommerceOrder(models.Model):
         ordering = ("-created_at", "-id")
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        # The orders grid: keyset pages on (sort key, id), and the status filter by date.
+        indexes = [
+            models.Index(fields=("created_at", "id"), name="commerce_order_created_id"),
+            models.Index(fields=("grand_total", "id"), name="commerce_order_total_id"),
+            models.Index(fields=("status", "created_at"), name="commerce_order_status_created"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=("external_channel", "external_order_id"),
@@ -257,6 +280,20 @@ class CommerceOrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} x {self.quantity_ordered}"
+
+    @property
+    def quantity_to_invoice(self) -> int:
+        return max(self.quantity_ordered - self.quantity_invoiced - self.quantity_canceled, 0)
+
+    @property
+    def quantity_to_ship(self) -> int:
+        # As Commerce: a refunded unit that was never shipped is not shipped any more.
+        shipped_or_refunded = max(self.quantity_shipped, self.quantity_refunded)
+        return max(self.quantity_ordered - shipped_or_refunded - self.quantity_canceled, 0)
+
+    @property
+    def quantity_to_refund(self) -> int:
+        return max(self.quantity_invoiced - self.quantity_refunded, 0)
 
 
 class CommerceOrderEvent(models.Model):
@@ -396,3 +433,132 @@ class StockReservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.product_id} x {self.quantity}"
+
+
+class Shipment(models.Model):
+    """Goods that left the warehouse for an order, with one carrier tracking number."""
+
+    increment_id = models.CharField(_("shipment number"), max_length=32, unique=True)
+    order = models.ForeignKey(
+        CommerceOrder, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order")
+    )
+    carrier_code = models.CharField(_("carrier"), max_length=64)
+    carrier_title = models.CharField(_("title"), max_length=255, blank=True)
+    shipping_method = models.CharField(_("shipping method"), max_length=128, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=128, blank=True)
+    total_quantity = models.PositiveIntegerField(_("total qty"), default=0)
+    created_at = models.DateTimeField(_("date shipped"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+
+    def __str__(self) -> str:
+        return self.increment_id
+
+
+class ShipmentItem(models.Model):
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="items", verbose_name=_("shipment")
+    )
+    order_item = models.ForeignKey(
+        CommerceOrderItem,
+        on_delete=models.PROTECT,
+        related_name="shipment_items",
+        verbose_name=_("order item"),
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("product name"), max_length=500)
+    quantity = models.PositiveIntegerField(_("qty shipped"))
+
+    class Meta:
+        ordering = ("shipment", "id")
+        verbose_name = _("shipment item")
+        verbose_name_plural = _("shipment items")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="shipment_item_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=("shipment", "order_item"), name="shipment_item_one_per_order_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x {self.quantity}"
+
+
+class CreditMemo(models.Model):
+    """Money given back on an order: grand total = subtotal + tax + shipping + adjustment refund
+    - adjustment fee, always positive."""
+
+    increment_id = models.CharField(_("credit memo number"), max_length=32, unique=True)
+    order = models.ForeignKey(
+        CommerceOrder,
+        on_delete=models.PROTECT,
+        related_name="credit_memos",
+        verbose_name=_("order"),
+    )
+    subtotal = money_field(_("subtotal"))
+    shipping_amount = money_field(_("refund shipping"))
+    tax_amount = money_field(_("tax"))
+    adjustment_refund = money_field(_("adjustment refund"))
+    adjustment_fee = money_field(_("adjustment fee"))
+    grand_total = money_field(_("grand total"))
+    comment = models.TextField(_("comment"), blank=True)
+    is_returned_to_stock = models.BooleanField(_("returned to stock"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("credit memo")
+        verbose_name_plural = _("credit memos")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grand_total__gt=0), name="credit_memo_grand_total_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_amount__gte=0)
+                & Q(adjustment_refund__gte=0)
+                & Q(adjustment_fee__gte=0),
+                name="credit_memo_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.increment_id
+
+
+class CreditMemoItem(models.Model):
+    credit_memo = models.ForeignKey(
+        CreditMemo, on_delete=models.CASCADE, related_name="items", verbose_name=_("credit memo")
+    )
+    order_item = models.ForeignKey(
+        CommerceOrderItem,
+        on_delete=models.PROTECT,
+        related_name="credit_memo_items",
+        verbose_name=_("order item"),
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("product name"), max_length=500)
+    quantity = models.PositiveIntegerField(_("qty refunded"))
+    price = money_field(_("price"))
+    tax_amount = money_field(_("tax amount"))
+    row_total = money_field(_("row total"))
+
+    class Meta:
+        ordering = ("credit_memo", "id")
+        verbose_name = _("credit memo item")
+        verbose_name_plural = _("credit memo items")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="credit_memo_item_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=("credit_memo", "order_item"), name="credit_memo_item_one_per_order_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x {self.quantity}"

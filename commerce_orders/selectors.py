@@ -1,10 +1,30 @@
 """Reads of the store's order system."""
 
-from collections.abc import Iterable
+import base64
+import binascii
+import dataclasses
+import datetime
+import json
+from collections.abc import Iterable, Iterator
+from decimal import Decimal, InvalidOperation
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from commerce_orders.models import CommerceOrder, Product, StockReservation
+from commerce_orders.models import (
+    ORDER_TRANSITIONS,
+    CommerceOrder,
+    CommerceOrderEvent,
+    CommerceOrderItem,
+    CreditMemo,
+    Invoice,
+    OrderAction,
+    OrderAddress,
+    Product,
+    Shipment,
+    StockReservation,
+)
 
 
 def order_get_by_external_id(
@@ -26,3 +46,302 @@ def product_salable_quantities(*, skus: Iterable[str]) -> dict[str, int]:
 
 def stock_reservation_list(*, reference: str) -> QuerySet[StockReservation]:
     return StockReservation.objects.filter(reference=reference).select_related("product")
+
+
+# What a merchant can do on the order page, and what each needs beyond the transition table.
+MERCHANT_ACTIONS = (
+    OrderAction.INVOICE,
+    OrderAction.SHIP,
+    OrderAction.CREDIT_MEMO,
+    OrderAction.HOLD,
+    OrderAction.UNHOLD,
+    OrderAction.CANCEL,
+    OrderAction.COMMENT,
+    OrderAction.EMAIL,
+)
+
+
+def order_actions_available(order: CommerceOrder) -> set[OrderAction]:
+    """The merchant actions (buttons) open on `order`: the transition table for its state,
+    narrowed by its quantities. Invoice needs a unit left to invoice, Ship a unit left to ship,
+    Credit Memo money paid and not refunded, Cancel no invoiced or shipped unit and something not
+    canceled, Send Email a customer email. Uses `order.items.all()` (prefetched by order_view),
+    so it reads the items at most once. The services re-check all of it under the row lock.
+    """
+    allowed = {
+        action for action in MERCHANT_ACTIONS if order.state in ORDER_TRANSITIONS[action].sources
+    }
+    items = list(order.items.all())
+    conditions = {
+        OrderAction.INVOICE: any(item.quantity_to_invoice for item in items),
+        OrderAction.SHIP: any(item.quantity_to_ship for item in items),
+        OrderAction.CREDIT_MEMO: order.total_paid > order.total_refunded,
+        OrderAction.CANCEL: not any(
+            item.quantity_invoiced or item.quantity_shipped for item in items
+        )
+        and any(item.quantity_ordered > item.quantity_canceled for item in items),
+        OrderAction.EMAIL: bool(order.customer_email),
+    }
+    return {action for action in allowed if conditions.get(action, True)}
+
+
+# The orders grid: filters, search, sorting and keyset pagination, never a COUNT.
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that cannot be read (edited by hand, or made for another sort)."""
+
+
+@dataclasses.dataclass
+class OrderGridPage:
+    orders: list[CommerceOrder] = dataclasses.field(default_factory=list)
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+
+# Sort name -> model field; each is paired with id to make the keyset total.
+ORDER_GRID_SORTS = ("created_at", "increment_id", "grand_total", "customer_name", "status")
+
+
+def _cursor_value_dump(field: str, value) -> str:
+    if field == "created_at":
+        return value.isoformat()
+    return str(value)
+
+
+def _cursor_value_load(field: str, raw: str):
+    if field == "created_at":
+        parsed = datetime.datetime.fromisoformat(raw)
+        if timezone.is_naive(parsed):
+            raise InvalidCursor(raw)
+        return parsed
+    if field == "grand_total":
+        return Decimal(raw)
+    return raw
+
+
+def order_grid_cursor_encode(*, sort: str, order: CommerceOrder) -> str:
+    """An opaque cursor: the sort, the row's sort key and its id."""
+    field = sort.removeprefix("-")
+    payload = {"s": sort, "v": _cursor_value_dump(field, getattr(order, field)), "i": order.pk}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def order_grid_cursor_decode(cursor: str, *, sort: str) -> tuple[object, int]:
+    """(sort key, id) of a cursor made by order_grid_cursor_encode for `sort`; raises
+    InvalidCursor."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if payload["s"] != sort or not isinstance(payload["i"], int):
+            raise InvalidCursor(cursor)
+        return _cursor_value_load(sort.removeprefix("-"), str(payload["v"])), payload["i"]
+    except (
+        binascii.Error,
+        UnicodeDecodeError,
+        json.JSONDecodeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        InvalidOperation,
+    ) as error:
+        raise InvalidCursor(cursor) from error
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(
+        datetime.datetime.combine(day, datetime.time.min), timezone.get_current_timezone()
+    )
+
+
+def _filtered_orders(
+    *, search, status, channel, purchased_from, purchased_to, total_min, total_max
+) -> QuerySet[CommerceOrder]:
+    orders = CommerceOrder.objects.all()
+    search = search.strip()
+    if search:
+        orders = orders.filter(
+            Q(increment_id__icontains=search)
+            | Q(external_order_id__icontains=search)
+            | Q(customer_name__icontains=search)
+            | Q(customer_email__icontains=search)
+        )
+    if status:
+        orders = orders.filter(status=status)
+    if channel:
+        orders = orders.filter(external_channel=channel)
+    # A date means the whole day in the current time zone; a datetime is taken as it is.
+    if purchased_from is not None:
+        if not isinstance(purchased_from, datetime.datetime):
+            purchased_from = _day_start(purchased_from)
+        orders = orders.filter(created_at__gte=purchased_from)
+    if purchased_to is not None:
+        if isinstance(purchased_to, datetime.datetime):
+            orders = orders.filter(created_at__lte=purchased_to)
+        else:
+            orders = orders.filter(
+                created_at__lt=_day_start(purchased_to + datetime.timedelta(days=1))
+            )
+    if total_min is not None:
+        orders = orders.filter(grand_total__gte=total_min)
+    if total_max is not None:
+        orders = orders.filter(grand_total__lte=total_max)
+    return orders
+
+
+def order_grid(
+    *,
+    search: str = "",
+    status: str = "",
+    channel: str = "",
+    purchased_from: datetime.date | datetime.datetime | None = None,
+    purchased_to: datetime.date | datetime.datetime | None = None,
+    total_min: Decimal | None = None,
+    total_max: Decimal | None = None,
+    sort: str = "-created_at",
+    after_cursor: str | None = None,
+    before_cursor: str | None = None,
+    page_size: int = 20,
+) -> OrderGridPage:
+    """One page of the orders grid in two queries (the orders, their addresses), whatever the
+    page and the number of orders: keyset pagination on (sort key, id), page_size + 1 rows read
+    to know whether a next page exists, nothing counted.
+
+    `search` matches order number, channel order id, customer name or email (case-insensitive,
+    substring); `status` and `channel` are exact; `purchased_from` / `purchased_to` are
+    inclusive (a date covers its whole day in the current time zone); `total_min` / `total_max`
+    bound the grand total. `sort` is one of ORDER_GRID_SORTS, "-" for descending. Give
+    `after_cursor` (a page's next_cursor) or `before_cursor` (its previous_cursor), not both.
+    Raises ValueError for an unknown sort, both cursors or page_size < 1; InvalidCursor (a
+    ValueError) for a cursor that cannot be read or was made for another sort.
+    """
+    field = sort.removeprefix("-")
+    if field not in ORDER_GRID_SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    if after_cursor and before_cursor:
+        raise ValueError("give after_cursor or before_cursor, not both")
+    if page_size < 1:
+        raise ValueError("page_size must be positive")
+    is_descending = sort.startswith("-")
+    cursor = after_cursor or before_cursor
+    is_backward = bool(before_cursor)
+    orders = _filtered_orders(
+        search=search,
+        status=status,
+        channel=channel,
+        purchased_from=purchased_from,
+        purchased_to=purchased_to,
+        total_min=total_min,
+        total_max=total_max,
+    ).prefetch_related("addresses")
+    # Walking backwards reads the reverse order, then flips the page.
+    reads_descending = is_descending != is_backward
+    if cursor:
+        value, order_id = order_grid_cursor_decode(cursor, sort=sort)
+        comparison = "lt" if reads_descending else "gt"
+        orders = orders.filter(
+            Q(**{f"{field}__{comparison}": value})
+            | Q(**{field: value, f"pk__{comparison}": order_id})
+        )
+    prefix = "-" if reads_descending else ""
+    rows = list(orders.order_by(f"{prefix}{field}", f"{prefix}pk")[: page_size + 1])
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    if is_backward:
+        rows.reverse()
+        has_next, has_previous = True, has_more
+    else:
+        has_next, has_previous = has_more, bool(cursor)
+    page = OrderGridPage(orders=rows)
+    if rows and has_next:
+        page.next_cursor = order_grid_cursor_encode(sort=sort, order=rows[-1])
+    if rows and has_previous:
+        page.previous_cursor = order_grid_cursor_encode(sort=sort, order=rows[0])
+    return page
+
+
+def _address_name(address_type: str) -> Subquery:
+    return Subquery(
+        OrderAddress.objects.filter(order=OuterRef("pk"), address_type=address_type).values("name")[
+            :1
+        ]
+    )
+
+
+def order_export_rows(*, order_ids: Iterable[int]) -> Iterator[list[str]]:
+    """The CSV rows of "export the selection": a header row, then one row per order in the grid's
+    default order (newest first). Streamed: one query read in chunks, never the whole set in
+    memory. Unknown ids are left out."""
+    yield [
+        _("ID"),
+        _("Purchase Date"),
+        _("Bill-to Name"),
+        _("Ship-to Name"),
+        _("Customer Email"),
+        _("Grand Total"),
+        _("Total Paid"),
+        _("Total Refunded"),
+        _("Currency"),
+        _("Status"),
+        _("Sales Channel"),
+        _("Channel Order ID"),
+    ]
+    rows = (
+        CommerceOrder.objects.filter(pk__in=list(order_ids))
+        .annotate(
+            billing_name=_address_name(OrderAddress.AddressType.BILLING),
+            shipping_name=_address_name(OrderAddress.AddressType.SHIPPING),
+        )
+        .order_by("-created_at", "-pk")
+        .values_list(
+            "increment_id",
+            "created_at",
+            "billing_name",
+            "shipping_name",
+            "customer_email",
+            "grand_total",
+            "total_paid",
+            "total_refunded",
+            "currency",
+            "status",
+            "external_channel",
+            "external_order_id",
+        )
+    )
+    for row in rows.iterator(chunk_size=500):
+        (number, created_at, billing, shipping, *rest) = row
+        yield [
+            number,
+            created_at.isoformat(),
+            billing or "",
+            shipping or "",
+            *(str(value) for value in rest),
+        ]
+
+
+def order_view(*, order_id: int) -> CommerceOrder | None:
+    """The order page's order with everything it shows prefetched, in a fixed number of queries
+    (ten) however many items, documents and history rows it has: items (with product),
+    addresses, invoices, shipments and credit memos (each with items), history (with user,
+    newest first). None when there is no such order."""
+    return (
+        CommerceOrder.objects.select_related("customer")
+        .prefetch_related(
+            Prefetch("items", queryset=CommerceOrderItem.objects.select_related("product")),
+            "addresses",
+            Prefetch("invoices", queryset=Invoice.objects.prefetch_related("items")),
+            Prefetch("shipments", queryset=Shipment.objects.prefetch_related("items")),
+            Prefetch("credit_memos", queryset=CreditMemo.objects.prefetch_related("items")),
+            Prefetch("events", queryset=CommerceOrderEvent.objects.select_related("actor")),
+        )
+        .filter(pk=order_id)
+        .first()
+    )

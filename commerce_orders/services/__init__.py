@@ -1,14 +1,21 @@
 """Writes of the store's order system. Callers import from here; the modules are the rooms."""
 
+from commerce_orders.services.credit_memos import creditmemo_create
 from commerce_orders.services.invoices import invoice_create
+from commerce_orders.services.mass_actions import MassActionResult, orders_mass_action
+from commerce_orders.services.notifications import order_comment_add, order_email_send
 from commerce_orders.services.orders import (
     AddressData,
     OrderLine,
+    order_cancel,
     order_complete,
     order_complete_after_channel_cancellation,
     order_create,
+    order_hold,
+    order_unhold,
 )
 from commerce_orders.services.sequences import sequence_next_value
+from commerce_orders.services.shipments import shipment_create
 from commerce_orders.services.stock import (
     StockLine,
     order_stock_reference,
@@ -19,15 +26,24 @@ from commerce_orders.services.transitions import order_transition_check
 
 __all__ = [
     "AddressData",
+    "MassActionResult",
     "OrderLine",
     "StockLine",
+    "creditmemo_create",
     "invoice_create",
+    "order_cancel",
+    "order_comment_add",
     "order_complete",
     "order_complete_after_channel_cancellation",
     "order_create",
+    "order_email_send",
+    "order_hold",
     "order_stock_reference",
     "order_transition_check",
+    "order_unhold",
+    "orders_mass_action",
     "sequence_next_value",
+    "shipment_create",
     "stock_release",
     "stock_reserve",
 ]

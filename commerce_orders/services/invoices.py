@@ -19,14 +19,17 @@ from commerce_orders.models import (
 from commerce_orders.services.orders import money
 from commerce_orders.services.sequences import INVOICE_SEQUENCE, document_number_next
 from commerce_orders.services.transitions import (
+    order_action_check,
     order_event_append,
     order_lock,
     order_transition_check,
 )
 
 
-def _tax_share(*, line_tax: Decimal, quantity_before: int, quantity: int, ordered: int) -> Decimal:
-    # Rounded cumulatively, so the invoices of a line always add up to the line's tax.
+def tax_share(*, line_tax: Decimal, quantity_before: int, quantity: int, ordered: int) -> Decimal:
+    """The part of a line's tax that `quantity` more units carry after `quantity_before` units.
+
+    Rounded cumulatively, so the invoices (or credit memos) of a line add up to the line's tax."""
     after = money(line_tax * (quantity_before + quantity) / ordered)
     before = money(line_tax * quantity_before / ordered)
     return after - before
@@ -46,15 +49,14 @@ def invoice_create(
     items' quantity_invoiced raised; with `capture_offline` the invoice is paid and the order's
     total_paid grows by its grand total, otherwise the invoice stays open (pending). The order
     moves to state processing with status `status`, else "processing" when it was new, else its
-    status stays. One history row.
+    status stays; but when everything was shipped already (shipped before invoiced), it becomes
+    complete (state and status). One history row.
     Raises OrderTransitionError when the order is on hold, canceled, closed or complete;
     NothingToInvoice when every quantity is already invoiced or canceled.
     """
     with transaction.atomic():
         order = order_lock(order=order)
-        order_transition_check(
-            order=order, action=OrderAction.INVOICE, target=OrderState.PROCESSING
-        )
+        order_action_check(order=order, action=OrderAction.INVOICE)
         items = [
             (item, item.quantity_ordered - item.quantity_invoiced - item.quantity_canceled)
             for item in order.items.order_by("pk")
@@ -73,7 +75,7 @@ def invoice_create(
                 name=item.name,
                 quantity=quantity,
                 price=item.price,
-                tax_amount=_tax_share(
+                tax_amount=tax_share(
                     line_tax=item.tax_amount,
                     quantity_before=item.quantity_invoiced,
                     quantity=quantity,
@@ -102,16 +104,26 @@ def invoice_create(
             item.quantity_invoiced += quantity
             item.save(update_fields=["quantity_invoiced"])
 
+        everything_shipped = all(
+            item.quantity_to_ship == 0 and item.quantity_to_invoice == 0
+            for item in order.items.all()
+        )
+        target = OrderState.COMPLETE if everything_shipped else OrderState.PROCESSING
+        order_transition_check(order=order, action=OrderAction.INVOICE, target=target)
+
         old_state, old_status = order.state, order.status
         fields = ["state", "status", "updated_at"]
         if capture_offline:
             order.total_paid += invoice.grand_total
             fields.append("total_paid")
-        if status:
-            order.status = status
-        elif order.state != OrderState.PROCESSING:
-            order.status = OrderState.PROCESSING
-        order.state = OrderState.PROCESSING
+        if target == OrderState.COMPLETE:
+            order.state = order.status = OrderState.COMPLETE
+        else:
+            if status:
+                order.status = status
+            elif order.state != OrderState.PROCESSING:
+                order.status = OrderState.PROCESSING
+            order.state = OrderState.PROCESSING
         order.save(update_fields=fields)
         if capture_offline:
             comment = _(

@@ -6,9 +6,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from commerce_orders.exceptions import OrderNumberInUse
+from commerce_orders.exceptions import CancelRefused, OrderNumberInUse
 from commerce_orders.models import (
     CommerceOrder,
     CommerceOrderItem,
@@ -347,5 +348,133 @@ def order_complete_after_channel_cancellation(
             old_status=old_status,
             comment=_("Canceled by the sales channel. Reason for cancellation: %(reason)s")
             % {"reason": reason},
+        )
+        return order
+
+
+def order_hold(*, actor: AbstractBaseUser | None, order: CommerceOrder) -> CommerceOrder:
+    """Put `order` on hold: it then accepts no invoice, shipment, credit memo or cancel.
+
+    Guarantees: the state and status it had are kept in hold_before_state / hold_before_status
+    for order_unhold; state and status become "holded"; one history row. Returns the order.
+    Raises OrderTransitionError unless the order is new or processing.
+    """
+    with transaction.atomic():
+        order = order_lock(order=order)
+        order_transition_check(order=order, action=OrderAction.HOLD, target=OrderState.HOLDED)
+        old_state, old_status = order.state, order.status
+        order.hold_before_state, order.hold_before_status = old_state, old_status
+        order.state = order.status = OrderState.HOLDED
+        order.save(
+            update_fields=[
+                "state",
+                "status",
+                "hold_before_state",
+                "hold_before_status",
+                "updated_at",
+            ]
+        )
+        order_event_append(
+            order=order,
+            actor=actor,
+            action=OrderAction.HOLD,
+            old_state=old_state,
+            old_status=old_status,
+            comment=_("Order put on hold."),
+        )
+        return order
+
+
+def order_unhold(*, actor: AbstractBaseUser | None, order: CommerceOrder) -> CommerceOrder:
+    """Release `order` from hold, back to the state and status it had before order_hold.
+
+    Guarantees: state and status restored from hold_before_state / hold_before_status (an order
+    put on hold some other way, without them, returns to processing when anything was invoiced
+    or shipped, else to new); those fields are cleared; one history row. Returns the order.
+    Raises OrderTransitionError unless the order is on hold.
+    """
+    with transaction.atomic():
+        order = order_lock(order=order)
+        target = order.hold_before_state
+        if not target and order.state == OrderState.HOLDED:
+            is_started = order.items.filter(
+                Q(quantity_invoiced__gt=0) | Q(quantity_shipped__gt=0)
+            ).exists()
+            target = OrderState.PROCESSING if is_started else OrderState.NEW
+        order_transition_check(order=order, action=OrderAction.UNHOLD, target=target)
+        old_state, old_status = order.state, order.status
+        order.state = target
+        order.status = order.hold_before_status or target
+        order.hold_before_state = order.hold_before_status = ""
+        order.save(
+            update_fields=[
+                "state",
+                "status",
+                "hold_before_state",
+                "hold_before_status",
+                "updated_at",
+            ]
+        )
+        order_event_append(
+            order=order,
+            actor=actor,
+            action=OrderAction.UNHOLD,
+            old_state=old_state,
+            old_status=old_status,
+            comment=_("Order released from hold."),
+        )
+        return order
+
+
+def order_cancel(
+    *, actor: AbstractBaseUser | None, order: CommerceOrder, comment: str = ""
+) -> CommerceOrder:
+    """Cancel an order on which nothing was invoiced or shipped yet.
+
+    The rule (Commerce cancels only what is not invoiced; since an invoice here bills every
+    quantity at once, that means an order not invoiced at all): Cancel is allowed from new or
+    processing when no item has an invoiced or shipped unit. An invoiced order is refunded with
+    a credit memo instead, which closes it.
+    Guarantees: every item's quantity not yet canceled becomes canceled and goes back into the
+    catalog's stock; state and status "canceled"; one history row carrying `comment`. Returns the
+    order.
+    Raises OrderTransitionError when the order is on hold, complete, closed or canceled;
+    CancelRefused (reason INVOICED, SHIPPED or NOTHING_LEFT) when its quantities forbid it.
+    """
+    with transaction.atomic():
+        order = order_lock(order=order)
+        order_transition_check(order=order, action=OrderAction.CANCEL, target=OrderState.CANCELED)
+        items = list(order.items.order_by("pk"))
+        if any(item.quantity_invoiced for item in items):
+            raise CancelRefused(increment_id=order.increment_id, reason=CancelRefused.INVOICED)
+        if any(item.quantity_shipped for item in items):
+            raise CancelRefused(increment_id=order.increment_id, reason=CancelRefused.SHIPPED)
+        returned: dict[int, int] = {}
+        canceled_count = 0
+        for item in items:
+            newly_canceled = item.quantity_ordered - item.quantity_canceled
+            if newly_canceled <= 0:
+                continue
+            canceled_count += newly_canceled
+            item.quantity_canceled += newly_canceled
+            item.save(update_fields=["quantity_canceled"])
+            if item.product_id is not None:
+                returned[item.product_id] = returned.get(item.product_id, 0) + newly_canceled
+        if not canceled_count:
+            raise CancelRefused(increment_id=order.increment_id, reason=CancelRefused.NOTHING_LEFT)
+        stock_return(quantities=returned)
+        old_state, old_status = order.state, order.status
+        order.state = order.status = OrderState.CANCELED
+        order.save(update_fields=["state", "status", "updated_at"])
+        text = _("Order canceled.")
+        if comment:
+            text += "\n" + comment
+        order_event_append(
+            order=order,
+            actor=actor,
+            action=OrderAction.CANCEL,
+            old_state=old_state,
+            old_status=old_status,
+            comment=text,
         )
         return order

@@ -6,6 +6,8 @@ from commerce_orders.models import CommerceSequence
 
 ORDER_SEQUENCE = "order"
 INVOICE_SEQUENCE = "invoice"
+SHIPMENT_SEQUENCE = "shipment"
+CREDIT_MEMO_SEQUENCE = "creditmemo"
 NUMBER_WIDTH = 9
 
 

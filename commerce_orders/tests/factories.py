@@ -4,7 +4,7 @@ from decimal import Decimal
 import factory
 
 from commerce_orders.models import CommerceOrder, CommerceOrderItem, Customer, Product
-from commerce_orders.services import AddressData, OrderLine
+from commerce_orders.services import AddressData, OrderLine, order_create
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -103,3 +103,20 @@ def order_create_arguments(**overrides) -> dict:
     if "lines" not in arguments:
         arguments["lines"] = [OrderLineFactory()]
     return arguments
+
+
+def placed_order(**overrides) -> CommerceOrder:
+    """A new order through order_create: 2 x MUG (12.50, line tax 4.75) and 1 x TEE (20.00, line
+    tax 3.80), shipping 4.99, grand total 58.54; 10 of each in stock before the order."""
+    ProductFactory(sku="MUG")
+    ProductFactory(sku="TEE")
+    lines = [
+        OrderLine("MUG", "Mug", 2, Decimal("12.50"), Decimal("4.75"), "item-a"),
+        OrderLine("TEE", "Tee", 1, Decimal("20.00"), Decimal("3.80"), "item-b"),
+    ]
+    arguments = {"lines": lines, "shipping_amount": Decimal("4.99"), **overrides}
+    return order_create(**order_create_arguments(**arguments))
+
+
+def order_items_by_sku(order: CommerceOrder) -> dict[str, CommerceOrderItem]:
+    return {item.sku: item for item in order.items.all()}

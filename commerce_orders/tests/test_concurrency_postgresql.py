@@ -6,20 +6,35 @@ from decimal import Decimal
 import pytest
 from django.db import close_old_connections, connection
 
-from commerce_orders.exceptions import NothingToInvoice, ProductUnavailable
+from commerce_orders.exceptions import (
+    CancelRefused,
+    NothingToInvoice,
+    OrderTransitionError,
+    ProductUnavailable,
+    RefundQuantityExceeded,
+    ShipQuantityExceeded,
+)
 from commerce_orders.models import (
     CommerceOrder,
     CommerceOrderEvent,
+    CreditMemo,
     Invoice,
+    OrderAction,
+    OrderState,
     Product,
+    Shipment,
     StockReservation,
 )
 from commerce_orders.services import (
     OrderLine,
     StockLine,
+    creditmemo_create,
     invoice_create,
+    order_cancel,
     order_create,
+    order_hold,
     sequence_next_value,
+    shipment_create,
     stock_reserve,
 )
 from commerce_orders.tests.factories import ProductFactory, order_create_arguments
@@ -184,3 +199,96 @@ def test_concurrent_invoicing_of_one_order_bills_it_once():
     order.refresh_from_db()
     assert order.total_paid == Decimal("20.00")
     assert Invoice.objects.count() == 1
+
+
+def test_concurrent_shipments_of_the_last_unshipped_unit_ship_it_once():
+    # Not invoiced, so the order stays processing and the quantity check is what refuses.
+    ProductFactory(sku="MUG", quantity_in_stock=10)
+    order = order_create(**order_create_arguments(lines=[line("MUG", 2)]))
+    [item] = order.items.all()
+    shipment_create(actor=None, order=order, quantities={item.pk: 1}, carrier_code="dhl")
+
+    outcomes = run_concurrently(
+        lambda index: shipment_create(
+            actor=None,
+            order=order,
+            quantities={item.pk: 1},
+            carrier_code="dhl",
+            tracking_number=f"JD{index}",
+        ),
+        4,
+    )
+
+    assert sum(isinstance(outcome, Shipment) for outcome in outcomes) == 1
+    refusals = [outcome for outcome in outcomes if isinstance(outcome, ShipQuantityExceeded)]
+    assert len(refusals) == 3, outcomes
+    assert {refusal.quantity_available for refusal in refusals} == {0}
+    item.refresh_from_db()
+    order.refresh_from_db()
+    assert item.quantity_shipped == 2
+    assert Shipment.objects.count() == 2
+    assert order.state == OrderState.PROCESSING
+    assert order.events.filter(action=OrderAction.SHIP).count() == 2
+    numbers = sorted(Shipment.objects.values_list("increment_id", flat=True))
+    assert numbers == ["000000001", "000000002"]
+
+
+def test_concurrent_credit_memos_beyond_what_is_refundable_refund_once():
+    ProductFactory(sku="MUG", quantity_in_stock=10)
+    order = order_create(**order_create_arguments(lines=[line("MUG", 3)]))
+    invoice_create(actor=None, order=order)
+    [item] = order.items.all()
+
+    outcomes = run_concurrently(
+        lambda _index: creditmemo_create(actor=None, order=order, quantities={item.pk: 2}), 4
+    )
+
+    assert sum(isinstance(outcome, CreditMemo) for outcome in outcomes) == 1
+    assert sum(isinstance(outcome, RefundQuantityExceeded) for outcome in outcomes) == 3, outcomes
+    item.refresh_from_db()
+    order.refresh_from_db()
+    assert item.quantity_refunded == 2
+    assert order.total_refunded == Decimal("20.00")
+    assert CreditMemo.objects.count() == 1
+    assert order.state == OrderState.PROCESSING
+
+
+def test_concurrent_cancel_and_hold_of_one_order_let_exactly_one_win():
+    ProductFactory(sku="MUG", quantity_in_stock=10)
+    order = order_create(**order_create_arguments(lines=[line("MUG", 2)]))
+    actions = [order_cancel, order_hold] * 2
+
+    outcomes = run_concurrently(lambda index: actions[index](actor=None, order=order), 4)
+
+    winners = [outcome for outcome in outcomes if isinstance(outcome, CommerceOrder)]
+    assert len(winners) == 1, outcomes
+    assert all(
+        isinstance(outcome, OrderTransitionError | CancelRefused)
+        for outcome in outcomes
+        if outcome not in winners
+    )
+    order.refresh_from_db()
+    assert order.state == winners[0].state
+    expected_stock = 10 if order.state == OrderState.CANCELED else 8
+    assert Product.objects.get(sku="MUG").quantity_in_stock == expected_stock
+    assert order.events.exclude(action=OrderAction.PLACE).count() == 1
+
+
+def test_concurrent_shipments_that_complete_an_order_refuse_the_losers_by_state():
+    ProductFactory(sku="MUG", quantity_in_stock=10)
+    order = order_create(**order_create_arguments(lines=[line("MUG", 1)]))
+    invoice_create(actor=None, order=order)
+    [item] = order.items.all()
+
+    outcomes = run_concurrently(
+        lambda _index: shipment_create(
+            actor=None, order=order, quantities={item.pk: 1}, carrier_code="dhl"
+        ),
+        3,
+    )
+
+    assert sum(isinstance(outcome, Shipment) for outcome in outcomes) == 1
+    assert sum(isinstance(outcome, OrderTransitionError) for outcome in outcomes) == 2, outcomes
+    order.refresh_from_db()
+    assert order.state == OrderState.COMPLETE
+    assert Shipment.objects.count() == 1

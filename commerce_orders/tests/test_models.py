@@ -6,13 +6,28 @@ from commerce_orders.services import order_transition_check
 from commerce_orders.tests.factories import CommerceOrderFactory, ProductFactory
 
 
-def test_closed_and_canceled_orders_allow_no_further_action():
-    assert order_actions_allowed(OrderState.CLOSED) == []
-    assert order_actions_allowed(OrderState.CANCELED) == []
+def test_closed_and_canceled_orders_only_take_comments_and_closed_ones_emails():
+    assert order_actions_allowed(OrderState.CLOSED) == [OrderAction.COMMENT, OrderAction.EMAIL]
+    assert order_actions_allowed(OrderState.CANCELED) == [OrderAction.COMMENT]
 
 
-def test_an_order_on_hold_can_only_be_released():
-    assert order_actions_allowed(OrderState.HOLDED) == [OrderAction.UNHOLD]
+def test_an_order_on_hold_can_only_be_released_commented_or_emailed():
+    assert order_actions_allowed(OrderState.HOLDED) == [
+        OrderAction.UNHOLD,
+        OrderAction.COMMENT,
+        OrderAction.EMAIL,
+    ]
+
+
+def test_no_document_or_cancel_is_allowed_on_hold():
+    for action in (
+        OrderAction.INVOICE,
+        OrderAction.SHIP,
+        OrderAction.CREDIT_MEMO,
+        OrderAction.CANCEL,
+        OrderAction.COMPLETE,
+    ):
+        assert OrderState.HOLDED not in ORDER_TRANSITIONS[action].sources, action
 
 
 def test_every_transition_ends_in_a_known_state():
@@ -26,9 +41,9 @@ def test_order_transition_check_refuses_a_target_the_table_does_not_list():
     order = CommerceOrderFactory(state=OrderState.NEW)
 
     with pytest.raises(OrderTransitionError) as refused:
-        order_transition_check(order=order, action=OrderAction.INVOICE, target=OrderState.COMPLETE)
+        order_transition_check(order=order, action=OrderAction.INVOICE, target=OrderState.CLOSED)
 
-    assert refused.value.target == OrderState.COMPLETE
+    assert refused.value.target == OrderState.CLOSED
     order_transition_check(order=order, action=OrderAction.INVOICE, target=OrderState.PROCESSING)
 
 

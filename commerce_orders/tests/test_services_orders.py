@@ -3,7 +3,12 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
-from commerce_orders.exceptions import OrderNumberInUse, OrderTransitionError, ProductUnavailable
+from commerce_orders.exceptions import (
+    CancelRefused,
+    OrderNumberInUse,
+    OrderTransitionError,
+    ProductUnavailable,
+)
 from commerce_orders.models import (
     CommerceOrder,
     CommerceOrderEvent,
@@ -11,15 +16,22 @@ from commerce_orders.models import (
     OrderAction,
     OrderAddress,
     OrderState,
+    Product,
     StockReservation,
 )
 from commerce_orders.services import (
     OrderLine,
     StockLine,
+    creditmemo_create,
+    invoice_create,
+    order_cancel,
     order_complete,
     order_complete_after_channel_cancellation,
     order_create,
+    order_hold,
     order_stock_reference,
+    order_unhold,
+    shipment_create,
     stock_reserve,
 )
 from commerce_orders.tests.factories import (
@@ -30,6 +42,8 @@ from commerce_orders.tests.factories import (
     OrderLineFactory,
     ProductFactory,
     order_create_arguments,
+    order_items_by_sku,
+    placed_order,
 )
 
 pytestmark = pytest.mark.django_db
@@ -370,3 +384,172 @@ def test_channel_cancellation_is_refused_once_the_order_is_settled_or_on_hold(st
     item.product.refresh_from_db()
     assert (item.quantity_canceled, item.product.quantity_in_stock) == (0, 0)
     assert not order.events.exists()
+
+
+# Hold and unhold
+
+
+def test_hold_keeps_the_state_and_status_it_came_from():
+    order = placed_order()
+    invoice_create(actor=None, order=order, status="amazon_processing")
+
+    order_hold(actor=None, order=order)
+
+    order.refresh_from_db()
+    assert (order.state, order.status) == (OrderState.HOLDED, "holded")
+    assert (order.hold_before_state, order.hold_before_status) == (
+        OrderState.PROCESSING,
+        "amazon_processing",
+    )
+    event = order.events.get(action=OrderAction.HOLD)
+    assert (event.old_status, event.new_status) == ("amazon_processing", "holded")
+
+
+@pytest.mark.parametrize("invoiced", [False, True])
+def test_unhold_returns_to_the_state_and_status_held_from(invoiced):
+    order = placed_order()
+    if invoiced:
+        invoice_create(actor=None, order=order, status="amazon_processing")
+    order.refresh_from_db()
+    before = (order.state, order.status)
+    order_hold(actor=None, order=order)
+
+    order_unhold(actor=None, order=order)
+
+    order.refresh_from_db()
+    assert (order.state, order.status) == before
+    assert (order.hold_before_state, order.hold_before_status) == ("", "")
+    event = order.events.get(action=OrderAction.UNHOLD)
+    assert (event.old_state, event.new_state) == ("holded", before[0])
+
+
+def test_unhold_of_an_order_held_without_a_saved_state_picks_one_from_its_quantities():
+    fresh = CommerceOrderFactory(state=OrderState.HOLDED, status="holded")
+    CommerceOrderItemFactory(order=fresh)
+    started = CommerceOrderFactory(state=OrderState.HOLDED, status="holded")
+    CommerceOrderItemFactory(order=started, quantity_invoiced=1)
+
+    order_unhold(actor=None, order=fresh)
+    order_unhold(actor=None, order=started)
+
+    fresh.refresh_from_db()
+    started.refresh_from_db()
+    assert (fresh.state, fresh.status) == (OrderState.NEW, "new")
+    assert (started.state, started.status) == (OrderState.PROCESSING, "processing")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [OrderState.HOLDED, OrderState.COMPLETE, OrderState.CLOSED, OrderState.CANCELED],
+)
+def test_hold_is_refused_from_a_state_that_is_not_new_or_processing(state):
+    order = CommerceOrderFactory(state=state, status=state)
+
+    with pytest.raises(OrderTransitionError) as refused:
+        order_hold(actor=None, order=order)
+
+    assert (refused.value.action, refused.value.state) == (OrderAction.HOLD, state)
+    order.refresh_from_db()
+    assert order.hold_before_state == ""
+    assert not order.events.exists()
+
+
+@pytest.mark.parametrize(
+    "state", [OrderState.NEW, OrderState.PROCESSING, OrderState.COMPLETE, OrderState.CANCELED]
+)
+def test_unhold_is_refused_unless_the_order_is_on_hold(state):
+    order = CommerceOrderFactory(state=state, status=state)
+
+    with pytest.raises(OrderTransitionError):
+        order_unhold(actor=None, order=order)
+
+
+def test_a_held_order_gets_no_invoice_and_no_cancel():
+    order = placed_order()
+    order_hold(actor=None, order=order)
+
+    with pytest.raises(OrderTransitionError):
+        invoice_create(actor=None, order=order)
+    with pytest.raises(OrderTransitionError):
+        order_cancel(actor=None, order=order)
+
+    order.refresh_from_db()
+    assert order.state == OrderState.HOLDED
+    assert not order.invoices.exists()
+
+
+# Cancel
+
+
+def test_cancel_cancels_every_unit_returns_the_stock_and_records_the_reason():
+    order = placed_order()
+    assert Product.objects.get(sku="MUG").quantity_in_stock == 8
+
+    order_cancel(actor=None, order=order, comment="Customer changed their mind")
+
+    order.refresh_from_db()
+    assert (order.state, order.status) == (OrderState.CANCELED, "canceled")
+    assert list(order.items.values_list("sku", "quantity_canceled")) == [("MUG", 2), ("TEE", 1)]
+    assert dict(Product.objects.values_list("sku", "quantity_in_stock")) == {"MUG": 10, "TEE": 10}
+    event = order.events.get(action=OrderAction.CANCEL)
+    assert (event.old_state, event.new_state) == ("new", "canceled")
+    assert event.comment == "Order canceled.\nCustomer changed their mind"
+
+
+def test_cancel_is_refused_once_invoiced():
+    order = placed_order()
+    invoice_create(actor=None, order=order)
+
+    with pytest.raises(CancelRefused) as refused:
+        order_cancel(actor=None, order=order)
+
+    assert refused.value.reason == CancelRefused.INVOICED
+    assert "Create a credit memo instead" in str(refused.value)
+    order.refresh_from_db()
+    assert order.state == OrderState.PROCESSING
+    assert Product.objects.get(sku="MUG").quantity_in_stock == 8
+
+
+def test_cancel_is_refused_once_shipped():
+    order = placed_order()
+    item = order_items_by_sku(order)["MUG"]
+    shipment_create(actor=None, order=order, quantities={item.pk: 1}, carrier_code="dhl")
+
+    with pytest.raises(CancelRefused) as refused:
+        order_cancel(actor=None, order=order)
+
+    assert refused.value.reason == CancelRefused.SHIPPED
+    assert list(order.items.values_list("quantity_canceled", flat=True)) == [0, 0]
+
+
+def test_cancel_is_refused_when_every_unit_is_canceled_already():
+    order = CommerceOrderFactory(state=OrderState.NEW)
+    CommerceOrderItemFactory(order=order, quantity_ordered=1, quantity_canceled=1)
+
+    with pytest.raises(CancelRefused) as refused:
+        order_cancel(actor=None, order=order)
+
+    assert refused.value.reason == CancelRefused.NOTHING_LEFT
+
+
+@pytest.mark.parametrize(
+    "state", [OrderState.HOLDED, OrderState.COMPLETE, OrderState.CLOSED, OrderState.CANCELED]
+)
+def test_cancel_is_refused_from_a_state_that_is_not_new_or_processing(state):
+    order = CommerceOrderFactory(state=state, status=state)
+    CommerceOrderItemFactory(order=order)
+
+    with pytest.raises(OrderTransitionError) as refused:
+        order_cancel(actor=None, order=order)
+
+    assert refused.value.state == state
+
+
+def test_a_refunded_and_closed_order_cannot_be_canceled():
+    order = placed_order()
+    invoice_create(actor=None, order=order)
+    items = order_items_by_sku(order)
+    creditmemo_create(actor=None, order=order, quantities={items["MUG"].pk: 2, items["TEE"].pk: 1})
+
+    with pytest.raises(OrderTransitionError):
+        order_cancel(actor=None, order=order)

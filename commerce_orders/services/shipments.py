@@ -1,0 +1,120 @@
+"""Shipments: send what an order has not shipped yet, in one or more parcels."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from commerce_orders.exceptions import NothingToShip, ShipQuantityExceeded
+from commerce_orders.models import (
+    CommerceOrder,
+    OrderAction,
+    OrderState,
+    Shipment,
+    ShipmentItem,
+)
+from commerce_orders.services.sequences import SHIPMENT_SEQUENCE, document_number_next
+from commerce_orders.services.transitions import (
+    order_action_check,
+    order_event_append,
+    order_is_fulfilled,
+    order_items_requested,
+    order_lock,
+    order_state_set,
+    order_transition_check,
+)
+
+
+def shipment_create(
+    *,
+    actor: AbstractBaseUser | None,
+    order: CommerceOrder,
+    quantities: dict[int, int],
+    carrier_code: str,
+    carrier_title: str = "",
+    method: str = "",
+    tracking_number: str = "",
+) -> Shipment:
+    """Ship `quantities` (order item id -> units) of `order` in one shipment with one tracking
+    number.
+
+    Guarantees: one Shipment numbered from the shipment sequence, one ShipmentItem per requested
+    item, items' quantity_shipped raised; never more of an item than ordered - max(shipped,
+    refunded) - canceled (as Commerce, a unit refunded before it shipped is not shipped). The
+    order becomes complete when everything is shipped and invoiced, else processing (its status
+    follows only when the state changes). One history row "Shipment #X created ...". All or
+    nothing, under the order's row lock, so concurrent shipments never ship a unit twice.
+    Raises OrderTransitionError when the order is on hold, canceled, closed or complete;
+    NothingToShip when `quantities` is empty; OrderItemQuantityInvalid for a foreign item id or
+    a quantity that is not a positive integer; ShipQuantityExceeded (with the item's numbers)
+    when a quantity is more than is left to ship.
+    """
+    with transaction.atomic():
+        order = order_lock(order=order)
+        order_action_check(order=order, action=OrderAction.SHIP)
+        if not quantities:
+            raise NothingToShip(increment_id=order.increment_id)
+        items, requested = order_items_requested(order=order, quantities=quantities)
+        for item, quantity in requested:
+            if quantity > item.quantity_to_ship:
+                raise ShipQuantityExceeded(
+                    increment_id=order.increment_id,
+                    order_item_id=item.pk,
+                    sku=item.sku,
+                    quantity_requested=quantity,
+                    quantity_ordered=item.quantity_ordered,
+                    quantity_shipped=item.quantity_shipped,
+                    quantity_refunded=item.quantity_refunded,
+                    quantity_canceled=item.quantity_canceled,
+                    quantity_available=item.quantity_to_ship,
+                )
+        for item, quantity in requested:
+            item.quantity_shipped += quantity
+        target = OrderState.COMPLETE if order_is_fulfilled(items) else OrderState.PROCESSING
+        order_transition_check(order=order, action=OrderAction.SHIP, target=target)
+
+        shipment = Shipment.objects.create(
+            increment_id=document_number_next(sequence=SHIPMENT_SEQUENCE, model=Shipment),
+            order=order,
+            carrier_code=carrier_code,
+            carrier_title=carrier_title,
+            shipping_method=method,
+            tracking_number=tracking_number,
+            total_quantity=sum(quantity for _item, quantity in requested),
+        )
+        ShipmentItem.objects.bulk_create(
+            [
+                ShipmentItem(
+                    shipment=shipment,
+                    order_item=item,
+                    sku=item.sku,
+                    name=item.name,
+                    quantity=quantity,
+                )
+                for item, quantity in requested
+            ]
+        )
+        for item, _quantity in requested:
+            item.save(update_fields=["quantity_shipped"])
+
+        old_state, old_status = order.state, order.status
+        order_state_set(order=order, state=target)
+        order.save(update_fields=["state", "status", "updated_at"])
+        if tracking_number:
+            comment = _(
+                "Shipment #%(number)s created, tracking number %(tracking)s (%(carrier)s)."
+            ) % {
+                "number": shipment.increment_id,
+                "tracking": tracking_number,
+                "carrier": carrier_title or carrier_code,
+            }
+        else:
+            comment = _("Shipment #%(number)s created.") % {"number": shipment.increment_id}
+        order_event_append(
+            order=order,
+            actor=actor,
+            action=OrderAction.SHIP,
+            old_state=old_state,
+            old_status=old_status,
+            comment=comment,
+        )
+        return shipment
