@@ -57,6 +57,7 @@ def bench_django(name: str, *, extra_env: dict | None = None, debug: bool = Fals
     """Set up Django on a database of the benchmark's own; yield a BenchInfo."""
     previous_handler = signal.signal(signal.SIGTERM, _raise_on_sigterm)
     var_dir = Path(tempfile.mkdtemp(prefix=f"bench_{name}_"))
+    (var_dir / "static").mkdir()  # STATIC_ROOT, so whitenoise does not warn
     os.environ["VAR_DIR"] = str(var_dir)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     # The demo defaults (generated secrets under VAR_DIR, the sandbox app installed) need DEBUG
