@@ -188,12 +188,16 @@ class AmazonClient:
             timeout=self.timeout,
         )
 
+    def paced_rate(self, operation: str) -> float:
+        """Tokens per second our limiter grants for this operation and seller."""
+        rate, _burst = OPERATION_LIMITS[operation]
+        return rate * self.rate_scale * (1 - settings.AMAZON_RATE_LIMIT_MARGIN)
+
     def _take_token(self, operation: str) -> None:
-        rate, burst = OPERATION_LIMITS[operation]
         wait = self.limiter.acquire(
             f"{self.store.seller_id}:{self.store.region}:{operation}",
-            rate=rate * self.rate_scale,
-            burst=burst,
+            rate=self.paced_rate(operation),
+            burst=OPERATION_LIMITS[operation][1],
         )
         if wait > 0:
             raise RateLimited(

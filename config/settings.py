@@ -32,6 +32,9 @@ SELLER_CENTRAL_SANDBOX_ENABLED = env_bool("SELLER_CENTRAL_SANDBOX_ENABLED", DEBU
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8001")
 # Our shared limiter's rates times this (set it to SANDBOX_TIME_SCALE against a faster sandbox).
 AMAZON_RATE_LIMIT_SCALE = float(os.environ.get("AMAZON_RATE_LIMIT_SCALE", "1"))
+# We pace this fraction below Amazon's documented rates: our bucket and Amazon's start a few
+# milliseconds apart, and a 429 costs far more than the margin.
+AMAZON_RATE_LIMIT_MARGIN = float(os.environ.get("AMAZON_RATE_LIMIT_MARGIN", "0.02"))
 # Runs Amazon's rate limits and feed processing times this many times faster (tests, benchmarks).
 SANDBOX_TIME_SCALE = float(os.environ.get("SANDBOX_TIME_SCALE", "1"))
 

@@ -85,6 +85,29 @@ def _newest_per_order(payloads: list[dict], result: UpsertResult) -> list[Parsed
     return list(newest.values())
 
 
+DECISION_FIELDS = (
+    "pk",
+    "store",
+    "amazon_order_id",
+    "status",
+    "last_update_date",
+    "needs_attention",
+    "is_shipping_address_edited",
+    "shipping_address",
+)
+
+
+def _replacement(stored: AmazonOrder) -> AmazonOrder:
+    """A full row to upsert over a stored order loaded with DECISION_FIELDS only."""
+    return AmazonOrder(
+        pk=stored.pk,
+        store_id=stored.store_id,
+        amazon_order_id=stored.amazon_order_id,
+        is_shipping_address_edited=stored.is_shipping_address_edited,
+        shipping_address=stored.shipping_address,
+    )
+
+
 def _apply(order: AmazonOrder, parsed: ParsedOrder) -> None:
     for name in ORDER_FIELDS:
         if name == "shipping_address" and order.is_shipping_address_edited:
@@ -107,10 +130,12 @@ def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
     if not parsed_orders:
         return result
     with transaction.atomic():
+        # Only what the decision needs: the payloads of stored orders are never read back.
         existing = {
             order.amazon_order_id: order
             for order in AmazonOrder.objects.select_for_update(of=("self",))
             .filter(store=store, amazon_order_id__in=[p.amazon_order_id for p in parsed_orders])
+            .only(*DECISION_FIELDS)
             .order_by("pk")
         }
         # Until Amazon's report arrives, a cancellation the merchant confirmed keeps the order
@@ -138,6 +163,7 @@ def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
                 result.unchanged += 1
                 continue
             old_status = order.status
+            order = _replacement(order)
             _apply(order, parsed)
             if order.pk in cancelling:
                 order.status = AmazonOrderStatus.CANCELED
@@ -153,11 +179,14 @@ def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
                         message="Amazon",
                     )
                 )
-        AmazonOrder.objects.bulk_create(to_create)
-        if to_update:
-            AmazonOrder.objects.bulk_update(
-                to_update, [*ORDER_FIELDS, "order_notes", "needs_attention"]
-            )
+        # One INSERT ... ON CONFLICT DO UPDATE for new and newer orders alike: the rows to
+        # update were chosen above under their row locks, so the upsert may overwrite them.
+        AmazonOrder.objects.bulk_create(
+            [*to_create, *to_update],
+            update_conflicts=True,
+            unique_fields=["store", "amazon_order_id"],
+            update_fields=[*ORDER_FIELDS, "order_notes", "needs_attention", "updated_at"],
+        )
         events.extend(
             AmazonOrderEvent(
                 order=order, kind=AmazonOrderEvent.Kind.IMPORTED, new_status=order.status
@@ -165,7 +194,7 @@ def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
             for order in to_create
         )
         AmazonOrderEvent.objects.bulk_create(events)
-        _upsert_children(touched, updated_ids=[order.pk for order in to_update])
+        _upsert_children(touched)
 
     result.created = len(to_create)
     result.updated = len(to_update)
@@ -174,38 +203,29 @@ def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
     return result
 
 
-def _upsert_children(
-    touched: list[tuple[AmazonOrder, ParsedOrder]], *, updated_ids: list[int]
-) -> None:
-    known_items = {
-        (item.order_id, item.order_item_id): item
-        for item in AmazonOrderItem.objects.filter(order_id__in=updated_ids)
-    }
-    known_packages = {
-        (package.order_id, package.package_reference_id): package
-        for package in AmazonOrderPackage.objects.filter(order_id__in=updated_ids)
-    }
-    new_items, changed_items, new_packages, changed_packages = [], [], [], []
-    for order, parsed in touched:
-        for values in parsed.items:
-            item = known_items.get((order.pk, values["order_item_id"]))
-            if item is None:
-                new_items.append(AmazonOrderItem(order=order, **values))
-                continue
-            for name in ITEM_FIELDS:
-                setattr(item, name, values[name])
-            changed_items.append(item)
-        for values in parsed.packages:
-            package = known_packages.get((order.pk, values["package_reference_id"]))
-            if package is None:
-                new_packages.append(AmazonOrderPackage(order=order, **values))
-                continue
-            for name in PACKAGE_FIELDS:
-                setattr(package, name, values[name])
-            changed_packages.append(package)
-    AmazonOrderItem.objects.bulk_create(new_items)
-    if changed_items:
-        AmazonOrderItem.objects.bulk_update(changed_items, ITEM_FIELDS)
-    AmazonOrderPackage.objects.bulk_create(new_packages)
-    if changed_packages:
-        AmazonOrderPackage.objects.bulk_update(changed_packages, PACKAGE_FIELDS)
+def _upsert_children(touched: list[tuple[AmazonOrder, ParsedOrder]]) -> None:
+    """Items and packages of the touched orders: one upsert statement each."""
+    items = [
+        AmazonOrderItem(order=order, **values)
+        for order, parsed in touched
+        for values in parsed.items
+    ]
+    packages = [
+        AmazonOrderPackage(order=order, **values)
+        for order, parsed in touched
+        for values in parsed.packages
+    ]
+    if items:
+        AmazonOrderItem.objects.bulk_create(
+            items,
+            update_conflicts=True,
+            unique_fields=["order", "order_item_id"],
+            update_fields=ITEM_FIELDS,
+        )
+    if packages:
+        AmazonOrderPackage.objects.bulk_create(
+            packages,
+            update_conflicts=True,
+            unique_fields=["order", "package_reference_id"],
+            update_fields=PACKAGE_FIELDS,
+        )

@@ -228,7 +228,8 @@ def sync_run_step(*, run_id: int, holder: str, time_budget: float = 60.0) -> Ste
             _hold(run, holder, error.wait_seconds)
             return StepOutcome(wait_seconds=error.wait_seconds)
         except AmazonThrottled:
-            wait = backoff_seconds(run.consecutive_errors + 1)
+            # Amazon's bucket is empty: one refill interval brings the next token.
+            wait = 1 / client.paced_rate("searchOrders")
             _hold(run, holder, wait, throttled_calls=1, consecutive_errors=1)
             run.consecutive_errors += 1
             return StepOutcome(wait_seconds=wait)
