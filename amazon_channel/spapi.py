@@ -42,7 +42,6 @@ OPERATION_LIMITS = {
 }
 # The datasets the dashboard and the Commerce order need; order items always come.
 SEARCH_INCLUDED_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "FULFILLMENT", "PACKAGES", "CANCELLATION"]
-REQUEST_TIMEOUT_SECONDS = 20.0
 
 
 class AmazonError(Exception):
@@ -152,9 +151,9 @@ def iso8601(moment: datetime) -> str:
 class AmazonClient:
     """SP-API calls for one store."""
 
-    def __init__(self, store: Store, *, timeout: float = REQUEST_TIMEOUT_SECONDS):
+    def __init__(self, store: Store, *, timeout: float | None = None):
         self.store = store
-        self.timeout = timeout
+        self.timeout = timeout or settings.AMAZON_REQUEST_TIMEOUT_SECONDS
         self.limiter = get_rate_limiter()
         self.rate_scale = settings.AMAZON_RATE_LIMIT_SCALE
         self.marketplace = StoreMarketplace(

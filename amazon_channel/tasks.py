@@ -4,6 +4,7 @@ import logging
 import random
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from amazon_channel.models import Store, SyncRun
 from amazon_channel.services.feeds import (
@@ -16,7 +17,13 @@ from amazon_channel.services.sync import LeaseLost, SyncNotAllowed, sync_run_sta
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+# A dropped database connection is retried: the next attempt gets a fresh connection and the
+# run resumes from its last committed page.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_OPTIONS = {"autoretry_for": DATABASE_ERRORS, "retry_backoff": 2, "retry_jitter": True}
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=5, **RETRY_OPTIONS)
 def store_sync_orders(*, store_id: int, kind: str = SyncRun.Kind.SCHEDULED) -> None:
     """Beat's entry point per store: open (or resume) a run and start working on it."""
     store = Store.objects.filter(pk=store_id).first()
@@ -33,7 +40,7 @@ def store_sync_orders(*, store_id: int, kind: str = SyncRun.Kind.SCHEDULED) -> N
     sync_run_continue.delay(run_id=run.pk)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None, **RETRY_OPTIONS)
 def sync_run_continue(self, *, run_id: int) -> None:
     """Work on a run; come back after the wait it asks for, under the same task id (its lease)."""
     try:
@@ -46,7 +53,7 @@ def sync_run_continue(self, *, run_id: int) -> None:
     raise self.retry(countdown=outcome.wait_seconds + jitter)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None, **RETRY_OPTIONS)
 def outbox_deliver(self, *, store_id: int) -> None:
     """Send the store's outbox to Amazon and follow the feeds; come back after each wait."""
     try:

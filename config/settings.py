@@ -186,6 +186,8 @@ AMAZON_SYNC_INTERVAL_SECONDS = int(os.environ.get("AMAZON_SYNC_INTERVAL_SECONDS"
 CELERY_BEAT_SCHEDULE = {
     "amazon-outbox-sweep": {"task": "amazon_channel.tasks.outbox_sweep", "schedule": 60.0},
 }
+# Every call to Amazon gives up after this long (then it is retried like a 5xx).
+AMAZON_REQUEST_TIMEOUT_SECONDS = float(os.environ.get("AMAZON_REQUEST_TIMEOUT_SECONDS", "20"))
 # A worker's claim on a sync run or a feed; a killed worker's claim lapses after this long.
 AMAZON_LEASE_SECONDS = int(os.environ.get("AMAZON_LEASE_SECONDS", "300"))
 # The first wait after a 429 / 5xx / timeout; doubled each time, with full jitter, capped at 5 min.

@@ -42,3 +42,30 @@ def run_manage(*arguments: str, environment: dict) -> subprocess.CompletedProces
         timeout=300,
         check=False,
     )
+
+
+def subprocess_environment(settings, *, var_dir: Path, **overrides: str) -> dict:
+    """The environment of a project process that shares this test's database, broker and
+    keys (so it reads the stores' encrypted credentials), with fast Amazon pacing."""
+    from django.db import connection
+
+    database = connection.settings_dict
+    if database["ENGINE"].endswith("sqlite3"):
+        raise RuntimeError("a second process cannot share an in-memory SQLite test database")
+    environment = project_environment(
+        var_dir=var_dir,
+        keep_services=True,
+        DATABASE_URL=(
+            f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
+            f"{database['PORT']}/{database['NAME']}"
+        ),
+        DJANGO_SETTINGS_MODULE="config.settings",
+        CREDENTIALS_ENCRYPTION_KEYS=",".join(settings.CREDENTIALS_ENCRYPTION_KEYS),
+        SECRET_KEY=settings.SECRET_KEY,
+        AMAZON_RATE_LIMIT_SCALE=str(settings.AMAZON_RATE_LIMIT_SCALE),
+        AMAZON_RETRY_BASE_SECONDS="0.05",
+        AMAZON_FEED_POLL_SECONDS="0.2",
+        AMAZON_LEASE_SECONDS="2",
+    )
+    environment.update(overrides)
+    return environment

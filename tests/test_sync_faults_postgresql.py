@@ -16,7 +16,7 @@ from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import orders_generate
 from seller_central_sandbox.services.sellers import FaultSettings, seller_faults_update
 from seller_central_sandbox.testing import TEST_TIME_SCALE
-from tests.helpers import PROJECT_DIR, project_environment
+from tests.helpers import PROJECT_DIR, subprocess_environment
 from tests.sync_helpers import minutes_ago, store_for_seller
 from tests.test_sync_sandbox import assert_one_copy_of_each
 
@@ -77,21 +77,7 @@ def test_a_sync_killed_midway_and_rerun_leaves_no_duplicates_and_no_gaps(
     # Slow answers, so that the kill lands between pages.
     seller_faults_update(seller=seller, faults=FaultSettings(latency_ms=400))
     store = store_for_seller(sandbox_server, seller)
-    database = connection.settings_dict
-    environment = project_environment(
-        var_dir=tmp_path,
-        keep_services=True,
-        DATABASE_URL=(
-            f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
-            f"{database['PORT']}/{database['NAME']}"
-        ),
-        DJANGO_SETTINGS_MODULE="config.settings",
-        AMAZON_RATE_LIMIT_SCALE=str(TEST_TIME_SCALE),
-        AMAZON_LEASE_SECONDS="2",
-        # The same keys as this process, to read the store's encrypted credentials.
-        CREDENTIALS_ENCRYPTION_KEYS=",".join(settings.CREDENTIALS_ENCRYPTION_KEYS),
-        SECRET_KEY=settings.SECRET_KEY,
-    )
+    environment = subprocess_environment(settings, var_dir=tmp_path)
     command = [sys.executable, "manage.py", "sync_amazon_orders", "--store", str(store.pk)]
     worker = subprocess.Popen(
         command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
