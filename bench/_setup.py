@@ -53,13 +53,23 @@ def _raise_on_sigterm(signum, frame):
 
 
 @contextlib.contextmanager
-def bench_django(name: str, *, extra_env: dict | None = None, debug: bool = False):
-    """Set up Django on a database of the benchmark's own; yield a BenchInfo."""
+def bench_django(
+    name: str,
+    *,
+    extra_env: dict | None = None,
+    debug: bool = False,
+    settings_module: str = "config.settings",
+):
+    """Set up Django on a database of the benchmark's own; yield a BenchInfo.
+
+    `settings_module` lets a benchmark add a setting of its own on top of config.settings (a
+    module under bench/, e.g. _bench_settings: its own Celery queue).
+    """
     previous_handler = signal.signal(signal.SIGTERM, _raise_on_sigterm)
     var_dir = Path(tempfile.mkdtemp(prefix=f"bench_{name}_"))
     (var_dir / "static").mkdir()  # STATIC_ROOT, so whitenoise does not warn
     os.environ["VAR_DIR"] = str(var_dir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     # The demo defaults (generated secrets under VAR_DIR, the sandbox app installed) need DEBUG
     # on at import time; query logging is switched off below, after setup.
     os.environ["DEBUG"] = "true"

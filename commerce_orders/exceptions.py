@@ -195,9 +195,14 @@ class RefundAmountExceeded(CommerceOrderError):
                 "Order #%(number)s: the credit memo total of %(requested)s is more than the "
                 "%(available)s left to refund."
             )
+        cent = Decimal("0.01")
         super().__init__(
             message
-            % {"number": increment_id, "requested": amount_requested, "available": amount_available}
+            % {
+                "number": increment_id,
+                "requested": Decimal(amount_requested).quantize(cent),
+                "available": Decimal(amount_available).quantize(cent),
+            }
         )
 
 

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.http import QueryDict
 from django.utils.formats import date_format, number_format
@@ -11,6 +13,10 @@ from amazon_channel.selectors import (
     OrderFilters,
     order_cursor_decode,
 )
+from amazon_channel.services.commerce import CHANNEL
+from commerce_orders.models import InvoiceState, OrderState
+from commerce_orders.selectors import InvalidCursor as InvalidGridCursor
+from commerce_orders.selectors import order_grid_cursor_decode
 
 ENABLED_CHOICES = [(True, _("Enabled")), (False, _("Disabled"))]
 YES_NO_CHOICES = [(True, _("Yes")), (False, _("No"))]
@@ -243,3 +249,296 @@ class OrderFilterForm(forms.Form):
         if name == "status":
             return AmazonOrderStatus(value).label
         return value
+
+
+# Commerce orders
+
+COMMERCE_SORT_CHOICES = [
+    ("created_at", _("Purchase Date")),
+    ("increment_id", _("ID")),
+    ("customer_name", _("Customer Name")),
+    ("grand_total", _("Grand Total")),
+    ("status", _("Status")),
+]
+COMMERCE_FILTER_FIELDS = (
+    "search",
+    "status",
+    "purchased_from",
+    "purchased_to",
+    "total_min",
+    "total_max",
+    "channel",
+)
+COMMERCE_PAGE_SIZE = 20
+ZERO = Decimal("0.00")
+# Amazon's carrier codes (confirmShipment's carrierCode); "Other" takes the carrier's name as title.
+CARRIER_CHOICES = [
+    ("DHL", "DHL"),
+    ("UPS", "UPS"),
+    ("FedEx", "FedEx"),
+    ("USPS", "USPS"),
+    ("Deutsche Post", "Deutsche Post"),
+    ("Royal Mail", "Royal Mail"),
+    ("La Poste", "La Poste"),
+    ("PostNL", "PostNL"),
+    ("Poste Italiane", "Poste Italiane"),
+    ("Other", _("Other")),
+]
+
+
+SALES_CHANNEL_CHOICES = [("", _("All Sales Channels")), (CHANNEL, _("Amazon"))]
+
+
+class CommerceOrderGridForm(forms.Form):
+    """The Orders grid's GET form: search, filters, sort and the page cursor (after or before)."""
+
+    search = forms.CharField(
+        label=_("Search by keyword"),
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search"}),
+        help_text=_("Order number, Amazon order number, customer name or email"),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *OrderState.choices]
+    )
+    purchased_from = forms.DateField(
+        label=_("Purchase date from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    purchased_to = forms.DateField(
+        label=_("Purchase date to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    total_min = forms.DecimalField(
+        label=_("Grand Total from"), required=False, min_value=0, max_digits=14, decimal_places=2
+    )
+    total_max = forms.DecimalField(
+        label=_("Grand Total to"), required=False, min_value=0, max_digits=14, decimal_places=2
+    )
+    channel = forms.ChoiceField(
+        label=_("Purchased From"), required=False, choices=SALES_CHANNEL_CHOICES
+    )
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=COMMERCE_SORT_CHOICES)
+    direction = forms.ChoiceField(label=_("Order"), required=False, choices=DIRECTION_CHOICES)
+    after = forms.CharField(required=False, widget=forms.HiddenInput)
+    before = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_sort(self):
+        return self.cleaned_data["sort"] or "created_at"
+
+    def clean_direction(self):
+        return self.cleaned_data["direction"] or "desc"
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("purchased_from"), cleaned.get("purchased_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("purchased_to", _("The end of the date range is before its start."))
+        total_min, total_max = cleaned.get("total_min"), cleaned.get("total_max")
+        if total_min is not None and total_max is not None and total_min > total_max:
+            self.add_error("total_max", _("The highest total is below the lowest total."))
+        cleaned["grid_sort"] = self.grid_sort(cleaned)
+        for name in ("after", "before"):
+            cursor = cleaned.get(name)
+            if not cursor:
+                continue
+            try:
+                order_grid_cursor_decode(cursor, sort=cleaned["grid_sort"])
+            except InvalidGridCursor:
+                cleaned[name] = ""
+                self.add_error(
+                    name, _("This page link is not valid any more. Showing the first page.")
+                )
+        if cleaned.get("after") and cleaned.get("before"):
+            cleaned["before"] = ""
+        return cleaned
+
+    @staticmethod
+    def grid_sort(cleaned) -> str:
+        """order_grid's sort: the field, "-" in front when descending."""
+        field = cleaned.get("sort") or "created_at"
+        return field if cleaned.get("direction") == "asc" else f"-{field}"
+
+    def grid_arguments(self) -> dict:
+        """Keyword arguments for order_grid: the valid filters, the sort and the cursor."""
+        cleaned = self.cleaned_data
+        arguments = {
+            name: cleaned[name]
+            for name in COMMERCE_FILTER_FIELDS
+            if cleaned.get(name) not in (None, "") and name not in self.errors
+        }
+        arguments["sort"] = cleaned["grid_sort"]
+        arguments["after_cursor"] = cleaned.get("after") or None
+        arguments["before_cursor"] = cleaned.get("before") or None
+        arguments["page_size"] = COMMERCE_PAGE_SIZE
+        return arguments
+
+    def chips(self, query: QueryDict) -> list[dict]:
+        """One chip per active filter: its label, its value as shown, and the query without it."""
+        chips = []
+        cleaned = getattr(self, "cleaned_data", {})
+        for name in COMMERCE_FILTER_FIELDS:
+            value = cleaned.get(name)
+            if value in (None, "") or name in self.errors:
+                continue
+            remaining = query.copy()
+            for dropped in (name, "after", "before"):
+                remaining.pop(dropped, None)
+            chips.append(
+                {
+                    "name": name,
+                    "label": self.fields[name].label,
+                    "value": self._chip_value(name, value),
+                    "query": remaining.urlencode(),
+                }
+            )
+        return chips
+
+    def _chip_value(self, name, value) -> str:
+        if name.startswith("purchased"):
+            return date_format(value, "SHORT_DATE_FORMAT")
+        if name.startswith("total"):
+            return number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
+        if name in ("status", "channel"):
+            return str(dict(self.fields[name].choices).get(value, value))
+        return value
+
+
+class OrderIdsField(forms.Field):
+    """The checked rows of the grid: a list of order ids."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": _("Please select the orders."),
+        "invalid": _("The selection is not valid. Please select the orders again."),
+    }
+
+    def to_python(self, value):
+        if not value:
+            return []
+        if not isinstance(value, list | tuple):
+            value = [value]
+        try:
+            return sorted({int(item) for item in value})
+        except (TypeError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class CommerceOrderSelectionForm(forms.Form):
+    """Export CSV: the checked orders."""
+
+    order_ids = OrderIdsField()
+
+
+class CommerceOrderMassActionForm(CommerceOrderSelectionForm):
+    """Cancel, Hold or Unhold the checked orders."""
+
+    action = forms.ChoiceField(
+        label=_("Actions"),
+        choices=[("cancel", _("Cancel")), ("hold", _("Hold")), ("unhold", _("Unhold"))],
+    )
+
+
+class OrderCommentForm(forms.Form):
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}))
+    is_customer_notified = forms.BooleanField(label=_("Notify Customer by Email"), required=False)
+    is_visible_on_storefront = forms.BooleanField(label=_("Visible on Storefront"), required=False)
+
+
+def _quantity_field_name(item) -> str:
+    return f"quantity_{item.pk}"
+
+
+class _ItemQuantitiesForm(forms.Form):
+    """One quantity field per order item that has units left; `quantities()` gives the non-zero
+    ones by order item id, as the services take them."""
+
+    quantity_label = ""
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.item_rows = []
+        for item, available in items:
+            name = _quantity_field_name(item)
+            self.fields[name] = forms.IntegerField(
+                label=self.quantity_label % {"sku": item.sku},
+                min_value=0,
+                max_value=available,
+                initial=available,
+                widget=forms.NumberInput(attrs={"class": "quantity", "size": 4}),
+            )
+            self.item_rows.append({"item": item, "available": available, "field": self[name]})
+
+    def quantities(self) -> dict[int, int]:
+        return {
+            row["item"].pk: self.cleaned_data[row["field"].name]
+            for row in self.item_rows
+            if self.cleaned_data.get(row["field"].name)
+        }
+
+
+class ShipmentForm(_ItemQuantitiesForm):
+    """New Shipment: the quantities to ship (all that is left by default) and the tracking."""
+
+    quantity_label = _("Qty to Ship of %(sku)s")
+
+    carrier_code = forms.ChoiceField(label=_("Carrier"), choices=CARRIER_CHOICES)
+    carrier_title = forms.CharField(
+        label=_("Title"),
+        max_length=255,
+        required=False,
+        help_text=_("The carrier's name, required for Other."),
+    )
+    method = forms.CharField(label=_("Shipping Method"), max_length=128, required=False)
+    tracking_number = forms.CharField(label=_("Tracking Number"), max_length=128, required=False)
+
+    def __init__(self, *args, order, **kwargs):
+        items = [(item, item.quantity_to_ship) for item in order.items.all()]
+        super().__init__(*args, items=[(item, left) for item, left in items if left > 0], **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("carrier_code") == "Other" and not cleaned.get("carrier_title"):
+            self.add_error("carrier_title", _("Enter the carrier's name for Other."))
+        if not self.errors and not self.quantities():
+            raise forms.ValidationError(_("Enter a quantity to ship for at least one item."))
+        return cleaned
+
+
+class CreditMemoForm(_ItemQuantitiesForm):
+    """New Credit Memo: the quantities to refund (all refundable by default), Return to Stock,
+    shipping and adjustments."""
+
+    quantity_label = _("Qty to Refund of %(sku)s")
+
+    return_to_stock = forms.BooleanField(label=_("Return to Stock"), required=False)
+    shipping_refund = forms.DecimalField(
+        label=_("Refund Shipping"), min_value=0, max_digits=14, decimal_places=2, initial=0
+    )
+    adjustment_refund = forms.DecimalField(
+        label=_("Adjustment Refund"), min_value=0, max_digits=14, decimal_places=2, initial=0
+    )
+    adjustment_fee = forms.DecimalField(
+        label=_("Adjustment Fee"), min_value=0, max_digits=14, decimal_places=2, initial=0
+    )
+    comment = forms.CharField(
+        label=_("Comment Text"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, order, **kwargs):
+        items = [(item, item.quantity_to_refund) for item in order.items.all()]
+        super().__init__(*args, items=[(item, left) for item, left in items if left > 0], **kwargs)
+        self.fields["shipping_refund"].initial = self.shipping_left_to_refund(order)
+
+    @staticmethod
+    def shipping_left_to_refund(order):
+        """Invoiced shipping not refunded yet, from the prefetched invoices and credit memos."""
+        invoices = [
+            invoice for invoice in order.invoices.all() if invoice.state != InvoiceState.CANCELED
+        ]
+        invoiced = sum((invoice.shipping_amount for invoice in invoices), ZERO)
+        refunded = sum((memo.shipping_amount for memo in order.credit_memos.all()), ZERO)
+        return max(invoiced - refunded, ZERO)

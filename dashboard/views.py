@@ -1,13 +1,16 @@
 """The merchant's pages: parse, check permission, call one service or selector, render."""
 
+import csv
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,9 +33,17 @@ from amazon_channel.services.cancellation import (
     amazon_order_cancellation_acknowledge,
     cancellation_refusal,
 )
+from amazon_channel.services.commerce_actions import (
+    amazon_order_of,
+    commerce_creditmemo_create,
+    commerce_order_amazon_messages,
+    commerce_orders_mass_action,
+    commerce_shipment_create,
+)
 from amazon_channel.services.order_edits import (
     amazon_order_shipping_address_update,
 )
+from amazon_channel.services.outbox import outbox_message_retry
 from amazon_channel.services.stores import (
     store_connect,
     store_connection_test,
@@ -40,10 +51,25 @@ from amazon_channel.services.stores import (
     store_set_active,
     store_sync_request,
 )
+from commerce_orders import services as commerce_services
+from commerce_orders.exceptions import CommerceOrderError
+from commerce_orders.models import OrderAction
+from commerce_orders.selectors import (
+    order_actions_available,
+    order_export_rows,
+    order_grid,
+    order_view,
+)
 from dashboard.forms import (
     CancelOrderForm,
+    CommerceOrderGridForm,
+    CommerceOrderMassActionForm,
+    CommerceOrderSelectionForm,
+    CreditMemoForm,
+    OrderCommentForm,
     OrderFilterForm,
     OrderSettingsForm,
+    ShipmentForm,
     ShippingAddressForm,
     StoreConnectForm,
 )
@@ -56,6 +82,11 @@ VIEW_ORDER = "amazon_channel.view_amazonorder"
 CHANGE_ORDER = "amazon_channel.change_amazonorder"
 CANCEL_ORDER = "amazon_channel.cancel_amazonorder"
 SYNC_LOG_PAGE_SIZE = 25
+VIEW_COMMERCE_ORDER = "commerce_orders.view_commerceorder"
+CHANGE_COMMERCE_ORDER = "commerce_orders.change_commerceorder"
+ADD_INVOICE = "commerce_orders.add_invoice"
+ADD_SHIPMENT = "commerce_orders.add_shipment"
+ADD_CREDIT_MEMO = "commerce_orders.add_creditmemo"
 
 
 def _redirect_back(request, default_url: str):
@@ -301,3 +332,350 @@ def health(request):
         "checks": {name: problem or "ok" for name, problem in checks.items()},
     }
     return JsonResponse(body, status=200 if is_healthy else 503)
+
+
+# Commerce orders
+
+
+def _commerce_order_or_404(order_id):
+    order = order_view(order_id=order_id)
+    if order is None:
+        raise Http404(_("This order no longer exists."))
+    return order
+
+
+def _commerce_order_redirect(order):
+    return redirect("dashboard:commerce_order_detail", order_id=order.pk)
+
+
+@require_GET
+@permission_required(VIEW_COMMERCE_ORDER, raise_exception=True)
+def commerce_order_list(request):
+    form = CommerceOrderGridForm(request.GET)
+    form.is_valid()  # Errors are shown beside the fields; the valid filters still apply.
+    page = order_grid(**form.grid_arguments())
+    return render(
+        request,
+        "dashboard/commerce_order_list.html",
+        {
+            "form": form,
+            "page": page,
+            "chips": form.chips(request.GET),
+            "sort": form.cleaned_data["sort"],
+            "direction": form.cleaned_data["direction"],
+            "mass_actions": _mass_action_choices(request.user),
+        },
+    )
+
+
+def _mass_action_choices(user) -> list[tuple[str, str]]:
+    """The grid's Actions menu for this user: Export CSV, and Cancel / Hold / Unhold."""
+    if not user.has_perm(CHANGE_COMMERCE_ORDER):
+        return []
+    return CommerceOrderMassActionForm.base_fields["action"].choices
+
+
+class _Echo:
+    """A file-like object that hands back what is written, for csv.writer into a stream."""
+
+    def write(self, value):
+        return value
+
+
+@require_POST
+@permission_required(VIEW_COMMERCE_ORDER, raise_exception=True)
+def commerce_order_export(request):
+    form = CommerceOrderSelectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["order_ids"][0])
+        return _redirect_back(request, reverse("dashboard:commerce_order_list"))
+    writer = csv.writer(_Echo())
+    rows = order_export_rows(order_ids=form.cleaned_data["order_ids"])
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+    return response
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+def commerce_order_mass_action(request):
+    form = CommerceOrderMassActionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+        return _redirect_back(request, reverse("dashboard:commerce_order_list"))
+    result = commerce_orders_mass_action(
+        actor=request.user,
+        order_ids=form.cleaned_data["order_ids"],
+        action=form.cleaned_data["action"],
+    )
+    if result.done:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d order was updated.", "%(count)d orders were updated.", len(result.done)
+            )
+            % {"count": len(result.done)},
+        )
+    if result.refused:
+        messages.error(
+            request,
+            ngettext(
+                "%(count)d order was refused.",
+                "%(count)d orders were refused.",
+                len(result.refused),
+            )
+            % {"count": len(result.refused)},
+        )
+    for number, reason in result.refused:
+        messages.error(
+            request, _("Order %(number)s: %(reason)s") % {"number": number, "reason": reason}
+        )
+    return _redirect_back(request, reverse("dashboard:commerce_order_list"))
+
+
+def _commerce_order_buttons(user, order, amazon_order, amazon_cancel_refusal) -> dict[str, bool]:
+    """Which header buttons this user sees: the action is open on the order and allowed to them.
+    Cancel of an Amazon order is Amazon's Cancel Order (the Commerce order is invoiced at import,
+    so Commerce would refuse it anyway): open while Amazon accepts a cancellation."""
+    actions = order_actions_available(order)
+    can_change = user.has_perm(CHANGE_COMMERCE_ORDER)
+    return {
+        "invoice": OrderAction.INVOICE in actions and user.has_perm(ADD_INVOICE),
+        "ship": OrderAction.SHIP in actions and user.has_perm(ADD_SHIPMENT),
+        "credit_memo": OrderAction.CREDIT_MEMO in actions and user.has_perm(ADD_CREDIT_MEMO),
+        "hold": OrderAction.HOLD in actions and can_change,
+        "unhold": OrderAction.UNHOLD in actions and can_change,
+        # An Amazon order is canceled through Amazon's Cancel Order page, with its permission.
+        "cancel": (
+            amazon_cancel_refusal is None and user.has_perms([VIEW_STORE, VIEW_ORDER, CANCEL_ORDER])
+            if amazon_order is not None
+            else OrderAction.CANCEL in actions and can_change
+        ),
+        "email": OrderAction.EMAIL in actions and can_change,
+        "comment": OrderAction.COMMENT in actions and can_change,
+        "retry": can_change,
+    }
+
+
+def _commerce_order_context(request, order, *, comment_form=None) -> dict:
+    amazon_order = amazon_order_of(order)
+    amazon_messages = commerce_order_amazon_messages(order=order) if amazon_order else {}
+    amazon_cancel_refusal = cancellation_refusal(amazon_order) if amazon_order else None
+    return {
+        "order": order,
+        "addresses": {address.address_type: address for address in order.addresses.all()},
+        "amazon_order": amazon_order,
+        "amazon_cancel_refusal": amazon_cancel_refusal,
+        "can_view_amazon_order": request.user.has_perms([VIEW_STORE, VIEW_ORDER]),
+        "shipments": [
+            (shipment, amazon_messages.get(f"ship:{shipment.pk}"))
+            for shipment in order.shipments.all()
+        ],
+        "credit_memos": [
+            (memo, amazon_messages.get(f"refund:{memo.pk}")) for memo in order.credit_memos.all()
+        ],
+        "buttons": _commerce_order_buttons(
+            request.user, order, amazon_order, amazon_cancel_refusal
+        ),
+        "comment_form": comment_form or OrderCommentForm(),
+    }
+
+
+@require_GET
+@permission_required(VIEW_COMMERCE_ORDER, raise_exception=True)
+def commerce_order_detail(request, order_id):
+    order = _commerce_order_or_404(order_id)
+    return render(
+        request, "dashboard/commerce_order_detail.html", _commerce_order_context(request, order)
+    )
+
+
+def _commerce_order_action(request, order_id, service, success_message):
+    """Run a one-click order action; a refusal is shown as a message, never a 500."""
+    order = _commerce_order_or_404(order_id)
+    try:
+        service(actor=request.user, order=order)
+    except CommerceOrderError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success_message)
+    return _commerce_order_redirect(order)
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, ADD_INVOICE], raise_exception=True)
+def commerce_order_invoice(request, order_id):
+    return _commerce_order_action(
+        request,
+        order_id,
+        lambda **arguments: commerce_services.invoice_create(capture_offline=True, **arguments),
+        _("The invoice has been created."),
+    )
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+def commerce_order_hold(request, order_id):
+    return _commerce_order_action(
+        request, order_id, commerce_services.order_hold, _("You put the order on hold.")
+    )
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+def commerce_order_unhold(request, order_id):
+    return _commerce_order_action(
+        request,
+        order_id,
+        commerce_services.order_unhold,
+        _("You released the order from holding status."),
+    )
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+def commerce_order_cancel(request, order_id):
+    order = _commerce_order_or_404(order_id)
+    amazon_order = amazon_order_of(order)
+    if amazon_order is not None:
+        # Amazon must hear of it: its Cancel Order page asks the reason and tells Amazon.
+        messages.info(
+            request, _("An order from Amazon is canceled on the Amazon Cancel Order page.")
+        )
+        return redirect(
+            "dashboard:order_cancel", store_id=amazon_order.store_id, order_id=amazon_order.pk
+        )
+    return _commerce_order_action(
+        request, order_id, commerce_services.order_cancel, _("You canceled the order.")
+    )
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+def commerce_order_email_send(request, order_id):
+    order = _commerce_order_or_404(order_id)
+    try:
+        is_sent = commerce_services.order_email_send(actor=request.user, order=order)
+    except CommerceOrderError as error:
+        messages.error(request, str(error))
+    else:
+        if is_sent:
+            messages.success(request, _("You sent the order email."))
+        else:
+            messages.error(request, _("The order has no customer email to send it to."))
+    return _commerce_order_redirect(order)
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+def commerce_order_comment_add(request, order_id):
+    order = _commerce_order_or_404(order_id)
+    form = OrderCommentForm(request.POST)
+    if not form.is_valid():
+        context = _commerce_order_context(request, order, comment_form=form)
+        return render(request, "dashboard/commerce_order_detail.html", context, status=400)
+    try:
+        commerce_services.order_comment_add(actor=request.user, order=order, **form.cleaned_data)
+    except CommerceOrderError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You added a comment to the order."))
+    return _commerce_order_redirect(order)
+
+
+def _document_page(request, order_id, *, form_class, action, template, create):
+    """The Ship and Credit Memo pages: a form of item quantities; `create(order, form)` calls
+    the service and returns the success message. A refusal is shown on the form."""
+    order = _commerce_order_or_404(order_id)
+    if request.method == "POST":
+        form = form_class(request.POST, order=order)
+        if form.is_valid():
+            try:
+                success_message = create(order, form)
+            except CommerceOrderError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, success_message)
+                return _commerce_order_redirect(order)
+        return render(request, template, {"order": order, "form": form}, status=400)
+    if action not in order_actions_available(order):
+        messages.error(
+            request,
+            _("%(action)s is not available for order #%(number)s now.")
+            % {"action": action.label, "number": order.increment_id},
+        )
+        return _commerce_order_redirect(order)
+    return render(request, template, {"order": order, "form": form_class(order=order)})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required([VIEW_COMMERCE_ORDER, ADD_SHIPMENT], raise_exception=True)
+def commerce_order_ship(request, order_id):
+    def create(order, form):
+        data = form.cleaned_data
+        commerce_shipment_create(
+            actor=request.user,
+            order=order,
+            quantities=form.quantities(),
+            carrier_code=data["carrier_code"],
+            carrier_title=data["carrier_title"],
+            method=data["method"],
+            tracking_number=data["tracking_number"],
+        )
+        return _("The shipment has been created.")
+
+    return _document_page(
+        request,
+        order_id,
+        form_class=ShipmentForm,
+        action=OrderAction.SHIP,
+        template="dashboard/commerce_order_ship.html",
+        create=create,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required([VIEW_COMMERCE_ORDER, ADD_CREDIT_MEMO], raise_exception=True)
+def commerce_order_creditmemo(request, order_id):
+    def create(order, form):
+        data = form.cleaned_data
+        commerce_creditmemo_create(
+            actor=request.user,
+            order=order,
+            quantities=form.quantities(),
+            shipping_refund=data["shipping_refund"],
+            adjustment_refund=data["adjustment_refund"],
+            adjustment_fee=data["adjustment_fee"],
+            comment=data["comment"],
+            return_to_stock=data["return_to_stock"],
+        )
+        return _("You created the credit memo.")
+
+    return _document_page(
+        request,
+        order_id,
+        form_class=CreditMemoForm,
+        action=OrderAction.CREDIT_MEMO,
+        template="dashboard/commerce_order_creditmemo.html",
+        create=create,
+    )
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+def commerce_order_amazon_retry(request, order_id, message_id):
+    """Retry: send a shipment or refund Amazon refused again."""
+    order = _commerce_order_or_404(order_id)
+    amazon_messages = commerce_order_amazon_messages(order=order)
+    message = next(
+        (candidate for candidate in amazon_messages.values() if candidate.pk == message_id),
+        None,
+    )
+    if message is None:
+        raise Http404(_("This order sent no such message to Amazon."))
+    outbox_message_retry(message=message, actor=request.user)
+    messages.success(request, _("The message will be sent to Amazon again."))
+    return _commerce_order_redirect(order)

@@ -11,12 +11,14 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amazon_channel.models import AmazonOrder, OutboxMessage
 from amazon_channel.services.commerce import CHANNEL
 from amazon_channel.services.outbox import outbox_message_enqueue
-from commerce_orders.models import CommerceOrder, CreditMemo, Shipment
-from commerce_orders.services import creditmemo_create, shipment_create
+from commerce_orders.models import CommerceOrder, CreditMemo, OrderAction, Shipment
+from commerce_orders.services import creditmemo_create, orders_mass_action, shipment_create
+from commerce_orders.services.mass_actions import MassActionResult
 
 DEFAULT_REFUND_REASON = "CustomerReturn"
 
@@ -162,3 +164,32 @@ def commerce_order_amazon_messages(*, order: CommerceOrder) -> dict[str, OutboxM
     keys = [f"ship:{pk}" for pk in order.shipments.values_list("pk", flat=True)]
     keys += [f"refund:{pk}" for pk in order.credit_memos.values_list("pk", flat=True)]
     return {message.key: message for message in OutboxMessage.objects.filter(key__in=keys)}
+
+
+def commerce_orders_mass_action(
+    *, actor: AbstractBaseUser | None, order_ids: list[int], action: str
+) -> MassActionResult:
+    """The orders grid's mass actions (commerce_orders.orders_mass_action), except that Cancel
+    refuses orders from Amazon: Amazon must hear of a cancellation, with a reason, which its
+    Cancel Order page does and the Commerce cancel does not."""
+    if action != OrderAction.CANCEL:
+        return orders_mass_action(actor=actor, order_ids=order_ids, action=action)
+    from_amazon = dict(
+        CommerceOrder.objects.filter(pk__in=order_ids, external_channel=CHANNEL)
+        .order_by("pk")
+        .values_list("pk", "increment_id")
+    )
+    result = orders_mass_action(
+        actor=actor,
+        order_ids=[order_id for order_id in order_ids if order_id not in from_amazon],
+        action=action,
+    )
+    result.refused.extend(
+        (
+            number,
+            _("Order #%(number)s came from Amazon: cancel it on its Amazon Cancel Order page.")
+            % {"number": number},
+        )
+        for number in from_amazon.values()
+    )
+    return result

@@ -59,3 +59,32 @@ def order_chart(daily_counts):
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
     }
+
+
+@register.filter
+def commerce_status(value):
+    """The label of a Commerce order status value (Processing, On Hold...); a custom one as is."""
+    from commerce_orders.models import OrderState
+
+    if value in OrderState.values:
+        return OrderState(value).label
+    return value
+
+
+@register.filter
+def sales_channel(value):
+    """Purchased From: the sales channel an order came from, in the merchant's words."""
+    from amazon_channel.services.commerce import CHANNEL
+
+    if value == CHANNEL:
+        return _("Amazon")
+    return value or _("Main Website")
+
+
+@register.filter
+def address_of(order, address_type):
+    """The order's billing or shipping address from its prefetched addresses, or None."""
+    for address in order.addresses.all():
+        if address.address_type == address_type:
+            return address
+    return None

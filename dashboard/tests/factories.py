@@ -53,3 +53,23 @@ class CancellationFactory(factory.django.DjangoModelFactory):
     outbox_message = factory.SubFactory(
         OutboxMessageFactory, store=factory.SelfAttribute("..order.store")
     )
+
+
+COMMERCE_PERMISSIONS = (
+    "commerce_orders.view_commerceorder",
+    "commerce_orders.change_commerceorder",
+    "commerce_orders.add_invoice",
+    "commerce_orders.add_shipment",
+    "commerce_orders.add_creditmemo",
+)
+
+
+def user_with_app_permissions(username: str, *permissions: str):
+    """A user (password PASSWORD) holding these "app_label.codename" permissions."""
+    user = get_user_model().objects.create_user(username, password=PASSWORD)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user

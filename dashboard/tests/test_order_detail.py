@@ -79,7 +79,7 @@ def test_the_details_show_items_tracking_commerce_order_and_history(merchant_cli
         "DHL",
         "00340434161094042557",
         "000000077",
-        reverse("admin:commerce_orders_commerceorder_change", args=[order.commerce_order.pk]),
+        reverse("dashboard:commerce_order_detail", args=[order.commerce_order.pk]),
         "merchant",
         "Pending → Unshipped",
         "Cancel Order",

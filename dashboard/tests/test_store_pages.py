@@ -162,9 +162,7 @@ def test_the_store_dashboard_shows_recent_orders_newest_first(merchant_client):
     assert "Recent Orders" in content
     assert "1,234.50 EUR" in content
     assert reverse("dashboard:order_detail", args=[store.pk, older.pk]) in content
-    assert reverse(
-        "admin:commerce_orders_commerceorder_change", args=[newer.commerce_order.pk]
-    ) in (content)
+    assert reverse("dashboard:commerce_order_detail", args=[newer.commerce_order.pk]) in (content)
     assert "Cancellation rejected by Amazon" in content
     assert reverse("dashboard:order_list", args=[store.pk]) in content
 
@@ -186,7 +184,7 @@ def test_recent_orders_do_not_link_to_commerce_when_import_is_disabled(merchant_
 
     response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
 
-    link = reverse("admin:commerce_orders_commerceorder_change", args=[order.commerce_order.pk])
+    link = reverse("dashboard:commerce_order_detail", args=[order.commerce_order.pk])
     assert link not in response.content.decode()
 
 
