@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from amazon_channel.fields import EncryptedTextField
@@ -210,6 +213,24 @@ class AmazonOrder(models.Model):
                 fields=("store", "-purchase_date", "-id"), name="amazon_order_store_recent"
             ),
             models.Index(fields=("store", "last_update_date"), name="amazon_order_store_updated"),
+            # The store cards' counts read only the rows they count.
+            models.Index(
+                fields=("store",),
+                condition=Q(status="Unshipped"),
+                name="amazon_order_store_unshipped",
+            ),
+            models.Index(
+                fields=("store",),
+                condition=Q(needs_attention=True) | ~Q(commerce_import_error=""),
+                name="amazon_order_store_attention",
+            ),
+            # All Orders sorted by Grand Total (a missing total sorts as -1, see selectors).
+            models.Index(
+                F("store"),
+                Coalesce("order_total", Value(Decimal("-1"))).desc(),
+                F("id").desc(),
+                name="amazon_order_store_total",
+            ),
         ]
 
     def __str__(self) -> str:

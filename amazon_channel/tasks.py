@@ -4,6 +4,7 @@ import logging
 import random
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from amazon_channel.models import Store, SyncRun
@@ -44,7 +45,11 @@ def store_sync_orders(*, store_id: int, kind: str = SyncRun.Kind.SCHEDULED) -> N
 def sync_run_continue(self, *, run_id: int) -> None:
     """Work on a run; come back after the wait it asks for, under the same task id (its lease)."""
     try:
-        outcome = sync_run_step(run_id=run_id, holder=self.request.id or f"run-{run_id}")
+        outcome = sync_run_step(
+            run_id=run_id,
+            holder=self.request.id or f"run-{run_id}",
+            max_pages=settings.AMAZON_SYNC_PAGES_PER_STEP,
+        )
     except LeaseLost:
         return  # Another worker resumed this run: it carries on.
     if outcome.is_finished or outcome.is_busy:

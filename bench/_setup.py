@@ -7,7 +7,8 @@
 
 With DATABASE_URL set (PostgreSQL) a fresh database `bench_<name>_<pid>` is created on that server
 and dropped at the end, also on error or Ctrl-C/SIGTERM; without it a SQLite file in a temp dir is
-used. VAR_DIR always points at a temp dir, so var/db.sqlite3 and the test databases are never touched.
+used. VAR_DIR always points at a temp dir, so var/db.sqlite3 and the test databases are never
+touched.
 """
 
 import contextlib
@@ -168,9 +169,7 @@ class PayloadFactory:
             item.get("fulfillment", {}).pop("quantityFulfilled", None)
         self._template = json.dumps(template)
         self._loads = json.loads
-        self.skus = [
-            item.get("product", {}).get("sellerSku") for item in template["orderItems"]
-        ]
+        self.skus = [item.get("product", {}).get("sellerSku") for item in template["orderItems"]]
 
     def payload(self, number: int, *, status: str = "UNSHIPPED", updated_minutes: int = 0):
         from datetime import timedelta
@@ -178,9 +177,9 @@ class PayloadFactory:
         payload = self._loads(self._template)
         payload["orderId"] = f"305-{number:07d}-0000001"
         payload["createdTime"] = self.base_time.strftime("%Y-%m-%dT%H:%M:%SZ")
-        payload["lastUpdatedTime"] = (
-            self.base_time + timedelta(minutes=updated_minutes)
-        ).strftime("%Y-%m-%dT%H:%M:%SZ")
+        payload["lastUpdatedTime"] = (self.base_time + timedelta(minutes=updated_minutes)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
         payload["fulfillment"]["fulfillmentStatus"] = status
         for position, item in enumerate(payload["orderItems"]):
             item["orderItemId"] = f"{number:07d}{position:07d}"

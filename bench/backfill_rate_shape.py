@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import bench_django, store_create, verdict  # noqa: E402
+from _setup import bench_django, store_create, verdict
 
 SEARCH_RATE = 0.0056
 SEARCH_BURST = 20
@@ -134,8 +134,10 @@ def main() -> int:
                 seed=arguments.seed,
                 now=timezone.now() - timedelta(minutes=10),
             )
-            print(f"sandbox: {url}, {arguments.orders} orders generated in "
-                  f"{time.perf_counter() - started:.1f}s (not timed)")
+            print(
+                f"sandbox: {url}, {arguments.orders} orders generated in "
+                f"{time.perf_counter() - started:.1f}s (not timed)"
+            )
             store = store_create(
                 name="Bench backfill",
                 seller_id=seller.seller_id,
@@ -175,8 +177,12 @@ def main() -> int:
         by_status = ", ".join(
             f"{path} {status}: {count}" for (path, status), count in sorted(counter.counts.items())
         )
-        sandbox_ids = set(SandboxOrder.objects.filter(seller=seller).values_list("order_id", flat=True))
-        our_ids = list(AmazonOrder.objects.filter(store=store).values_list("amazon_order_id", flat=True))
+        sandbox_ids = set(
+            SandboxOrder.objects.filter(seller=seller).values_list("order_id", flat=True)
+        )
+        our_ids = list(
+            AmazonOrder.objects.filter(store=store).values_list("amazon_order_id", flat=True)
+        )
         duplicates = len(our_ids) - len(set(our_ids))
         missing = len(sandbox_ids - set(our_ids))
         extra = len(set(our_ids) - sandbox_ids)
@@ -190,18 +196,25 @@ def main() -> int:
             and our_items == sandbox_items
         )
 
-        print(f"run: status={run.status} pages={pages} created={run.orders_created} "
-              f"updated={run.orders_updated} unchanged={run.orders_unchanged} "
-              f"with_problems={run.orders_with_problems} throttled_calls={run.throttled_calls} "
-              f"retried_errors={run.retried_errors} {run.message}".rstrip())
+        print(
+            f"run: status={run.status} pages={pages} created={run.orders_created} "
+            f"updated={run.orders_updated} unchanged={run.orders_unchanged} "
+            f"with_problems={run.orders_with_problems} throttled_calls={run.throttled_calls} "
+            f"retried_errors={run.retried_errors} {run.message}".rstrip()
+        )
         print(f"sandbox answers: {by_status}")
         print(f"limiter waits: {len(waits)} sleeps, {sum(waits):.1f}s in total")
         print(f"pages:   {pages}")
-        print(f"orders:  {len(our_ids)} stored of {len(sandbox_ids)} on Amazon "
-              f"(duplicates={duplicates} missing={missing} extra={extra}; "
-              f"items {our_items} of {sandbox_items})")
+        print(
+            f"orders:  {len(our_ids)} stored of {len(sandbox_ids)} on Amazon "
+            f"(duplicates={duplicates} missing={missing} extra={extra}; "
+            f"items {our_items} of {sandbox_items})"
+        )
         print(f"wall:    {wall:.2f}s")
-        print(f"floor:   {floor:.2f}s  = max(0, {pages} - {SEARCH_BURST}) / ({SEARCH_RATE} * {scale:.2f})")
+        print(
+            f"floor:   {floor:.2f}s  = max(0, {pages} - {SEARCH_BURST})"
+            f" / ({SEARCH_RATE} * {scale:.2f})"
+        )
         print(f"ratio:   {ratio:.3f}  (target <= {RATIO_TARGET})")
         print(f"429s:    {amazon_429} answered by Amazon (sandbox)  (target 0)")
         print(f"limiter: {limiter}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import PayloadFactory, bench_django, store_create, verdict  # noqa: E402
+from _setup import PayloadFactory, bench_django, store_create, verdict
 
 GROWTH_TARGET = 0.10
 
@@ -38,7 +38,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=100000)
     parser.add_argument("--page-size", type=int, default=100)
-    parser.add_argument("--checkpoints", default=None, help="default: 10%%,25%%,50%%,100%% of --orders")
+    parser.add_argument(
+        "--checkpoints", default=None, help="default: 10%%,25%%,50%%,100%% of --orders"
+    )
     parser.add_argument("--no-tracemalloc", action="store_true", help="RSS only (faster)")
     arguments = parser.parse_args()
     total = arguments.orders
@@ -58,8 +60,10 @@ def main() -> int:
         from amazon_channel.services.orders import amazon_orders_upsert
 
         assert not settings.DEBUG and not connection.queries_logged, "query logging must be off"
-        print(f"database vendor: {info.vendor}; DEBUG={settings.DEBUG} "
-              f"queries_logged={connection.queries_logged}")
+        print(
+            f"database vendor: {info.vendor}; DEBUG={settings.DEBUG} "
+            f"queries_logged={connection.queries_logged}"
+        )
         factory = PayloadFactory()
         store = store_create(name="Bench memory", seller_id="ABENCHMEMORY")
         gc.collect()
@@ -95,17 +99,19 @@ def main() -> int:
         if tracemalloc.is_tracing():
             tracemalloc.stop()
         stored = AmazonOrder.objects.filter(store=store).count()
-        print(f"stored orders: {stored} of {total}; {total / (time.perf_counter() - started):.0f} "
-              f"orders/s (with tracemalloc on: slower than without)")
+        print(
+            f"stored orders: {stored} of {total}; {total / (time.perf_counter() - started):.0f} "
+            f"orders/s (with tracemalloc on: slower than without)"
+        )
 
         base = checkpoints[1] if len(checkpoints) > 1 else checkpoints[0]
         rss_growth = figures[total][0] / figures[base][0] - 1
-        traced_growth = (
-            figures[total][1] / figures[base][1] - 1 if figures[base][1] else 0.0
-        )
+        traced_growth = figures[total][1] / figures[base][1] - 1 if figures[base][1] else 0.0
         is_flat = rss_growth < GROWTH_TARGET and traced_growth < GROWTH_TARGET
-        print(f"growth {base}->{total}: peak_rss {rss_growth * 100:+.1f}%  "
-              f"tracemalloc_peak {traced_growth * 100:+.1f}%  (target < +{GROWTH_TARGET:.0%})")
+        print(
+            f"growth {base}->{total}: peak_rss {rss_growth * 100:+.1f}%  "
+            f"tracemalloc_peak {traced_growth * 100:+.1f}%  (target < +{GROWTH_TARGET:.0%})"
+        )
         print(
             f"RESULT import_memory orders={total} peak_rss={figures[total][0]:.1f}MiB "
             f"tracemalloc_peak={figures[total][1]:.2f}MiB rss_growth={rss_growth * 100:+.1f}% "

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import PayloadFactory, bench_django, store_create, verdict  # noqa: E402
+from _setup import PayloadFactory, bench_django, store_create, verdict
 
 RATIO_TARGET = 10.0
 BULK_TARGET = 1000.0
@@ -129,7 +129,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=20000)
     parser.add_argument(
-        "--naive-orders", type=int, default=None, help="payloads for the naive loop (default: --orders)"
+        "--naive-orders",
+        type=int,
+        default=None,
+        help="payloads for the naive loop (default: --orders)",
     )
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument(
@@ -157,12 +160,20 @@ def main() -> int:
         )
 
         bulk_insert, created, _, _ = bulk_import(
-            bulk_store, factory, count=orders, page_size=arguments.page_size,
-            updated_minutes=0, label="bulk insert",
+            bulk_store,
+            factory,
+            count=orders,
+            page_size=arguments.page_size,
+            updated_minutes=0,
+            label="bulk insert",
         )
         bulk_update, _, updated, _ = bulk_import(
-            bulk_store, factory, count=orders, page_size=arguments.page_size,
-            updated_minutes=5, label="bulk update",
+            bulk_store,
+            factory,
+            count=orders,
+            page_size=arguments.page_size,
+            updated_minutes=5,
+            label="bulk update",
         )
         naive_insert = naive_import(
             naive_store, factory, count=naive_count, updated_minutes=0, label="naive insert"
@@ -213,8 +224,13 @@ def main() -> int:
                 name="Bench import enabled", seller_id="ABENCHIMPORT", is_import_enabled=True
             )
             commerce, _, _, commerce_created = bulk_import(
-                import_store, factory, count=count, page_size=arguments.page_size,
-                updated_minutes=0, label="bulk insert + Commerce", follow=True,
+                import_store,
+                factory,
+                count=count,
+                page_size=arguments.page_size,
+                updated_minutes=0,
+                label="bulk insert + Commerce",
+                follow=True,
             )
             print("import enabled (Commerce order per Amazon order, catalog of the SKUs):")
             print(line(commerce) + f"  commerce_orders_created={commerce_created}")
@@ -226,8 +242,7 @@ def main() -> int:
             f"bulk_update={bulk_update.rate:.0f}/s ratio_insert={insert_ratio:.1f}x "
             f"ratio_update={update_ratio:.1f}x targets: ratio>={RATIO_TARGET:.0f}x "
             f"{verdict(min_ratio >= RATIO_TARGET)}, bulk>={BULK_TARGET:.0f}/s "
-            f"{verdict(min_bulk >= BULK_TARGET)}"
-            + ("" if is_consistent else " CHECK-FAILED")
+            f"{verdict(min_bulk >= BULK_TARGET)}" + ("" if is_consistent else " CHECK-FAILED")
         )
     return 0
 

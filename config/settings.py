@@ -6,12 +6,14 @@ REDIS_URL and ALLOWED_HOSTS (see README.md).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from config.env import demo_secret, env_bool, env_list
+from config.logging import level_at_least
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    "axes",
     "commerce_orders",
     "amazon_channel",
     "dashboard",
@@ -56,6 +59,7 @@ if SELLER_CENTRAL_SANDBOX_ENABLED:
     INSTALLED_APPS.append("seller_central_sandbox")
 
 MIDDLEWARE = [
+    "config.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -66,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -116,6 +121,30 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:store_list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Repeated failed sign-ins (django-axes): a username is locked out from one address after
+# AXES_FAILURE_LIMIT failures in a row, for AXES_COOLOFF_MINUTES; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "config.auth.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/login.html"
+# No start-up banner in every process's output; sign-in failures are logged either way.
+AXES_VERBOSE = False
+# The client address is REMOTE_ADDR. Behind reverse proxies that set X-Forwarded-For, set
+# AXES_IPWARE_PROXY_COUNT to their number (never trust the header without a proxy that sets it).
+AXES_IPWARE_PROXY_COUNT = (
+    int(os.environ["AXES_IPWARE_PROXY_COUNT"])
+    if os.environ.get("AXES_IPWARE_PROXY_COUNT")
+    else None
+)
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -186,6 +215,8 @@ AMAZON_SYNC_INTERVAL_SECONDS = int(os.environ.get("AMAZON_SYNC_INTERVAL_SECONDS"
 CELERY_BEAT_SCHEDULE = {
     "amazon-outbox-sweep": {"task": "amazon_channel.tasks.outbox_sweep", "schedule": 60.0},
 }
+# Pages a worker reads before it hands the store back to the queue, so stores take turns.
+AMAZON_SYNC_PAGES_PER_STEP = int(os.environ.get("AMAZON_SYNC_PAGES_PER_STEP", "3"))
 # Every call to Amazon gives up after this long (then it is retried like a 5xx).
 AMAZON_REQUEST_TIMEOUT_SECONDS = float(os.environ.get("AMAZON_REQUEST_TIMEOUT_SECONDS", "20"))
 # A worker's claim on a sync run or a feed; a killed worker's claim lapses after this long.
@@ -217,13 +248,41 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# Logs: JSON lines on stdout in production (LOG_FORMAT=json in development too), a plain line
+# when DEBUG is on; both carry the request and task ids (config/logging.py). E-mail addresses
+# are redacted from every record.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "filters": {
+        "context": {"()": "config.logging.LogContextFilter"},
+        "personal_data": {"()": "config.logging.PersonalDataFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "formatters": {
+        "plain": {"()": "config.logging.PlainFormatter"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            # stderr: docker and honcho collect it; commands keep stdout for their output.
+            "stream": "ext://sys.stderr",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "personal_data"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's own console handler would print its records a second time.
+        "django": {"handlers": [], "level": level_at_least(LOG_LEVEL, "INFO")},
+        # At DEBUG these log SQL parameters, SP-API request and response bodies and HTTP headers:
+        # buyer names, addresses and access tokens. Never below INFO, whatever LOG_LEVEL says.
+        "django.db.backends": {"level": level_at_least(LOG_LEVEL, "WARNING")},
+        "sp_api": {"level": level_at_least(LOG_LEVEL, "INFO")},
+        "httpcore": {"level": level_at_least(LOG_LEVEL, "INFO")},
+        # A line per SP-API call (URLs with order ids and dates): for development only.
+        "httpx": {"level": level_at_least(LOG_LEVEL, "INFO" if DEBUG else "WARNING")},
+    },
 }

@@ -202,7 +202,9 @@ def _commit_page(
     return result
 
 
-def sync_run_step(*, run_id: int, holder: str, time_budget: float = 60.0) -> StepOutcome:
+def sync_run_step(
+    *, run_id: int, holder: str, time_budget: float = 60.0, max_pages: int | None = None
+) -> StepOutcome:
     """Read and store pages of a run until it ends, must wait, or spends its time budget.
 
     Never sleeps and never raises for Amazon's answers. Guarantees: each page is committed with
@@ -211,13 +213,16 @@ def sync_run_step(*, run_id: int, holder: str, time_budget: float = 60.0) -> Ste
     and jitter for errors) while the run keeps its lease; MAX_CONSECUTIVE_ERRORS errors in a row
     fail the run. Rejected credentials pause the store ("needs reauthorization"); another 4xx
     fails the run and is reported on the store. Raises LeaseLost if another worker took over.
+    With `max_pages`, a step stops after that many pages and comes back at once (a zero wait),
+    so that one store's backfill does not hold a worker while other stores wait their turn.
     """
     run = _claim(run_id, holder)
     if run is None:
         return StepOutcome(is_busy=True)
     client = AmazonClient(run.store)
     deadline = timezone.now() + timedelta(seconds=time_budget)
-    while timezone.now() < deadline:
+    pages_left = max_pages
+    while timezone.now() < deadline and (pages_left is None or pages_left > 0):
         try:
             page = client.search_orders(
                 last_updated_after=run.window_start,
@@ -251,6 +256,8 @@ def sync_run_step(*, run_id: int, holder: str, time_budget: float = 60.0) -> Ste
             store_problem_report(run.store_id, SyncState.ERROR, error.message)
             return StepOutcome(is_finished=True)
         result = _commit_page(run, holder, payloads=page.orders, next_token=page.next_token)
+        if pages_left is not None:
+            pages_left -= 1
         run.consecutive_errors = 0
         follow_up_orders(run=run, order_ids=result.changed_order_ids)
         if not page.next_token:

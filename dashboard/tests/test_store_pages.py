@@ -39,7 +39,7 @@ def test_a_card_counts_what_needs_attention(merchant_client):
     response = merchant_client.get(reverse("dashboard:store_list"))
 
     card = card_of(response, store)
-    assert card.order_count == 7
+    assert sum(card.daily_orders) == 7
     assert card.unshipped_count == 2
     assert card.cancellation_pending_count == 1
     assert card.cancellation_rejected_count == 1
@@ -92,8 +92,8 @@ def test_store_cards_use_the_same_queries_for_5_or_50_orders(
         AmazonOrderFactory.create_batch(orders_per_store, store=store)
         CancellationFactory(order__store=store)
 
-    # Session, user, permissions (2), stores with counts, chart.
-    with django_assert_num_queries(6):
+    # Session, user, permissions (2), stores with last sync, three attention counts, chart.
+    with django_assert_num_queries(9):
         response = merchant_client.get(reverse("dashboard:store_list"))
 
     assert response.status_code == 200
@@ -197,8 +197,8 @@ def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
         AmazonOrderFactory(store=store, commerce_order=CommerceOrderFactory())
     CancellationFactory(order__store=store)
 
-    # Session, user, permissions (2), store with counts, recent orders.
-    with django_assert_num_queries(6):
+    # Session, user, permissions (2), store with last sync, three attention counts, recent orders.
+    with django_assert_num_queries(9):
         response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
 
     assert len(response.context["recent_orders"]) == min(order_count + 1, 20)

@@ -23,20 +23,21 @@ def test_the_login_page_is_served_with_a_csrf_token(client):
     assert b"csrfmiddlewaretoken" in response.content
 
 
-def test_store_cards_list_each_store_with_its_order_count(
+def test_store_cards_list_each_store_with_its_recent_orders(
     admin_client, django_assert_max_num_queries
 ):
     store = StoreFactory(name="Berlin Shop")
     AmazonOrderFactory.create_batch(3, store=store)
     StoreFactory(name="Paris Shop", is_active=False)
 
-    with django_assert_max_num_queries(6):
+    # Session, user, stores with last sync, three attention counts, chart.
+    with django_assert_max_num_queries(7):
         response = admin_client.get(reverse("dashboard:store_list"))
 
     assert response.status_code == 200
     cards = {store.name: store for store in response.context["stores"]}
-    assert cards["Berlin Shop"].order_count == 3
-    assert cards["Paris Shop"].order_count == 0
+    assert sum(cards["Berlin Shop"].daily_orders) == 3
+    assert sum(cards["Paris Shop"].daily_orders) == 0
     assert "Inactive" in response.content.decode()
 
 

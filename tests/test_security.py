@@ -1,0 +1,578 @@
+"""Every state-changing URL: POST only, its permission, a CSRF token, and who did it; sign-in
+lockout; a login on every page; the sandbox out of production.
+
+The URL lists are read from the URL configuration: a new dashboard URL fails
+`test_every_dashboard_url_is_known_as_read_only_or_state_changing` until it is listed here, and a
+state-changing one then gets every check below.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from amazon_channel.models import AmazonOrderCancellation, AmazonOrderEvent, OutboxMessage, Store
+from amazon_channel.services.commerce_actions import commerce_shipment_create
+from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+from commerce_orders import services as commerce_services
+from commerce_orders.models import CommerceOrderEvent, OrderAction
+from commerce_orders.tests.factories import placed_order
+from dashboard import urls as dashboard_urls
+from dashboard.forms import CreditMemoForm, OrderSettingsForm, ShipmentForm
+from dashboard.tests.factories import PASSWORD, CancellationFactory
+from tests.helpers import project_environment, run_python
+
+pytestmark = pytest.mark.django_db
+
+CSRF_SECRET = "a" * 32
+PERMISSION_APPS = ("amazon_channel", "commerce_orders")
+
+READ_ONLY = {
+    "store_list",
+    "store_detail",
+    "store_sync_log",
+    "order_list",
+    "order_detail",
+    "commerce_order_list",
+    "commerce_order_detail",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """A state-changing URL: the permission that gates it (beyond seeing the page), whether GET
+    is refused, and `succeed(user)`, which makes the objects, posts as `user` through a client
+    that checks CSRF, and asserts the effect (an event naming the user where one is recorded)."""
+
+    permission: str
+    is_post_only: bool
+    succeed: Callable
+
+
+def user_with_all_permissions_but(username: str, *excluded: str):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username, password=PASSWORD)
+    permissions = Permission.objects.filter(content_type__app_label__in=PERMISSION_APPS)
+    user.user_permissions.set(
+        [
+            permission
+            for permission in permissions
+            if f"{permission.content_type.app_label}.{permission.codename}" not in excluded
+        ]
+    )
+    return user
+
+
+def csrf_client(user) -> Client:
+    """A client that enforces CSRF, as browsers meet it, holding a valid CSRF cookie."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_SECRET
+    return client
+
+
+def post_with_token(user, url: str, data: dict | None = None):
+    return csrf_client(user).post(url, {**(data or {}), "csrfmiddlewaretoken": CSRF_SECRET})
+
+
+def form_data(form, **overrides) -> dict:
+    """What the page's form posts when the merchant changes nothing but `overrides`."""
+    data = {}
+    for name, field in form.fields.items():
+        value = form.get_initial_for_field(field, name)
+        if value is None or value is False:
+            continue
+        data[name] = value
+    data.update(overrides)
+    return data
+
+
+def dashboard_url(name: str, **kwargs) -> str:
+    return reverse(f"dashboard:{name}", kwargs=kwargs)
+
+
+def placeholder_url(name: str) -> str:
+    """The URL with 1 for every argument: enough where the refusal comes before any lookup."""
+    pattern = next(
+        pattern for pattern in dashboard_urls.urlpatterns if pattern.name == name
+    ).pattern
+    return dashboard_url(name, **dict.fromkeys(pattern.converters, 1))
+
+
+def assert_amazon_event(order, user, kind):
+    assert list(
+        AmazonOrderEvent.objects.filter(order=order, actor=user).values_list("kind", flat=True)
+    ) == [kind]
+
+
+def assert_commerce_event(order, user, action):
+    assert action in CommerceOrderEvent.objects.filter(order=order, actor=user).values_list(
+        "action", flat=True
+    )
+
+
+# What a successful request does, per URL.
+
+
+def activate(user):
+    store = StoreFactory(is_active=False)
+    response = post_with_token(user, dashboard_url("store_activate", store_id=store.pk))
+    assert response.status_code == 302
+    assert Store.objects.get(pk=store.pk).is_active
+
+
+def deactivate(user):
+    store = StoreFactory(is_active=True)
+    response = post_with_token(user, dashboard_url("store_deactivate", store_id=store.pk))
+    assert response.status_code == 302
+    assert not Store.objects.get(pk=store.pk).is_active
+
+
+def sync(user, *, capture_on_commit):
+    store = StoreFactory()
+    with capture_on_commit(execute=False) as callbacks:
+        response = post_with_token(user, dashboard_url("store_sync", store_id=store.pk))
+    assert response.status_code == 302
+    # The sync task is queued for when the transaction commits.
+    assert len(callbacks) == 1
+
+
+def save_settings(user):
+    store = StoreFactory(is_import_enabled=False)
+    data = form_data(OrderSettingsForm(instance=store), is_import_enabled="True")
+    response = post_with_token(user, dashboard_url("store_settings", store_id=store.pk), data)
+    assert response.status_code == 302
+    assert Store.objects.get(pk=store.pk).is_import_enabled
+
+
+def connect(user):
+    data = {
+        "name": "Security Test Store",
+        "marketplace_code": "DE",
+        "seller_id": "A1SECURITYTEST",
+        "environment": Store.Environment.SANDBOX,
+        "lwa_client_id": "amzn1.application-oa2-client.test",
+        "lwa_client_secret": "secret",
+        "refresh_token": "Atzr|token",
+    }
+    response = post_with_token(user, dashboard_url("store_connect"), data)
+    assert response.status_code == 302
+    assert Store.objects.filter(name="Security Test Store").exists()
+
+
+def cancel_amazon_order(user):
+    order = AmazonOrderFactory()
+    url = dashboard_url("order_cancel", store_id=order.store_id, order_id=order.pk)
+    response = post_with_token(user, url, {"reason": "NoInventory"})
+    assert response.status_code == 302
+    assert_amazon_event(order, user, AmazonOrderEvent.Kind.CANCEL_REQUESTED)
+
+
+def update_shipping_address(user):
+    order = AmazonOrderFactory()
+    url = dashboard_url("order_shipping_address_update", store_id=order.store_id, order_id=order.pk)
+    address = {"addressLine1": "Hauptstr. 1", "city": "Berlin", "postalCode": "10115"}
+    response = post_with_token(user, url, {**address, "countryCode": "DE"})
+    assert response.status_code == 302
+    assert_amazon_event(order, user, AmazonOrderEvent.Kind.ADDRESS_CHANGED)
+
+
+def acknowledge_cancellation(user):
+    cancellation = CancellationFactory(state=AmazonOrderCancellation.State.REJECTED)
+    order = cancellation.order
+    url = dashboard_url(
+        "order_cancellation_acknowledge", store_id=order.store_id, order_id=order.pk
+    )
+    response = post_with_token(user, url)
+    assert response.status_code == 302
+    assert_amazon_event(order, user, AmazonOrderEvent.Kind.NOTE)
+
+
+def commerce_order_post(name, action, *, prepare=None, data=None):
+    def succeed(user):
+        order = placed_order()
+        if prepare:
+            prepare(order)
+        posted = data(order) if callable(data) else (data or {})
+        response = post_with_token(user, dashboard_url(name, order_id=order.pk), posted)
+        assert response.status_code == 302
+        assert_commerce_event(order, user, action)
+
+    return succeed
+
+
+def mass_hold(user):
+    order = placed_order()
+    data = {"action": "hold", "order_ids": [order.pk]}
+    response = post_with_token(user, dashboard_url("commerce_order_mass_action"), data)
+    assert response.status_code == 302
+    assert_commerce_event(order, user, OrderAction.HOLD)
+
+
+def export(user):
+    order = placed_order()
+    response = post_with_token(
+        user, dashboard_url("commerce_order_export"), {"order_ids": [order.pk]}
+    )
+    assert response.status_code == 200
+    assert order.increment_id in b"".join(response.streaming_content).decode()
+
+
+def retry_refused_shipment(user):
+    amazon_order = AmazonOrderFactory(store=StoreFactory(is_import_enabled=True))
+    order = placed_order(external_channel="amazon", external_order_id=amazon_order.amazon_order_id)
+    amazon_order.commerce_order = order
+    amazon_order.save(update_fields=["commerce_order"])
+    invoice(order)
+    shipment = commerce_shipment_create(
+        actor=None,
+        order=order,
+        quantities={order.items.first().pk: 1},
+        carrier_code="DHL",
+        tracking_number="00340434161094042557",
+    )
+    message = OutboxMessage.objects.get(key=f"ship:{shipment.pk}")
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        state=OutboxMessage.State.FAILED, result="Order is CANCELLED."
+    )
+    url = dashboard_url("commerce_order_amazon_retry", order_id=order.pk, message_id=message.pk)
+
+    response = post_with_token(user, url)
+
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert message.state == OutboxMessage.State.PENDING
+    assert_amazon_event(amazon_order, user, AmazonOrderEvent.Kind.NOTE)
+
+
+def invoice(order):
+    commerce_services.invoice_create(actor=None, order=order)
+
+
+def hold(order):
+    commerce_services.order_hold(actor=None, order=order)
+
+
+STATE_CHANGING = {
+    "store_connect": Action("amazon_channel.add_store", is_post_only=False, succeed=connect),
+    "store_settings": Action(
+        "amazon_channel.change_store", is_post_only=False, succeed=save_settings
+    ),
+    "store_activate": Action("amazon_channel.change_store", is_post_only=True, succeed=activate),
+    "store_deactivate": Action(
+        "amazon_channel.change_store", is_post_only=True, succeed=deactivate
+    ),
+    "store_sync": Action("amazon_channel.sync_store", is_post_only=True, succeed=sync),
+    "order_cancel": Action(
+        "amazon_channel.cancel_amazonorder", is_post_only=False, succeed=cancel_amazon_order
+    ),
+    "order_shipping_address_update": Action(
+        "amazon_channel.change_amazonorder", is_post_only=True, succeed=update_shipping_address
+    ),
+    "order_cancellation_acknowledge": Action(
+        "amazon_channel.cancel_amazonorder", is_post_only=True, succeed=acknowledge_cancellation
+    ),
+    # POST for the size of a selection, not a change: it still needs a token and the permission.
+    "commerce_order_export": Action(
+        "commerce_orders.view_commerceorder", is_post_only=True, succeed=export
+    ),
+    "commerce_order_mass_action": Action(
+        "commerce_orders.change_commerceorder", is_post_only=True, succeed=mass_hold
+    ),
+    "commerce_order_invoice": Action(
+        "commerce_orders.add_invoice",
+        is_post_only=True,
+        succeed=commerce_order_post("commerce_order_invoice", OrderAction.INVOICE),
+    ),
+    "commerce_order_ship": Action(
+        "commerce_orders.add_shipment",
+        is_post_only=False,
+        succeed=commerce_order_post(
+            "commerce_order_ship",
+            OrderAction.SHIP,
+            data=lambda order: form_data(ShipmentForm(order=order), carrier_code="DHL"),
+        ),
+    ),
+    "commerce_order_creditmemo": Action(
+        "commerce_orders.add_creditmemo",
+        is_post_only=False,
+        succeed=commerce_order_post(
+            "commerce_order_creditmemo",
+            OrderAction.CREDIT_MEMO,
+            prepare=invoice,
+            data=lambda order: form_data(CreditMemoForm(order=order)),
+        ),
+    ),
+    "commerce_order_hold": Action(
+        "commerce_orders.change_commerceorder",
+        is_post_only=True,
+        succeed=commerce_order_post("commerce_order_hold", OrderAction.HOLD),
+    ),
+    "commerce_order_unhold": Action(
+        "commerce_orders.change_commerceorder",
+        is_post_only=True,
+        succeed=commerce_order_post("commerce_order_unhold", OrderAction.UNHOLD, prepare=hold),
+    ),
+    "commerce_order_cancel": Action(
+        "commerce_orders.change_commerceorder",
+        is_post_only=True,
+        succeed=commerce_order_post("commerce_order_cancel", OrderAction.CANCEL),
+    ),
+    "commerce_order_email_send": Action(
+        "commerce_orders.change_commerceorder",
+        is_post_only=True,
+        succeed=commerce_order_post("commerce_order_email_send", OrderAction.EMAIL),
+    ),
+    "commerce_order_comment_add": Action(
+        "commerce_orders.change_commerceorder",
+        is_post_only=True,
+        succeed=commerce_order_post(
+            "commerce_order_comment_add", OrderAction.COMMENT, data={"comment": "Called them."}
+        ),
+    ),
+    "commerce_order_amazon_retry": Action(
+        "commerce_orders.change_commerceorder",
+        is_post_only=True,
+        succeed=retry_refused_shipment,
+    ),
+}
+
+
+def test_every_dashboard_url_is_known_as_read_only_or_state_changing():
+    names = {pattern.name for pattern in dashboard_urls.urlpatterns}
+
+    assert names - READ_ONLY - set(STATE_CHANGING) == set(), "add the new URL to this file"
+    assert READ_ONLY | set(STATE_CHANGING) <= names
+
+
+@pytest.mark.parametrize("name", sorted(READ_ONLY))
+def test_read_only_urls_refuse_post(name):
+    # A read-only page that accepted POST would be a state-changing URL nobody checks here.
+    client = Client()
+    client.force_login(user_with_all_permissions_but("reader"))
+
+    response = client.post(placeholder_url(name))
+
+    assert response.status_code == 405
+
+
+@pytest.mark.parametrize("name", sorted(STATE_CHANGING))
+def test_state_changing_urls_refuse_get_when_post_only(name):
+    client = Client()
+    client.force_login(user_with_all_permissions_but("merchant"))
+
+    response = client.get(placeholder_url(name))
+
+    if STATE_CHANGING[name].is_post_only:
+        assert response.status_code == 405
+    else:
+        # A form page: GET shows it (or 404 for the placeholder ids); it never answers 405.
+        assert response.status_code in {200, 302, 404}
+
+
+@pytest.mark.parametrize("name", sorted(STATE_CHANGING))
+def test_state_changing_urls_answer_403_without_their_permission(name):
+    user = user_with_all_permissions_but("clerk", STATE_CHANGING[name].permission)
+
+    response = post_with_token(user, placeholder_url(name))
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("name", sorted(STATE_CHANGING))
+def test_state_changing_urls_answer_403_without_a_csrf_token(name):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user_with_all_permissions_but("merchant"))
+
+    response = client.post(placeholder_url(name))
+
+    assert response.status_code == 403
+    assert b"CSRF verification failed" in response.content
+
+
+@pytest.mark.parametrize("name", sorted(STATE_CHANGING))
+def test_state_changing_urls_succeed_with_token_and_permission_and_name_the_user(
+    name, django_capture_on_commit_callbacks
+):
+    action = STATE_CHANGING[name]
+    user = user_with_all_permissions_but("merchant")
+
+    if action.succeed is sync:
+        sync(user, capture_on_commit=django_capture_on_commit_callbacks)
+    else:
+        action.succeed(user)
+
+
+# A login on every page
+
+
+PUBLIC = {"login", "health", "set_language", "admin:login"}
+
+
+def every_url_pattern(resolver=None, namespace=""):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from every_url_pattern(pattern, inner)
+        elif isinstance(pattern, URLPattern):
+            yield namespace + (pattern.name or ""), pattern
+
+
+def sample_url(name: str, pattern: URLPattern) -> str | None:
+    """A URL the pattern answers, with placeholder arguments; None for unnamed patterns."""
+    if not pattern.name:
+        return None
+    converters = pattern.pattern.converters
+    if not converters and not pattern.pattern.regex.groups:
+        return reverse(name)
+    kwargs = {
+        key: 1 if converter.regex == "[0-9]+" else "x" for key, converter in converters.items()
+    }
+    try:
+        return reverse(name, kwargs=kwargs)
+    except Exception:  # noqa: BLE001 - the admin's regex patterns: sampled below
+        return None
+
+
+def test_every_page_but_login_health_and_language_asks_for_a_login(client):
+    checked = 0
+    for name, pattern in every_url_pattern():
+        url = sample_url(name, pattern)
+        if url is None or name in PUBLIC:
+            continue
+        for method in (client.get, client.post):
+            response = method(url)
+
+            assert response.status_code == 302, (name, url, response.status_code)
+            assert response["Location"].startswith((reverse("login"), reverse("admin:login"))), (
+                name,
+                url,
+            )
+        checked += 1
+
+    assert checked > 40
+
+
+def test_the_public_urls_answer_without_a_login(client):
+    assert client.get(reverse("login")).status_code == 200
+    assert client.get(reverse("admin:login")).status_code == 200
+    assert client.post(reverse("set_language"), {"language": "de"}).status_code == 302
+    assert client.get(reverse("health")).status_code in {200, 503}
+
+
+# Sign-in lockout
+
+
+@pytest.fixture
+def merchant():
+    return user_with_all_permissions_but("anna")
+
+
+def sign_in(client, password, *, username="anna", **extra):
+    return client.post(reverse("login"), {"username": username, "password": password}, **extra)
+
+
+def test_five_failed_sign_ins_lock_the_account_out_even_with_the_right_password(client, merchant):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert sign_in(client, "wrong").status_code == 200
+    assert sign_in(client, "wrong").status_code == 429
+
+    response = sign_in(client, PASSWORD)
+
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "locked for 15 minutes" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_successful_sign_in_resets_the_count_of_failures(client, merchant):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        sign_in(client, "wrong")
+    assert sign_in(client, PASSWORD).status_code == 302
+    client.logout()
+
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        sign_in(client, "wrong")
+    response = sign_in(client, PASSWORD)
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(merchant.pk)
+
+
+def test_the_lockout_ends_after_the_cool_off_time(client, merchant):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, "wrong")
+    assert sign_in(client, PASSWORD).status_code == 429
+
+    AccessAttempt.objects.update(
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1)
+    )
+
+    assert sign_in(client, PASSWORD).status_code == 302
+
+
+def test_the_lockout_is_per_username_and_address(client, merchant):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, "wrong", REMOTE_ADDR="203.0.113.7")
+
+    # The same address with a forged X-Forwarded-For is still the same address.
+    forged = sign_in(client, PASSWORD, REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    elsewhere = sign_in(Client(), PASSWORD, REMOTE_ADDR="198.51.100.9")
+
+    assert forged.status_code == 429
+    assert elsewhere.status_code == 302
+
+
+def test_the_admin_sign_in_is_locked_out_too(client, merchant):
+    merchant.is_staff = True
+    merchant.save()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, "wrong")
+
+    response = client.post(reverse("admin:login"), {"username": "anna", "password": PASSWORD})
+
+    assert response.status_code == 429
+
+
+# Production settings
+
+
+def test_the_sandbox_is_not_reachable_with_production_settings(tmp_path):
+    environment = project_environment(
+        var_dir=tmp_path,
+        keep_services=False,
+        DEBUG="false",
+        SECRET_KEY="x" * 64 + "production-only-secret-value-from-the-environment",
+        CREDENTIALS_ENCRYPTION_KEYS="S0-NJ8PLBqzU2uOn3AZpHVNcPoV0RMGxJ5yzYhD3h8E=",
+        ALLOWED_HOSTS="testserver",
+        DATABASE_URL=f"sqlite:///{tmp_path}/production.sqlite3",
+        REDIS_URL="redis://127.0.0.1:1/0",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    probe = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from django.urls import Resolver404, resolve\n"
+        "assert 'seller_central_sandbox' not in settings.INSTALLED_APPS\n"
+        "for path in ('/sandbox/', '/sandbox/sellers/A1/', '/orders/2026-01-01/orders',\n"
+        "             '/auth/o2/token'):\n"
+        "    try:\n"
+        "        resolve(path)\n"
+        "    except Resolver404:\n"
+        "        continue\n"
+        "    raise SystemExit(f'{path} resolves')\n"
+        "print('unreachable')\n"
+    )
+
+    result = run_python(probe, environment)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "unreachable"
