@@ -53,4 +53,4 @@ messages: install-dev
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf var/celery var/static artifacts .pytest_cache
+	rm -rf var/celery var/static artifacts .pytest_cache control

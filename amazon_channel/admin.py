@@ -1,22 +1,70 @@
 from django import forms
 from django.contrib import admin
+from django.db import models
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from amazon_channel.models import (
+    AmazonFeed,
     AmazonOrder,
+    AmazonOrderCancellation,
     AmazonOrderEvent,
     AmazonOrderItem,
     AmazonOrderPackage,
+    OutboxMessage,
+    RateLimitBucket,
     Store,
+    StoreEvent,
     SyncRun,
 )
-from amazon_channel.services.stores import store_set_active, store_sync_request
+from amazon_channel.services.stores import store_save, store_set_active, store_sync_request
 from commerce_orders.admin import AppendOnlyAdminMixin
+
+# Typed in, never sent back to the browser.
+SECRET_FIELDS = ("lwa_client_secret", "refresh_token")
+
+
+def preformatted(text: str):
+    """A feed document or report as it was sent or received, in a read-only block."""
+    return format_html('<pre class="document">{}</pre>', text) if text else "-"
+
+
+class StoreAdminForm(forms.ModelForm):
+    """Secrets are write-only: the page never holds them; blank keeps the stored value."""
+
+    class Meta:
+        model = Store
+        # The admin's fieldsets choose the fields on the page; these are the ones handled here.
+        fields = SECRET_FIELDS
+        widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            return
+        for name in SECRET_FIELDS:
+            if name in self.fields:
+                self.fields[name].required = False
+                self.fields[name].help_text = _("Leave blank to keep the current value.")
+
+    def _clean_secret(self, name: str) -> str:
+        value = self.cleaned_data.get(name)
+        # The instance still holds the stored value: the form copies its data in after clean.
+        return value or getattr(self.instance, name)
+
+    def clean_lwa_client_secret(self):
+        return self._clean_secret("lwa_client_secret")
+
+    def clean_refresh_token(self):
+        return self._clean_secret("refresh_token")
 
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
+    form = StoreAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
         "name",
         "marketplace_code",
@@ -88,7 +136,7 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.action(description=_("Sync now"), permissions=["sync"])
     def sync_now(self, request, queryset):
         for store in queryset:
-            store_sync_request(store=store)
+            store_sync_request(store=store, actor=request.user)
         count = len(queryset)
         self.message_user(
             request,
@@ -103,28 +151,35 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.action(description=_("Activate"), permissions=["change"])
     def activate(self, request, queryset):
         for store in queryset:
-            store_set_active(store=store, is_active=True)
+            store_set_active(store=store, actor=request.user, is_active=True)
 
     @admin.action(description=_("Deactivate"), permissions=["change"])
     def deactivate(self, request, queryset):
         for store in queryset:
-            store_set_active(store=store, is_active=False)
+            store_set_active(store=store, actor=request.user, is_active=False)
 
     def has_sync_permission(self, request):
         return request.user.has_perm("amazon_channel.sync_store")
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # The beat entry follows the store's active flag.
-        store_set_active(store=obj, is_active=obj.is_active)
+        # Through the service: it records who changed what and keeps the beat entry in step.
+        store_save(store=obj, actor=request.user)
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        # Secrets are typed in password inputs, so they are not shown on screen.
-        for name in ("lwa_client_secret", "refresh_token"):
-            if name in form.base_fields:
-                form.base_fields[name].widget = forms.PasswordInput(render_value=True)
-        return form
+
+@admin.register(StoreEvent)
+class StoreEventAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "store", "kind", "actor", "changed_settings", "message")
+    list_filter = ("kind", "store")
+    list_select_related = ("store", "actor")
+    search_fields = ("store__name", "actor__username")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = ("created_at", "store", "kind", "actor", "changed_settings", "message")
+    readonly_fields = fields
+
+    @admin.display(description=_("changes"))
+    def changed_settings(self, event):
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in event.change_lines))
 
 
 class AmazonOrderItemInline(admin.TabularInline):
@@ -226,5 +281,125 @@ class SyncRunAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "kind", "store")
     list_select_related = ("store",)
+    search_fields = ("store__name", "message")
     date_hierarchy = "started_at"
     show_full_result_count = False
+
+
+class AmazonFeedMessageInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = OutboxMessage
+    extra = 0
+    fields = ("feed_message_id", "key", "kind", "state", "result")
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(AmazonFeed)
+class AmazonFeedAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Feeds are what was sent to Amazon and what it answered: read, never edited."""
+
+    list_display = (
+        "created_at",
+        "store",
+        "feed_type",
+        "state",
+        "feed_id",
+        "processing_status",
+        "submitted_at",
+    )
+    list_filter = ("state", "feed_type", "processing_status", "store")
+    list_select_related = ("store",)
+    search_fields = ("feed_id", "feed_document_id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = (
+        "store",
+        "feed_type",
+        "state",
+        "feed_document_id",
+        "feed_id",
+        "processing_status",
+        "submitted_at",
+        "created_at",
+        "updated_at",
+        "error",
+        "feed_document",
+        "processing_report",
+    )
+    readonly_fields = fields
+    inlines = (AmazonFeedMessageInline,)
+
+    @admin.display(description=_("content"))
+    def feed_document(self, feed):
+        return preformatted(feed.content)
+
+    @admin.display(description=_("processing report"))
+    def processing_report(self, feed):
+        return preformatted(feed.report)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Messages to Amazon move only through the outbox services (Retry is on the order page)."""
+
+    list_display = ("created_at", "key", "kind", "state", "store", "feed", "updated_at")
+    list_filter = ("state", "kind", "store")
+    list_select_related = ("store", "feed")
+    search_fields = ("key",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = (
+        "store",
+        "kind",
+        "key",
+        "state",
+        "feed",
+        "feed_message_id",
+        "payload",
+        "result",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+
+
+@admin.register(AmazonOrderCancellation)
+class AmazonOrderCancellationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Written by amazon_order_cancel and the feed report only."""
+
+    list_display = (
+        "requested_at",
+        "order",
+        "reason",
+        "state",
+        "requested_by",
+        "resolved_at",
+        "is_rejection_acknowledged",
+    )
+    list_filter = ("state", "reason", "is_rejection_acknowledged")
+    list_select_related = ("order", "requested_by")
+    search_fields = ("order__amazon_order_id",)
+    date_hierarchy = "requested_at"
+    show_full_result_count = False
+    fields = (
+        "order",
+        "reason",
+        "state",
+        "requested_by",
+        "requested_at",
+        "outbox_message",
+        "amazon_message",
+        "resolved_at",
+        "is_rejection_acknowledged",
+    )
+    readonly_fields = fields
+
+
+@admin.register(RateLimitBucket)
+class RateLimitBucketAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """The limiter's own state: changing it by hand would let calls past Amazon's limits."""
+
+    list_display = ("key", "tokens", "updated_at")
+    search_fields = ("key",)
+    fields = ("key", "tokens", "updated_at")
+    readonly_fields = fields

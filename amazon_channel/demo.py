@@ -103,6 +103,7 @@ def demo_setup(
 
     _sandbox_seller_ensure(order_count=order_count, seed=seed)
     store, created = store_connect(
+        actor=None,
         name=DEMO_STORE_NAME,
         marketplace_code=DEMO_MARKETPLACE,
         seller_id=DEMO_SELLER_ID,

@@ -1,9 +1,11 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from amazon_channel.fields import EncryptedTextField
@@ -578,3 +580,75 @@ class AmazonOrderEvent(models.Model):
     @property
     def actor_label(self) -> str:
         return self.actor.get_username() if self.actor else str(_("System"))
+
+
+class StoreEvent(models.Model):
+    """Append-only history of a store: who connected it, changed its settings, switched it on or
+    off or asked for a sync, and when. Credentials never appear here, only that they changed."""
+
+    class Kind(models.TextChoices):
+        CONNECTED = "connected", _("Store connected")
+        CREDENTIALS_UPDATED = "credentials_updated", _("Credentials updated")
+        SETTINGS_CHANGED = "settings_changed", _("Settings changed")
+        ACTIVATED = "activated", _("Activated")
+        DEACTIVATED = "deactivated", _("Deactivated")
+        SYNC_REQUESTED = "sync_requested", _("Sync requested")
+        REAUTHORIZATION_NEEDED = "reauthorization_needed", _("Needs reauthorization")
+
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="events", verbose_name=_("store")
+    )
+    kind = models.CharField(_("event"), max_length=24, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="store_events",
+        verbose_name=_("user"),
+    )
+    # {field name: [old, new]} of the settings that changed, as stored (never a credential).
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("store event")
+        verbose_name_plural = _("store events")
+        indexes = [
+            models.Index(fields=("store", "-created_at"), name="store_event_store_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.kind}"
+
+    @property
+    def actor_label(self) -> str:
+        return self.actor.get_username() if self.actor else str(_("System"))
+
+    @property
+    def change_lines(self) -> list[str]:
+        """'Label: old -> new' for each changed setting, in the reader's language."""
+        lines = []
+        # In the order of the form, whatever order the database keeps the keys in.
+        order = {field.name: index for index, field in enumerate(Store._meta.fields)}
+        for name in sorted(self.changes, key=lambda name: (order.get(name, len(order)), name)):
+            old, new = self.changes[name]
+            try:
+                field = Store._meta.get_field(name)
+            except FieldDoesNotExist:  # A setting since removed: its name is all we know.
+                field = None
+            label = capfirst(field.verbose_name) if field else name
+            lines.append(f"{label}: {_display(field, old)} \u2192 {_display(field, new)}")
+        return lines
+
+
+def _display(field, value) -> str:
+    if isinstance(value, bool):
+        if field is not None and field.name == "is_import_enabled":
+            return str(_("Enabled") if value else _("Disabled"))
+        return str(_("Yes") if value else _("No"))
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    return "" if value is None else str(value)

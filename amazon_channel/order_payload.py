@@ -1,7 +1,9 @@
 """Reading an Orders API 2026-01-01 `Order` into our fields, saying plainly what is surprising.
 
 A surprising order is still kept: its problems go to Order Notes and the order is read again on
-the next sync. Nothing here touches the database.
+the next sync. What Amazon withholds by design (prices of a pending order, the address of an
+order it fulfils) is explained in Order Notes too, but needs no attention: the order comes back
+with the next search once Amazon changes it. Nothing here touches the database.
 """
 
 from dataclasses import dataclass, field
@@ -9,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from amazon_channel.models import AmazonOrderStatus, FulfillmentChannel
 
@@ -52,7 +55,10 @@ class ParsedOrder:
     fields: dict
     items: list[dict]
     packages: list[dict]
+    # What needs fixing: the order is flagged and read again on the next sync.
     problems: list[str] = field(default_factory=list)
+    # What is normal but would surprise a merchant: written in Order Notes, not flagged.
+    notes: list[str] = field(default_factory=list)
 
 
 def _money(value) -> Decimal | None:
@@ -179,6 +185,18 @@ def parse_order(payload: dict) -> ParsedOrder:
         problems.append("The order has no grand total.")
     if not address and channel == FulfillmentChannel.MERCHANT and status not in PRICELESS_STATUSES:
         problems.append("The order has no shipping address.")
+    notes: list[str] = []
+    if not address and channel == FulfillmentChannel.AMAZON:
+        notes.append(_("Amazon fulfils this order and shares no shipping address."))
+    is_priceless = order_total is None or any(item["item_price"] is None for item in items)
+    if status in PRICELESS_STATUSES and is_priceless:
+        # Amazon changes the order when it is paid, so the next search reads its prices.
+        notes.append(
+            _(
+                "Amazon gives no prices while the order is pending; "
+                "they will be read when it is paid."
+            )
+        )
     cancellation_requests = [
         (entry.get("cancellation") or {}).get("cancellationRequest") or {}
         for entry in payload.get("orderItems") or []
@@ -239,4 +257,5 @@ def parse_order(payload: dict) -> ParsedOrder:
         items=items,
         packages=packages,
         problems=problems,
+        notes=notes,
     )

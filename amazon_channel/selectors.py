@@ -29,11 +29,13 @@ from amazon_channel.models import (
     AmazonOrderEvent,
     AmazonOrderStatus,
     Store,
+    StoreEvent,
     SyncRun,
 )
 
 CHART_DAYS = 30
 RECENT_ORDERS_LIMIT = 20
+RECENT_STORE_EVENTS_LIMIT = 5
 ORDERS_PAGE_SIZE = 25
 
 
@@ -62,12 +64,12 @@ def _attention_counts_attach(stores: list[Store]) -> None:
     unshipped = _per_store(
         orders.filter(status=AmazonOrderStatus.UNSHIPPED)
         .values("store_id")
-        .annotate(total=Count("id"))
+        .annotate(total=Count("*"))
     )
     attention = _per_store(
         orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
         .values("store_id")
-        .annotate(total=Count("id"))
+        .annotate(total=Count("*"))
     )
     cancellations = (
         AmazonOrderCancellation.objects.filter(order__store_id__in=store_ids)
@@ -101,7 +103,7 @@ def _daily_order_counts(store_ids: list[int], *, days: int = CHART_DAYS) -> dict
         AmazonOrder.objects.filter(store_id__in=store_ids, purchase_date__gte=since)
         .annotate(day=TruncDate("purchase_date", tzinfo=timezone.get_current_timezone()))
         .values("store_id", "day")
-        .annotate(total=Count("id"))
+        .annotate(total=Count("*"))
         .order_by()
     )
     for row in rows:
@@ -140,6 +142,17 @@ def store_get(store_id: int) -> Store:
 def store_sync_runs(store: Store) -> QuerySet[SyncRun]:
     """The store's sync log, newest first (ready for a Paginator)."""
     return SyncRun.objects.filter(store=store).order_by("-started_at", "-id")
+
+
+def store_recent_events(
+    store: Store, *, limit: int = RECENT_STORE_EVENTS_LIMIT
+) -> list[StoreEvent]:
+    """History: who last connected, changed, switched on or off, or synced the store."""
+    return list(
+        StoreEvent.objects.filter(store=store)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def store_recent_orders(store: Store, *, limit: int = RECENT_ORDERS_LIMIT) -> list[AmazonOrder]:

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from commerce_orders.models import (
@@ -32,6 +33,23 @@ class AppendOnlyAdminMixin:
         return False
 
 
+class SalableQuantityFilter(admin.SimpleListFilter):
+    title = _("salable quantity")
+    parameter_name = "salable"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("In Stock")), ("no", _("Out of Stock")), ("reserved", _("Reserved"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(quantity_in_stock__gt=F("quantity_reserved"))
+        if self.value() == "no":
+            return queryset.filter(quantity_in_stock__lte=F("quantity_reserved"))
+        if self.value() == "reserved":
+            return queryset.filter(quantity_reserved__gt=0)
+        return queryset
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = (
@@ -42,6 +60,7 @@ class ProductAdmin(admin.ModelAdmin):
         "quantity_reserved",
         "quantity_salable",
     )
+    list_filter = (SalableQuantityFilter,)
     search_fields = ("sku", "name")
     # Reservations move only through the stock services, under the product's row lock.
     readonly_fields = ("quantity_reserved",)
@@ -54,6 +73,7 @@ class ProductAdmin(admin.ModelAdmin):
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("email", "first_name", "last_name", "created_at")
+    list_filter = ("created_at",)
     search_fields = ("email", "first_name", "last_name")
 
 
@@ -202,6 +222,7 @@ class CreditMemoAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     """Credit memos are documents: created by creditmemo_create, never edited here."""
 
     list_display = ("increment_id", "created_at", "order", "grand_total", "is_returned_to_stock")
+    list_filter = ("is_returned_to_stock",)
     list_select_related = ("order",)
     search_fields = ("increment_id", "order__increment_id")
     date_hierarchy = "created_at"
@@ -214,6 +235,7 @@ class StockReservationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     """Held and released by the stock services only, so that Product.quantity_reserved agrees."""
 
     list_display = ("reference", "product", "quantity", "created_at", "updated_at")
+    list_filter = ("created_at",)
     list_select_related = ("product",)
     search_fields = ("reference", "product__sku")
 
@@ -221,3 +243,4 @@ class StockReservationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(CommerceSequence)
 class CommerceSequenceAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "last_value")
+    search_fields = ("name",)

@@ -8,7 +8,9 @@ import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db import connection, models
+from django.db.models import F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.lookups import GreaterThan, LessThan, Lookup
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -197,6 +199,32 @@ def _filtered_orders(
     return orders
 
 
+class _Row(Func):
+    """A row value, `(a, b)`, for comparing (sort key, id) pairs in one go."""
+
+    function = ""
+    template = "(%(expressions)s)"
+
+
+def _beyond_cursor(field: str, comparison: str, value, order_id: int) -> Lookup:
+    """(sort key, id) > (or <) the cursor's, as one row comparison: PostgreSQL makes it the
+    index condition of the (sort key, id) index scan, so a page starts at the cursor even deep
+    in a long run of equal keys (a million orders share a handful of statuses). Written as
+    `key > v OR (key = v AND id > i)` it would only filter, reading every row before it."""
+    model_field = CommerceOrder._meta.get_field(field)
+    lookup = LessThan if comparison == "lt" else GreaterThan
+    # The values are prepared by their own fields; the row itself has no type to cast to.
+    row_field = models.Field()
+    return lookup(
+        _Row(F(field), F("pk"), output_field=row_field),
+        _Row(
+            Value(value, output_field=model_field),
+            Value(order_id, output_field=CommerceOrder._meta.pk),
+            output_field=row_field,
+        ),
+    )
+
+
 def order_grid(
     *,
     search: str = "",
@@ -247,10 +275,7 @@ def order_grid(
     if cursor:
         value, order_id = order_grid_cursor_decode(cursor, sort=sort)
         comparison = "lt" if reads_descending else "gt"
-        orders = orders.filter(
-            Q(**{f"{field}__{comparison}": value})
-            | Q(**{field: value, f"pk__{comparison}": order_id})
-        )
+        orders = orders.filter(_beyond_cursor(field, comparison, value, order_id))
     prefix = "-" if reads_descending else ""
     rows = list(orders.order_by(f"{prefix}{field}", f"{prefix}pk")[: page_size + 1])
     has_more = len(rows) > page_size
@@ -266,6 +291,32 @@ def order_grid(
     if rows and has_previous:
         page.previous_cursor = order_grid_cursor_encode(sort=sort, order=rows[0])
     return page
+
+
+STATUSES_IN_USE_LIMIT = 100
+
+
+def order_statuses_in_use() -> list[str]:
+    """The distinct order statuses, sorted: the states' own and any custom status a store gave
+    its orders. One recursive query that steps through the (status, id) index from one status
+    to the next (a loose index scan), so it costs one index probe per status, not a read of
+    every order. At most STATUSES_IN_USE_LIMIT."""
+    table = connection.ops.quote_name(CommerceOrder._meta.db_table)
+    column = connection.ops.quote_name(CommerceOrder._meta.get_field("status").column)
+    sql = f"""
+        WITH RECURSIVE statuses (status, depth) AS (
+            SELECT MIN({column}), 1 FROM {table}
+            UNION ALL
+            SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > statuses.status),
+                   depth + 1
+            FROM statuses
+            WHERE statuses.status IS NOT NULL AND depth < %s
+        )
+        SELECT status FROM statuses WHERE status IS NOT NULL ORDER BY status
+    """  # noqa: S608 (the names come from the model, the limit is a parameter)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [STATUSES_IN_USE_LIMIT])
+        return [status for (status,) in cursor.fetchall()]
 
 
 def _address_name(address_type: str) -> Subquery:

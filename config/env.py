@@ -45,3 +45,11 @@ def demo_secret(name: str, *, var_dir: Path, allow_generated: bool) -> str:
         store.write_text(json.dumps(stored, indent=2))
         store.chmod(0o600)
     return stored[name]
+
+
+def env_log_format(*, debug: bool) -> str:
+    """LOG_FORMAT ("json" or "plain"); unset: JSON lines in production, a plain line under DEBUG.
+
+    Read by the settings and by gunicorn's own logger (config/gunicorn.py), which starts first.
+    """
+    return os.environ.get("LOG_FORMAT") or ("plain" if debug else "json")

@@ -10,9 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import demo_secret, env_bool, env_list
+from config.env import demo_secret, env_bool, env_list, env_log_format
 from config.logging import level_at_least
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +61,8 @@ if SELLER_CENTRAL_SANDBOX_ENABLED:
 
 MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
+    # Before the Host check and the HTTPS redirect: probes come by address, over HTTP.
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -191,13 +194,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_DATA_DIR / "queue"),
         "data_folder_out": str(CELERY_DATA_DIR / "queue"),
         "processed_folder": str(CELERY_DATA_DIR / "processed"),
+        # The exchange tables (else kombu writes a control/ folder wherever the process runs).
+        "control_folder": str(CELERY_DATA_DIR / "control"),
         "store_processed": False,
     }
-    (CELERY_DATA_DIR / "queue").mkdir(parents=True, exist_ok=True)
-    (CELERY_DATA_DIR / "processed").mkdir(parents=True, exist_ok=True)
+    for folder in ("queue", "processed", "control"):
+        (CELERY_DATA_DIR / folder).mkdir(parents=True, exist_ok=True)
 else:
-    # Longer than any countdown or retry delay, so a reserved task is not redelivered early.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+    # Redis hands a task nobody acknowledged within this long to another worker: it must outlast
+    # the longest countdown and the time limit (checked below, once the Amazon settings are read).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "7200"))
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -207,7 +215,9 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's scheduler, touching BEAT_HEARTBEAT_FILE on each tick (compose checks it).
+CELERY_BEAT_SCHEDULER = "config.beat:HeartbeatDatabaseScheduler"
+BEAT_HEARTBEAT_FILE = CELERY_DATA_DIR / "beat.heartbeat"
 # The beat schedule, in one place. Beat copies these entries into the database at start, where
 # ops can edit them in Django admin; each store's own sync entry (every
 # AMAZON_SYNC_INTERVAL_SECONDS) is created when the store is connected.
@@ -225,6 +235,33 @@ AMAZON_LEASE_SECONDS = int(os.environ.get("AMAZON_LEASE_SECONDS", "300"))
 AMAZON_RETRY_BASE_SECONDS = float(os.environ.get("AMAZON_RETRY_BASE_SECONDS", "2"))
 # How often a submitted feed is polled until Amazon has processed it.
 AMAZON_FEED_POLL_SECONDS = float(os.environ.get("AMAZON_FEED_POLL_SECONDS", "30"))
+
+# The longest countdown a task can ask for (amazon_channel/tasks.py): the refill of Amazon's
+# slowest bucket as we pace it (searchOrders, 0.0056 a second), the retry backoff's cap (5 min,
+# amazon_channel/services/sync.py), a feed poll, or Celery's autoretry backoff cap (10 min), plus
+# the tasks' jitter. tests/test_celery_broker.py recomputes it from the code.
+AMAZON_SLOWEST_RATE_PER_SECOND = 0.0056
+if AMAZON_RATE_LIMIT_SCALE <= 0 or not 0 <= AMAZON_RATE_LIMIT_MARGIN < 1:
+    raise ImproperlyConfigured(
+        "AMAZON_RATE_LIMIT_SCALE must be positive and AMAZON_RATE_LIMIT_MARGIN in [0, 1)."
+    )
+LONGEST_TASK_COUNTDOWN_SECONDS = 1.0 + max(
+    1 / (AMAZON_SLOWEST_RATE_PER_SECOND * AMAZON_RATE_LIMIT_SCALE * (1 - AMAZON_RATE_LIMIT_MARGIN)),
+    300.0,
+    AMAZON_FEED_POLL_SECONDS,
+    600.0,
+)
+_visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+if _visibility_timeout is not None and _visibility_timeout <= max(
+    LONGEST_TASK_COUNTDOWN_SECONDS, CELERY_TASK_TIME_LIMIT
+):
+    # Else Redis would run a waiting or a long task twice, on two workers.
+    raise ImproperlyConfigured(
+        f"BROKER_VISIBILITY_TIMEOUT_SECONDS ({_visibility_timeout}) must be longer than the "
+        f"longest countdown a task can ask for ({LONGEST_TASK_COUNTDOWN_SECONDS:.0f} s, from "
+        "AMAZON_RATE_LIMIT_SCALE, AMAZON_RATE_LIMIT_MARGIN and AMAZON_FEED_POLL_SECONDS) and "
+        f"than CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT} s)."
+    )
 
 CACHES = {
     "default": (
@@ -252,7 +289,7 @@ SESSION_COOKIE_HTTPONLY = True
 # when DEBUG is on; both carry the request and task ids (config/logging.py). E-mail addresses
 # are redacted from every record.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
-LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("plain" if DEBUG else "json")
+LOG_FORMAT = env_log_format(debug=DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -14,6 +14,7 @@ from amazon_channel.selectors import (
     order_cursor_decode,
 )
 from amazon_channel.services.commerce import CHANNEL
+from amazon_channel.services.commerce_actions import DEFAULT_REFUND_REASON, AdjustmentReason
 from commerce_orders.models import InvoiceState, OrderState
 from commerce_orders.selectors import InvalidCursor as InvalidGridCursor
 from commerce_orders.selectors import order_grid_cursor_decode
@@ -326,6 +327,13 @@ class CommerceOrderGridForm(forms.Form):
     after = forms.CharField(required=False, widget=forms.HiddenInput)
     before = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args, statuses=(), **kwargs):
+        """`statuses`: the statuses in use (order_statuses_in_use), offered after the states'
+        own, so that orders with a store's custom status can be found."""
+        super().__init__(*args, **kwargs)
+        custom = [(status, status) for status in statuses if status not in OrderState.values]
+        self.fields["status"].choices = [("", _("Any status")), *OrderState.choices, *custom]
+
     def clean_sort(self):
         return self.cleaned_data["sort"] or "created_at"
 
@@ -532,6 +540,28 @@ class CreditMemoForm(_ItemQuantitiesForm):
         items = [(item, item.quantity_to_refund) for item in order.items.all()]
         super().__init__(*args, items=[(item, left) for item, left in items if left > 0], **kwargs)
         self.fields["shipping_refund"].initial = self.shipping_left_to_refund(order)
+        if order.external_channel == CHANNEL:
+            # Amazon's payment adjustment feed says why each refund is made.
+            self.fields["adjustment_reason"] = forms.ChoiceField(
+                label=_("Reason for refund"),
+                choices=AdjustmentReason.choices,
+                initial=DEFAULT_REFUND_REASON,
+            )
+
+    def refund_arguments(self) -> dict:
+        """Keyword arguments for commerce_creditmemo_create, the reason only when asked."""
+        data = self.cleaned_data
+        arguments = {
+            "quantities": self.quantities(),
+            "shipping_refund": data["shipping_refund"],
+            "adjustment_refund": data["adjustment_refund"],
+            "adjustment_fee": data["adjustment_fee"],
+            "comment": data["comment"],
+            "return_to_stock": data["return_to_stock"],
+        }
+        if "adjustment_reason" in data:
+            arguments["reason"] = data["adjustment_reason"]
+        return arguments
 
     @staticmethod
     def shipping_left_to_refund(order):

@@ -8,11 +8,14 @@ store = "stores/<int:store_id>/"
 order = store + "orders/<int:order_id>/"
 commerce_order = "commerce/orders/<int:order_id>/"
 
+# A form's page answers GET; what it posts goes to its own POST-only URL (405 on GET).
 urlpatterns = [
     path("", views.store_list, name="store_list"),
     path("stores/connect/", views.store_connect_page, name="store_connect"),
+    path("stores/connect/save/", views.store_connect_save, name="store_connect_save"),
     path(store, views.store_detail, name="store_detail"),
     path(store + "settings/", views.store_settings, name="store_settings"),
+    path(store + "settings/save/", views.store_settings_save, name="store_settings_save"),
     path(store + "sync-log/", views.store_sync_log, name="store_sync_log"),
     path(store + "activate/", views.store_activate, name="store_activate"),
     path(store + "deactivate/", views.store_deactivate, name="store_deactivate"),
@@ -20,6 +23,7 @@ urlpatterns = [
     path(store + "orders/", views.order_list, name="order_list"),
     path(order, views.order_detail, name="order_detail"),
     path(order + "cancel/", views.order_cancel, name="order_cancel"),
+    path(order + "cancel/confirm/", views.order_cancel_confirm, name="order_cancel_confirm"),
     path(
         order + "shipping-address/",
         views.order_shipping_address_update,
@@ -42,9 +46,19 @@ urlpatterns = [
     path(commerce_order + "invoice/", views.commerce_order_invoice, name="commerce_order_invoice"),
     path(commerce_order + "ship/", views.commerce_order_ship, name="commerce_order_ship"),
     path(
+        commerce_order + "ship/save/",
+        views.commerce_order_ship_save,
+        name="commerce_order_ship_save",
+    ),
+    path(
         commerce_order + "credit-memo/",
         views.commerce_order_creditmemo,
         name="commerce_order_creditmemo",
+    ),
+    path(
+        commerce_order + "credit-memo/save/",
+        views.commerce_order_creditmemo_save,
+        name="commerce_order_creditmemo_save",
     ),
     path(commerce_order + "hold/", views.commerce_order_hold, name="commerce_order_hold"),
     path(commerce_order + "unhold/", views.commerce_order_unhold, name="commerce_order_unhold"),

@@ -8,11 +8,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from amazon_channel.health import broker_check, database_check
 from amazon_channel.selectors import (
@@ -24,6 +25,7 @@ from amazon_channel.selectors import (
     store_for_dashboard,
     store_get,
     store_list_for_cards,
+    store_recent_events,
     store_recent_orders,
     store_sync_runs,
 )
@@ -36,6 +38,7 @@ from amazon_channel.services.cancellation import (
 from amazon_channel.services.commerce_actions import (
     amazon_order_of,
     commerce_creditmemo_create,
+    commerce_creditmemo_refusal,
     commerce_order_amazon_messages,
     commerce_orders_mass_action,
     commerce_shipment_create,
@@ -58,6 +61,7 @@ from commerce_orders.selectors import (
     order_actions_available,
     order_export_rows,
     order_grid,
+    order_statuses_in_use,
     order_view,
 )
 from dashboard.forms import (
@@ -108,12 +112,19 @@ def store_list(request):
     return render(request, "dashboard/store_list.html", {"stores": store_list_for_cards()})
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 @permission_required([VIEW_STORE, ADD_STORE], raise_exception=True)
 def store_connect_page(request):
-    """Add a store: Test connection tells what Amazon says; Save connects it."""
-    form = StoreConnectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """Add Store: the form, which posts to store_connect_save."""
+    return render(request, "dashboard/store_connect.html", {"form": StoreConnectForm()})
+
+
+@require_POST
+@permission_required([VIEW_STORE, ADD_STORE], raise_exception=True)
+def store_connect_save(request):
+    """Test connection tells what Amazon says (nothing saved); Save connects the store."""
+    form = StoreConnectForm(request.POST)
+    if form.is_valid():
         if "test_connection" in request.POST:
             problem = store_connection_test(**form.connection_arguments())
             if problem:
@@ -124,7 +135,7 @@ def store_connect_page(request):
                 messages.success(request, _("Amazon accepted the credentials."))
         else:
             store, created = store_connect(
-                name=form.cleaned_data["name"], **form.connection_arguments()
+                actor=request.user, name=form.cleaned_data["name"], **form.connection_arguments()
             )
             messages.success(
                 request,
@@ -143,20 +154,29 @@ def store_detail(request, store_id):
     return render(
         request,
         "dashboard/store_detail.html",
-        {"store": store, "recent_orders": recent_orders},
+        {"store": store, "recent_orders": recent_orders, "events": store_recent_events(store)},
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 @permission_required(CHANGE_STORE, raise_exception=True)
 def store_settings(request, store_id):
+    """Order Settings: the form, which posts to store_settings_save."""
     store = store_get(store_id)
-    form = OrderSettingsForm(request.POST or None, instance=store)
-    if request.method == "POST" and form.is_valid():
-        store_order_settings_update(store=store, actor=request.user, values=form.cleaned_data)
-        messages.success(request, _("You saved the Order Settings."))
-        return redirect("dashboard:store_detail", store_id=store.pk)
+    form = OrderSettingsForm(instance=store)
     return render(request, "dashboard/store_settings.html", {"store": store, "form": form})
+
+
+@require_POST
+@permission_required(CHANGE_STORE, raise_exception=True)
+def store_settings_save(request, store_id):
+    store = store_get(store_id)
+    form = OrderSettingsForm(request.POST, instance=store)
+    if not form.is_valid():
+        return render(request, "dashboard/store_settings.html", {"store": store, "form": form})
+    store_order_settings_update(store=store, actor=request.user, values=form.cleaned_data)
+    messages.success(request, _("You saved the Order Settings."))
+    return redirect("dashboard:store_detail", store_id=store.pk)
 
 
 @require_GET
@@ -170,7 +190,7 @@ def store_sync_log(request, store_id):
 @require_POST
 @permission_required(CHANGE_STORE, raise_exception=True)
 def store_activate(request, store_id):
-    store = store_set_active(store=store_get(store_id), is_active=True)
+    store = store_set_active(store=store_get(store_id), actor=request.user, is_active=True)
     messages.success(request, _("Store %(name)s is active.") % {"name": store.name})
     return _redirect_back(request, reverse("dashboard:store_list"))
 
@@ -178,7 +198,7 @@ def store_activate(request, store_id):
 @require_POST
 @permission_required(CHANGE_STORE, raise_exception=True)
 def store_deactivate(request, store_id):
-    store = store_set_active(store=store_get(store_id), is_active=False)
+    store = store_set_active(store=store_get(store_id), actor=request.user, is_active=False)
     messages.success(
         request,
         _("Store %(name)s is inactive: its orders are no longer synced.") % {"name": store.name},
@@ -190,7 +210,7 @@ def store_deactivate(request, store_id):
 @permission_required(SYNC_STORE, raise_exception=True)
 def store_sync(request, store_id):
     store = store_get(store_id)
-    store_sync_request(store=store)
+    store_sync_request(store=store, actor=request.user)
     messages.success(
         request,
         _("A sync of %(name)s has been requested. Its result appears in the sync log.")
@@ -270,31 +290,7 @@ def order_shipping_address_update(request, store_id, order_id):
     return redirect("dashboard:order_detail", store_id=store.pk, order_id=order.pk)
 
 
-@require_http_methods(["GET", "POST"])
-@permission_required([VIEW_ORDER, CANCEL_ORDER], raise_exception=True)
-def order_cancel(request, store_id, order_id):
-    store = store_get(store_id)
-    order = amazon_order_for_update(store=store, order_id=order_id)
-    if request.method == "POST":
-        form = CancelOrderForm(request.POST)
-        if form.is_valid():
-            try:
-                amazon_order_cancel(
-                    order=order, actor=request.user, reason=form.cleaned_data["reason"]
-                )
-            except CancellationNotAllowed as refusal:
-                messages.error(request, refusal.message)
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "The Amazon order has been canceled and the request has been submitted "
-                        "to Amazon."
-                    ),
-                )
-            return redirect("dashboard:order_detail", store_id=store.pk, order_id=order.pk)
-    else:
-        form = CancelOrderForm.for_order(order)
+def _order_cancel_page(request, store, order, form):
     return render(
         request,
         "dashboard/order_cancel.html",
@@ -306,6 +302,35 @@ def order_cancel(request, store_id, order_id):
             "seller_central_url": seller_central_url(store),
         },
     )
+
+
+@require_GET
+@permission_required([VIEW_ORDER, CANCEL_ORDER], raise_exception=True)
+def order_cancel(request, store_id, order_id):
+    """Cancel Order: the form, which posts to order_cancel_confirm."""
+    store = store_get(store_id)
+    order = amazon_order_for_update(store=store, order_id=order_id)
+    return _order_cancel_page(request, store, order, CancelOrderForm.for_order(order))
+
+
+@require_POST
+@permission_required([VIEW_ORDER, CANCEL_ORDER], raise_exception=True)
+def order_cancel_confirm(request, store_id, order_id):
+    store = store_get(store_id)
+    order = amazon_order_for_update(store=store, order_id=order_id)
+    form = CancelOrderForm(request.POST)
+    if not form.is_valid():
+        return _order_cancel_page(request, store, order, form)
+    try:
+        amazon_order_cancel(order=order, actor=request.user, reason=form.cleaned_data["reason"])
+    except CancellationNotAllowed as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(
+            request,
+            _("The Amazon order has been canceled and the request has been submitted to Amazon."),
+        )
+    return redirect("dashboard:order_detail", store_id=store.pk, order_id=order.pk)
 
 
 @require_POST
@@ -351,7 +376,7 @@ def _commerce_order_redirect(order):
 @require_GET
 @permission_required(VIEW_COMMERCE_ORDER, raise_exception=True)
 def commerce_order_list(request):
-    form = CommerceOrderGridForm(request.GET)
+    form = CommerceOrderGridForm(request.GET, statuses=order_statuses_in_use())
     form.is_valid()  # Errors are shown beside the fields; the valid filters still apply.
     page = order_grid(**form.grid_arguments())
     return render(
@@ -430,22 +455,33 @@ def commerce_order_mass_action(request):
             % {"count": len(result.refused)},
         )
     for number, reason in result.refused:
-        messages.error(
-            request, _("Order %(number)s: %(reason)s") % {"number": number, "reason": reason}
-        )
+        text = _("Order %(number)s: %(reason)s") % {"number": number, "reason": reason}
+        amazon_order = result.amazon_orders.get(number)
+        if amazon_order is not None:
+            # Each Amazon order is canceled with its own reason: lead to its Cancel Order page.
+            text = format_html(
+                '{} <a href="{}" data-link="amazon-cancel">{}</a>',
+                text,
+                reverse("dashboard:order_cancel", args=[amazon_order.store_id, amazon_order.pk]),
+                _("Cancel Order"),
+            )
+        messages.error(request, text)
     return _redirect_back(request, reverse("dashboard:commerce_order_list"))
 
 
 def _commerce_order_buttons(user, order, amazon_order, amazon_cancel_refusal) -> dict[str, bool]:
     """Which header buttons this user sees: the action is open on the order and allowed to them.
     Cancel of an Amazon order is Amazon's Cancel Order (the Commerce order is invoiced at import,
-    so Commerce would refuse it anyway): open while Amazon accepts a cancellation."""
+    so Commerce would refuse it anyway): open while Amazon accepts a cancellation. Credit Memo of
+    an Amazon order waits until something of it has shipped: Amazon refunds only that."""
     actions = order_actions_available(order)
     can_change = user.has_perm(CHANGE_COMMERCE_ORDER)
     return {
         "invoice": OrderAction.INVOICE in actions and user.has_perm(ADD_INVOICE),
         "ship": OrderAction.SHIP in actions and user.has_perm(ADD_SHIPMENT),
-        "credit_memo": OrderAction.CREDIT_MEMO in actions and user.has_perm(ADD_CREDIT_MEMO),
+        "credit_memo": OrderAction.CREDIT_MEMO in actions
+        and user.has_perm(ADD_CREDIT_MEMO)
+        and commerce_creditmemo_refusal(order=order, amazon_order=amazon_order) is None,
         "hold": OrderAction.HOLD in actions and can_change,
         "unhold": OrderAction.UNHOLD in actions and can_change,
         # An Amazon order is canceled through Amazon's Cancel Order page, with its permission.
@@ -586,21 +622,14 @@ def commerce_order_comment_add(request, order_id):
     return _commerce_order_redirect(order)
 
 
-def _document_page(request, order_id, *, form_class, action, template, create):
-    """The Ship and Credit Memo pages: a form of item quantities; `create(order, form)` calls
-    the service and returns the success message. A refusal is shown on the form."""
+def _document_page(request, order_id, *, form_class, action, template, refusal=None):
+    """The Ship and Credit Memo pages: a form of item quantities, while the action is open.
+    `refusal(order)`, if given, returns an error that closes the page (with its message)."""
     order = _commerce_order_or_404(order_id)
-    if request.method == "POST":
-        form = form_class(request.POST, order=order)
-        if form.is_valid():
-            try:
-                success_message = create(order, form)
-            except CommerceOrderError as error:
-                messages.error(request, str(error))
-            else:
-                messages.success(request, success_message)
-                return _commerce_order_redirect(order)
-        return render(request, template, {"order": order, "form": form}, status=400)
+    problem = refusal(order) if refusal is not None else None
+    if problem is not None:
+        messages.error(request, str(problem))
+        return _commerce_order_redirect(order)
     if action not in order_actions_available(order):
         messages.error(
             request,
@@ -611,9 +640,38 @@ def _document_page(request, order_id, *, form_class, action, template, create):
     return render(request, template, {"order": order, "form": form_class(order=order)})
 
 
-@require_http_methods(["GET", "POST"])
+def _document_save(request, order_id, *, form_class, template, create):
+    """What the Ship and Credit Memo forms post: `create(order, form)` calls the service and
+    returns the success message. Errors and a refusal are shown on the form."""
+    order = _commerce_order_or_404(order_id)
+    form = form_class(request.POST, order=order)
+    if form.is_valid():
+        try:
+            success_message = create(order, form)
+        except CommerceOrderError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, success_message)
+            return _commerce_order_redirect(order)
+    return render(request, template, {"order": order, "form": form}, status=400)
+
+
+SHIP_TEMPLATE = "dashboard/commerce_order_ship.html"
+CREDIT_MEMO_TEMPLATE = "dashboard/commerce_order_creditmemo.html"
+
+
+@require_GET
 @permission_required([VIEW_COMMERCE_ORDER, ADD_SHIPMENT], raise_exception=True)
 def commerce_order_ship(request, order_id):
+    """New Shipment: the form, which posts to commerce_order_ship_save."""
+    return _document_page(
+        request, order_id, form_class=ShipmentForm, action=OrderAction.SHIP, template=SHIP_TEMPLATE
+    )
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, ADD_SHIPMENT], raise_exception=True)
+def commerce_order_ship_save(request, order_id):
     def create(order, form):
         data = form.cleaned_data
         commerce_shipment_create(
@@ -627,39 +685,39 @@ def commerce_order_ship(request, order_id):
         )
         return _("The shipment has been created.")
 
-    return _document_page(
-        request,
-        order_id,
-        form_class=ShipmentForm,
-        action=OrderAction.SHIP,
-        template="dashboard/commerce_order_ship.html",
-        create=create,
+    return _document_save(
+        request, order_id, form_class=ShipmentForm, template=SHIP_TEMPLATE, create=create
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 @permission_required([VIEW_COMMERCE_ORDER, ADD_CREDIT_MEMO], raise_exception=True)
 def commerce_order_creditmemo(request, order_id):
-    def create(order, form):
-        data = form.cleaned_data
-        commerce_creditmemo_create(
-            actor=request.user,
-            order=order,
-            quantities=form.quantities(),
-            shipping_refund=data["shipping_refund"],
-            adjustment_refund=data["adjustment_refund"],
-            adjustment_fee=data["adjustment_fee"],
-            comment=data["comment"],
-            return_to_stock=data["return_to_stock"],
-        )
-        return _("You created the credit memo.")
-
+    """New Memo: the form, which posts to commerce_order_creditmemo_save."""
     return _document_page(
         request,
         order_id,
         form_class=CreditMemoForm,
         action=OrderAction.CREDIT_MEMO,
-        template="dashboard/commerce_order_creditmemo.html",
+        template=CREDIT_MEMO_TEMPLATE,
+        refusal=lambda order: commerce_creditmemo_refusal(
+            order=order, amazon_order=amazon_order_of(order)
+        ),
+    )
+
+
+@require_POST
+@permission_required([VIEW_COMMERCE_ORDER, ADD_CREDIT_MEMO], raise_exception=True)
+def commerce_order_creditmemo_save(request, order_id):
+    def create(order, form):
+        commerce_creditmemo_create(actor=request.user, order=order, **form.refund_arguments())
+        return _("You created the credit memo.")
+
+    return _document_save(
+        request,
+        order_id,
+        form_class=CreditMemoForm,
+        template=CREDIT_MEMO_TEMPLATE,
         create=create,
     )
 

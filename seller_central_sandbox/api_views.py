@@ -1,6 +1,7 @@
 """The SP-API operations of the sandbox: parse the request, call a selector or a service, answer
 in Amazon's shape. The pipeline (auth, faults, usage plans, headers) is in api.py."""
 
+import re
 from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
@@ -54,6 +55,11 @@ from seller_central_sandbox.services.sellers import (
     access_token_grant,
 )
 
+# Amazon checks identifiers before looking them up: a malformed one is 400, an unknown one 404.
+ORDER_ID = re.compile(r"\d{3}-\d{7}-\d{7}")
+FEED_ID = re.compile(r"\d{1,20}")
+FEED_DOCUMENT_ID = re.compile(r"amzn1\.tortuga\.[\w.-]{1,90}")
+
 SEARCH_PAGES = "searchOrders"
 V0_PAGES = "getOrders"
 FEEDS_PAGES = "getFeeds"
@@ -85,6 +91,16 @@ def token(request: HttpRequest) -> HttpResponse:
             "expires_in": int((access.expires_at - timezone.now()).total_seconds() + 0.5),
         }
     )
+
+
+def _checked_id(value: str, pattern: re.Pattern, name: str) -> str:
+    if not pattern.fullmatch(value):
+        raise SandboxError(f"{name} '{value}' is not valid.")
+    return value
+
+
+def _order_get(seller, order_id: str):
+    return order_get(seller=seller, order_id=_checked_id(order_id, ORDER_ID, "orderId"))
 
 
 def _enum_list(request: HttpRequest, name: str, allowed) -> list[str]:
@@ -161,7 +177,7 @@ def _search_orders_query(request: HttpRequest) -> OrderQuery:
 @sp_api_operation("getOrder")
 def get_order(request: HttpRequest, seller, order_id: str) -> HttpResponse:
     included = set(_enum_list(request, "includedData", representations.INCLUDED_DATA))
-    order = order_get(seller=seller, order_id=order_id)
+    order = _order_get(seller, order_id)
     return json_response({"order": representations.order_2026(order, included)})
 
 
@@ -232,30 +248,31 @@ def _get_orders_query(request: HttpRequest) -> OrderQuery:
 
 @sp_api_operation("getOrderV0")
 def get_order_v0(request: HttpRequest, seller, order_id: str) -> HttpResponse:
-    order = order_get(seller=seller, order_id=order_id)
+    order = _order_get(seller, order_id)
     return json_response({"payload": representations.order_v0(order)})
 
 
 @sp_api_operation("getOrderItems")
 def get_order_items_v0(request: HttpRequest, seller, order_id: str) -> HttpResponse:
-    order = order_get(seller=seller, order_id=order_id)
+    order = _order_get(seller, order_id)
     return json_response({"payload": representations.order_items_v0(order)})
 
 
 @sp_api_operation("getOrderAddress")
 def get_order_address_v0(request: HttpRequest, seller, order_id: str) -> HttpResponse:
-    order = order_get(seller=seller, order_id=order_id)
+    order = _order_get(seller, order_id)
     return json_response({"payload": representations.order_address_v0(order)})
 
 
 @sp_api_operation("getOrderBuyerInfo")
 def get_order_buyer_info_v0(request: HttpRequest, seller, order_id: str) -> HttpResponse:
-    order = order_get(seller=seller, order_id=order_id)
+    order = _order_get(seller, order_id)
     return json_response({"payload": representations.order_buyer_info_v0(order)})
 
 
 @sp_api_operation("confirmShipment", methods=("POST",))
 def confirm_shipment(request: HttpRequest, seller, order_id: str) -> HttpResponse:
+    _checked_id(order_id, ORDER_ID, "orderId")
     body = json_body(request)
     detail = body.get("packageDetail")
     marketplace_id = body.get("marketplaceId")
@@ -310,6 +327,7 @@ def create_feed_document(request: HttpRequest, seller) -> HttpResponse:
 
 @sp_api_operation("getFeedDocument")
 def get_feed_document(request: HttpRequest, seller, document_id: str) -> HttpResponse:
+    _checked_id(document_id, FEED_DOCUMENT_ID, "feedDocumentId")
     document = SandboxFeedDocument.objects.filter(seller=seller, document_id=document_id).first()
     if document is None:
         raise SandboxError(
@@ -406,11 +424,13 @@ def feed(request: HttpRequest, feed_id: str) -> HttpResponse:
 
 @sp_api_operation("getFeed")
 def get_feed(request: HttpRequest, seller, feed_id: str) -> HttpResponse:
+    _checked_id(feed_id, FEED_ID, "feedId")
     return json_response(representations.feed(feed_advance(seller=seller, feed_id=feed_id)))
 
 
 @sp_api_operation("cancelFeed", methods=("DELETE",))
 def cancel_feed(request: HttpRequest, seller, feed_id: str) -> HttpResponse:
+    _checked_id(feed_id, FEED_ID, "feedId")
     feed_cancel(seller=seller, feed_id=feed_id)
     return HttpResponse(status=200)
 

@@ -2,13 +2,26 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
+def now_field() -> forms.DateTimeField:
+    # Part of what a seed reproduces: the same seed and time give the same orders and steps.
+    return forms.DateTimeField(
+        label=_("Current time"),
+        required=False,
+        help_text=_(
+            "Leave empty to use the current time. The same seed and time give the same result."
+        ),
+    )
+
+
 class OrdersGenerateForm(forms.Form):
     count = forms.IntegerField(label=_("Orders"), min_value=1, max_value=1000, initial=10)
     seed = forms.IntegerField(label=_("Seed"), initial=1)
+    now = now_field()
 
 
 class LifecycleForm(forms.Form):
     seed = forms.IntegerField(label=_("Seed"), initial=1)
+    now = now_field()
 
 
 class FaultsForm(forms.Form):

@@ -5,6 +5,7 @@ The Procfile runs the sandbox with a single worker process, so a lock around a d
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -36,7 +37,9 @@ USAGE_PLANS = {
 
 
 class TokenBuckets:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        # Seconds from any fixed origin; tests put a hand-driven clock here.
+        self.clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], tuple[float, float, int]] = {}
 
@@ -45,7 +48,7 @@ class TokenBuckets:
         A new `generation` of the seller starts with full buckets."""
         plan = USAGE_PLANS[operation]
         refill_per_second = float(plan.rate) * float(settings.SANDBOX_TIME_SCALE)
-        now = time.monotonic()
+        now = self.clock()
         key = (seller_id, operation)
         with self._lock:
             tokens, updated, known_generation = self._buckets.get(

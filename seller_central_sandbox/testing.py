@@ -196,3 +196,43 @@ def sandbox_client_kwargs(sandbox_server, sandbox_seller) -> dict:
     """`Orders(version="2026-01-01", **sandbox_client_kwargs)` talks to the sandbox as
     `sandbox_seller`."""
     return client_kwargs_for(sandbox_server, sandbox_seller)
+
+
+def order_in_status(*, seller, status: str, fulfilled_by: str, seed: int, now=None):
+    """One buyer order of the seller, already in `status` (a FulfillmentStatus) and fulfilled by
+    `fulfilled_by` (a FulfilledBy), shaped as Amazon shows such an order: units shipped or
+    cancelled to match, no address for an Amazon-fulfilled one. The buyer's side is drawn from
+    `seed` as orders_generate draws it."""
+    from seller_central_sandbox.models import FulfilledBy, FulfillmentStatus
+    from seller_central_sandbox.services.orders import orders_generate
+
+    order = orders_generate(seller=seller, count=1, seed=seed, now=now)[0]
+    details = dict(order.details)
+    if fulfilled_by == FulfilledBy.AMAZON:
+        details["address"] = None
+    elif not details.get("address"):
+        details["address"] = {
+            "name": details["buyer"]["buyerName"],
+            "addressLine1": "12 Hauptstraße",
+            "city": "Berlin",
+            "postalCode": "10115",
+            "countryCode": "DE",
+            "addressType": "RESIDENTIAL",
+        }
+    order.status, order.fulfilled_by, order.details = status, fulfilled_by, details
+    order.save(update_fields=["status", "fulfilled_by", "details"])
+    items = list(order.items.order_by("pk"))
+    if status == FulfillmentStatus.PARTIALLY_SHIPPED and items[0].quantity_ordered < 2:
+        items[0].quantity_ordered = 2  # one unit shipped, one still to ship
+    for position, item in enumerate(items):
+        item.buyer_cancel_reason = ""
+        item.quantity_shipped = 0
+        if status == FulfillmentStatus.SHIPPED:
+            item.quantity_shipped = item.quantity_ordered
+        elif status == FulfillmentStatus.PARTIALLY_SHIPPED and position == 0:
+            item.quantity_shipped = 1
+        elif status == FulfillmentStatus.CANCELLED:
+            item.quantity_cancelled = item.quantity_ordered
+            item.cancelled_by, item.cancel_reason = "BUYER", "Ordered by mistake"
+        item.save()
+    return order

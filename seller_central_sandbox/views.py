@@ -112,7 +112,9 @@ def orders_generate_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 
     def action(data):
-        orders = orders_generate(seller=seller, count=data["count"], seed=data["seed"])
+        orders = orders_generate(
+            seller=seller, count=data["count"], seed=data["seed"], now=data["now"]
+        )
         return ngettext(
             "%(count)d order generated.", "%(count)d orders generated.", len(orders)
         ) % {"count": len(orders)}
@@ -126,7 +128,7 @@ def lifecycle_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 
     def action(data):
-        steps = orders_lifecycle_advance(seller=seller, seed=data["seed"])
+        steps = orders_lifecycle_advance(seller=seller, seed=data["seed"], now=data["now"])
         return _("Lifecycle advanced: %(steps)s") % {
             "steps": ", ".join(f"{name} {count}" for name, count in sorted(steps.items()))
             or _("nothing to do")

@@ -105,3 +105,50 @@ def test_a_merchant_ships_an_amazon_order_from_the_order_view(
     assert page.get_by_role("heading", name="Amazon Order Details").is_visible()
     commerce_link = page.get_by_role("link", name=order.increment_id)
     assert commerce_link.get_attribute("href") == f"/commerce/orders/{order.pk}/"
+
+
+def test_a_shipment_amazon_refused_shows_on_the_amazon_order_and_is_retried_from_the_order_view(
+    live_server, page, screenshot, amazon_order
+):
+    from amazon_channel.services.commerce_actions import commerce_shipment_create
+    from amazon_channel.services.outbox import outbox_message_settle
+
+    order = amazon_order.commerce_order
+    shipment = commerce_shipment_create(
+        actor=None,
+        order=order,
+        quantities={item.pk: item.quantity_ordered for item in order.items.all()},
+        carrier_code="DHL",
+        tracking_number="00340434161094042557",
+    )
+    message = OutboxMessage.objects.get(key=f"ship:{shipment.pk}")
+    reason = "Order 302-4000001-0000001 is CANCELLED: only unshipped orders can be shipped."
+    # What the delivery does with Amazon's 400: the message fails and the order is told.
+    OutboxMessage.objects.filter(pk=message.pk).update(state="failed", result=reason)
+    message.refresh_from_db()
+    outbox_message_settle(message=message, problem=reason)
+    user_with_app_permissions("anna", *COMMERCE_PERMISSIONS, *AMAZON_PERMISSIONS)
+    sign_in(page, live_server, "anna")
+
+    page.goto(f"{live_server.url}/stores/{amazon_order.store_id}/orders/{amazon_order.pk}/")
+    notes = page.locator("[data-field=order-notes]")
+    assert f"Amazon refused the shipment #{shipment.increment_id}: {reason}" in notes.inner_text()
+    screenshot("amazon_order_refused_shipment_notes")
+    notes.locator("[data-link=amazon-retry]").click()
+
+    page.wait_for_url(f"{live_server.url}/commerce/orders/{order.pk}/")
+    row = page.locator(f"tr[data-shipment='{shipment.increment_id}']")
+    assert row.locator("[data-amazon-state=unsent]").inner_text() == "Not sent to Amazon"
+    assert f"Amazon refused: {reason}" in row.inner_text()
+    screenshot("commerce_order_unsent_shipment")
+    row.get_by_role("button", name="Retry").click()
+
+    page.wait_for_url(f"{live_server.url}/commerce/orders/{order.pk}/")
+    assert page.locator(".message.success").inner_text() == (
+        "The message will be sent to Amazon again."
+    )
+    assert row.locator("[data-amazon-state=sent]").inner_text() == "Sent to Amazon"
+    message.refresh_from_db()
+    assert message.state == OutboxMessage.State.PENDING
+    amazon_order.refresh_from_db()
+    assert amazon_order.channel_notes == ""

@@ -12,10 +12,12 @@ from amazon_channel.models import (
     OutboxMessage,
 )
 from amazon_channel.services.cancellation import CancellationNotAllowed, amazon_order_cancel
-from commerce_orders.models import OrderState, Product
+from commerce_orders.models import OrderState, Product, StockReservation
+from commerce_orders.services import order_stock_reference
 from seller_central_sandbox.models import SandboxFeed, SandboxOrder
 from seller_central_sandbox.services.orders import (
     ShipmentItem,
+    order_lifecycle_step,
     order_shipment_confirm,
     orders_generate,
 )
@@ -62,10 +64,37 @@ def an_unshipped_order(store) -> AmazonOrder:
     )
 
 
+def units_by_sku(order: AmazonOrder) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for item in order.items.all():
+        units[item.seller_sku] = units.get(item.seller_sku, 0) + item.quantity_ordered
+    return units
+
+
+def stock_of(skus) -> dict[str, tuple[int, int]]:
+    """(in stock, reserved) per SKU."""
+    return {
+        product.sku: (product.quantity_in_stock, product.quantity_reserved)
+        for product in Product.objects.filter(sku__in=list(skus))
+    }
+
+
+def reservations_of(order: AmazonOrder):
+    return StockReservation.objects.filter(
+        reference=order_stock_reference(
+            external_channel="amazon", external_order_id=order.amazon_order_id
+        )
+    )
+
+
 def test_a_confirmed_cancellation_reaches_amazon_and_settles_everything(
     synced_store, seller, merchant
 ):
     order = an_unshipped_order(synced_store)
+    units = units_by_sku(order)
+    # The import took the order's units out of stock (and dropped what it had reserved).
+    stock_before = stock_of(units)
+    assert all(in_stock < 100 for in_stock, _ in stock_before.values())
 
     amazon_order_cancel(order=order, actor=merchant, reason="NoInventory")
     deliver_outbox(synced_store)
@@ -84,6 +113,56 @@ def test_a_confirmed_cancellation_reaches_amazon_and_settles_everything(
     assert order.amazon_order_id in mail.outbox[0].subject
     kinds = list(order.events.order_by("pk").values_list("kind", flat=True))
     assert kinds[-2:] == ["cancel_requested", "cancel_confirmed"]
+    # The order's units are back in stock, once; nothing is reserved for it.
+    assert stock_of(units) == {
+        sku: (in_stock + units[sku], reserved) for sku, (in_stock, reserved) in stock_before.items()
+    }
+    assert not reservations_of(order).exists()
+
+
+def test_a_confirmed_cancellation_releases_the_stock_an_unimported_order_still_holds(
+    sandbox_server, seller, merchant
+):
+    # Given a pending order that reserved its units, was paid, and could not be imported
+    # because its stock was sold elsewhere meanwhile: the reservation is still held
+    from tests.test_commerce_import_sandbox import SKUS
+
+    for sku in SKUS:
+        Product.objects.create(sku=sku, name=sku, price="10.00", quantity_in_stock=100)
+    orders_generate(seller=seller, count=30, seed=22, now=minutes_ago(60))
+    store = store_for_seller(
+        sandbox_server, seller, is_import_enabled=True, is_pending_quantity_reserved=True
+    )
+    sync_to_the_end(store)
+    pending = (
+        SandboxOrder.objects.filter(seller=seller, status="PENDING", fulfilled_by="MERCHANT")
+        .order_by("order_id")
+        .first()
+    )
+    assert pending is not None
+    order = AmazonOrder.objects.get(store=store, amazon_order_id=pending.order_id)
+    units = units_by_sku(order)
+    assert reservations_of(order).count() == len(units) > 0
+    Product.objects.filter(sku__in=units).update(quantity_in_stock=0)
+    order_lifecycle_step(seller=seller, order_id=pending.order_id, step="pay")
+    SandboxOrder.objects.filter(pk=pending.pk).update(last_updated_time=minutes_ago(3))
+    sync_to_the_end(store)
+    order.refresh_from_db()
+    assert order.status == "Unshipped"
+    assert order.commerce_order_id is None
+    assert order.commerce_import_error
+    stock_before = stock_of(units)
+
+    # When the merchant cancels it and Amazon confirms
+    amazon_order_cancel(order=order, actor=merchant, reason="NoInventory")
+    deliver_outbox(store)
+
+    # Then the reservation is released and nothing else moves
+    assert AmazonOrderCancellation.objects.get(order=order).state == "confirmed"
+    assert not reservations_of(order).exists()
+    assert stock_of(units) == {
+        sku: (in_stock, reserved - units[sku]) for sku, (in_stock, reserved) in stock_before.items()
+    }
 
 
 def test_a_cancellation_amazon_rejects_is_flagged_and_the_real_status_read_back(

@@ -1,6 +1,8 @@
 """Order View actions of Commerce orders from Amazon, through to the sandbox over real HTTP:
-partial shipments, a shipment Amazon refuses and its retry, a credit memo, Cancel."""
+partial shipments, a shipment or refund Amazon refuses (shown on the Amazon pages too) and its
+retry, a credit memo with its reason, Cancel."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,8 +14,17 @@ from amazon_channel.models import AmazonOrder, OutboxMessage
 from commerce_orders.models import Product
 from commerce_orders.services import invoice_create
 from dashboard.tests.factories import COMMERCE_PERMISSIONS, user_with_app_permissions
-from seller_central_sandbox.models import SandboxOrder, SandboxPackage, SandboxRefund
-from seller_central_sandbox.services.orders import _buyer_cancels, orders_generate
+from seller_central_sandbox.models import (
+    FulfillmentStatus,
+    SandboxOrder,
+    SandboxPackage,
+    SandboxRefund,
+)
+from seller_central_sandbox.services.orders import (
+    _buyer_cancels,
+    order_lifecycle_step,
+    orders_generate,
+)
 from seller_central_sandbox.testing import TEST_TIME_SCALE
 from tests.sync_helpers import deliver_outbox, minutes_ago, store_for_seller, sync_to_the_end
 
@@ -78,7 +89,9 @@ def ship(client, commerce_order, quantities: dict, tracking_number: str, carrier
         for item in commerce_order.items.all()
     }
     data.update({"carrier_code": carrier, "method": "Paket", "tracking_number": tracking_number})
-    return client.post(reverse("dashboard:commerce_order_ship", args=[commerce_order.pk]), data)
+    return client.post(
+        reverse("dashboard:commerce_order_ship_save", args=[commerce_order.pk]), data
+    )
 
 
 def next_sync(store, amazon_order) -> None:
@@ -97,6 +110,76 @@ def detail(client, commerce_order) -> str:
     response = client.get(reverse("dashboard:commerce_order_detail", args=[commerce_order.pk]))
     assert response.status_code == 200
     return response.content.decode()
+
+
+def page(client, url, data=None) -> str:
+    response = client.get(url, data)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def amazon_pages(client, amazon_order) -> dict[str, str]:
+    """What the Amazon side shows of the order: Amazon Order Details' Order Notes, and the notes
+    column of Recent Orders (the store page) and All Orders."""
+    store_id = amazon_order.store_id
+    details = page(client, reverse("dashboard:order_detail", args=[store_id, amazon_order.pk]))
+    recent = page(client, reverse("dashboard:store_detail", args=[store_id]))
+    all_orders = page(
+        client,
+        reverse("dashboard:order_list", args=[store_id]),
+        {"order_number": amazon_order.amazon_order_id},
+    )
+    return {
+        "order notes": re.search(r'data-field="order-notes">(.*?)</dd>', details, re.S).group(1),
+        "recent orders": row_of(recent, amazon_order),
+        "all orders": row_of(all_orders, amazon_order),
+    }
+
+
+def row_of(content: str, amazon_order) -> str:
+    match = re.search(rf'<tr data-order="{amazon_order.amazon_order_id}">(.*?)</tr>', content, re.S)
+    assert match, f"{amazon_order.amazon_order_id} is not listed"
+    return match.group(1)
+
+
+def newest_unshipped_order(store) -> AmazonOrder:
+    """An Unshipped order that Recent Orders lists (the store's newest)."""
+    return max(unshipped_orders(store), key=lambda order: (order.purchase_date, order.pk))
+
+
+def amazon_holds_back(amazon_order) -> None:
+    """Amazon takes the order back to Pending (a payment review): until it is paid again it
+    refuses shipments ("only unshipped orders can be shipped") and refunds."""
+    SandboxOrder.objects.filter(order_id=amazon_order.amazon_order_id).update(
+        status=FulfillmentStatus.PENDING
+    )
+
+
+def amazon_releases(seller, amazon_order) -> None:
+    """The payment goes through: the order is Unshipped on Amazon again."""
+    order_lifecycle_step(seller=seller, order_id=amazon_order.amazon_order_id, step="pay")
+
+
+def retry(client, commerce_order, message):
+    url = reverse("dashboard:commerce_order_amazon_retry", args=[commerce_order.pk, message.pk])
+    response = client.post(url)
+    assert response.status_code == 302
+    return response
+
+
+def credit_memo(client, commerce_order, item, reason="CustomerReturn", **amounts):
+    return client.post(
+        reverse("dashboard:commerce_order_creditmemo_save", args=[commerce_order.pk]),
+        {
+            **{f"quantity_{line.pk}": "0" for line in commerce_order.items.all()},
+            f"quantity_{item.pk}": "1",
+            "shipping_refund": "0",
+            "adjustment_refund": "0",
+            "adjustment_fee": "0",
+            "adjustment_reason": reason,
+            **amounts,
+        },
+    )
 
 
 def test_two_partial_shipments_reach_amazon_as_two_packages(synced_store, clerk_client):
@@ -136,7 +219,7 @@ def test_two_partial_shipments_reach_amazon_as_two_packages(synced_store, clerk_
 def test_a_shipment_amazon_refuses_is_shown_and_retry_sends_it_again(
     synced_store, seller, clerk_client
 ):
-    amazon_order = unshipped_orders(synced_store)[0]
+    amazon_order = newest_unshipped_order(synced_store)
     commerce_order = amazon_order.commerce_order
     sandbox_order = SandboxOrder.objects.get(order_id=amazon_order.amazon_order_id)
     # The buyer cancels on Amazon before our sync hears of it.
@@ -151,6 +234,7 @@ def test_a_shipment_amazon_refuses_is_shown_and_retry_sends_it_again(
     assert message.state == OutboxMessage.State.FAILED
     assert message.result
     content = detail(clerk_client, commerce_order)
+    assert "Not sent to Amazon" in content
     assert "Amazon refused: " in content
     assert message.result.split(":")[0] in content
     retry_url = reverse(
@@ -160,6 +244,15 @@ def test_a_shipment_amazon_refuses_is_shown_and_retry_sends_it_again(
     amazon_order.refresh_from_db()
     assert "Amazon refused the shipment" in amazon_order.channel_notes
     assert message.result in amazon_order.channel_notes
+    # The Amazon pages show the refusal in the order's notes, and lead to the retry.
+    note = f"Amazon refused the shipment #{shipment.increment_id}: {message.result}"
+    pages = amazon_pages(clerk_client, amazon_order)
+    for name, shown in pages.items():
+        assert note in shown, name
+    assert (
+        reverse("dashboard:commerce_order_detail", args=[commerce_order.pk])
+        in (pages["order notes"])
+    )
 
     response = clerk_client.post(retry_url)
 
@@ -186,16 +279,13 @@ def test_a_credit_memo_of_a_shipped_order_reaches_amazon_as_a_refund(synced_stor
     deliver_outbox(synced_store)
     item = commerce_order.items.order_by("pk").first()
 
-    response = clerk_client.post(
-        reverse("dashboard:commerce_order_creditmemo", args=[commerce_order.pk]),
-        {
-            **{f"quantity_{line.pk}": "0" for line in commerce_order.items.all()},
-            f"quantity_{item.pk}": "1",
-            "shipping_refund": "0",
-            "adjustment_refund": "1.50",
-            "adjustment_fee": "0",
-            "comment": "Arrived broken.",
-        },
+    response = credit_memo(
+        clerk_client,
+        commerce_order,
+        item,
+        reason="DifferentItem",
+        adjustment_refund="1.50",
+        comment="Arrived broken.",
     )
     assert response.status_code == 302
     deliver_outbox(synced_store)
@@ -207,10 +297,112 @@ def test_a_credit_memo_of_a_shipped_order_reaches_amazon_as_a_refund(synced_stor
     assert refund.item.order_item_id == item.external_item_id
     assert refund.principal == item.price + Decimal("1.50")
     assert refund.tax == memo.tax_amount
-    assert refund.reason == "CustomerReturn"
+    assert refund.reason == "DifferentItem"
     message = OutboxMessage.objects.get(key=f"refund:{memo.pk}")
     assert message.state == OutboxMessage.State.DONE
     assert "Confirmed by Amazon" in detail(clerk_client, commerce_order)
+
+
+def test_a_refused_shipment_sent_again_once_amazon_takes_it_is_confirmed_and_its_note_cleared(
+    synced_store, seller, clerk_client
+):
+    amazon_order = newest_unshipped_order(synced_store)
+    commerce_order = amazon_order.commerce_order
+    amazon_holds_back(amazon_order)
+    everything = {item.pk: item.quantity_ordered for item in commerce_order.items.all()}
+    ship(clerk_client, commerce_order, everything, "TRACK-LATER")
+    deliver_outbox(synced_store)
+    message = OutboxMessage.objects.get(key=f"ship:{commerce_order.shipments.get().pk}")
+    assert message.state == OutboxMessage.State.FAILED
+    assert "PENDING" in message.result
+    assert "Amazon refused the shipment" in amazon_pages(clerk_client, amazon_order)["order notes"]
+
+    amazon_releases(seller, amazon_order)
+    retry(clerk_client, commerce_order, message)
+    deliver_outbox(synced_store)
+
+    message.refresh_from_db()
+    amazon_order.refresh_from_db()
+    assert message.state == OutboxMessage.State.DONE
+    assert SandboxPackage.objects.get(order__order_id=amazon_order.amazon_order_id).tracking_number
+    assert amazon_order.channel_notes == ""
+    for name, shown in amazon_pages(clerk_client, amazon_order).items():
+        assert "Amazon refused" not in shown, name
+    content = detail(clerk_client, commerce_order)
+    assert "Confirmed by Amazon" in content
+    assert "Not sent to Amazon" not in content
+    assert amazon_order.events.filter(message="Amazon accepted the shipment.").count() == 1
+    assert not amazon_order.events.filter(message__endswith=": OK").exists()
+
+
+def refund_amazon_refuses(synced_store, clerk_client):
+    """An order Amazon holds back: our shipment and then our refund are refused (Amazon refunds
+    only shipped orders). Returns the Amazon order, the credit memo and the two messages."""
+    amazon_order = newest_unshipped_order(synced_store)
+    commerce_order = amazon_order.commerce_order
+    if not commerce_order.invoices.exists():
+        invoice_create(actor=None, order=commerce_order)
+    amazon_holds_back(amazon_order)
+    everything = {item.pk: item.quantity_ordered for item in commerce_order.items.all()}
+    ship(clerk_client, commerce_order, everything, "TRACK-HELD")
+    item = commerce_order.items.order_by("pk").first()
+    assert credit_memo(clerk_client, commerce_order, item).status_code == 302
+    deliver_outbox(synced_store)
+    shipment = OutboxMessage.objects.get(key=f"ship:{commerce_order.shipments.get().pk}")
+    memo = commerce_order.credit_memos.get()
+    refund = OutboxMessage.objects.get(key=f"refund:{memo.pk}")
+    return amazon_order, memo, shipment, refund
+
+
+def test_a_refund_amazon_refuses_is_shown_on_the_credit_memo_and_the_amazon_order(
+    synced_store, clerk_client
+):
+    amazon_order, memo, _shipment, refund = refund_amazon_refuses(synced_store, clerk_client)
+    commerce_order = amazon_order.commerce_order
+
+    assert refund.state == OutboxMessage.State.FAILED
+    # The sandbox's processing report has an error for the message, in Amazon's words.
+    assert "only shipped orders can be refunded" in refund.result
+    assert not SandboxRefund.objects.filter(order__order_id=amazon_order.amazon_order_id).exists()
+    content = detail(clerk_client, commerce_order)
+    memo_row = re.search(
+        rf'<tr data-credit-memo="{memo.increment_id}">(.*?)</tr>', content, re.S
+    ).group(1)
+    assert f"Amazon refused: {refund.result}" in memo_row
+    assert (
+        reverse("dashboard:commerce_order_amazon_retry", args=[commerce_order.pk, refund.pk])
+        in memo_row
+    )
+    amazon_order.refresh_from_db()
+    note = f"Amazon refused the refund #{memo.increment_id}: {refund.result}"
+    assert note in amazon_order.channel_notes
+    for name, shown in amazon_pages(clerk_client, amazon_order).items():
+        assert note in shown, name
+
+
+def test_a_refused_refund_retried_once_the_order_shipped_reaches_amazon(
+    synced_store, seller, clerk_client
+):
+    amazon_order, memo, shipment, refund = refund_amazon_refuses(synced_store, clerk_client)
+    commerce_order = amazon_order.commerce_order
+    amazon_releases(seller, amazon_order)
+
+    retry(clerk_client, commerce_order, shipment)
+    deliver_outbox(synced_store)
+    retry(clerk_client, commerce_order, refund)
+    deliver_outbox(synced_store)
+
+    refund.refresh_from_db()
+    shipment.refresh_from_db()
+    amazon_order.refresh_from_db()
+    assert (shipment.state, refund.state) == (OutboxMessage.State.DONE, OutboxMessage.State.DONE)
+    refunds = SandboxRefund.objects.filter(order__order_id=amazon_order.amazon_order_id)
+    assert refunds.count() == 1
+    assert refunds.get().principal == memo.subtotal
+    assert amazon_order.channel_notes == ""
+    for name, shown in amazon_pages(clerk_client, amazon_order).items():
+        assert "Amazon refused" not in shown, name
+    assert detail(clerk_client, commerce_order).count("Confirmed by Amazon") == 2
 
 
 def test_cancel_of_a_commerce_order_from_amazon_leads_to_amazon_cancel_order(

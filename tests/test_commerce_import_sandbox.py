@@ -1,5 +1,7 @@
 """Commerce orders for Amazon orders, as the Commerce channel makes them, through the real sync."""
 
+import itertools
+
 import pytest
 
 from amazon_channel.models import AmazonOrder, Store
@@ -11,12 +13,24 @@ from seller_central_sandbox.services.orders import (
     order_shipment_confirm,
     orders_generate,
 )
-from seller_central_sandbox.testing import TEST_TIME_SCALE
+from seller_central_sandbox.testing import TEST_TIME_SCALE, order_in_status
 from tests.sync_helpers import minutes_ago, store_for_seller, sync_to_the_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DE = "A1PA6795UKMFR9"
+CHANNELS = ("MERCHANT", "AMAZON")
+STATUSES = (
+    "PENDING", "PENDING_AVAILABILITY", "UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED",
+)  # fmt: skip
+OUR_STATUS = {
+    "PENDING": "Pending",
+    "PENDING_AVAILABILITY": "PendingAvailability",
+    "UNSHIPPED": "Unshipped",
+    "PARTIALLY_SHIPPED": "PartiallyShipped",
+    "SHIPPED": "Shipped",
+    "CANCELLED": "Canceled",
+}
 SKUS = [
     "ECHO-DOT-4-CHARCOAL", "FIRE-TV-4K-2021", "KETTLE-STEEL-17L", "MUG-SET-4-BLUE",
     "YOGA-MAT-6MM-GRN", "BACKPACK-25L-BLK", "HEADPHONES-NC-700", "CABLE-USBC-2M-2PK",
@@ -48,24 +62,61 @@ def commerce_order_of(order: AmazonOrder) -> CommerceOrder | None:
 
 
 def test_commerce_orders_follow_the_channel_rules(sandbox_server, seller, catalog):
-    orders_generate(seller=seller, count=60, seed=11, now=minutes_ago(5))
+    placed = {
+        (channel, status): order_in_status(
+            seller=seller, status=status, fulfilled_by=channel, seed=100 + n, now=minutes_ago(30)
+        ).order_id
+        for n, (channel, status) in enumerate(itertools.product(CHANNELS, STATUSES))
+    }
     store = importing_store(sandbox_server, seller)
 
     run = sync_to_the_end(store)
 
-    orders = AmazonOrder.objects.filter(store=store).select_related("commerce_order")
-    for order in orders:
-        eligible = (
-            order.status in ("Unshipped", "PartiallyShipped", "Shipped")
-            if order.fulfillment_channel == "MFN"
-            else order.status == "Shipped"
-        )
-        assert (order.commerce_order is not None) == eligible, (
-            order.status,
-            order.fulfillment_channel,
-        )
-    assert run.commerce_orders_created == orders.exclude(commerce_order=None).count() > 0
-    assert orders.filter(status="Pending", commerce_order__isnull=False).count() == 0
+    orders = {
+        order.amazon_order_id: order
+        for order in AmazonOrder.objects.filter(store=store).select_related("commerce_order")
+    }
+    assert {key: orders[order_id].status for key, order_id in placed.items()} == {
+        (channel, status): OUR_STATUS[status] for channel, status in placed
+    }
+    imported = {key for key, order_id in placed.items() if orders[order_id].commerce_order}
+    assert imported == {
+        ("MERCHANT", "UNSHIPPED"),
+        ("MERCHANT", "PARTIALLY_SHIPPED"),
+        ("MERCHANT", "SHIPPED"),
+        ("AMAZON", "SHIPPED"),
+    }
+    assert run.commerce_orders_created == CommerceOrder.objects.count() == 4
+    for channel in CHANNELS:
+        shipped = orders[placed[(channel, "SHIPPED")]]
+        assert shipped.commerce_order.state == OrderState.COMPLETE
+    assert orders[placed[("MERCHANT", "UNSHIPPED")]].commerce_order.state == OrderState.PROCESSING
+
+
+def test_an_out_of_stock_sku_blocks_the_import_with_a_note_and_is_retried_once_stocked(
+    sandbox_server, seller, catalog
+):
+    placed = order_in_status(
+        seller=seller, status="UNSHIPPED", fulfilled_by="MERCHANT", seed=200, now=minutes_ago(30)
+    )
+    short = placed.items.order_by("pk").first().seller_sku
+    Product.objects.filter(sku=short).update(quantity_in_stock=0)
+    store = importing_store(sandbox_server, seller)
+    sync_to_the_end(store)
+    order = AmazonOrder.objects.get(amazon_order_id=placed.order_id)
+    assert order.commerce_order_id is None
+    assert f"SKU {short} is out of stock" in order.commerce_import_error
+    assert CommerceOrder.objects.count() == 0
+
+    Product.objects.filter(sku=short).update(quantity_in_stock=10)
+    again = sync_to_the_end(store)
+
+    order.refresh_from_db()
+    # Amazon changed nothing: the retry comes from the note on the order.
+    assert (again.orders_created, again.orders_updated) == (0, 0)
+    assert again.commerce_orders_created == 1
+    assert order.commerce_order_id is not None
+    assert order.commerce_import_error == ""
 
 
 def test_an_imported_order_is_invoiced_offline_with_amazon_payment_and_shipping(

@@ -3,9 +3,11 @@ lockout; a login on every page; the sandbox out of production.
 
 The URL lists are read from the URL configuration: a new dashboard URL fails
 `test_every_dashboard_url_is_known_as_read_only_or_state_changing` until it is listed here, and a
-state-changing one then gets every check below.
+state-changing one then gets every check below. A form's page is read-only (GET); its form posts
+to a state-changing URL of its own.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +20,13 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from amazon_channel.models import AmazonOrderCancellation, AmazonOrderEvent, OutboxMessage, Store
+from amazon_channel.models import (
+    AmazonOrderCancellation,
+    AmazonOrderEvent,
+    OutboxMessage,
+    Store,
+    StoreEvent,
+)
 from amazon_channel.services.commerce_actions import commerce_shipment_create
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders import services as commerce_services
@@ -36,23 +44,35 @@ PERMISSION_APPS = ("amazon_channel", "commerce_orders")
 
 READ_ONLY = {
     "store_list",
+    "store_connect",
     "store_detail",
+    "store_settings",
     "store_sync_log",
     "order_list",
     "order_detail",
+    "order_cancel",
     "commerce_order_list",
     "commerce_order_detail",
+    "commerce_order_ship",
+    "commerce_order_creditmemo",
+}
+# A form's page -> the state-changing URL its form posts to.
+FORM_PAGES = {
+    "store_connect": "store_connect_save",
+    "store_settings": "store_settings_save",
+    "order_cancel": "order_cancel_confirm",
+    "commerce_order_ship": "commerce_order_ship_save",
+    "commerce_order_creditmemo": "commerce_order_creditmemo_save",
 }
 
 
 @dataclass(frozen=True)
 class Action:
-    """A state-changing URL: the permission that gates it (beyond seeing the page), whether GET
-    is refused, and `succeed(user)`, which makes the objects, posts as `user` through a client
-    that checks CSRF, and asserts the effect (an event naming the user where one is recorded)."""
+    """A state-changing URL (POST only): the permission that gates it (beyond seeing the page)
+    and `succeed(user)`, which makes the objects, posts as `user` through a client that checks
+    CSRF, and asserts the effect, with an event naming the user."""
 
     permission: str
-    is_post_only: bool
     succeed: Callable
 
 
@@ -99,12 +119,34 @@ def dashboard_url(name: str, **kwargs) -> str:
     return reverse(f"dashboard:{name}", kwargs=kwargs)
 
 
+def url_arguments(name: str) -> list[str]:
+    pattern = next(pattern for pattern in dashboard_urls.urlpatterns if pattern.name == name)
+    return list(pattern.pattern.converters)
+
+
 def placeholder_url(name: str) -> str:
     """The URL with 1 for every argument: enough where the refusal comes before any lookup."""
-    pattern = next(
-        pattern for pattern in dashboard_urls.urlpatterns if pattern.name == name
-    ).pattern
-    return dashboard_url(name, **dict.fromkeys(pattern.converters, 1))
+    return dashboard_url(name, **dict.fromkeys(url_arguments(name), 1))
+
+
+def real_url(name: str) -> str:
+    """The URL of objects that exist, in a state where its page or action is open: a view that
+    answered the wrong method would do its work here instead of a 404."""
+    arguments = url_arguments(name)
+    if "message_id" in arguments:
+        order, _amazon_order, message = refused_shipment()
+        return dashboard_url(name, order_id=order.pk, message_id=message.pk)
+    if name.startswith("commerce_order") and "order_id" in arguments:
+        order = placed_order()
+        if name.startswith("commerce_order_creditmemo"):
+            invoice(order)
+        return dashboard_url(name, order_id=order.pk)
+    if "order_id" in arguments:
+        order = AmazonOrderFactory()
+        return dashboard_url(name, store_id=order.store_id, order_id=order.pk)
+    if "store_id" in arguments:
+        return dashboard_url(name, store_id=StoreFactory().pk)
+    return dashboard_url(name)
 
 
 def assert_amazon_event(order, user, kind):
@@ -119,6 +161,13 @@ def assert_commerce_event(order, user, action):
     )
 
 
+def assert_store_event(store, user, kind, **expected):
+    [event] = StoreEvent.objects.filter(store=store)
+    assert (event.kind, event.actor) == (kind, user)
+    for name, value in expected.items():
+        assert getattr(event, name) == value
+
+
 # What a successful request does, per URL.
 
 
@@ -127,6 +176,7 @@ def activate(user):
     response = post_with_token(user, dashboard_url("store_activate", store_id=store.pk))
     assert response.status_code == 302
     assert Store.objects.get(pk=store.pk).is_active
+    assert_store_event(store, user, StoreEvent.Kind.ACTIVATED)
 
 
 def deactivate(user):
@@ -134,6 +184,7 @@ def deactivate(user):
     response = post_with_token(user, dashboard_url("store_deactivate", store_id=store.pk))
     assert response.status_code == 302
     assert not Store.objects.get(pk=store.pk).is_active
+    assert_store_event(store, user, StoreEvent.Kind.DEACTIVATED)
 
 
 def sync(user, *, capture_on_commit):
@@ -143,34 +194,41 @@ def sync(user, *, capture_on_commit):
     assert response.status_code == 302
     # The sync task is queued for when the transaction commits.
     assert len(callbacks) == 1
+    assert_store_event(store, user, StoreEvent.Kind.SYNC_REQUESTED)
 
 
 def save_settings(user):
     store = StoreFactory(is_import_enabled=False)
     data = form_data(OrderSettingsForm(instance=store), is_import_enabled="True")
-    response = post_with_token(user, dashboard_url("store_settings", store_id=store.pk), data)
+    response = post_with_token(user, dashboard_url("store_settings_save", store_id=store.pk), data)
     assert response.status_code == 302
     assert Store.objects.get(pk=store.pk).is_import_enabled
+    assert_store_event(
+        store, user, StoreEvent.Kind.SETTINGS_CHANGED, changes={"is_import_enabled": [False, True]}
+    )
+
+
+CONNECT_DATA = {
+    "name": "Security Test Store",
+    "marketplace_code": "DE",
+    "seller_id": "A1SECURITYTEST",
+    "environment": Store.Environment.SANDBOX,
+    "lwa_client_id": "amzn1.application-oa2-client.security",
+    "lwa_client_secret": "first-client-secret",
+    "refresh_token": "Atzr|first-refresh-token",
+}
 
 
 def connect(user):
-    data = {
-        "name": "Security Test Store",
-        "marketplace_code": "DE",
-        "seller_id": "A1SECURITYTEST",
-        "environment": Store.Environment.SANDBOX,
-        "lwa_client_id": "amzn1.application-oa2-client.test",
-        "lwa_client_secret": "secret",
-        "refresh_token": "Atzr|token",
-    }
-    response = post_with_token(user, dashboard_url("store_connect"), data)
+    response = post_with_token(user, dashboard_url("store_connect_save"), CONNECT_DATA)
     assert response.status_code == 302
-    assert Store.objects.filter(name="Security Test Store").exists()
+    store = Store.objects.get(name="Security Test Store")
+    assert_store_event(store, user, StoreEvent.Kind.CONNECTED, changes={})
 
 
 def cancel_amazon_order(user):
     order = AmazonOrderFactory()
-    url = dashboard_url("order_cancel", store_id=order.store_id, order_id=order.pk)
+    url = dashboard_url("order_cancel_confirm", store_id=order.store_id, order_id=order.pk)
     response = post_with_token(user, url, {"reason": "NoInventory"})
     assert response.status_code == 302
     assert_amazon_event(order, user, AmazonOrderEvent.Kind.CANCEL_REQUESTED)
@@ -226,7 +284,9 @@ def export(user):
     assert order.increment_id in b"".join(response.streaming_content).decode()
 
 
-def retry_refused_shipment(user):
+def refused_shipment():
+    """An Amazon order's Commerce order whose shipment Amazon refused: (order, Amazon order,
+    the refused outbox message)."""
     amazon_order = AmazonOrderFactory(store=StoreFactory(is_import_enabled=True))
     order = placed_order(external_channel="amazon", external_order_id=amazon_order.amazon_order_id)
     amazon_order.commerce_order = order
@@ -243,6 +303,11 @@ def retry_refused_shipment(user):
     OutboxMessage.objects.filter(pk=message.pk).update(
         state=OutboxMessage.State.FAILED, result="Order is CANCELLED."
     )
+    return order, amazon_order, message
+
+
+def retry_refused_shipment(user):
+    order, amazon_order, message = refused_shipment()
     url = dashboard_url("commerce_order_amazon_retry", order_id=order.pk, message_id=message.pk)
 
     response = post_with_token(user, url)
@@ -262,50 +327,39 @@ def hold(order):
 
 
 STATE_CHANGING = {
-    "store_connect": Action("amazon_channel.add_store", is_post_only=False, succeed=connect),
-    "store_settings": Action(
-        "amazon_channel.change_store", is_post_only=False, succeed=save_settings
-    ),
-    "store_activate": Action("amazon_channel.change_store", is_post_only=True, succeed=activate),
-    "store_deactivate": Action(
-        "amazon_channel.change_store", is_post_only=True, succeed=deactivate
-    ),
-    "store_sync": Action("amazon_channel.sync_store", is_post_only=True, succeed=sync),
-    "order_cancel": Action(
-        "amazon_channel.cancel_amazonorder", is_post_only=False, succeed=cancel_amazon_order
+    "store_connect_save": Action("amazon_channel.add_store", succeed=connect),
+    "store_settings_save": Action("amazon_channel.change_store", succeed=save_settings),
+    "store_activate": Action("amazon_channel.change_store", succeed=activate),
+    "store_deactivate": Action("amazon_channel.change_store", succeed=deactivate),
+    "store_sync": Action("amazon_channel.sync_store", succeed=sync),
+    "order_cancel_confirm": Action(
+        "amazon_channel.cancel_amazonorder", succeed=cancel_amazon_order
     ),
     "order_shipping_address_update": Action(
-        "amazon_channel.change_amazonorder", is_post_only=True, succeed=update_shipping_address
+        "amazon_channel.change_amazonorder", succeed=update_shipping_address
     ),
     "order_cancellation_acknowledge": Action(
-        "amazon_channel.cancel_amazonorder", is_post_only=True, succeed=acknowledge_cancellation
+        "amazon_channel.cancel_amazonorder", succeed=acknowledge_cancellation
     ),
     # POST for the size of a selection, not a change: it still needs a token and the permission.
-    "commerce_order_export": Action(
-        "commerce_orders.view_commerceorder", is_post_only=True, succeed=export
-    ),
-    "commerce_order_mass_action": Action(
-        "commerce_orders.change_commerceorder", is_post_only=True, succeed=mass_hold
-    ),
+    "commerce_order_export": Action("commerce_orders.view_commerceorder", succeed=export),
+    "commerce_order_mass_action": Action("commerce_orders.change_commerceorder", succeed=mass_hold),
     "commerce_order_invoice": Action(
         "commerce_orders.add_invoice",
-        is_post_only=True,
         succeed=commerce_order_post("commerce_order_invoice", OrderAction.INVOICE),
     ),
-    "commerce_order_ship": Action(
+    "commerce_order_ship_save": Action(
         "commerce_orders.add_shipment",
-        is_post_only=False,
         succeed=commerce_order_post(
-            "commerce_order_ship",
+            "commerce_order_ship_save",
             OrderAction.SHIP,
             data=lambda order: form_data(ShipmentForm(order=order), carrier_code="DHL"),
         ),
     ),
-    "commerce_order_creditmemo": Action(
+    "commerce_order_creditmemo_save": Action(
         "commerce_orders.add_creditmemo",
-        is_post_only=False,
         succeed=commerce_order_post(
-            "commerce_order_creditmemo",
+            "commerce_order_creditmemo_save",
             OrderAction.CREDIT_MEMO,
             prepare=invoice,
             data=lambda order: form_data(CreditMemoForm(order=order)),
@@ -313,35 +367,28 @@ STATE_CHANGING = {
     ),
     "commerce_order_hold": Action(
         "commerce_orders.change_commerceorder",
-        is_post_only=True,
         succeed=commerce_order_post("commerce_order_hold", OrderAction.HOLD),
     ),
     "commerce_order_unhold": Action(
         "commerce_orders.change_commerceorder",
-        is_post_only=True,
         succeed=commerce_order_post("commerce_order_unhold", OrderAction.UNHOLD, prepare=hold),
     ),
     "commerce_order_cancel": Action(
         "commerce_orders.change_commerceorder",
-        is_post_only=True,
         succeed=commerce_order_post("commerce_order_cancel", OrderAction.CANCEL),
     ),
     "commerce_order_email_send": Action(
         "commerce_orders.change_commerceorder",
-        is_post_only=True,
         succeed=commerce_order_post("commerce_order_email_send", OrderAction.EMAIL),
     ),
     "commerce_order_comment_add": Action(
         "commerce_orders.change_commerceorder",
-        is_post_only=True,
         succeed=commerce_order_post(
             "commerce_order_comment_add", OrderAction.COMMENT, data={"comment": "Called them."}
         ),
     ),
     "commerce_order_amazon_retry": Action(
-        "commerce_orders.change_commerceorder",
-        is_post_only=True,
-        succeed=retry_refused_shipment,
+        "commerce_orders.change_commerceorder", succeed=retry_refused_shipment
     ),
 }
 
@@ -351,31 +398,50 @@ def test_every_dashboard_url_is_known_as_read_only_or_state_changing():
 
     assert names - READ_ONLY - set(STATE_CHANGING) == set(), "add the new URL to this file"
     assert READ_ONLY | set(STATE_CHANGING) <= names
+    assert READ_ONLY.isdisjoint(STATE_CHANGING)
+    assert set(FORM_PAGES) <= READ_ONLY
+    assert set(FORM_PAGES.values()) <= set(STATE_CHANGING)
 
 
 @pytest.mark.parametrize("name", sorted(READ_ONLY))
-def test_read_only_urls_refuse_post(name):
+def test_read_only_urls_answer_get_and_refuse_post(name):
     # A read-only page that accepted POST would be a state-changing URL nobody checks here.
     client = Client()
     client.force_login(user_with_all_permissions_but("reader"))
+    url = real_url(name)
 
-    response = client.post(placeholder_url(name))
+    shown = client.get(url)
+    posted = client.post(url)
 
-    assert response.status_code == 405
+    assert shown.status_code == 200
+    assert posted.status_code == 405
+
+
+@pytest.mark.parametrize(("page", "action"), sorted(FORM_PAGES.items()))
+def test_a_form_page_posts_to_its_action_and_needs_the_permission_of_the_action(page, action):
+    url = real_url(page)
+    allowed = Client()
+    allowed.force_login(user_with_all_permissions_but("merchant"))
+    refused = Client()
+    refused.force_login(user_with_all_permissions_but("clerk", STATE_CHANGING[action].permission))
+
+    shown = allowed.get(url)
+
+    form_action = dashboard_url(action, **shown.resolver_match.kwargs)
+    assert f'action="{form_action}"' in shown.content.decode()
+    assert refused.get(url).status_code == 403
 
 
 @pytest.mark.parametrize("name", sorted(STATE_CHANGING))
-def test_state_changing_urls_refuse_get_when_post_only(name):
+def test_state_changing_urls_refuse_get(name):
     client = Client()
     client.force_login(user_with_all_permissions_but("merchant"))
+    # Objects that exist: a view that acted on GET would answer 200 or 302 here, never 404.
+    url = real_url(name)
 
-    response = client.get(placeholder_url(name))
+    response = client.get(url)
 
-    if STATE_CHANGING[name].is_post_only:
-        assert response.status_code == 405
-    else:
-        # A form page: GET shows it (or 404 for the placeholder ids); it never answers 405.
-        assert response.status_code in {200, 302, 404}
+    assert response.status_code == 405
 
 
 @pytest.mark.parametrize("name", sorted(STATE_CHANGING))
@@ -409,6 +475,33 @@ def test_state_changing_urls_succeed_with_token_and_permission_and_name_the_user
         sync(user, capture_on_commit=django_capture_on_commit_callbacks)
     else:
         action.succeed(user)
+
+
+def test_store_events_never_hold_the_credentials():
+    user = user_with_all_permissions_but("merchant")
+    post_with_token(user, dashboard_url("store_connect_save"), CONNECT_DATA)
+    reconnect = {
+        **CONNECT_DATA,
+        "name": "Security Test Store Berlin",
+        "lwa_client_secret": "second-client-secret",
+        "refresh_token": "Atzr|second-refresh-token",
+    }
+
+    response = post_with_token(user, dashboard_url("store_connect_save"), reconnect)
+
+    assert response.status_code == 302
+    store = Store.objects.get(seller_id=CONNECT_DATA["seller_id"])
+    assert store.refresh_token == "Atzr|second-refresh-token"
+    events = list(StoreEvent.objects.filter(store=store).values())
+    assert [event["kind"] for event in events] == [
+        StoreEvent.Kind.CREDENTIALS_UPDATED,
+        StoreEvent.Kind.CONNECTED,
+    ]
+    assert events[0]["changes"] == {"name": ["Security Test Store", "Security Test Store Berlin"]}
+    stored = json.dumps(events, default=str)
+    for data in (CONNECT_DATA, reconnect):
+        for name in ("lwa_client_id", "lwa_client_secret", "refresh_token"):
+            assert data[name] not in stored
 
 
 # A login on every page
@@ -545,7 +638,36 @@ def test_the_admin_sign_in_is_locked_out_too(client, merchant):
 # Production settings
 
 
-def test_the_sandbox_is_not_reachable_with_production_settings(tmp_path):
+SANDBOX_PROBE = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.urls import Resolver404, resolve
+
+def on_the_main_site(path):
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+def sp_api_view(path):
+    # The sandbox process (seller_central_sandbox.wsgi) serves this URLconf.
+    try:
+        return resolve(path, urlconf="seller_central_sandbox.api_urls").url_name
+    except Exception as error:
+        return type(error).__name__
+
+print(json.dumps({
+    "installed": "seller_central_sandbox" in settings.INSTALLED_APPS,
+    "control_page": [on_the_main_site(path) for path in ("/sandbox/", "/sandbox/sellers/A1/")],
+    "token_endpoint": sp_api_view("/auth/o2/token"),
+}))
+"""
+
+
+def sandbox_probe(tmp_path, **overrides) -> dict:
     environment = project_environment(
         var_dir=tmp_path,
         keep_services=False,
@@ -557,22 +679,26 @@ def test_the_sandbox_is_not_reachable_with_production_settings(tmp_path):
         REDIS_URL="redis://127.0.0.1:1/0",
         DJANGO_SETTINGS_MODULE="config.settings",
     )
-    probe = (
-        "import django; django.setup()\n"
-        "from django.conf import settings\n"
-        "from django.urls import Resolver404, resolve\n"
-        "assert 'seller_central_sandbox' not in settings.INSTALLED_APPS\n"
-        "for path in ('/sandbox/', '/sandbox/sellers/A1/', '/orders/2026-01-01/orders',\n"
-        "             '/auth/o2/token'):\n"
-        "    try:\n"
-        "        resolve(path)\n"
-        "    except Resolver404:\n"
-        "        continue\n"
-        "    raise SystemExit(f'{path} resolves')\n"
-        "print('unreachable')\n"
-    )
-
-    result = run_python(probe, environment)
-
+    # Production sets nothing about the sandbox: it is off by default once DEBUG is off.
+    environment.pop("SELLER_CENTRAL_SANDBOX_ENABLED", None)
+    environment.update(overrides)
+    result = run_python(SANDBOX_PROBE, environment)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "unreachable"
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_sandbox_is_not_reachable_with_production_settings(tmp_path):
+    # The same probe with the sandbox switched on finds both its control page and its SP-API.
+    enabled = sandbox_probe(tmp_path, SELLER_CENTRAL_SANDBOX_ENABLED="true")
+    assert enabled == {
+        "installed": True,
+        "control_page": [True, True],
+        "token_endpoint": "sandbox_token",
+    }
+
+    production = sandbox_probe(tmp_path)
+
+    assert production["installed"] is False
+    assert production["control_page"] == [False, False]
+    # Its SP-API URLs cannot even load: its models belong to an app that is not installed.
+    assert production["token_endpoint"] == "RuntimeError"

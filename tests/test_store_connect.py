@@ -61,7 +61,7 @@ def test_test_connection_says_amazon_accepted_the_credentials(
     merchant_client, sandbox_server, seller
 ):
     response = merchant_client.post(
-        reverse("dashboard:store_connect"),
+        reverse("dashboard:store_connect_save"),
         {**form_data(sandbox_server, seller), "test_connection": "1"},
         follow=True,
     )
@@ -81,7 +81,7 @@ def test_test_connection_says_what_amazon_rejected(
     merchant_client, sandbox_server, seller, change, expected
 ):
     response = merchant_client.post(
-        reverse("dashboard:store_connect"),
+        reverse("dashboard:store_connect_save"),
         {**form_data(sandbox_server, seller, **change), "test_connection": "1"},
     )
 
@@ -95,7 +95,7 @@ def test_test_connection_says_when_amazon_cannot_be_reached(
 ):
     port = closed_port()
     response = merchant_client.post(
-        reverse("dashboard:store_connect"),
+        reverse("dashboard:store_connect_save"),
         {
             **form_data(
                 sandbox_server,
@@ -112,7 +112,7 @@ def test_test_connection_says_when_amazon_cannot_be_reached(
 
 def test_save_connects_the_store_and_schedules_its_sync(merchant_client, sandbox_server, seller):
     response = merchant_client.post(
-        reverse("dashboard:store_connect"), {**form_data(sandbox_server, seller), "save": "1"}
+        reverse("dashboard:store_connect_save"), {**form_data(sandbox_server, seller), "save": "1"}
     )
 
     store = Store.objects.get()
@@ -128,7 +128,7 @@ def test_connecting_needs_the_add_store_permission(client):
     client.force_login(user)
 
     assert client.get(reverse("dashboard:store_connect")).status_code == 403
-    assert client.post(reverse("dashboard:store_connect"), {}).status_code == 403
+    assert client.post(reverse("dashboard:store_connect_save"), {}).status_code == 403
 
 
 def test_store_connect_command_creates_then_updates_and_prints_the_id(sandbox_server, seller):

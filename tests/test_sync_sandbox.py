@@ -1,12 +1,31 @@
 """The order sync against the Seller Central sandbox, over real HTTP with the real client."""
 
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs
+
 import pytest
-from django.db.models import Count
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from django.db.models import Count, PositiveIntegerField
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django_celery_beat.models import PeriodicTask
+from sp_api.api import Orders
+from sp_api.base.exceptions import SellingApiRequestThrottledException
 
 from amazon_channel.models import AmazonOrder, AmazonOrderItem, SyncRun, SyncState
-from amazon_channel.services.stores import store_schedule_update
-from amazon_channel.services.sync import SyncNotAllowed, sync_run_start
+from amazon_channel.services.stores import store_schedule_update, store_set_active
+from amazon_channel.services.sync import (
+    CLOCK_MARGIN,
+    LOOKBACK,
+    SyncNotAllowed,
+    store_problem_report,
+    sync_run_start,
+    sync_run_step,
+)
+from amazon_channel.spapi import iso8601
 from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import (
     ShipmentItem,
@@ -15,12 +34,13 @@ from seller_central_sandbox.services.orders import (
     orders_generate,
 )
 from seller_central_sandbox.services.sellers import FaultSettings, seller_faults_update
-from seller_central_sandbox.testing import TEST_TIME_SCALE
+from seller_central_sandbox.testing import TEST_TIME_SCALE, client_kwargs_for, order_in_status
 from tests.sync_helpers import minutes_ago, store_for_seller, sync_to_the_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DE = "A1PA6795UKMFR9"
+SEARCH_PATH = "/orders/2026-01-01/orders"
 
 
 @pytest.fixture
@@ -71,19 +91,37 @@ def test_a_full_import_reads_every_order_with_its_items_page_by_page(store, sell
     assert_one_copy_of_each(store)
 
 
-def test_an_incremental_run_picks_up_only_what_changed(store, seller):
+def searches_sent(server, *, since: int) -> list[dict]:
+    """The query of every searchOrders call the sandbox answered after exchange `since`."""
+    return [
+        {key: values[0] for key, values in parse_qs(exchange.query).items()}
+        for exchange in server.exchanges[since:]
+        if exchange.method == "GET" and exchange.path == SEARCH_PATH
+    ]
+
+
+def test_an_incremental_run_picks_up_only_what_changed(store, seller, sandbox_server):
     orders_generate(seller=seller, count=40, seed=2, now=minutes_ago(60 * 24))
-    sync_to_the_end(store)
+    first = sync_to_the_end(store)
     pending = sandbox_orders(seller).filter(status="PENDING").order_by("order_id")[:3]
     changed = [order.order_id for order in pending]
     assert len(changed) == 3
     for order_id in changed:
         order_lifecycle_step(seller=seller, order_id=order_id, step="pay")
     SandboxOrder.objects.filter(order_id__in=changed).update(last_updated_time=minutes_ago(3))
+    asked_before = len(sandbox_server.exchanges)
 
     second = sync_to_the_end(store)
 
-    assert (second.orders_created, second.orders_updated) == (0, 3)
+    # Amazon was asked for the watermark minus the lookback up to two minutes ago, nothing more.
+    assert second.window_start == first.window_end - LOOKBACK
+    now = timezone.now()
+    assert now - CLOCK_MARGIN - timedelta(seconds=30) < second.window_end <= now - CLOCK_MARGIN
+    searches = searches_sent(sandbox_server, since=asked_before)
+    assert [(search["lastUpdatedAfter"], search["lastUpdatedBefore"]) for search in searches] == [
+        (iso8601(second.window_start), iso8601(second.window_end))
+    ]
+    assert (second.orders_created, second.orders_updated, second.orders_unchanged) == (0, 3, 0)
     statuses = AmazonOrder.objects.filter(amazon_order_id__in=changed).values_list(
         "status", flat=True
     )
@@ -93,13 +131,20 @@ def test_an_incremental_run_picks_up_only_what_changed(store, seller):
 def test_an_order_updated_at_the_window_boundary_is_not_missed(store, seller):
     orders_generate(seller=seller, count=10, seed=3, now=minutes_ago(60))
     first = sync_to_the_end(store)
+    store.refresh_from_db()
+    watermark = store.orders_watermark
+    assert watermark == first.window_end
     order = sandbox_orders(seller).filter(status="PENDING").first()
+    # Amazon stamps the payment five minutes before the watermark, but its search shows the
+    # change only now, after the first run (eventual consistency).
     order_lifecycle_step(seller=seller, order_id=order.order_id, step="pay")
-    # Amazon records the change a moment before the first window closed (eventual consistency).
-    SandboxOrder.objects.filter(pk=order.pk).update(last_updated_time=first.window_end)
+    SandboxOrder.objects.filter(pk=order.pk).update(
+        last_updated_time=watermark - timedelta(minutes=5)
+    )
 
-    sync_to_the_end(store)
+    second = sync_to_the_end(store)
 
+    assert second.orders_updated == 1
     assert AmazonOrder.objects.get(amazon_order_id=order.order_id).status == "Unshipped"
 
 
@@ -138,24 +183,34 @@ def test_a_malformed_answer_is_retried_and_loses_nothing(store, seller):
     assert AmazonOrder.objects.filter(store=store).count() == 15
 
 
-def test_amazons_429s_are_waited_out(store, seller, sandbox_server):
-    from sp_api.api import Orders
-    from sp_api.base.exceptions import SellingApiRequestThrottledException
-
-    from seller_central_sandbox.testing import client_kwargs_for
-
-    orders_generate(seller=seller, count=5, seed=7, now=minutes_ago(5))
-    # Another application of the same seller used up the burst.
-    client = Orders(version="2026-01-01", **client_kwargs_for(sandbox_server, seller))
+def test_a_429_storm_ends_in_a_complete_import(store, seller, sandbox_server, settings):
+    orders_generate(seller=seller, count=150, seed=7, now=minutes_ago(5))
+    # Another application of the same seller used up the burst, and ours paces as though it had
+    # the quota to itself at ten times the rate Amazon refills it: a storm of 429s.
+    settings.AMAZON_RATE_LIMIT_SCALE = TEST_TIME_SCALE * 10
+    other_application = Orders(version="2026-01-01", **client_kwargs_for(sandbox_server, seller))
     with pytest.raises(SellingApiRequestThrottledException):
         for _ in range(25):
-            client.search_orders(createdAfter=minutes_ago(600).isoformat(), marketplaceIds=[DE])
+            other_application.search_orders(
+                createdAfter=minutes_ago(600).isoformat(), marketplaceIds=[DE]
+            )
+    asked_before = len(sandbox_server.exchanges)
 
     run = sync_to_the_end(store)
 
+    refused = [
+        exchange
+        for exchange in sandbox_server.exchanges[asked_before:]
+        if exchange.path == SEARCH_PATH and exchange.status == 429
+    ]
     assert run.status == SyncRun.Status.SUCCEEDED
-    assert run.throttled_calls >= 1
-    assert AmazonOrder.objects.filter(store=store).count() == 5
+    assert len(refused) >= 8
+    assert run.throttled_calls == len(refused)
+    assert run.pages == 2
+    assert set(
+        AmazonOrder.objects.filter(store=store).values_list("amazon_order_id", flat=True)
+    ) == (set(sandbox_orders(seller).values_list("order_id", flat=True)))
+    assert_one_copy_of_each(store)
 
 
 def test_rejected_credentials_pause_the_store_and_say_why(sandbox_server, seller, fast_amazon):
@@ -176,8 +231,6 @@ def test_rejected_credentials_pause_the_store_and_say_why(sandbox_server, seller
 def test_a_second_sync_of_a_store_exits_while_the_first_holds_it(store, seller):
     orders_generate(seller=seller, count=5, seed=8, now=minutes_ago(5))
     first = sync_run_start(store=store, kind=SyncRun.Kind.SCHEDULED)
-    from amazon_channel.services.sync import sync_run_step
-
     sync_run_step(run_id=first.pk, holder="worker-a", time_budget=0)
 
     assert sync_run_start(store=store, kind=SyncRun.Kind.MANUAL) is None
@@ -208,3 +261,122 @@ def test_shipments_made_on_amazon_come_back_with_their_tracking(store, seller):
     assert ours.status in ("Shipped", "PartiallyShipped")
     package = ours.packages.get()
     assert (package.carrier, package.tracking_number) == ("DHL", "00340434161234567890")
+
+
+def a_run_one_page_in(store, seller) -> tuple[SyncRun, object]:
+    """A synced store (its watermark), then 250 new orders and a run that has read one page."""
+    sync_to_the_end(store)
+    store.refresh_from_db()
+    orders_generate(seller=seller, count=250, seed=20, window=timedelta(minutes=10))
+    run = sync_run_start(store=store, kind=SyncRun.Kind.SCHEDULED)
+    sync_run_step(run_id=run.pk, holder="worker-a", max_pages=1)
+    assert AmazonOrder.objects.filter(store=store).count() == 100
+    return run, store.orders_watermark
+
+
+def test_deactivating_a_store_stops_its_running_sync_at_the_next_page(store, seller):
+    run, watermark = a_run_one_page_in(store, seller)
+    with transaction.atomic():
+        store_set_active(store=store, actor=None, is_active=False)
+
+    outcome = sync_run_step(run_id=run.pk, holder="worker-a")
+
+    run.refresh_from_db()
+    store.refresh_from_db()
+    assert outcome.is_finished
+    assert run.status == SyncRun.Status.FAILED
+    assert "the store was deactivated" in run.message
+    assert run.pages == 1
+    assert AmazonOrder.objects.filter(store=store).count() == 100
+    assert store.orders_watermark == watermark
+    assert not PeriodicTask.objects.get(name__endswith=f"store {store.pk}").enabled
+    # Active again, the next run reads from the old watermark: nothing is missed.
+    with transaction.atomic():
+        store_set_active(store=store, actor=None, is_active=True)
+    again = sync_to_the_end(store)
+    assert again.window_start == watermark - LOOKBACK
+    assert AmazonOrder.objects.filter(store=store).count() == 250
+    assert_one_copy_of_each(store)
+
+
+def test_a_store_paused_for_reauthorization_stops_its_running_sync_and_says_why(store, seller):
+    run, watermark = a_run_one_page_in(store, seller)
+    store_problem_report(
+        store.pk, SyncState.NEEDS_REAUTHORIZATION, "Amazon rejected the store's credentials."
+    )
+
+    outcome = sync_run_step(run_id=run.pk, holder="worker-a")
+
+    run.refresh_from_db()
+    store.refresh_from_db()
+    assert outcome.is_finished
+    assert run.status == SyncRun.Status.FAILED
+    assert "needs reauthorization: Amazon rejected the store's credentials." in run.message
+    assert run.pages == 1
+    assert store.orders_watermark == watermark
+
+
+def test_orders_without_an_id_are_skipped_counted_and_reported_by_the_run(store, seller):
+    orders = orders_generate(seller=seller, count=12, seed=22, now=minutes_ago(5))
+    SandboxOrder.objects.filter(pk=orders[0].pk).update(order_id="")
+
+    run = sync_to_the_end(store)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert (run.orders_created, run.orders_with_problems) == (11, 1)
+    assert run.message == "1 order without an id or dates was skipped."
+    assert AmazonOrder.objects.filter(store=store).count() == 11
+
+
+def test_the_sync_log_shows_every_counter_a_run_records(store, seller, client, django_user_model):
+    orders = orders_generate(seller=seller, count=130, seed=23, now=minutes_ago(5))
+    SandboxOrder.objects.filter(pk=orders[0].pk).update(order_id="")
+    seller_faults_update(seller=seller, faults=FaultSettings(fail_next=2))
+    run = sync_to_the_end(store)
+    merchant = django_user_model.objects.create_user("anna")
+    merchant.user_permissions.add(Permission.objects.get(codename="view_store"))
+    client.force_login(merchant)
+
+    page = client.get(reverse("dashboard:store_sync_log", args=[store.pk])).content.decode()
+
+    counters = [
+        field.name
+        for field in SyncRun._meta.get_fields()
+        if isinstance(field, PositiveIntegerField) and field.editable
+    ]
+    shown = dict(re.findall(r'data-counter="(\w+)">(\d+)<', page))
+    assert shown == {name: str(getattr(run, name)) for name in counters}
+    assert (run.pages, run.retried_errors, run.orders_with_problems) == (2, 2, 1)
+    for moment in (run.started_at, run.finished_at):
+        assert date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT") in page
+    assert run.get_kind_display() in page and run.get_status_display() in page
+    assert run.message in page
+
+
+def test_a_pending_order_and_an_amazon_fulfilled_one_are_explained_not_flagged(store, seller):
+    pending = order_in_status(
+        seller=seller, status="PENDING", fulfilled_by="MERCHANT", seed=24, now=minutes_ago(60)
+    )
+    fulfilled_by_amazon = order_in_status(
+        seller=seller, status="SHIPPED", fulfilled_by="AMAZON", seed=25, now=minutes_ago(60)
+    )
+    sync_to_the_end(store)
+    ours = AmazonOrder.objects.get(amazon_order_id=pending.order_id)
+    assert ours.order_notes == (
+        "Amazon gives no prices while the order is pending; they will be read when it is paid."
+    )
+    assert ours.order_total is None and not ours.needs_attention
+    afn = AmazonOrder.objects.get(amazon_order_id=fulfilled_by_amazon.order_id)
+    assert afn.order_notes == "Amazon fulfils this order and shares no shipping address."
+    assert not afn.needs_attention
+    assert not AmazonOrder.objects.filter(store=store, needs_attention=True).exists()
+
+    order_lifecycle_step(seller=seller, order_id=pending.order_id, step="pay")
+    SandboxOrder.objects.filter(pk=pending.pk).update(last_updated_time=minutes_ago(3))
+    sync_to_the_end(store)
+
+    ours.refresh_from_db()
+    assert ours.status == "Unshipped"
+    assert ours.order_notes == ""
+    assert ours.order_total is not None
+    assert all(item.item_price is not None for item in ours.items.all())

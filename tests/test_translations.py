@@ -276,7 +276,7 @@ def test_the_cancel_form_offers_the_reasons_in_the_merchant_language(merchant_cl
 
 @pytest.mark.django_db
 def test_form_errors_are_in_the_merchant_language(merchant_client, order):
-    cancel_url = reverse("dashboard:order_cancel", args=[order.store_id, order.pk])
+    cancel_url = reverse("dashboard:order_cancel_confirm", args=[order.store_id, order.pk])
     list_url = reverse("dashboard:order_list", args=[order.store_id])
 
     cancel = merchant_client.post(cancel_url, {"reason": ""}, headers={"accept-language": "de"})

@@ -3,6 +3,12 @@
 Confirm runs in one transaction with the order row locked: status Canceled, an event naming the
 user and the reason, the cancellation record and its outbox message. After commit a task sends
 the order acknowledgement feed; the report then confirms or rejects the cancellation.
+
+An order has one cancellation record. When Amazon rejected it, the order is still Unshipped and
+the merchant has reviewed the rejection, Cancel Order may be tried again: the same record goes
+back to pending with the new reason and a new outbox message, keyed by the attempt
+(`cancel:<order pk>` first, then `cancel:<order pk>:<attempt>`), so each attempt is sent once.
+Locks are always taken order row first, then its cancellation.
 """
 
 import logging
@@ -21,6 +27,7 @@ from amazon_channel.models import (
     OutboxMessage,
 )
 from amazon_channel.notifications import buyer_cancellation_email_send
+from amazon_channel.selectors import order_cancellation
 from amazon_channel.services.commerce import commerce_order_settle_cancellation
 from amazon_channel.services.sync import amazon_order_recover
 from amazon_channel.spapi import AmazonError
@@ -38,8 +45,34 @@ class CancellationNotAllowed(Exception):
 
 def cancellation_refusal(order: AmazonOrder) -> str | None:
     """None when Cancel Order applies to the order, else the reason in the merchant's words."""
+    return _refusal(order, order_cancellation(order))
+
+
+def _refusal(order: AmazonOrder, cancellation: AmazonOrderCancellation | None) -> str | None:
     if order.status == AmazonOrderStatus.UNSHIPPED and order.fulfillment_channel == "MFN":
+        return _earlier_cancellation_refusal(cancellation)
+    return _status_refusal(order)
+
+
+def _earlier_cancellation_refusal(cancellation: AmazonOrderCancellation | None) -> str | None:
+    """What an earlier cancellation of an Unshipped order says about a new one."""
+    if cancellation is None:
         return None
+    if cancellation.state == AmazonOrderCancellation.State.PENDING:
+        return _("The cancellation of this order is waiting for Amazon's answer.")
+    if cancellation.state == AmazonOrderCancellation.State.CONFIRMED:
+        return _("Amazon has already confirmed the cancellation of this order.")
+    if not cancellation.is_rejection_acknowledged:
+        # Someone must have read Amazon's reason before the order is canceled again, so that
+        # a form left open in another tab does not retry behind the merchant's back.
+        return _(
+            "Amazon rejected the last cancellation of this order: mark it as reviewed, "
+            "then cancel the order again."
+        )
+    return None
+
+
+def _status_refusal(order: AmazonOrder) -> str:
     if order.status == AmazonOrderStatus.CANCELED:
         return _("The order is already canceled.")
     if order.status in (
@@ -59,15 +92,25 @@ def cancellation_refusal(order: AmazonOrder) -> str | None:
     }
 
 
+def _cancellation_key(order: AmazonOrder) -> str:
+    """The idempotency key of the order's next attempt: each attempt after the first follows
+    one rejection, so two requests for the same attempt get the same key."""
+    attempt = 1 + order.events.filter(kind=AmazonOrderEvent.Kind.CANCEL_REJECTED).count()
+    return f"cancel:{order.pk}" if attempt == 1 else f"cancel:{order.pk}:{attempt}"
+
+
 def amazon_order_cancel(
     *, order: AmazonOrder, actor: AbstractBaseUser, reason: str
 ) -> AmazonOrderCancellation:
     """Cancel an Unshipped merchant-fulfilled order and queue the message to Amazon.
 
-    Exactly once: the order row is locked and the status re-checked under the lock, so a double
-    click, two tabs or two users produce one cancellation, one event and one outbox message; the
-    later callers get CancellationNotAllowed ("already canceled"). Raises ValueError for a reason
-    that is not one of CancelReason.
+    Exactly once: the order row and its cancellation are locked and the transition re-checked
+    under the lock, so a double click, two tabs or two users produce one cancellation, one event
+    and one outbox message; the later callers get CancellationNotAllowed. After a rejection the
+    merchant has reviewed, the same cancellation is requested again (pending, new reason, a new
+    outbox message under the next attempt's key, a new event). Raises CancellationNotAllowed
+    while a cancellation waits for Amazon or was confirmed, or when the order's status does not
+    allow it; ValueError for a reason that is not one of CancelReason.
     """
     if reason not in CancelReason.values:
         raise ValueError(f"unknown cancel reason {reason!r}")
@@ -75,7 +118,12 @@ def amazon_order_cancel(
 
     with transaction.atomic():
         locked = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
-        refusal = cancellation_refusal(locked)
+        cancellation = (
+            AmazonOrderCancellation.objects.select_for_update(of=("self",))
+            .filter(order=locked)
+            .first()
+        )
+        refusal = _refusal(locked, cancellation)
         if refusal is not None:
             raise CancellationNotAllowed(refusal)
         old_status = locked.status
@@ -84,7 +132,7 @@ def amazon_order_cancel(
         message = OutboxMessage.objects.create(
             store_id=locked.store_id,
             kind=OutboxMessage.Kind.CANCEL_ORDER,
-            key=f"cancel:{locked.pk}",
+            key=_cancellation_key(locked),
             payload={
                 "amazon_order_id": locked.amazon_order_id,
                 "reason": reason,
@@ -95,9 +143,33 @@ def amazon_order_cancel(
                 ),
             },
         )
-        cancellation = AmazonOrderCancellation.objects.create(
-            order=locked, reason=reason, requested_by=actor, outbox_message=message
-        )
+        if cancellation is None:
+            cancellation = AmazonOrderCancellation.objects.create(
+                order=locked, reason=reason, requested_by=actor, outbox_message=message
+            )
+        else:
+            # The rejected attempt keeps its outbox message (FAILED, with Amazon's words) and
+            # its events; the record now follows the new attempt.
+            cancellation.state = AmazonOrderCancellation.State.PENDING
+            cancellation.reason = reason
+            cancellation.requested_by = actor
+            cancellation.requested_at = timezone.now()
+            cancellation.outbox_message = message
+            cancellation.amazon_message = ""
+            cancellation.resolved_at = None
+            cancellation.is_rejection_acknowledged = False
+            cancellation.save(
+                update_fields=[
+                    "state",
+                    "reason",
+                    "requested_by",
+                    "requested_at",
+                    "outbox_message",
+                    "amazon_message",
+                    "resolved_at",
+                    "is_rejection_acknowledged",
+                ]
+            )
         AmazonOrderEvent.objects.create(
             order=locked,
             kind=AmazonOrderEvent.Kind.CANCEL_REQUESTED,
@@ -175,12 +247,13 @@ def cancellation_reject(*, cancellation: AmazonOrderCancellation, amazon_message
     """Amazon's report rejected the cancellation: flag it with Amazon's words and give the order
     back its status from before Cancel Order (Amazon's current one is read back after)."""
     with transaction.atomic():
+        # Order first, then the cancellation: the order in which Cancel Order locks them.
+        order = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=cancellation.order_id)
         locked = AmazonOrderCancellation.objects.select_for_update(of=("self",)).get(
             pk=cancellation.pk
         )
         if locked.state != AmazonOrderCancellation.State.PENDING:
             return
-        order = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=locked.order_id)
         locked.state = AmazonOrderCancellation.State.REJECTED
         locked.amazon_message = amazon_message
         locked.resolved_at = timezone.now()

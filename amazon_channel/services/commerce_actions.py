@@ -6,21 +6,71 @@ shipment confirmation (one package per shipment, so partial shipments work) or a
 payment adjustment feed). Cancel of such an order is Amazon's Cancel Order flow.
 """
 
+import dataclasses
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from amazon_channel.models import AmazonOrder, OutboxMessage
+from amazon_channel.models import AmazonOrder, AmazonOrderStatus, OutboxMessage
 from amazon_channel.services.commerce import CHANNEL
 from amazon_channel.services.outbox import outbox_message_enqueue
+from commerce_orders.exceptions import CommerceOrderError
 from commerce_orders.models import CommerceOrder, CreditMemo, OrderAction, Shipment
 from commerce_orders.services import creditmemo_create, orders_mass_action, shipment_create
 from commerce_orders.services.mass_actions import MassActionResult
 
-DEFAULT_REFUND_REASON = "CustomerReturn"
+
+class AdjustmentReason(models.TextChoices):
+    """The payment adjustment feed's AdjustmentReason values, for a refund of an Amazon order."""
+
+    CUSTOMER_RETURN = "CustomerReturn", gettext_lazy("Customer return")
+    NO_INVENTORY = "NoInventory", gettext_lazy("No inventory")
+    GENERAL_ADJUSTMENT = "GeneralAdjustment", gettext_lazy("General adjustment")
+    COULD_NOT_SHIP = "CouldNotShip", gettext_lazy("Could not ship")
+    DIFFERENT_ITEM = "DifferentItem", gettext_lazy("Different item")
+    ABANDONED = "Abandoned", gettext_lazy("Abandoned")
+    CUSTOMER_CANCEL = "CustomerCancel", gettext_lazy("Customer canceled")
+    PRICE_ERROR = "PriceError", gettext_lazy("Price error")
+    PRODUCT_OUT_OF_STOCK = "ProductOutofStock", gettext_lazy("Product out of stock")
+    CUSTOMER_ADDRESS_INCORRECT = (
+        "CustomerAddressIncorrect",
+        gettext_lazy("Customer address incorrect"),
+    )
+    EXCHANGE = "Exchange", gettext_lazy("Exchange")
+    OTHER = "Other", gettext_lazy("Other")
+    CARRIER_CREDIT_DECISION = "CarrierCreditDecision", gettext_lazy("Carrier credit decision")
+    RISK_ASSESSMENT_INFORMATION_NOT_VALID = (
+        "RiskAssessmentInformationNotValid",
+        gettext_lazy("Risk assessment information not valid"),
+    )
+    CARRIER_COVERAGE_FAILURE = "CarrierCoverageFailure", gettext_lazy("Carrier coverage failure")
+    TRANSACTION_RECORD = "TransactionRecord", gettext_lazy("Transaction record")
+    UNDELIVERABLE = "Undeliverable", gettext_lazy("Undeliverable")
+    REFUSED_DELIVERY = "RefusedDelivery", gettext_lazy("Refused delivery")
+
+
+DEFAULT_REFUND_REASON = AdjustmentReason.CUSTOMER_RETURN
+# Amazon refunds only what has shipped; before that an Amazon order is canceled, not refunded.
+SHIPPED_STATUSES = (AmazonOrderStatus.SHIPPED, AmazonOrderStatus.PARTIALLY_SHIPPED)
+
+
+class RefundBeforeShipment(CommerceOrderError):
+    """A credit memo of an Amazon order nothing of which has shipped: Amazon would refuse the
+    refund; the order is canceled on its Amazon Cancel Order page instead."""
+
+    def __init__(self, *, increment_id: str) -> None:
+        self.increment_id = increment_id
+        super().__init__(
+            _(
+                "Amazon refunds only shipped orders, and nothing of order #%(number)s has "
+                "shipped yet: cancel it on its Amazon Cancel Order page instead."
+            )
+            % {"number": increment_id}
+        )
 
 
 def amazon_order_of(order: CommerceOrder) -> AmazonOrder | None:
@@ -85,6 +135,26 @@ def commerce_shipment_create(
     return shipment
 
 
+def _has_shipped(order: CommerceOrder, amazon_order: AmazonOrder) -> bool:
+    """Something of the order shipped: a Commerce shipment, or Amazon says so (an order shipped
+    in Seller Central, or fulfilled by Amazon)."""
+    return amazon_order.status in SHIPPED_STATUSES or any(
+        item.quantity_shipped for item in order.items.all()
+    )
+
+
+def commerce_creditmemo_refusal(
+    *, order: CommerceOrder, amazon_order: AmazonOrder | None
+) -> RefundBeforeShipment | None:
+    """Why a credit memo of `order` would be refused on the Amazon side (None when it would
+    not): an Amazon order is refunded only once something of it has shipped. Uses
+    `order.items.all()`, prefetched by the order view. For the Credit Memo button and page;
+    commerce_creditmemo_create checks it again under the order's lock."""
+    if amazon_order is None or _has_shipped(order, amazon_order):
+        return None
+    return RefundBeforeShipment(increment_id=order.increment_id)
+
+
 def commerce_creditmemo_create(
     *,
     actor: AbstractBaseUser | None,
@@ -98,9 +168,20 @@ def commerce_creditmemo_create(
     reason: str = DEFAULT_REFUND_REASON,
 ) -> CreditMemo:
     """Refund (commerce_orders.creditmemo_create) and, for an Amazon order, queue the refund in a
-    payment adjustment feed: each refunded item's principal and tax; shipping and the net
-    adjustment on the first item. Raises what creditmemo_create raises."""
+    payment adjustment feed with `reason` (an AdjustmentReason): each refunded item's principal
+    and tax; shipping and the net adjustment on the first item. `reason` is ignored for other
+    orders. Raises RefundBeforeShipment for an Amazon order nothing of which has shipped
+    (checked under the order's row lock, which shipments take too); ValueError for a reason
+    that is not an AdjustmentReason; otherwise what creditmemo_create raises."""
+    if reason not in AdjustmentReason.values:
+        raise ValueError(f"unknown adjustment reason {reason!r}")
     with transaction.atomic():
+        amazon_order = amazon_order_of(order)
+        if amazon_order is not None:
+            locked = CommerceOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+            refusal = commerce_creditmemo_refusal(order=locked, amazon_order=amazon_order)
+            if refusal is not None:
+                raise refusal
         memo = creditmemo_create(
             actor=actor,
             order=order,
@@ -111,7 +192,6 @@ def commerce_creditmemo_create(
             comment=comment,
             return_to_stock=return_to_stock,
         )
-        amazon_order = amazon_order_of(order)
         if amazon_order is not None:
             lines = list(memo.items.select_related("order_item").order_by("pk"))
             anchor = lines[0].order_item if lines else order.items.order_by("pk").first()
@@ -166,24 +246,39 @@ def commerce_order_amazon_messages(*, order: CommerceOrder) -> dict[str, OutboxM
     return {message.key: message for message in OutboxMessage.objects.filter(key__in=keys)}
 
 
+@dataclasses.dataclass
+class CommerceMassActionResult(MassActionResult):
+    """MassActionResult, plus `amazon_orders`: for each order refused because it came from
+    Amazon (by order number), its Amazon order, whose Cancel Order page cancels it."""
+
+    amazon_orders: dict[str, AmazonOrder] = dataclasses.field(default_factory=dict)
+
+
 def commerce_orders_mass_action(
     *, actor: AbstractBaseUser | None, order_ids: list[int], action: str
-) -> MassActionResult:
+) -> CommerceMassActionResult:
     """The orders grid's mass actions (commerce_orders.orders_mass_action), except that Cancel
-    refuses orders from Amazon: Amazon must hear of a cancellation, with a reason, which its
-    Cancel Order page does and the Commerce cancel does not."""
+    refuses orders from Amazon: Amazon must hear of a cancellation with a reason for each order,
+    which its Cancel Order page asks for and the Commerce cancel does not. The refusals name the
+    Amazon orders (`amazon_orders`) so that the grid can lead to their Cancel Order pages."""
     if action != OrderAction.CANCEL:
-        return orders_mass_action(actor=actor, order_ids=order_ids, action=action)
+        done = orders_mass_action(actor=actor, order_ids=order_ids, action=action)
+        return CommerceMassActionResult(done=done.done, refused=done.refused)
     from_amazon = dict(
         CommerceOrder.objects.filter(pk__in=order_ids, external_channel=CHANNEL)
         .order_by("pk")
         .values_list("pk", "increment_id")
     )
-    result = orders_mass_action(
+    done = orders_mass_action(
         actor=actor,
         order_ids=[order_id for order_id in order_ids if order_id not in from_amazon],
         action=action,
     )
+    result = CommerceMassActionResult(done=done.done, refused=done.refused)
+    amazon_orders = AmazonOrder.objects.filter(commerce_order_id__in=from_amazon).order_by("pk")
+    result.amazon_orders = {
+        from_amazon[amazon_order.commerce_order_id]: amazon_order for amazon_order in amazon_orders
+    }
     result.refused.extend(
         (
             number,

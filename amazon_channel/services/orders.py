@@ -3,7 +3,7 @@
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from amazon_channel.models import (
     AmazonOrder,
@@ -67,7 +67,7 @@ class UpsertResult:
 
 
 def _notes(parsed: ParsedOrder) -> str:
-    return "\n".join(parsed.problems)
+    return "\n".join([*parsed.problems, *parsed.notes])
 
 
 def _newest_per_order(payloads: list[dict], result: UpsertResult) -> list[ParsedOrder]:
@@ -117,84 +117,108 @@ def _apply(order: AmazonOrder, parsed: ParsedOrder) -> None:
     order.needs_attention = bool(parsed.problems)
 
 
+# A page is decided again when another writer inserted one of its new orders meanwhile.
+UPSERT_ATTEMPTS = 3
+
+
 def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
     """Store a page of Amazon orders with their items and packages, in one transaction.
 
     Guarantees: one row per (store, order id) and per (order, item id), whatever the number of
     times a page is stored; a payload older than the stored order never overwrites it; an
     unreadable payload is counted and skipped, the rest of the page goes on; an event is
-    appended for each import and each status change. Callers hold the store's sync lease.
+    appended for each import and each status change. Safe without the store's sync lease
+    (getOrder's recovery runs beside a sync): stored orders are compared under their row
+    locks, and an order another writer inserted after our read makes the page be decided
+    again against that row, so it is neither overwritten by older data nor imported twice.
     """
     result = UpsertResult()
     parsed_orders = _newest_per_order(payloads, result)
     if not parsed_orders:
         return result
-    with transaction.atomic():
-        # Only what the decision needs: the payloads of stored orders are never read back.
-        existing = {
-            order.amazon_order_id: order
-            for order in AmazonOrder.objects.select_for_update(of=("self",))
-            .filter(store=store, amazon_order_id__in=[p.amazon_order_id for p in parsed_orders])
-            .only(*DECISION_FIELDS)
-            .order_by("pk")
-        }
-        # Until Amazon's report arrives, a cancellation the merchant confirmed keeps the order
-        # Canceled here, whatever an earlier read of Amazon says.
-        cancelling = set(
-            AmazonOrderCancellation.objects.filter(
-                order__in=existing.values(), state=AmazonOrderCancellation.State.PENDING
-            ).values_list("order_id", flat=True)
-        )
-        to_create: list[AmazonOrder] = []
-        to_update: list[AmazonOrder] = []
-        events: list[AmazonOrderEvent] = []
-        touched: list[tuple[AmazonOrder, ParsedOrder]] = []
-        for parsed in parsed_orders:
-            order = existing.get(parsed.amazon_order_id)
-            if order is None:
-                order = AmazonOrder(store=store, amazon_order_id=parsed.amazon_order_id)
-                _apply(order, parsed)
-                to_create.append(order)
-                touched.append((order, parsed))
-                continue
-            is_newer = parsed.last_update_date > order.last_update_date
-            is_retry = order.needs_attention and parsed.last_update_date == order.last_update_date
-            if not (is_newer or is_retry):
-                result.unchanged += 1
-                continue
-            old_status = order.status
-            order = _replacement(order)
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                written = _page_store(store, parsed_orders)
+            break
+        except IntegrityError:
+            if attempt >= UPSERT_ATTEMPTS:
+                raise
+            attempt += 1
+            logger.info("store %s: an order was inserted concurrently; deciding again", store.pk)
+    written.unreadable = result.unreadable
+    return written
+
+
+def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
+    """One attempt at storing a page; raises IntegrityError when a new order appeared."""
+    result = UpsertResult()
+    # Only what the decision needs: the payloads of stored orders are never read back.
+    existing = {
+        order.amazon_order_id: order
+        for order in AmazonOrder.objects.select_for_update(of=("self",))
+        .filter(store=store, amazon_order_id__in=[p.amazon_order_id for p in parsed_orders])
+        .only(*DECISION_FIELDS)
+        .order_by("pk")
+    }
+    # Until Amazon's report arrives, a cancellation the merchant confirmed keeps the order
+    # Canceled here, whatever an earlier read of Amazon says.
+    cancelling = set(
+        AmazonOrderCancellation.objects.filter(
+            order__in=existing.values(), state=AmazonOrderCancellation.State.PENDING
+        ).values_list("order_id", flat=True)
+    )
+    to_create: list[AmazonOrder] = []
+    to_update: list[AmazonOrder] = []
+    events: list[AmazonOrderEvent] = []
+    touched: list[tuple[AmazonOrder, ParsedOrder]] = []
+    for parsed in parsed_orders:
+        order = existing.get(parsed.amazon_order_id)
+        if order is None:
+            order = AmazonOrder(store=store, amazon_order_id=parsed.amazon_order_id)
             _apply(order, parsed)
-            if order.pk in cancelling:
-                order.status = AmazonOrderStatus.CANCELED
-            to_update.append(order)
+            to_create.append(order)
             touched.append((order, parsed))
-            if order.status != old_status:
-                events.append(
-                    AmazonOrderEvent(
-                        order=order,
-                        kind=AmazonOrderEvent.Kind.STATUS_CHANGED,
-                        old_status=old_status,
-                        new_status=order.status,
-                        message="Amazon",
-                    )
+            continue
+        is_newer = parsed.last_update_date > order.last_update_date
+        is_retry = order.needs_attention and parsed.last_update_date == order.last_update_date
+        if not (is_newer or is_retry):
+            result.unchanged += 1
+            continue
+        old_status = order.status
+        order = _replacement(order)
+        _apply(order, parsed)
+        if order.pk in cancelling:
+            order.status = AmazonOrderStatus.CANCELED
+        to_update.append(order)
+        touched.append((order, parsed))
+        if order.status != old_status:
+            events.append(
+                AmazonOrderEvent(
+                    order=order,
+                    kind=AmazonOrderEvent.Kind.STATUS_CHANGED,
+                    old_status=old_status,
+                    new_status=order.status,
+                    message="Amazon",
                 )
-        # One INSERT ... ON CONFLICT DO UPDATE for new and newer orders alike: the rows to
-        # update were chosen above under their row locks, so the upsert may overwrite them.
-        AmazonOrder.objects.bulk_create(
-            [*to_create, *to_update],
-            update_conflicts=True,
-            unique_fields=["store", "amazon_order_id"],
-            update_fields=[*ORDER_FIELDS, "order_notes", "needs_attention", "updated_at"],
-        )
-        events.extend(
-            AmazonOrderEvent(
-                order=order, kind=AmazonOrderEvent.Kind.IMPORTED, new_status=order.status
             )
-            for order in to_create
-        )
-        AmazonOrderEvent.objects.bulk_create(events)
-        _upsert_children(touched)
+    # A plain INSERT for new orders: if another writer inserted one since our read, the unique
+    # constraint stops us (after its commit) instead of overwriting its row unseen.
+    AmazonOrder.objects.bulk_create(to_create)
+    # The rows to update were chosen above under their row locks: the upsert may overwrite them.
+    AmazonOrder.objects.bulk_create(
+        to_update,
+        update_conflicts=True,
+        unique_fields=["store", "amazon_order_id"],
+        update_fields=[*ORDER_FIELDS, "order_notes", "needs_attention", "updated_at"],
+    )
+    events.extend(
+        AmazonOrderEvent(order=order, kind=AmazonOrderEvent.Kind.IMPORTED, new_status=order.status)
+        for order in to_create
+    )
+    AmazonOrderEvent.objects.bulk_create(events)
+    _upsert_children(touched)
 
     result.created = len(to_create)
     result.updated = len(to_update)

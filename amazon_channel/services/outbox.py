@@ -56,17 +56,29 @@ def _order_for(message: OutboxMessage) -> AmazonOrder | None:
     ).first()
 
 
+def _refusal_text(message: OutboxMessage, reason: str) -> str:
+    """What the Amazon order's notes and history say of a refusal, naming the Commerce
+    shipment or credit memo ("Amazon refused the shipment #000000003: ...")."""
+    label = KIND_LABELS.get(message.kind, message.kind)
+    number = message.payload.get("commerce_shipment") or message.payload.get("commerce_credit_memo")
+    if number:
+        return _("Amazon refused the %(kind)s #%(number)s: %(reason)s") % {
+            "kind": label,
+            "number": number,
+            "reason": reason,
+        }
+    return _("Amazon refused the %(kind)s: %(reason)s") % {"kind": label, "reason": reason}
+
+
 def _channel_notes_refresh(order: AmazonOrder) -> None:
+    """The Amazon order's notes: one line per message Amazon refused and no retry has settled;
+    empty again once every retry went through."""
     failed = OutboxMessage.objects.filter(
         store_id=order.store_id,
         state=OutboxMessage.State.FAILED,
         payload__amazon_order_id=order.amazon_order_id,
     ).order_by("pk")
-    notes = "\n".join(
-        _("Amazon refused the %(kind)s: %(reason)s")
-        % {"kind": KIND_LABELS.get(message.kind, message.kind), "reason": message.result}
-        for message in failed
-    )
+    notes = "\n".join(_refusal_text(message, message.result) for message in failed)
     AmazonOrder.objects.filter(pk=order.pk).update(channel_notes=notes)
 
 
@@ -80,7 +92,7 @@ def outbox_message_settle(*, message: OutboxMessage, problem: str) -> None:
         order=order,
         kind=AmazonOrderEvent.Kind.NOTE,
         message=(
-            _("Amazon refused the %(kind)s: %(reason)s") % {"kind": label, "reason": problem}
+            _refusal_text(message, problem)
             if problem
             else _("Amazon accepted the %(kind)s.") % {"kind": label}
         ),
@@ -144,7 +156,9 @@ def _mark(message: OutboxMessage, holder: str, state: str, result: str = "") -> 
             locked.lease_holder = ""
         locked.save(update_fields=["state", "result", "lease_holder", "updated_at"])
         if state in (OutboxMessage.State.DONE, OutboxMessage.State.FAILED):
-            outbox_message_settle(message=locked, problem=result)
+            # A DONE message's result is "OK", not a problem.
+            problem = result if state == OutboxMessage.State.FAILED else ""
+            outbox_message_settle(message=locked, problem=problem)
 
 
 def shipments_deliver(*, store: Store, client: AmazonClient, holder: str, lease: timedelta) -> None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from amazon_channel.marketplaces import MARKETPLACES, TOKEN_ENDPOINT
-from amazon_channel.models import Store, SyncRun, SyncState
+from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
 from amazon_channel.schedules import STORE_SYNC_TASK, store_sync_task_name
 from amazon_channel.spapi import AmazonClient, AmazonError
 
@@ -23,6 +23,10 @@ ORDER_SETTINGS_FIELDS = (
     "order_status_source",
     "processing_status",
 )
+# Never copied into an event: an event says that they changed, not what they are.
+CREDENTIAL_FIELDS = ("lwa_client_id", "lwa_client_secret", "refresh_token")
+# Written by the sync, not by people: not "settings" of an event.
+SYNC_FIELDS = ("sync_state", "sync_state_message", "orders_watermark", "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,33 @@ def store_schedule_update(*, store: Store) -> PeriodicTask:
     return task
 
 
+def store_event_record(
+    *,
+    store: Store,
+    actor: AbstractBaseUser | None,
+    kind: str,
+    changes: dict | None = None,
+    message: str = "",
+) -> StoreEvent:
+    """Append a row to the store's history; call it inside the transaction of the change."""
+    return StoreEvent.objects.create(
+        store=store, actor=actor, kind=kind, changes=changes or {}, message=message
+    )
+
+
+def _setting_changes(before: Store, after: Store, names) -> dict:
+    """{name: [old, new]} of the named fields that differ; credentials are never named."""
+    return {
+        name: [getattr(before, name), getattr(after, name)]
+        for name in names
+        if name not in CREDENTIAL_FIELDS and getattr(before, name) != getattr(after, name)
+    }
+
+
 @transaction.atomic
 def store_connect(
     *,
+    actor: AbstractBaseUser | None,
     name: str,
     marketplace_code: str,
     seller_id: str,
@@ -72,7 +100,9 @@ def store_connect(
     """Create or update the store of this seller and marketplace; returns (store, created).
 
     New credentials clear a "needs reauthorization" pause. Endpoints default to Amazon's
-    production ones for the marketplace's region. Raises KeyError for an unknown marketplace.
+    production ones for the marketplace's region. Records "connected" or "credentials updated"
+    (with the other fields that changed) naming `actor`, None for the system.
+    Raises KeyError for an unknown marketplace.
     """
     marketplace = MARKETPLACES[marketplace_code.upper()]
     values = {
@@ -98,29 +128,87 @@ def store_connect(
     created = store is None
     if created:
         store = Store(seller_id=seller_id, marketplace_id=marketplace.marketplace_id)
+    before = Store(**{name: getattr(store, name) for name in values})
     for field_name, value in values.items():
         setattr(store, field_name, value)
     store.save()
+    if created:
+        store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.CONNECTED)
+    else:
+        changes = _setting_changes(
+            before, store, [name for name in values if name not in SYNC_FIELDS]
+        )
+        store_event_record(
+            store=store, actor=actor, kind=StoreEvent.Kind.CREDENTIALS_UPDATED, changes=changes
+        )
     store_schedule_update(store=store)
     return store, created
 
 
 @transaction.atomic
-def store_set_active(*, store: Store, is_active: bool) -> Store:
-    """Activate or deactivate a store; a deactivated store's scheduled sync stops."""
+def store_set_active(*, store: Store, actor: AbstractBaseUser | None, is_active: bool) -> Store:
+    """Activate or deactivate a store; a deactivated store's scheduled sync stops.
+
+    A change is recorded as "activated" / "deactivated" naming `actor`; no change, no event.
+    """
     store = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
     if store.is_active != is_active:
         store.is_active = is_active
         store.save(update_fields=["is_active", "updated_at"])
+        store_event_record(
+            store=store,
+            actor=actor,
+            kind=StoreEvent.Kind.ACTIVATED if is_active else StoreEvent.Kind.DEACTIVATED,
+        )
     store_schedule_update(store=store)
     return store
 
 
-def store_sync_request(*, store: Store, kind: str = SyncRun.Kind.MANUAL) -> None:
-    """Sync now: queue a sync of the store once the current transaction commits."""
+@transaction.atomic
+def store_sync_request(
+    *, store: Store, actor: AbstractBaseUser | None, kind: str = SyncRun.Kind.MANUAL
+) -> None:
+    """Sync now: records "sync requested" naming `actor` and queues a sync of the store once
+    the transaction commits."""
     from amazon_channel.tasks import store_sync_orders
 
+    store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.SYNC_REQUESTED)
     store_sync_orders.delay_on_commit(store_id=store.pk, kind=kind)
+
+
+@transaction.atomic
+def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
+    """Save a store edited as a whole (Django admin), recording what changed naming `actor`:
+    "connected" for a new store, else "credentials updated" (no values), "activated" /
+    "deactivated", and "settings changed" with old -> new of every other field."""
+    if store.pk is None:
+        store.save()
+        store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.CONNECTED)
+        store_schedule_update(store=store)
+        return store
+    before = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
+    names = [
+        field.name
+        for field in Store._meta.concrete_fields
+        if field.editable and not field.primary_key and field.name not in SYNC_FIELDS
+    ]
+    # Not the sync's fields: the sync may have moved them since the page was loaded.
+    store.save(update_fields=[*names, "updated_at"])
+    if any(getattr(before, name) != getattr(store, name) for name in CREDENTIAL_FIELDS):
+        store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.CREDENTIALS_UPDATED)
+    if before.is_active != store.is_active:
+        store_event_record(
+            store=store,
+            actor=actor,
+            kind=StoreEvent.Kind.ACTIVATED if store.is_active else StoreEvent.Kind.DEACTIVATED,
+        )
+    changes = _setting_changes(before, store, [name for name in names if name != "is_active"])
+    if changes:
+        store_event_record(
+            store=store, actor=actor, kind=StoreEvent.Kind.SETTINGS_CHANGED, changes=changes
+        )
+    store_schedule_update(store=store)
+    return store
 
 
 def store_connection_check(*, store: Store) -> str | None:
@@ -161,19 +249,29 @@ def store_connection_test(
     return store_connection_check(store=unsaved)
 
 
-def store_order_settings_update(*, store: Store, actor: AbstractBaseUser, values: dict) -> Store:
+def store_order_settings_update(
+    *, store: Store, actor: AbstractBaseUser | None, values: dict
+) -> Store:
     """Save the store's Order Settings (only ORDER_SETTINGS_FIELDS); returns the saved store.
 
-    Raises ValueError for a field that is not an Order Setting.
+    What changed is recorded as "settings changed", old -> new, naming `actor`; no change, no
+    event. Raises ValueError for a field that is not an Order Setting.
     """
     unknown = set(values) - set(ORDER_SETTINGS_FIELDS)
     if unknown:
         raise ValueError(f"not Order Settings: {sorted(unknown)!r}")
     with transaction.atomic():
         locked = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
-        changed = [name for name, value in values.items() if getattr(locked, name) != value]
-        if changed:
-            for name in changed:
+        changes = {
+            name: [getattr(locked, name), value]
+            for name, value in values.items()
+            if getattr(locked, name) != value
+        }
+        if changes:
+            for name in changes:
                 setattr(locked, name, values[name])
-            locked.save(update_fields=[*changed, "updated_at"])
+            locked.save(update_fields=[*changes, "updated_at"])
+            store_event_record(
+                store=locked, actor=actor, kind=StoreEvent.Kind.SETTINGS_CHANGED, changes=changes
+            )
     return locked

@@ -5,11 +5,13 @@ read page by page with searchOrders. Each page is committed with the run's curso
 transaction, so a worker killed at any point resumes from the last committed page, and a page
 read twice changes nothing. The store's watermark moves to the window's end only when the last
 page is committed. One run per store at a time: a unique constraint on running runs, and a lease
-that a dead worker's run loses after a while, so another worker can resume it.
+that a dead worker's run loses after a while, so another worker can resume it. A store that is
+deactivated or needs reauthorization stops its running sync before the next page.
 """
 
 import logging
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,12 +19,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amazon_channel.leases import lease_claim, lease_extend
-from amazon_channel.models import Store, SyncRun, SyncState
+from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
 from amazon_channel.services.commerce import commerce_orders_follow
 from amazon_channel.services.orders import UpsertResult, amazon_orders_upsert
-from amazon_channel.services.stores import store_schedule_update
+from amazon_channel.services.stores import store_event_record, store_schedule_update
 from amazon_channel.spapi import (
     AmazonAuthorizationError,
     AmazonClient,
@@ -137,13 +141,29 @@ def _hold(run: SyncRun, holder: str, seconds: float, **counters: int) -> None:
         locked.save(update_fields=["lease_expires_at", *counters])
 
 
+def _skipped_note(count: int) -> str:
+    return ngettext(
+        "%(count)d order without an id or dates was skipped.",
+        "%(count)d orders without an id or dates were skipped.",
+        count,
+    ) % {"count": count}
+
+
+def _skipped_count(message: str) -> int:
+    """The count a running run's message holds (only _skipped_note writes it while running)."""
+    number = re.search(r"\d+", message)
+    return int(number.group()) if number else 0
+
+
 def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> None:
     with transaction.atomic():
         locked = _locked_run(run, holder)
         store = Store.objects.select_for_update(of=("self",)).get(pk=locked.store_id)
+        skipped = _skipped_count(locked.message)
         locked.status = status
         locked.finished_at = timezone.now()
-        locked.message = message
+        parts = [message, _skipped_note(skipped) if skipped else ""]
+        locked.message = " ".join(part for part in parts if part)
         locked.lease_holder = ""
         locked.save(update_fields=["status", "finished_at", "message", "lease_holder"])
         if status == SyncRun.Status.SUCCEEDED:
@@ -165,9 +185,17 @@ def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> Non
 def store_problem_report(store_id: int, state: str, message: str) -> None:
     with transaction.atomic():
         store = Store.objects.select_for_update(of=("self",)).get(pk=store_id)
+        is_newly_paused = state == SyncState.NEEDS_REAUTHORIZATION and store.sync_state != state
         store.sync_state = state
         store.sync_state_message = message
         store.save(update_fields=["sync_state", "sync_state_message", "updated_at"])
+        if is_newly_paused:
+            store_event_record(
+                store=store,
+                actor=None,
+                kind=StoreEvent.Kind.REAUTHORIZATION_NEEDED,
+                message=message,
+            )
     if state == SyncState.NEEDS_REAUTHORIZATION:
         store_schedule_update(store=store)
 
@@ -186,6 +214,9 @@ def _commit_page(
         locked.consecutive_errors = 0
         locked.pagination_token = next_token or ""
         locked.lease_expires_at = timezone.now() + lease_duration()
+        if result.unreadable:
+            # Orders Amazon sent without an id or dates cannot be stored: the run says how many.
+            locked.message = _skipped_note(_skipped_count(locked.message) + result.unreadable)
         locked.save(
             update_fields=[
                 "pages",
@@ -196,10 +227,23 @@ def _commit_page(
                 "consecutive_errors",
                 "pagination_token",
                 "lease_expires_at",
+                "message",
             ]
         )
     run.pagination_token = next_token or ""
     return result
+
+
+def _stop_reason(store_id: int) -> str:
+    """Why a running sync must stop before its next page ("" when it may go on)."""
+    store = Store.objects.only("is_active", "sync_state", "sync_state_message").get(pk=store_id)
+    if not store.is_active:
+        return _("Stopped because the store was deactivated; the orders read so far are kept.")
+    if store.is_sync_paused:
+        return _("Stopped because the store needs reauthorization: %(reason)s") % {
+            "reason": store.sync_state_message
+        }
+    return ""
 
 
 def sync_run_step(
@@ -212,7 +256,9 @@ def sync_run_step(
     wait, Amazon's 429, a 5xx, a timeout or a network error come back as a wait (with backoff
     and jitter for errors) while the run keeps its lease; MAX_CONSECUTIVE_ERRORS errors in a row
     fail the run. Rejected credentials pause the store ("needs reauthorization"); another 4xx
-    fails the run and is reported on the store. Raises LeaseLost if another worker took over.
+    fails the run and is reported on the store. A store deactivated or paused meanwhile ends
+    the run (failed, with the reason) before its next page; the watermark stays where it was.
+    Raises LeaseLost if another worker took over.
     With `max_pages`, a step stops after that many pages and comes back at once (a zero wait),
     so that one store's backfill does not hold a worker while other stores wait their turn.
     """
@@ -223,6 +269,10 @@ def sync_run_step(
     deadline = timezone.now() + timedelta(seconds=time_budget)
     pages_left = max_pages
     while timezone.now() < deadline and (pages_left is None or pages_left > 0):
+        stop_reason = _stop_reason(run.store_id)
+        if stop_reason:
+            _finish(run, holder, status=SyncRun.Status.FAILED, message=stop_reason)
+            return StepOutcome(is_finished=True)
         try:
             page = client.search_orders(
                 last_updated_after=run.window_start,
@@ -300,7 +350,12 @@ def attention_orders_retry(*, run: SyncRun, client: AmazonClient) -> None:
 
 
 def amazon_order_recover(*, store: Store, amazon_order_id: str) -> UpsertResult:
-    """Read one order with getOrder and store it as a sync would. Raises AmazonError on failure."""
+    """Read one order with getOrder and store it as a sync would. Raises AmazonError on failure.
+
+    Runs without the sync's lease, beside a running sync: the upsert compares last update times
+    under row locks, so an older read never overwrites newer data and an order the sync has just
+    inserted is updated (or left unchanged), never imported a second time.
+    """
     payload = AmazonClient(store).get_order(amazon_order_id)
     result = amazon_orders_upsert(store=store, payloads=[payload])
     commerce_orders_follow(store=store, order_ids=result.changed_order_ids)

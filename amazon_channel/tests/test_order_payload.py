@@ -63,19 +63,71 @@ def test_an_unknown_status_is_kept_as_error_with_the_reason():
     assert "Unknown order status 'TELEPORTED'." in parsed.problems
 
 
-def test_a_pending_order_without_prices_is_normal_but_an_unshipped_one_is_not():
-    payload = copy.deepcopy(example_orders()[0])
+def pending_without_prices(status: str = "PENDING", *, paid: dict | None = None) -> dict:
+    """An order (Amazon's example by default) as it reads before payment: no proceeds, no item
+    prices."""
+    payload = copy.deepcopy(paid or example_orders()[0])
     payload.pop("proceeds")
-    payload["fulfillment"]["fulfillmentStatus"] = "PENDING"
-    assert parse_order(payload).problems == []
+    payload.pop("packages", None)
+    for item in payload["orderItems"]:
+        item.pop("proceeds", None)
+        item["product"].pop("price", None)
+        item.get("fulfillment", {}).pop("quantityFulfilled", None)
+    payload["fulfillment"]["fulfillmentStatus"] = status
+    return payload
 
-    payload["fulfillment"]["fulfillmentStatus"] = "UNSHIPPED"
-    assert "The order has no grand total." in parse_order(payload).problems
+
+@pytest.mark.parametrize("status", ["PENDING", "PENDING_AVAILABILITY"])
+def test_a_pending_order_without_prices_is_explained_but_not_flagged(status):
+    parsed = parse_order(pending_without_prices(status))
+
+    assert parsed.problems == []
+    assert parsed.notes == [
+        "Amazon gives no prices while the order is pending; they will be read when it is paid."
+    ]
+    assert parsed.fields["order_total"] is None
+    assert all(item["item_price"] is None for item in parsed.items)
 
 
-def test_an_order_without_id_or_dates_cannot_be_stored():
+def test_an_unshipped_order_without_prices_is_a_problem():
+    payload = pending_without_prices("UNSHIPPED")
+
+    parsed = parse_order(payload)
+
+    assert "The order has no grand total." in parsed.problems
+    assert parsed.notes == []
+
+
+def test_an_amazon_fulfilled_order_without_an_address_is_explained_but_not_flagged():
     payload = copy.deepcopy(example_orders()[0])
-    payload.pop("lastUpdatedTime")
+    payload["fulfillment"]["fulfilledBy"] = "AMAZON"
+    payload.pop("recipient")
+
+    parsed = parse_order(payload)
+
+    assert parsed.problems == []
+    assert parsed.notes == ["Amazon fulfils this order and shares no shipping address."]
+    assert parsed.fields["shipping_address"] == {}
+
+
+def test_a_merchant_fulfilled_order_without_an_address_is_a_problem():
+    payload = copy.deepcopy(example_orders()[0])
+    payload.pop("recipient")
+
+    parsed = parse_order(payload)
+
+    assert "The order has no shipping address." in parsed.problems
+    assert parsed.notes == []
+
+
+def test_an_order_with_prices_and_an_address_has_no_notes():
+    assert parse_order(copy.deepcopy(example_orders()[0])).notes == []
+
+
+@pytest.mark.parametrize("missing", ["orderId", "createdTime", "lastUpdatedTime"])
+def test_an_order_without_id_or_dates_cannot_be_stored(missing):
+    payload = copy.deepcopy(example_orders()[0])
+    payload.pop(missing)
 
     with pytest.raises(UnreadableOrder):
         parse_order(payload)

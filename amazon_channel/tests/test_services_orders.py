@@ -120,3 +120,40 @@ def test_an_address_the_merchant_corrected_survives_later_reads_from_amazon():
     amazon_orders_upsert(store=store, payloads=[order_payload(1, updated_minutes=5)])
 
     assert AmazonOrder.objects.get().shipping_address["city"] == "Bonn"
+
+
+def test_a_pending_order_is_explained_in_its_notes_and_priced_once_paid():
+    from amazon_channel.tests.test_order_payload import pending_without_prices
+
+    store = StoreFactory()
+    pending = pending_without_prices(paid=order_payload(1))
+
+    first = amazon_orders_upsert(store=store, payloads=[pending])
+
+    order = AmazonOrder.objects.get()
+    assert first.with_problems == 0 and not order.needs_attention
+    assert order.order_notes == (
+        "Amazon gives no prices while the order is pending; they will be read when it is paid."
+    )
+    assert order.order_total is None
+
+    amazon_orders_upsert(store=store, payloads=[order_payload(1, updated_minutes=10)])
+
+    order.refresh_from_db()
+    assert order.status == "Unshipped"
+    assert order.order_notes == "" and not order.needs_attention
+    assert order.order_total is not None
+    assert all(item.item_price is not None for item in order.items.all())
+
+
+def test_an_amazon_fulfilled_order_without_an_address_is_explained_not_flagged():
+    store = StoreFactory()
+    payload = order_payload(1)
+    payload["fulfillment"]["fulfilledBy"] = "AMAZON"
+    payload.pop("recipient")
+
+    result = amazon_orders_upsert(store=store, payloads=[payload])
+
+    order = AmazonOrder.objects.get()
+    assert result.with_problems == 0 and not order.needs_attention
+    assert order.order_notes == "Amazon fulfils this order and shares no shipping address."

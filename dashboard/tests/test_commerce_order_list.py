@@ -129,6 +129,41 @@ def test_filters_combine_and_each_becomes_a_removable_chip(commerce_client):
     assert numbers_on(without_status) == [wanted.increment_id]
 
 
+def test_the_status_filter_offers_the_custom_statuses_in_use_and_finds_their_orders(
+    commerce_client,
+):
+    picking = grid_order(status="amazon_picking", state=OrderState.PROCESSING)
+    grid_order(status=OrderState.PROCESSING, state=OrderState.PROCESSING)
+
+    unfiltered = commerce_client.get(LIST_URL)
+    filtered = commerce_client.get(LIST_URL, {"status": "amazon_picking"})
+
+    choices = [value for value, _label in unfiltered.context["form"].fields["status"].choices]
+    # Every state, then the custom status an order has; none that no order has.
+    assert choices == [
+        "",
+        "new",
+        "processing",
+        "complete",
+        "closed",
+        "canceled",
+        "holded",
+        "amazon_picking",
+    ]
+    assert '<option value="amazon_picking">amazon_picking</option>' in unfiltered.content.decode()
+    assert numbers_on(filtered) == [picking.increment_id]
+    assert [chip["value"] for chip in filtered.context["chips"]] == ["amazon_picking"]
+
+
+def test_a_status_no_order_has_any_more_is_an_error_beside_the_filter(commerce_client):
+    order = grid_order(status=OrderState.NEW)
+
+    response = commerce_client.get(LIST_URL, {"status": "amazon_picking"})
+
+    assert numbers_on(response) == [order.increment_id]
+    assert "Select a valid choice." in response.content.decode()
+
+
 def test_a_bad_filter_is_an_error_beside_its_field_and_the_others_still_apply(commerce_client):
     cheap = grid_order(grand_total=Decimal("5.00"))
     grid_order(grand_total=Decimal("500.00"))
@@ -199,8 +234,9 @@ def test_the_grid_uses_the_same_queries_for_5_or_50_orders(
     for _ in range(order_count):
         grid_order()
 
-    # Session, user, permissions (2), then the page of orders and its addresses.
-    with django_assert_max_num_queries(6):
+    # Session, user, permissions (2), the statuses in use, then the page of orders and its
+    # addresses.
+    with django_assert_max_num_queries(7):
         response = commerce_client.get(LIST_URL)
 
     assert len(response.context["page"].orders) == min(order_count, 20)
@@ -318,22 +354,36 @@ def test_mass_unhold_and_cancel(commerce_client):
     assert page_messages(response)[-1] == "1 order was updated."
 
 
-def test_mass_cancel_refuses_orders_from_amazon(commerce_client):
+def test_mass_cancel_refuses_orders_from_amazon_and_links_their_cancel_order_pages(
+    commerce_client,
+):
+    from amazon_channel.tests.factories import AmazonOrderFactory
+
     from_amazon = placed_order(external_channel="amazon")
+    amazon_order = AmazonOrderFactory(
+        amazon_order_id=from_amazon.external_order_id, commerce_order=from_amazon
+    )
     own = store_order()
 
     response = mass_action(commerce_client, "cancel", [from_amazon.pk, own.pk])
 
     from_amazon.refresh_from_db()
     own.refresh_from_db()
+    amazon_order.refresh_from_db()
     assert from_amazon.state == OrderState.NEW
+    assert amazon_order.status == "Unshipped"
     assert own.state == OrderState.CANCELED
+    cancel_page = reverse("dashboard:order_cancel", args=[amazon_order.store_id, amazon_order.pk])
     assert page_messages(response) == [
         "1 order was updated.",
         "1 order was refused.",
         f"Order {from_amazon.increment_id}: Order #{from_amazon.increment_id} came from Amazon: "
-        "cancel it on its Amazon Cancel Order page.",
+        f'cancel it on its Amazon Cancel Order page. <a href="{cancel_page}" '
+        'data-link="amazon-cancel">Cancel Order</a>',
     ]
+    # The link is a link on the grid, not escaped text.
+    grid = commerce_client.get(LIST_URL).content.decode()
+    assert f'<a href="{cancel_page}" data-link="amazon-cancel">Cancel Order</a>' in grid
 
 
 def test_a_mass_action_without_a_selection_or_with_an_unknown_action_changes_nothing(

@@ -1,5 +1,6 @@
 """Order View: the Commerce sections, the Amazon links and states, and each header action."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -8,10 +9,12 @@ from django.urls import reverse
 
 from amazon_channel.models import OutboxMessage
 from amazon_channel.services.commerce_actions import (
+    AdjustmentReason,
     commerce_creditmemo_create,
     commerce_shipment_create,
 )
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+from commerce_orders import services as commerce_services
 from commerce_orders.models import CommerceOrder, OrderState, Product
 from commerce_orders.services import invoice_create
 from commerce_orders.tests.factories import order_items_by_sku, placed_order
@@ -65,6 +68,21 @@ def page_messages(response) -> list[str]:
     return [str(message) for message in response.wsgi_request._messages]
 
 
+def actor_of(order, action):
+    """The user the order's one `action` history row names."""
+    return order.events.get(action=action).actor
+
+
+def item_quantities(content: str, sku: str) -> dict[str, str]:
+    """The Items Ordered quantity columns of one row, by column (data-qty)."""
+    row = re.search(rf'<tr data-item="{sku}">(.*?)</tr>', content, re.DOTALL).group(1)
+    return dict(re.findall(r'data-qty="(\w+)">(\d+)<', row))
+
+
+def field_text(content: str, name: str) -> str:
+    return re.search(rf'data-field="{name}">([^<]*)<', content).group(1)
+
+
 def test_the_order_view_shows_every_commerce_section(clerk_client):
     order = store_order(customer_name="Erika Mustermann", customer_email="erika@example.com")
 
@@ -104,6 +122,58 @@ def test_the_order_view_shows_every_commerce_section(clerk_client):
     for button in ("unhold", "credit-memo"):
         assert f'data-action="{button}"' not in content, button
     assert "View or Cancel Amazon Order" not in content
+    for label in ("Total Paid", "Total Refunded", "Total Due"):
+        assert label in content, label
+    for column in ("Ordered", "Invoiced", "Shipped", "Refunded", "Canceled"):
+        assert f'<th class="number">{column}</th>' in content, column
+    assert item_quantities(content, "MUG") == {
+        "ordered": "2",
+        "invoiced": "0",
+        "shipped": "0",
+        "refunded": "0",
+        "canceled": "0",
+    }
+    assert field_text(content, "total-refunded") == "0.00 EUR"
+    assert field_text(content, "total-due") == "58.54 EUR"
+
+
+def test_the_items_and_totals_follow_invoice_shipment_credit_memo_and_cancel(clerk_client):
+    order = store_order()
+    items = order_items_by_sku(order)
+    invoice_create(actor=None, order=order)
+    commerce_services.shipment_create(
+        actor=None, order=order, quantities={items["MUG"].pk: 1}, carrier_code="DHL"
+    )
+    memo = commerce_services.creditmemo_create(
+        actor=None, order=order, quantities={items["TEE"].pk: 1}
+    )
+    canceled = store_order()
+
+    content = clerk_client.get(detail_url(order)).content.decode()
+    commerce_services.order_cancel(actor=None, order=canceled)
+    canceled_content = clerk_client.get(detail_url(canceled)).content.decode()
+
+    order.refresh_from_db()
+    assert item_quantities(content, "MUG") == {
+        "ordered": "2",
+        "invoiced": "2",
+        "shipped": "1",
+        "refunded": "0",
+        "canceled": "0",
+    }
+    assert item_quantities(content, "TEE") == {
+        "ordered": "1",
+        "invoiced": "1",
+        "shipped": "0",
+        "refunded": "1",
+        "canceled": "0",
+    }
+    assert item_quantities(canceled_content, "MUG")["canceled"] == "2"
+    assert item_quantities(canceled_content, "TEE")["canceled"] == "1"
+    assert field_text(content, "total-paid") == "58.54 EUR"
+    assert field_text(content, "total-refunded") == f"{memo.grand_total} EUR"
+    # Total Due is what is left to pay: nothing once invoiced, whatever was refunded.
+    assert field_text(content, "total-due") == "0.00 EUR"
 
 
 def test_an_unknown_order_is_a_404(clerk_client):
@@ -203,8 +273,14 @@ def test_shipments_and_credit_memos_show_their_state_at_amazon_and_retry_a_refus
     assert "00340434161094042557" in content
     assert "Sent to Amazon" in content
     assert "Confirmed by Amazon" in content
+    # The refused shipment is unsent, with Amazon's reason.
+    refused_row = re.search(
+        rf'<tr data-shipment="{refused.increment_id}">(.*?)</tr>', content, re.DOTALL
+    ).group(1)
+    assert 'data-amazon-state="unsent"' in refused_row
+    assert "Not sent to Amazon" in refused_row
     assert "Amazon refused: Order 302 is CANCELLED: only unshipped orders can be shipped." in (
-        content
+        refused_row
     )
     retry_url = reverse(
         "dashboard:commerce_order_amazon_retry", args=[order.pk, refused_message.pk]
@@ -248,7 +324,7 @@ def test_retry_of_another_orders_message_is_a_404(clerk_client):
 # Actions
 
 
-def test_invoice_captures_offline_and_a_second_invoice_is_refused(clerk_client):
+def test_invoice_captures_offline_and_a_second_invoice_is_refused(clerk_client, clerk):
     order = store_order()
 
     done = clerk_client.post(action_url("invoice", order))
@@ -262,9 +338,10 @@ def test_invoice_captures_offline_and_a_second_invoice_is_refused(clerk_client):
         f"Order #{order.increment_id} has nothing left to invoice."
     )
     assert refused.status_code == 302
+    assert actor_of(order, "invoice") == clerk
 
 
-def test_hold_then_unhold_and_a_refused_hold(clerk_client):
+def test_hold_then_unhold_and_a_refused_hold(clerk_client, clerk):
     order = store_order()
 
     held = clerk_client.post(action_url("hold", order))
@@ -282,9 +359,11 @@ def test_hold_then_unhold_and_a_refused_hold(clerk_client):
     clerk_client.post(action_url("unhold", order))
     order.refresh_from_db()
     assert order.state == OrderState.NEW
+    assert actor_of(order, "hold") == clerk
+    assert actor_of(order, "unhold") == clerk
 
 
-def test_cancel_cancels_a_store_order_and_refuses_an_invoiced_one(clerk_client):
+def test_cancel_cancels_a_store_order_and_refuses_an_invoiced_one(clerk_client, clerk):
     order = store_order()
     invoiced = store_order()
     invoice_create(actor=None, order=invoiced)
@@ -301,6 +380,8 @@ def test_cancel_cancels_a_store_order_and_refuses_an_invoiced_one(clerk_client):
         f"Order #{invoiced.increment_id} cannot be canceled: it has been invoiced. "
         "Create a credit memo instead."
     )
+    assert actor_of(order, "cancel") == clerk
+    assert not invoiced.events.filter(action="cancel").exists()
 
 
 def test_cancel_of_an_amazon_order_leads_to_the_amazon_cancel_order_page(clerk_client):
@@ -317,7 +398,7 @@ def test_cancel_of_an_amazon_order_leads_to_the_amazon_cancel_order_page(clerk_c
 
 
 def test_send_email_sends_the_confirmation_and_is_refused_on_a_canceled_order(
-    clerk_client, django_capture_on_commit_callbacks
+    clerk_client, clerk, django_capture_on_commit_callbacks
 ):
     order = store_order(customer_email="erika@example.com")
 
@@ -331,6 +412,7 @@ def test_send_email_sends_the_confirmation_and_is_refused_on_a_canceled_order(
     assert page_messages(refused)[-1] == (
         f"Send Email is not allowed on order #{order.increment_id} while it is Canceled."
     )
+    assert actor_of(order, "email") == clerk
 
 
 def test_add_comment_records_the_flags_and_an_empty_comment_is_a_field_error(clerk_client, clerk):
@@ -368,7 +450,7 @@ def test_a_blank_comment_the_service_refuses_is_a_message(clerk_client):
 # Ship
 
 
-def test_the_ship_form_offers_what_is_left_and_ships_part_of_an_order(clerk_client):
+def test_the_ship_form_offers_what_is_left_and_ships_part_of_an_order(clerk_client, clerk):
     order = store_order()
     items = order_items_by_sku(order)
 
@@ -384,7 +466,7 @@ def test_the_ship_form_offers_what_is_left_and_ships_part_of_an_order(clerk_clie
     assert 'value="Other"' in form_content
 
     response = clerk_client.post(
-        action_url("ship", order),
+        action_url("ship_save", order),
         {
             f"quantity_{items['MUG'].pk}": "1",
             f"quantity_{items['TEE'].pk}": "0",
@@ -402,6 +484,7 @@ def test_the_ship_form_offers_what_is_left_and_ships_part_of_an_order(clerk_clie
     assert shipment.carrier_code == "DHL"
     assert [(item.sku, item.quantity) for item in shipment.items.all()] == [("MUG", 1)]
     assert page_messages(response) == ["The shipment has been created."]
+    assert actor_of(order, "ship") == clerk
     assert "00340434161094042557" in clerk_client.get(detail_url(order)).content.decode()
 
 
@@ -410,7 +493,7 @@ def test_shipping_an_amazon_order_through_the_form_queues_its_confirmation(clerk
     items = order_items_by_sku(order)
 
     clerk_client.post(
-        action_url("ship", order),
+        action_url("ship_save", order),
         {
             f"quantity_{items['MUG'].pk}": "2",
             f"quantity_{items['TEE'].pk}": "1",
@@ -431,7 +514,7 @@ def test_ship_form_errors_are_beside_their_fields(clerk_client):
     items = order_items_by_sku(order)
 
     too_many = clerk_client.post(
-        action_url("ship", order),
+        action_url("ship_save", order),
         {
             f"quantity_{items['MUG'].pk}": "3",
             f"quantity_{items['TEE'].pk}": "0",
@@ -439,7 +522,7 @@ def test_ship_form_errors_are_beside_their_fields(clerk_client):
         },
     )
     nothing = clerk_client.post(
-        action_url("ship", order),
+        action_url("ship_save", order),
         {
             f"quantity_{items['MUG'].pk}": "0",
             f"quantity_{items['TEE'].pk}": "0",
@@ -447,7 +530,7 @@ def test_ship_form_errors_are_beside_their_fields(clerk_client):
         },
     )
     other_without_name = clerk_client.post(
-        action_url("ship", order),
+        action_url("ship_save", order),
         {
             f"quantity_{items['MUG'].pk}": "1",
             f"quantity_{items['TEE'].pk}": "0",
@@ -473,7 +556,7 @@ def test_a_shipment_the_service_refuses_is_a_message_on_the_form(clerk_client):
     # Someone else holds the order after the form was opened.
     CommerceOrder.objects.filter(pk=order.pk).update(state="holded", status="holded")
 
-    response = clerk_client.post(action_url("ship", order), form_data)
+    response = clerk_client.post(action_url("ship_save", order), form_data)
 
     assert response.status_code == 400
     assert f"Ship is not allowed on order #{order.increment_id} while it is On Hold." in (
@@ -497,7 +580,7 @@ def test_the_ship_page_of_an_order_that_cannot_ship_goes_back_with_a_message(cle
 # Credit Memo
 
 
-def test_the_credit_memo_form_refunds_with_return_to_stock_and_adjustments(clerk_client):
+def test_the_credit_memo_form_refunds_with_return_to_stock_and_adjustments(clerk_client, clerk):
     order = store_order()
     invoice_create(actor=None, order=order)
     items = order_items_by_sku(order)
@@ -509,7 +592,7 @@ def test_the_credit_memo_form_refunds_with_return_to_stock_and_adjustments(clerk
     assert "Return to Stock" in form_page.content.decode()
 
     response = clerk_client.post(
-        action_url("creditmemo", order),
+        action_url("creditmemo_save", order),
         {
             f"quantity_{items['MUG'].pk}": "1",
             f"quantity_{items['TEE'].pk}": "0",
@@ -529,6 +612,9 @@ def test_the_credit_memo_form_refunds_with_return_to_stock_and_adjustments(clerk
     assert memo.is_returned_to_stock
     assert Product.objects.get(sku="MUG").quantity_in_stock == mug_stock + 1
     assert page_messages(response) == ["You created the credit memo."]
+    assert actor_of(order, "credit_memo") == clerk
+    # A store's own order is refunded offline: no Amazon reason to give.
+    assert "adjustment_reason" not in form_page.context["form"].fields
 
 
 def test_a_credit_memo_the_service_refuses_is_a_message_on_the_form(clerk_client):
@@ -537,7 +623,7 @@ def test_a_credit_memo_the_service_refuses_is_a_message_on_the_form(clerk_client
     items = order_items_by_sku(order)
 
     response = clerk_client.post(
-        action_url("creditmemo", order),
+        action_url("creditmemo_save", order),
         {
             f"quantity_{items['MUG'].pk}": "0",
             f"quantity_{items['TEE'].pk}": "0",
@@ -554,23 +640,114 @@ def test_a_credit_memo_the_service_refuses_is_a_message_on_the_form(clerk_client
     assert not order.credit_memos.exists()
 
 
-def test_a_credit_memo_of_an_amazon_order_queues_the_refund(clerk_client):
+def credit_memo_data(order, quantities, **values):
+    data = {f"quantity_{item.pk}": str(quantities.get(item.sku, 0)) for item in order.items.all()}
+    data.update({"shipping_refund": "0", "adjustment_refund": "0", "adjustment_fee": "0"})
+    data.update({"adjustment_reason": "CustomerReturn", **values})
+    return data
+
+
+def test_a_credit_memo_of_a_shipped_amazon_order_queues_the_refund_with_its_reason(
+    clerk_client, clerk
+):
     amazon_order, order = amazon_order_for()
     invoice_create(actor=None, order=order)
     items = order_items_by_sku(order)
-
-    clerk_client.post(
-        action_url("creditmemo", order),
-        {
-            f"quantity_{items['MUG'].pk}": "0",
-            f"quantity_{items['TEE'].pk}": "1",
-            "shipping_refund": "0",
-            "adjustment_refund": "0",
-            "adjustment_fee": "0",
-        },
+    commerce_shipment_create(
+        actor=None, order=order, quantities={items["TEE"].pk: 1}, carrier_code="DHL"
     )
 
+    form_page = clerk_client.get(action_url("creditmemo", order))
+    response = clerk_client.post(
+        action_url("creditmemo_save", order),
+        credit_memo_data(order, {"TEE": 1}, adjustment_reason="DifferentItem"),
+    )
+
+    reason_field = form_page.context["form"].fields["adjustment_reason"]
+    assert [value for value, _label in reason_field.choices] == [
+        "CustomerReturn",
+        "NoInventory",
+        "GeneralAdjustment",
+        "CouldNotShip",
+        "DifferentItem",
+        "Abandoned",
+        "CustomerCancel",
+        "PriceError",
+        "ProductOutofStock",
+        "CustomerAddressIncorrect",
+        "Exchange",
+        "Other",
+        "CarrierCreditDecision",
+        "RiskAssessmentInformationNotValid",
+        "CarrierCoverageFailure",
+        "TransactionRecord",
+        "Undeliverable",
+        "RefusedDelivery",
+    ]
+    assert reason_field.initial == "CustomerReturn"
+    assert "Reason for refund" in form_page.content.decode()
+    assert response.status_code == 302
     memo = order.credit_memos.get()
     message = OutboxMessage.objects.get(key=f"refund:{memo.pk}")
     assert message.kind == OutboxMessage.Kind.REFUND_ORDER
     assert message.payload["amazon_order_id"] == amazon_order.amazon_order_id
+    assert message.payload["reason"] == AdjustmentReason.DIFFERENT_ITEM
+    assert actor_of(order, "credit_memo") == clerk
+
+
+def test_an_unknown_refund_reason_is_an_error_beside_the_field(clerk_client):
+    _amazon_order, order = amazon_order_for(status="Shipped")
+    invoice_create(actor=None, order=order)
+
+    response = clerk_client.post(
+        action_url("creditmemo_save", order),
+        credit_memo_data(order, {"TEE": 1}, adjustment_reason="BecauseISaySo"),
+    )
+
+    assert response.status_code == 400
+    assert "Select a valid choice." in response.content.decode()
+    assert not order.credit_memos.exists()
+
+
+def test_a_credit_memo_of_an_amazon_order_nothing_of_which_shipped_points_to_cancel_order(
+    clerk_client,
+):
+    amazon_order, order = amazon_order_for()
+    invoice_create(actor=None, order=order)
+    refusal = (
+        f"Amazon refunds only shipped orders, and nothing of order #{order.increment_id} has "
+        "shipped yet: cancel it on its Amazon Cancel Order page instead."
+    )
+
+    content = clerk_client.get(detail_url(order)).content.decode()
+    posted = clerk_client.post(
+        action_url("creditmemo_save", order), credit_memo_data(order, {"TEE": 1})
+    )
+    form_page = clerk_client.get(action_url("creditmemo", order))
+
+    # No Credit Memo button; Cancel (Amazon's Cancel Order) instead.
+    assert 'data-action="credit-memo"' not in content
+    assert 'data-action="cancel"' in content
+    assert form_page.status_code == 302
+    assert page_messages(form_page) == [refusal]
+    # A form opened before is refused too, under the order's lock.
+    assert posted.status_code == 400
+    assert refusal in posted.content.decode().replace("&#x27;", "'")
+    assert not order.credit_memos.exists()
+    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.REFUND_ORDER).exists()
+    cancel_page = reverse("dashboard:order_cancel", args=[amazon_order.store_id, amazon_order.pk])
+    assert cancel_page in content
+
+
+def test_a_credit_memo_of_an_amazon_order_shipped_in_seller_central_is_offered(clerk_client):
+    _amazon_order, order = amazon_order_for(status="Shipped")
+    invoice_create(actor=None, order=order)
+
+    content = clerk_client.get(detail_url(order)).content.decode()
+    response = clerk_client.post(
+        action_url("creditmemo_save", order), credit_memo_data(order, {"MUG": 1})
+    )
+
+    assert 'data-action="credit-memo"' in content
+    assert response.status_code == 302
+    assert order.credit_memos.count() == 1

@@ -1,10 +1,14 @@
 """Amazon Order Details: what it shows, when Cancel Order appears, and Save Order."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
+from html.parser import HTMLParser
+from itertools import takewhile
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from amazon_channel.models import (
     AmazonOrderCancellation,
@@ -33,6 +37,66 @@ ADDRESS = {
 
 def detail_url(order):
     return reverse("dashboard:order_detail", args=[order.store_id, order.pk])
+
+
+class _PageText(HTMLParser):
+    """The page's <dt>/<dd> pairs and table rows, as the reader sees their text."""
+
+    CELLS = {"dt", "dd", "th", "td"}
+
+    def __init__(self):
+        super().__init__()
+        self.terms: list[tuple[str, str]] = []
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self._row: list[str] | None = None
+        self._term = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self._row = []
+        elif tag in self.CELLS:
+            self._cell = []
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag):
+        if tag in self.CELLS and self._cell is not None:
+            text = " ".join("".join(self._cell).split())
+            self._cell = None
+            if tag == "dt":
+                self._term = text
+            elif tag == "dd":
+                self.terms.append((self._term, text))
+            elif self._row is not None:
+                self._row.append(text)
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+
+
+def page_text(content: str) -> _PageText:
+    parser = _PageText()
+    parser.feed(content)
+    return parser
+
+
+def details_of(content: str) -> dict[str, str]:
+    """Order and Shipping Details: label -> value (the first list of the page)."""
+    details: dict[str, str] = {}
+    for term, value in page_text(content).terms:
+        details.setdefault(term, value)
+    return details
+
+
+def item_rows_of(content: str) -> list[dict[str, str]]:
+    """Order Items: one {column: value} per item row."""
+    rows = page_text(content).rows
+    header = next(row for row in rows if "Condition" in row)
+    items = takewhile(lambda row: len(row) == len(header), rows[rows.index(header) + 1 :])
+    return [dict(zip(header, row, strict=True)) for row in items]
 
 
 def test_the_details_show_items_tracking_commerce_order_and_history(merchant_client, merchant):
@@ -87,6 +151,80 @@ def test_the_details_show_items_tracking_commerce_order_and_history(merchant_cli
         assert text in content, text
 
 
+@pytest.mark.parametrize(
+    ("channel", "channel_label"),
+    [("MFN", "Fulfilled by merchant"), ("AFN", "Fulfilled by Amazon")],
+)
+def test_the_details_show_buyer_email_dates_fulfillment_counts_order_type_and_item_money(
+    merchant_client, channel, channel_label
+):
+    latest_ship_date = timezone.make_aware(datetime(2025, 3, 12, 18, 30))
+    order = AmazonOrderFactory(
+        buyer_email="erika@marketplace.amazon.de",
+        latest_ship_date=latest_ship_date,
+        fulfillment_channel=channel,
+        number_of_items_shipped=1,
+        number_of_items_unshipped=2,
+        is_business_order=True,
+        is_premium_order=True,
+    )
+    AmazonOrderItemFactory(
+        order=order,
+        title="Blue mug",
+        condition="Used",
+        quantity_ordered=3,
+        quantity_shipped=1,
+        item_price=Decimal("29.90"),
+        item_tax=Decimal("4.77"),
+        shipping_price=Decimal("3.99"),
+    )
+
+    content = merchant_client.get(detail_url(order)).content.decode()
+
+    details = details_of(content)
+    assert details["Buyer email"] == "erika@marketplace.amazon.de"
+    assert details["Latest ship date"] == date_format(
+        timezone.localtime(latest_ship_date), "SHORT_DATETIME_FORMAT"
+    )
+    assert details["Fulfillment channel"] == channel_label
+    assert details["Items shipped"] == "1"
+    assert details["Items unshipped"] == "2"
+    assert details["Order type"] == "Business order Premium order"
+    assert item_rows_of(content) == [
+        {
+            "Title": "Blue mug",
+            "ASIN": order.items.get().asin,
+            "SKU": order.items.get().seller_sku,
+            "Condition": "Used",
+            "Qty ordered": "3",
+            "Qty shipped": "1",
+            "Price": "29.90 EUR",
+            "Tax": "4.77 EUR",
+            "Shipping": "3.99 EUR",
+        }
+    ]
+
+
+def test_a_standard_order_has_no_order_type_badge(merchant_client):
+    order = AmazonOrderFactory(is_prime=False, is_business_order=False, is_premium_order=False)
+
+    content = merchant_client.get(detail_url(order)).content.decode()
+
+    assert details_of(content)["Order type"] == "Standard"
+
+
+def test_a_merchant_with_the_permissions_gets_cancel_order_and_save_order(merchant_client):
+    order = AmazonOrderFactory(status="Unshipped", shipping_address=ADDRESS)
+
+    content = merchant_client.get(detail_url(order)).content.decode()
+
+    cancel = reverse("dashboard:order_cancel", args=[order.store_id, order.pk])
+    save = reverse("dashboard:order_shipping_address_update", args=[order.store_id, order.pk])
+    assert f'href="{cancel}"' in content
+    assert f'action="{save}"' in content
+    assert "Save Order" in content.split(f'action="{save}"', 1)[1].split("</form>", 1)[0]
+
+
 @pytest.mark.parametrize("order_count", [1, 10])
 def test_the_details_use_the_same_queries_however_long_the_history(
     merchant_client, merchant, django_assert_num_queries, order_count
@@ -135,6 +273,8 @@ def test_a_cancellation_in_progress_is_shown(merchant_client):
         in content
     )
     assert "Cancel Order" not in content
+    # The pending cancellation says it all: no second notice that the order is canceled.
+    assert "The order is already canceled." not in content
 
 
 def test_a_rejected_cancellation_is_shown_and_can_be_marked_as_reviewed(merchant_client):
@@ -157,6 +297,44 @@ def test_a_rejected_cancellation_is_shown_and_can_be_marked_as_reviewed(merchant
     assert cancellation.is_rejection_acknowledged is True
     assert order.events.filter(kind=AmazonOrderEvent.Kind.NOTE).count() == 1
     assert "Mark as reviewed" not in after
+
+
+def test_a_rejected_cancellation_of_a_shipped_order_shows_the_rejection_and_the_returns_notice(
+    merchant_client,
+):
+    # Given Amazon rejected the cancellation because the order had shipped, as read back
+    cancellation = CancellationFactory(
+        order__status="Shipped",
+        order__store=StoreFactory(marketplace_code="DE"),
+        state=AmazonOrderCancellation.State.REJECTED,
+        amazon_message="Order already shipped.",
+    )
+    order = cancellation.order
+
+    content = merchant_client.get(detail_url(order)).content.decode()
+
+    assert 'data-notice="cancellation-rejected"' in content
+    assert "Order already shipped." in content
+    assert "returns and exchanges are handled in Amazon Seller Central" in content
+    assert "https://sellercentral-europe.amazon.com" in content
+    assert reverse("dashboard:order_cancel", args=[order.store_id, order.pk]) not in content
+
+
+def test_a_merchant_can_mark_a_rejected_cancellation_as_reviewed_only_until_it_is(merchant_client):
+    cancellation = CancellationFactory(
+        order__status="Unshipped", state=AmazonOrderCancellation.State.REJECTED
+    )
+    order = cancellation.order
+    review = reverse("dashboard:order_cancellation_acknowledge", args=[order.store_id, order.pk])
+
+    before = merchant_client.get(detail_url(order)).content.decode()
+    merchant_client.post(review)
+    after = merchant_client.get(detail_url(order)).content.decode()
+
+    assert f'action="{review}"' in before
+    assert f'action="{review}"' not in after
+    # Reviewed, and the order still Unshipped: Cancel Order may be tried again.
+    assert f'href="{reverse("dashboard:order_cancel", args=[order.store_id, order.pk])}"' in after
 
 
 def test_a_buyer_requested_cancellation_is_shown(merchant_client):

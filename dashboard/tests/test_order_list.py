@@ -11,6 +11,7 @@ from django.utils import timezone
 from amazon_channel.models import AmazonOrder
 from amazon_channel.selectors import OrderFilters, amazon_order_list, order_cursor_decode
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+from commerce_orders.tests.factories import CommerceOrderFactory
 from dashboard.tests.factories import CancellationFactory
 
 pytestmark = pytest.mark.django_db
@@ -226,17 +227,41 @@ def test_a_cursor_made_for_another_sort_is_refused(merchant_client, store):
     assert order_cursor_decode(cursor, sort="purchase_date").order_id > 0
 
 
-@pytest.mark.parametrize("order_count", [5, 50])
+@pytest.mark.parametrize(("order_count", "rows_shown"), [(5, 2), (50, 25)])
 def test_all_orders_use_the_same_queries_for_5_or_50_orders(
-    merchant_client, django_assert_num_queries, store, order_count
+    merchant_client, django_assert_num_queries, order_count, rows_shown
 ):
-    AmazonOrderFactory.create_batch(order_count, store=store)
-    CancellationFactory(order__store=store)
-    cursor = amazon_order_list(store=store, filters=OrderFilters(), page_size=2).next_cursor
+    # Given an importing store whose orders all link to a Commerce order, one in five bought by
+    # someone else, and a cancellation on one of the rows of the page asked for
+    store = StoreFactory(is_import_enabled=True)
+    now = timezone.now()
+    orders = [
+        AmazonOrderFactory(
+            store=store,
+            buyer_name="Max Muster" if index % 5 == 0 else "Erika Mustermann",
+            purchase_date=now - timedelta(minutes=index),
+            commerce_order=CommerceOrderFactory(),
+        )
+        for index in range(order_count)
+    ]
+    CancellationFactory(order=orders[3])
+    AmazonOrder.objects.filter(pk=orders[3].pk).update(status="Canceled")
+    filters = OrderFilters(buyer_name="erika")
+    # The page after the first two of Erika's orders: the keyset path, deterministic.
+    cursor = amazon_order_list(store=store, filters=filters, page_size=2).next_cursor
 
-    # Session, user, permissions (2), store, one page of orders: never a COUNT.
+    # Session, user, permissions (2), store, one page of orders with their cancellation and
+    # Commerce order: never a COUNT, never a query per row.
     with django_assert_num_queries(6) as captured:
-        response = all_orders(merchant_client, store, buyer_name="a", cursor=cursor)
+        response = all_orders(merchant_client, store, buyer_name="erika", cursor=cursor)
 
+    content = response.content.decode()
     assert response.status_code == 200
     assert not any("COUNT(" in query["sql"].upper() for query in captured.captured_queries)
+    erika = [order for index, order in enumerate(orders) if index % 5]
+    assert shown_ids(response) == [order.amazon_order_id for order in erika[2 : 2 + rows_shown]]
+    assert content.count("<tr data-order=") == rows_shown
+    for order in erika[2 : 2 + rows_shown]:
+        link = reverse("dashboard:commerce_order_detail", args=[order.commerce_order_id])
+        assert f'href="{link}"' in content
+    assert content.count("Cancellation pending") == 1

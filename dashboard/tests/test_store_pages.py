@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from amazon_channel.models import AmazonOrderCancellation, Store, SyncState
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
@@ -78,8 +79,12 @@ def test_the_chart_counts_the_orders_of_each_of_the_last_30_days(merchant_client
     assert daily[-1] == 3
     assert daily[-3] == 1
     assert sum(daily) == 4
-    assert "4 orders in the last 30 days" in response.content.decode()
-    assert "<svg" in response.content.decode()
+    content = response.content.decode()
+    assert "4 orders in the last 30 days" in content
+    assert "<svg" in content
+    today = date_format(timezone.localdate(), "SHORT_DATE_FORMAT")
+    assert f"<title>{today}: 3 orders</title>" in content
+    assert content.count('<rect class="bar empty"') == 28
 
 
 @pytest.mark.parametrize("orders_per_store", [5, 50])
@@ -140,6 +145,37 @@ def test_sync_now_queues_a_sync_of_the_store(merchant_client, monkeypatch):
     assert "A sync of" in response.content.decode()
 
 
+def test_a_merchant_with_the_permissions_gets_the_store_actions_on_the_cards(merchant_client):
+    active = StoreFactory(is_active=True)
+    inactive = StoreFactory(is_active=False)
+
+    content = merchant_client.get(reverse("dashboard:store_list")).content.decode()
+
+    for store in (active, inactive):
+        assert f'href="{reverse("dashboard:store_detail", args=[store.pk])}"' in content
+        assert f'href="{reverse("dashboard:store_settings", args=[store.pk])}"' in content
+        assert f'action="{reverse("dashboard:store_sync", args=[store.pk])}"' in content
+    assert f'action="{reverse("dashboard:store_deactivate", args=[active.pk])}"' in content
+    assert f'action="{reverse("dashboard:store_activate", args=[active.pk])}"' not in content
+    assert f'action="{reverse("dashboard:store_activate", args=[inactive.pk])}"' in content
+    assert f'action="{reverse("dashboard:store_deactivate", args=[inactive.pk])}"' not in content
+    assert "Sync now" in content
+
+
+def test_a_merchant_with_the_permissions_gets_the_store_actions_on_its_dashboard(merchant_client):
+    store = StoreFactory(is_active=True)
+
+    content = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk])).content
+    content = content.decode()
+
+    assert f'href="{reverse("dashboard:store_settings", args=[store.pk])}"' in content
+    assert f'href="{reverse("dashboard:store_sync_log", args=[store.pk])}"' in content
+    assert f'action="{reverse("dashboard:store_sync", args=[store.pk])}"' in content
+    assert f'action="{reverse("dashboard:store_deactivate", args=[store.pk])}"' in content
+    for label in ("Order Settings", "Sync log", "Sync now", "Deactivate"):
+        assert label in content, label
+
+
 def test_the_store_dashboard_shows_recent_orders_newest_first(merchant_client):
     store = StoreFactory(is_import_enabled=True)
     now = timezone.now()
@@ -197,11 +233,20 @@ def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
         AmazonOrderFactory(store=store, commerce_order=CommerceOrderFactory())
     CancellationFactory(order__store=store)
 
-    # Session, user, permissions (2), store with last sync, three attention counts, recent orders.
-    with django_assert_num_queries(9):
+    # Session, user, permissions (2), store with last sync, three attention counts, recent orders,
+    # history.
+    with django_assert_num_queries(10):
         response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
 
-    assert len(response.context["recent_orders"]) == min(order_count + 1, 20)
+    recent = response.context["recent_orders"]
+    assert len(recent) == min(order_count + 1, 20)
+    content = response.content.decode()
+    assert content.count("<tr data-order=") == len(recent)
+    for order in recent:
+        if order.commerce_order_id is not None:
+            link = reverse("dashboard:commerce_order_detail", args=[order.commerce_order_id])
+            assert f'href="{link}"' in content
+    assert sum(order.commerce_order_id is not None for order in recent) == len(recent) - 1
 
 
 def test_order_settings_are_saved(merchant_client):
@@ -210,7 +255,7 @@ def test_order_settings_are_saved(merchant_client):
 
     page = merchant_client.get(url).content.decode()
     response = merchant_client.post(
-        url,
+        reverse("dashboard:store_settings_save", args=[store.pk]),
         {
             "is_import_enabled": "True",
             "customer_creation": Store.CustomerCreation.NEW_ACCOUNT,
@@ -232,7 +277,7 @@ def test_order_settings_are_saved(merchant_client):
 
 def test_order_settings_with_a_bad_value_show_the_error_and_save_nothing(merchant_client):
     store = StoreFactory()
-    url = reverse("dashboard:store_settings", args=[store.pk])
+    url = reverse("dashboard:store_settings_save", args=[store.pk])
 
     response = merchant_client.post(url, {"is_import_enabled": "True", "customer_creation": "x"})
 

@@ -89,16 +89,17 @@ def orders_generate(
     window: timedelta = timedelta(days=2),
     marketplace_ids: list[str] | None = None,
 ) -> list[SandboxOrder]:
-    """Place `count` buyer orders for the seller, deterministic for (seed, now, marketplaces)."""
+    """Place `count` buyer orders for the seller (`now` defaults to the current time).
+    The same (seed, now, marketplaces) give the same orders whatever the database holds: only
+    the id of an order whose drawn id is taken differs, redrawn deterministically."""
     now = now or timezone.now()
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     marketplace_ids = marketplace_ids or seller.marketplace_ids
     created = []
     with transaction.atomic():
-        for _ in range(count):
+        for index in range(count):
             spec = generate_order(rng, marketplace_ids=marketplace_ids, now=now, window=window)
-            while SandboxOrder.objects.filter(order_id=spec.order_id).exists():
-                spec.order_id = amazon_order_id(rng)
+            spec.order_id = _free_order_id(spec.order_id, seller=seller, seed=seed, index=index)
             order = SandboxOrder.objects.create(
                 seller=seller,
                 order_id=spec.order_id,
@@ -136,6 +137,16 @@ def orders_generate(
             )
             created.append(order)
     return created
+
+
+def _free_order_id(drawn: str, *, seller: SandboxSeller, seed: int, index: int) -> str:
+    """`drawn`, or when another order has it, an id from a stream of its own: redrawing from
+    the order stream would change every later order of the seed."""
+    spare_ids = random.Random(f"{seller.seller_id}:{seed}:{index}")  # noqa: S311 - demo data
+    order_id = drawn
+    while SandboxOrder.objects.filter(order_id=order_id).exists():
+        order_id = amazon_order_id(spare_ids)
+    return order_id
 
 
 def orders_lifecycle_advance(

@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -44,22 +44,28 @@ def seller_create(
     marketplace_ids: list[str] | None = None,
     name: str = "",
 ) -> SandboxSeller:
-    """Create or update a seller's credentials; raises SandboxError on an unknown marketplace."""
+    """Create or update a seller's credentials; raises SandboxError on an unknown marketplace
+    or a refresh token that belongs to another seller."""
     marketplace_ids = list(marketplace_ids or [DEFAULT_MARKETPLACE_ID])
     unknown = [value for value in marketplace_ids if value not in MARKETPLACES]
     if unknown:
         raise SandboxError(f"Unknown marketplace ids: {', '.join(unknown)}")
-    seller, _ = SandboxSeller.objects.update_or_create(
-        seller_id=seller_id,
-        defaults={
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "refresh_token": refresh_token,
-            "marketplace_ids": marketplace_ids,
-            "name": name or seller_id,
-            "is_refresh_token_revoked": False,
-        },
-    )
+    try:
+        with transaction.atomic():
+            seller, _ = SandboxSeller.objects.update_or_create(
+                seller_id=seller_id,
+                defaults={
+                    "client_id": client_id,
+                    "client_secret": client_secret,
+                    "refresh_token": refresh_token,
+                    "marketplace_ids": marketplace_ids,
+                    "name": name or seller_id,
+                    "is_refresh_token_revoked": False,
+                },
+            )
+    except IntegrityError as error:
+        # A refresh token names one seller: the unique field update_or_create does not match on.
+        raise SandboxError("The refresh token belongs to another seller.") from error
     return seller
 
 

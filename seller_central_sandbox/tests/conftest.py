@@ -1,7 +1,9 @@
 import pytest
 
 from seller_central_sandbox.api import MALFORMED_BODY
+from seller_central_sandbox.ratelimit import buckets, reset_rate_limits
 from seller_central_sandbox.tests.contract import validate_exchange
+from seller_central_sandbox.tests.helpers import ManualClock
 
 # Answers outside Amazon's SP-API models: Login with Amazon and the presigned document URLs.
 UNMODELLED_PREFIXES = ("/auth/", "/feed-documents/")
@@ -21,3 +23,15 @@ def every_sandbox_answer_honours_the_models(request):
         if exchange.path.startswith(UNMODELLED_PREFIXES) or exchange.body == MALFORMED_BODY:
             continue
         validate_exchange(exchange)
+
+
+@pytest.fixture
+def rate_limit_clock(monkeypatch):
+    """The sandbox's token buckets on a clock that stands still until the test advances it:
+    bursts and refills become exact, whatever the machine's speed."""
+    reset_rate_limits()
+    clock = ManualClock()
+    monkeypatch.setattr(buckets, "clock", clock)
+    yield clock
+    # Buckets stamped by the hand-driven clock mean nothing to the real one.
+    reset_rate_limits()

@@ -1,10 +1,14 @@
 """Login with Amazon and the x-amz-access-token check, through python-amazon-sp-api."""
 
+from datetime import timedelta
+
 import httpx
 import pytest
+from django.utils import timezone
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base.exceptions import SellingApiForbiddenException
 
+from seller_central_sandbox.services.orders import orders_generate
 from seller_central_sandbox.services.sellers import (
     seller_access_tokens_expire,
     seller_tokens_revoke,
@@ -33,10 +37,16 @@ def test_a_refresh_token_grant_returns_a_bearer_token_for_an_hour(sandbox_server
     assert 3590 <= body["expires_in"] <= 3600
 
 
-def test_the_client_authenticates_and_reads_orders(sandbox_client_kwargs):
+def test_the_client_authenticates_and_reads_orders(sandbox_seller, sandbox_client_kwargs):
+    placed = orders_generate(
+        seller=sandbox_seller, count=3, seed=1, now=timezone.now(), window=timedelta(minutes=30)
+    )
+
     response = orders_client(sandbox_client_kwargs).search_orders(createdAfter=an_hour_ago())
 
-    assert response.payload["orders"] == []
+    assert {order["orderId"] for order in response.payload["orders"]} == {
+        order.order_id for order in placed
+    }
     assert response.headers["x-amzn-RateLimit-Limit"] == "0.0056"
     assert response.headers["x-amzn-RequestId"]
 

@@ -1,12 +1,12 @@
 """Feeds 2021-06-30 and the order acknowledgement feed, through python-amazon-sp-api."""
 
 import threading
-import time
 from datetime import timedelta
 
 import httpx
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 from sp_api.api import Feeds
 from sp_api.base.exceptions import SellingApiBadRequestException
@@ -27,6 +27,7 @@ from seller_central_sandbox.services.feeds import (
 from seller_central_sandbox.services.orders import ShipmentItem, order_shipment_confirm
 from seller_central_sandbox.tests.helpers import (
     cancel_feed_xml,
+    multi_item_merchant_order,
     orders_client,
     processing_report,
     submit_feed,
@@ -40,6 +41,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def all_items(order, reason="NoInventory") -> dict[str, str]:
     return {item.order_item_id: reason for item in order.items.all()}
+
+
+def order_state(order) -> dict:
+    """What a refused cancellation must leave as it was: the order, its items, its events."""
+    order = SandboxOrder.objects.get(pk=order.pk)
+    return {
+        "status": order.status,
+        "last_updated_time": order.last_updated_time,
+        "items": list(
+            order.items.order_by("pk").values_list(
+                "quantity_shipped", "quantity_cancelled", "cancelled_by", "cancel_reason"
+            )
+        ),
+        "events": list(order.events.order_by("pk").values_list("kind", flat=True)),
+    }
 
 
 def test_a_cancel_feed_cancels_an_unshipped_order(sandbox_seller, sandbox_client_kwargs):
@@ -132,26 +148,93 @@ def test_an_unknown_order_or_a_bad_reason_is_reported_per_message(
     assert SandboxOrder.objects.get(pk=order.pk).status == FulfillmentStatus.UNSHIPPED
 
 
+def feed_ages(feed_id: str, seconds: float) -> None:
+    """Time passes for one feed: its clock readings move back by `seconds`."""
+    SandboxFeed.objects.filter(feed_id=feed_id).update(
+        created_time=F("created_time") - timedelta(seconds=seconds),
+        processing_start_time=F("processing_start_time") - timedelta(seconds=seconds),
+    )
+
+
+def test_a_cancel_feed_for_a_partially_shipped_order_reports_why_and_changes_nothing(
+    sandbox_seller, sandbox_client_kwargs
+):
+    order = multi_item_merchant_order(sandbox_seller)
+    first = order.items.order_by("pk").first()
+    order_shipment_confirm(
+        seller=sandbox_seller,
+        order_id=order.order_id,
+        marketplace_id=order.marketplace_id,
+        package_reference_id="1",
+        carrier_code="UPS",
+        tracking_number="1Z1",
+        ship_date="2025-06-01T10:00:00Z",
+        items=[ShipmentItem(first.order_item_id, first.quantity_ordered)],
+    )
+    before = order_state(order)
+    assert before["status"] == FulfillmentStatus.PARTIALLY_SHIPPED
+
+    # Only the unshipped items are named: Amazon still refuses once anything shipped.
+    unshipped = {item.order_item_id: "NoInventory" for item in order.items.exclude(pk=first.pk)}
+    content = cancel_feed_xml(sandbox_seller.seller_id, order.order_id, unshipped)
+    feed = wait_for_feed(sandbox_client_kwargs, submit_feed(sandbox_client_kwargs, content))
+
+    report = processing_report(sandbox_client_kwargs, feed)
+    assert feed["processingStatus"] == "DONE"
+    assert report.findtext(".//MessagesWithError") == "1"
+    assert report.findtext(".//Result/ResultCode") == "Error"
+    assert report.findtext(".//Result/ResultMessageCode") == "18029"
+    assert report.findtext(".//Result/AdditionalInfo/AmazonOrderID") == order.order_id
+    assert "PARTIALLY_SHIPPED" in report.findtext(".//Result/ResultDescription")
+    assert order_state(order) == before
+
+
+def test_one_bad_reason_among_several_items_leaves_the_whole_order_untouched(
+    sandbox_seller, sandbox_client_kwargs
+):
+    order = multi_item_merchant_order(sandbox_seller)
+    reasons = all_items(order)
+    reasons[order.items.order_by("pk").last().order_item_id] = "Whim"
+    before = order_state(order)
+
+    content = cancel_feed_xml(sandbox_seller.seller_id, order.order_id, reasons)
+    feed = wait_for_feed(sandbox_client_kwargs, submit_feed(sandbox_client_kwargs, content))
+
+    report = processing_report(sandbox_client_kwargs, feed)
+    assert len(reasons) >= 2
+    assert report.findtext(".//MessagesWithError") == "1"
+    assert report.findtext(".//Result/ResultMessageCode") == "8560"
+    assert "Whim" in report.findtext(".//Result/ResultDescription")
+    assert order_state(order) == before
+
+
 def test_a_feed_moves_through_the_queue_and_processing_over_time(
     settings, sandbox_seller, sandbox_client_kwargs
 ):
-    settings.SANDBOX_TIME_SCALE = 6  # half a second in each state
+    # 30 s queued, then 30 s processing: far longer than the test takes between two reads.
+    settings.SANDBOX_TIME_SCALE = 0.1
     order = unshipped_merchant_order(sandbox_seller)
     feeds = Feeds(**sandbox_client_kwargs)
-
     feed_id = submit_feed(
         sandbox_client_kwargs,
         cancel_feed_xml(sandbox_seller.seller_id, order.order_id, all_items(order)),
     )
-    seen = []
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (not seen or seen[-1] != "DONE"):
-        status = feeds.get_feed(feed_id).payload["processingStatus"]
-        if not seen or seen[-1] != status:
-            seen.append(status)
-        time.sleep(0.05)
 
-    assert seen == ["IN_QUEUE", "IN_PROGRESS", "DONE"]
+    queued = feeds.get_feed(feed_id).payload
+    feed_ages(feed_id, 31)
+    in_progress = feeds.get_feed(feed_id).payload
+    status_while_processing = SandboxOrder.objects.get(pk=order.pk).status
+    feed_ages(feed_id, 30)
+    done = feeds.get_feed(feed_id).payload
+
+    assert [queued["processingStatus"], in_progress["processingStatus"]] == [
+        "IN_QUEUE",
+        "IN_PROGRESS",
+    ]
+    assert "processingStartTime" not in queued and "processingEndTime" not in in_progress
+    assert status_while_processing == FulfillmentStatus.UNSHIPPED
+    assert done["processingStatus"] == "DONE"
+    assert done["resultFeedDocumentId"]
     assert SandboxOrder.objects.get(pk=order.pk).status == FulfillmentStatus.CANCELLED
 
 

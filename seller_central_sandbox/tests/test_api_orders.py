@@ -1,8 +1,11 @@
 """Orders 2026-01-01 and v0 reads over real HTTP, through python-amazon-sp-api."""
 
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.core import signing
 from django.utils import timezone
 from sp_api.base.exceptions import (
     SellingApiBadRequestException,
@@ -12,12 +15,22 @@ from sp_api.base.exceptions import (
 
 from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import orders_generate
+from seller_central_sandbox.testing import client_kwargs_for
 from seller_central_sandbox.tests.helpers import (
     ALL_INCLUDED,
+    minutes_ago,
     orders_client,
     orders_v0_client,
     three_days_ago,
 )
+
+US, DE = "ATVPDKIKX0DER", "A1PA6795UKMFR9"
+
+
+def served_ids(response) -> set[str]:
+    assert response.next_token is None
+    return {order["orderId"] for order in response.payload["orders"]}
+
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,6 +97,97 @@ def test_filters_select_by_status_and_fulfilment_channel(sandbox_seller, sandbox
     assert {order["fulfillment"]["fulfillmentStatus"] for order in response.payload["orders"]} == {
         "UNSHIPPED"
     }
+
+
+def test_a_marketplace_filter_excludes_the_sellers_other_marketplace(
+    sandbox_server, sandbox_seller_factory
+):
+    seller = sandbox_seller_factory(marketplace_ids=[US, DE])
+    orders_generate(seller=seller, count=30, seed=18, now=minutes_ago(10))
+    american = set(
+        SandboxOrder.objects.filter(marketplace_id=US).values_list("order_id", flat=True)
+    )
+    german = set(SandboxOrder.objects.filter(marketplace_id=DE).values_list("order_id", flat=True))
+    assert american and german
+    client = orders_client(client_kwargs_for(sandbox_server, seller))
+
+    only_german = client.search_orders(createdAfter=three_days_ago(), marketplaceIds=[DE])
+    only_american = client.search_orders(createdAfter=three_days_ago(), marketplaceIds=[US])
+    both = client.search_orders(createdAfter=three_days_ago(), marketplaceIds=[US, DE])
+
+    assert served_ids(only_german) == german
+    assert served_ids(only_american) == american
+    assert served_ids(both) == american | german
+
+
+@pytest.mark.parametrize(
+    ("after", "before", "field"),
+    [
+        ("createdAfter", "createdBefore", "created_time"),
+        ("lastUpdatedAfter", "lastUpdatedBefore", "last_updated_time"),
+    ],
+)
+def test_the_before_bound_cuts_the_results(
+    sandbox_seller, sandbox_client_kwargs, after, before, field
+):
+    orders_generate(seller=sandbox_seller, count=20, seed=19, now=minutes_ago(10))
+    moments = sorted(SandboxOrder.objects.values_list(field, flat=True))
+    cut = moments[len(moments) // 2]
+    expected = set(
+        SandboxOrder.objects.filter(**{f"{field}__lte": cut}).values_list("order_id", flat=True)
+    )
+
+    response = orders_client(sandbox_client_kwargs).search_orders(
+        **{after: three_days_ago(), before: cut.isoformat()}
+    )
+
+    assert 0 < len(expected) < 20
+    assert served_ids(response) == expected
+    assert response.payload[before] == cut.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(
+    ("after", "before"),
+    [("createdAfter", "createdBefore"), ("lastUpdatedAfter", "lastUpdatedBefore")],
+)
+def test_a_start_later_than_the_end_is_invalid_input(sandbox_client_kwargs, after, before):
+    with pytest.raises(SellingApiBadRequestException) as refused:
+        orders_client(sandbox_client_kwargs).search_orders(
+            **{after: minutes_ago(60).isoformat(), before: minutes_ago(120).isoformat()}
+        )
+
+    assert refused.value.amzn_code == "InvalidInput"
+    assert f"{after} must be before {before}" in refused.value.message
+
+
+def test_a_tampered_pagination_token_is_invalid_input(sandbox_seller, sandbox_client_kwargs):
+    orders_generate(seller=sandbox_seller, count=4, seed=20, now=minutes_ago(10))
+    client = orders_client(sandbox_client_kwargs)
+    first = client.search_orders(createdAfter=three_days_ago(), maxResultsPerPage=2)
+
+    token = first.next_token
+    tampered = token[:-1] + ("B" if token[-1] == "A" else "A")
+
+    with pytest.raises(SellingApiBadRequestException) as refused:
+        client.search_orders(paginationToken=tampered)
+
+    assert refused.value.amzn_code == "InvalidInput"
+    assert "not valid" in refused.value.message
+
+
+def test_a_pagination_token_expires_after_a_day(monkeypatch, sandbox_seller, sandbox_client_kwargs):
+    orders_generate(seller=sandbox_seller, count=4, seed=21, now=minutes_ago(10))
+    client = orders_client(sandbox_client_kwargs)
+    first = client.search_orders(createdAfter=three_days_ago(), maxResultsPerPage=2)
+    # A day and a minute later for the signatures only: the access token stays valid.
+    later = time.time() + 24 * 3600 + 60
+    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: later))
+
+    with pytest.raises(SellingApiBadRequestException) as refused:
+        client.search_orders(paginationToken=first.next_token)
+
+    assert refused.value.amzn_code == "InvalidInput"
+    assert "expired" in refused.value.message
 
 
 def test_a_window_ending_within_two_minutes_of_now_is_invalid_input(sandbox_client_kwargs):

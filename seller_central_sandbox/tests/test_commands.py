@@ -1,9 +1,13 @@
 """manage.py sandbox: sellers, orders, lifecycle and faults from the command line."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from seller_central_sandbox.models import SandboxOrder, SandboxSeller
+from seller_central_sandbox.models import SandboxOrder, SandboxOrderEvent, SandboxSeller
+from seller_central_sandbox.tests.helpers import orders_without_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +17,9 @@ def create_seller(seller_id="A1SANDBOX"):
         "sandbox",
         "seller-create",
         "--seller-id", seller_id,
-        "--client-id", "amzn1.application-oa2-client.demo",
+        "--client-id", f"amzn1.application-oa2-client.{seller_id.lower()}",
         "--client-secret", "demo-secret",
-        "--refresh-token", "Atzr|demo",
+        "--refresh-token", f"Atzr|demo-{seller_id}",
         "--marketplace-id", "ATVPDKIKX0DER",
         "--marketplace-id", "A1PA6795UKMFR9",
     )  # fmt: skip
@@ -42,6 +46,58 @@ def test_a_seller_gets_orders_and_they_move_on(capsys):
     paid = SandboxOrder.objects.filter(seller=seller, events__kind="payment").count()
     assert paid > 0
     assert f"paid={paid}" in capsys.readouterr().out
+
+
+def generate(seller_id: str, *extra: str) -> None:
+    call_command(
+        "sandbox", "orders-generate", "--seller-id", seller_id, "--count", "12", "--seed", "4",
+        *extra,
+    )  # fmt: skip
+
+
+def test_the_same_seed_and_now_generate_the_same_orders_for_two_sellers():
+    first, second = create_seller("A1FIRST"), create_seller("A1SECOND")
+
+    generate(first.seller_id, "--now", "2025-06-01T12:00:00Z")
+    generate(second.seller_id, "--now", "2025-06-01T12:00:00Z")
+
+    assert orders_without_ids(second) == orders_without_ids(first)
+    latest = SandboxOrder.objects.latest("created_time").created_time
+    assert latest <= datetime(2025, 6, 1, 11, 55, tzinfo=UTC)
+
+
+def test_without_now_orders_are_placed_before_the_current_time():
+    seller = create_seller()
+    started = timezone.now()
+
+    generate(seller.seller_id, "--days", "1")
+
+    created = SandboxOrder.objects.values_list("created_time", flat=True)
+    assert all(started - timedelta(days=1) <= moment <= started for moment in created)
+
+
+def test_a_lifecycle_step_at_a_given_now_stamps_that_time():
+    seller = create_seller()
+    generate(seller.seller_id, "--now", "2025-06-01T12:00:00Z")
+
+    call_command(
+        "sandbox", "lifecycle", "--seller-id", seller.seller_id, "--seed", "2",
+        "--now", "2025-06-01T12:05:00+00:00",
+    )  # fmt: skip
+
+    moved = SandboxOrderEvent.objects.exclude(kind="placed")
+    assert moved.exists()
+    assert set(moved.values_list("created_at", flat=True)) == {
+        datetime(2025, 6, 1, 12, 5, tzinfo=UTC)
+    }
+
+
+def test_a_now_that_is_no_date_is_an_error():
+    seller = create_seller()
+
+    with pytest.raises(CommandError, match="--now"):
+        generate(seller.seller_id, "--now", "yesterday")
+    assert not SandboxOrder.objects.exists()
 
 
 def test_faults_are_set_kept_and_cleared():
@@ -73,6 +129,17 @@ def test_faults_are_set_kept_and_cleared():
     seller.refresh_from_db()
     assert (seller.fault_fail_next, seller.fault_latency_ms) == (0, 0)
     assert not seller.is_refresh_token_revoked
+
+
+def test_a_refresh_token_of_another_seller_is_an_error():
+    create_seller("A1FIRST")
+
+    with pytest.raises(CommandError, match="another seller"):
+        call_command(
+            "sandbox", "seller-create", "--seller-id", "A1OTHER", "--client-id", "other",
+            "--client-secret", "other-secret", "--refresh-token", "Atzr|demo-A1FIRST",
+        )  # fmt: skip
+    assert not SandboxSeller.objects.filter(seller_id="A1OTHER").exists()
 
 
 def test_an_unknown_seller_is_an_error():

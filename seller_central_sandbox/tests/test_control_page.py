@@ -1,12 +1,59 @@
 """The control page at /sandbox/: staff only, POST forms that drive the services."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.utils import timezone
+from sp_api.base.exceptions import SellingApiRequestThrottledException
 
-from seller_central_sandbox.models import SandboxOrder
+from seller_central_sandbox.models import (
+    SandboxAccessToken,
+    SandboxOrder,
+    SandboxOrderEvent,
+    SandboxSeller,
+)
 from seller_central_sandbox.services.orders import orders_generate
+from seller_central_sandbox.services.sellers import access_token_grant
+from seller_central_sandbox.tests.helpers import orders_client, orders_without_ids, three_days_ago
 
 pytestmark = pytest.mark.django_db
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def url(seller, view: str) -> str:
+    return f"/sandbox/sellers/{seller.seller_id}/{view}"
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def lifecycle_moved(seller) -> bool:
+    return SandboxOrderEvent.objects.filter(order__seller=seller).exclude(kind="placed").exists()
+
+
+def tokens_revoked(seller) -> bool:
+    return SandboxSeller.objects.get(pk=seller.pk).is_refresh_token_revoked
+
+
+# The POST forms without a test of their own elsewhere: data, and how to tell they took effect.
+FORMS = {
+    "lifecycle": ({"seed": 9}, lifecycle_moved),
+    "tokens": ({"action": "revoke"}, tokens_revoked),
+}
+
+
+def live_access_token(seller) -> SandboxAccessToken:
+    return access_token_grant(
+        grant_type="refresh_token",
+        refresh_token=seller.refresh_token,
+        client_id=seller.client_id,
+        client_secret=seller.client_secret,
+    )
 
 
 @pytest.fixture
@@ -83,3 +130,113 @@ def test_a_forged_post_without_csrf_is_refused(sandbox_seller):
 
     assert response.status_code == 403
     assert not SandboxOrder.objects.exists()
+
+
+def test_the_same_seed_and_time_on_the_page_generate_the_same_orders(
+    staff_client, sandbox_seller_factory
+):
+    first, second = sandbox_seller_factory(), sandbox_seller_factory()
+
+    for seller in (first, second):
+        staff_client.post(
+            url(seller, "generate"), {"count": 6, "seed": 2, "now": "2025-06-01T12:00:00Z"}
+        )
+
+    assert len(orders_without_ids(first)) == 6
+    assert orders_without_ids(second) == orders_without_ids(first)
+    assert SandboxOrder.objects.latest("created_time").created_time < NOW
+
+
+def test_staff_advance_lifecycles_at_the_time_they_give(staff_client, sandbox_seller):
+    orders_generate(seller=sandbox_seller, count=20, seed=3, now=NOW)
+
+    response = staff_client.post(
+        url(sandbox_seller, "lifecycle"), {"seed": 9, "now": "2025-06-01T12:05:00+00:00"}
+    )
+
+    assert response.status_code == 302
+    moved = SandboxOrderEvent.objects.filter(order__seller=sandbox_seller).exclude(kind="placed")
+    paid = moved.filter(kind="payment").count()
+    assert paid > 0
+    assert set(moved.values_list("created_at", flat=True)) == {
+        datetime(2025, 6, 1, 12, 5, tzinfo=UTC)
+    }
+    [message] = messages_of(response)
+    assert message.startswith("Lifecycle advanced:") and f"paid {paid}" in message
+
+
+def test_staff_revoke_restore_and_expire_tokens(staff_client, sandbox_seller):
+    revoked = live_access_token(sandbox_seller)
+
+    staff_client.post(url(sandbox_seller, "tokens"), {"action": "revoke"})
+    revoked.refresh_from_db()
+    assert revoked.is_revoked and tokens_revoked(sandbox_seller)
+
+    staff_client.post(url(sandbox_seller, "tokens"), {"action": "restore"})
+    assert not tokens_revoked(sandbox_seller)
+
+    expiring = live_access_token(sandbox_seller)
+    response = staff_client.post(url(sandbox_seller, "tokens"), {"action": "expire"})
+    expiring.refresh_from_db()
+    assert expiring.expires_at <= timezone.now()
+    assert not expiring.is_revoked
+    assert messages_of(response)[-1] == "Done."
+
+
+def test_an_unknown_token_action_is_refused_and_changes_nothing(staff_client, sandbox_seller):
+    response = staff_client.post(url(sandbox_seller, "tokens"), {"action": "delete"})
+
+    assert response.status_code == 302
+    [message] = messages_of(response)
+    assert message.startswith("Please correct the form")
+    assert not tokens_revoked(sandbox_seller)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_refill_the_rate_limits_of_a_throttled_seller(
+    staff_client, sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+):
+    client = orders_client(sandbox_client_kwargs)
+    for _ in range(20):
+        client.search_orders(createdAfter=three_days_ago())
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_orders(createdAfter=three_days_ago())
+
+    staff_client.post(url(sandbox_seller, "tokens"), {"action": "refill"})
+
+    assert client.search_orders(createdAfter=three_days_ago()).payload["orders"] == []
+
+
+@pytest.mark.parametrize("view", FORMS)
+def test_only_staff_may_post_the_lifecycle_and_tokens_forms(client, sandbox_seller, view):
+    orders_generate(seller=sandbox_seller, count=20, seed=3, now=NOW)
+    data, took_effect = FORMS[view]
+
+    anonymous = client.post(url(sandbox_seller, view), data)
+    client.force_login(get_user_model().objects.create_user("merchant", password="pw-12345-long"))
+    merchant = client.post(url(sandbox_seller, view), data)
+
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+    assert merchant.status_code == 403
+    assert not took_effect(sandbox_seller)
+
+
+@pytest.mark.parametrize("view", FORMS)
+def test_a_forged_lifecycle_or_tokens_post_is_refused(sandbox_seller, view):
+    orders_generate(seller=sandbox_seller, count=20, seed=3, now=NOW)
+    data, took_effect = FORMS[view]
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(
+        get_user_model().objects.create_user("op3", password="pw-12345-long", is_staff=True)
+    )
+    page = forged.get("/sandbox/")
+
+    refused = forged.post(url(sandbox_seller, view), data)
+    assert refused.status_code == 403
+    assert not took_effect(sandbox_seller)
+    # The same POST with the page's CSRF token goes through: the refusal was the missing token.
+    accepted = forged.post(
+        url(sandbox_seller, view), {**data, "csrfmiddlewaretoken": page.context["csrf_token"]}
+    )
+    assert accepted.status_code == 302
+    assert took_effect(sandbox_seller)

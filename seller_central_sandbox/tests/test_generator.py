@@ -18,6 +18,7 @@ from seller_central_sandbox.representations import (
 from seller_central_sandbox.selectors import orders_with_details
 from seller_central_sandbox.services.orders import orders_generate, orders_lifecycle_advance
 from seller_central_sandbox.tests.contract import validate
+from seller_central_sandbox.tests.helpers import orders_without_ids
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 ORDERS = "orders_2026-01-01.json"
@@ -45,6 +46,55 @@ def test_the_same_seed_and_now_give_the_same_orders(sandbox_seller_factory):
     orders_generate(seller=second, count=15, seed=5, now=NOW)
 
     assert snapshot(second) == expected
+
+
+@pytest.mark.django_db
+def test_two_fresh_sellers_get_the_same_orders_from_the_same_seed_and_now(
+    sandbox_seller_factory,
+):
+    first = sandbox_seller_factory(marketplace_ids=list(MARKETPLACES))
+    second = sandbox_seller_factory(marketplace_ids=list(MARKETPLACES))
+
+    placed_first = orders_generate(seller=first, count=15, seed=5, now=NOW)
+    placed_second = orders_generate(seller=second, count=15, seed=5, now=NOW)
+
+    assert orders_without_ids(second) == orders_without_ids(first)
+    # Every id the seed draws is the first seller's: the second gets ids redrawn aside.
+    first_ids = [order.order_id for order in placed_first]
+    second_ids = [order.order_id for order in placed_second]
+    assert len(set(first_ids + second_ids)) == 30
+
+
+@pytest.mark.django_db
+def test_orders_already_in_the_database_change_only_the_ids_a_seed_produces(
+    sandbox_seller_factory,
+):
+    seller = sandbox_seller_factory(marketplace_ids=list(MARKETPLACES))
+    orders_generate(seller=seller, count=10, seed=6, now=NOW)
+    expected = orders_without_ids(seller)
+    orders_generate(seller=seller, count=7, seed=8, now=NOW)
+
+    again = orders_generate(seller=seller, count=10, seed=6, now=NOW)
+
+    assert orders_without_ids(seller)[-10:] == expected
+    assert SandboxOrder.objects.filter(seller=seller).count() == 27
+    assert all(order.order_id[3] == "-" and len(order.order_id) == 19 for order in again)
+
+
+@pytest.mark.django_db
+def test_redrawn_ids_are_reproducible_too(sandbox_seller_factory):
+    taken = sandbox_seller_factory()
+    orders_generate(seller=taken, count=5, seed=7, now=NOW)
+    redrawn = []
+    for _ in range(2):
+        seller = sandbox_seller_factory(seller_id="A2REPLAYED")
+        redrawn.append(
+            [o.order_id for o in orders_generate(seller=seller, count=5, seed=7, now=NOW)]
+        )
+        seller.delete()
+
+    assert redrawn[0] == redrawn[1]
+    assert set(redrawn[0]).isdisjoint(taken.orders.values_list("order_id", flat=True))
 
 
 @pytest.mark.django_db

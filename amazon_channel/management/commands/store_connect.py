@@ -36,6 +36,7 @@ class Command(BaseCommand):
             Store.Environment.SANDBOX if options["endpoint"] else Store.Environment.PRODUCTION
         )
         store, created = store_connect(
+            actor=None,
             name=options["name"],
             marketplace_code=code,
             seller_id=options["seller_id"],

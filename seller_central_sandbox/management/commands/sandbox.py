@@ -3,15 +3,21 @@
     manage.py sandbox seller-create --seller-id A1 --client-id ID --client-secret S \
         --refresh-token Atzr|... [--marketplace-id ATVPDKIKX0DER ...]
     manage.py sandbox orders-generate --seller-id A1 --count 50 [--seed 1] [--days 2]
-    manage.py sandbox lifecycle --seller-id A1 [--seed 1]
+        [--now 2025-06-01T12:00:00Z]
+    manage.py sandbox lifecycle --seller-id A1 [--seed 1] [--now 2025-06-01T12:05:00Z]
     manage.py sandbox faults --seller-id A1 [--fail-next N --status 503] [--fail-probability P]
         [--latency-ms N] [--malformed-next N] [--revoke-tokens | --restore-tokens]
         [--expire-tokens] [--refill-rate-limits] [--clear]
+
+The same seed and --now give the same orders and steps; --now defaults to the current time, so
+without it the timestamps (and the orders a search window catches) differ from run to run.
 """
 
-from datetime import timedelta
+import argparse
+from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
 
 from seller_central_sandbox.models import SandboxSeller
 from seller_central_sandbox.services.orders import orders_generate, orders_lifecycle_advance
@@ -25,6 +31,18 @@ from seller_central_sandbox.services.sellers import (
     seller_tokens_restore,
     seller_tokens_revoke,
 )
+
+NOW_HELP = (
+    "The current time as the buyers see it, ISO 8601 (UTC unless an offset is given); "
+    "default: now. The same seed and --now give the same result."
+)
+
+
+def _moment(value: str) -> datetime:
+    moment = parse_datetime(value)
+    if moment is None:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {value!r}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Command(BaseCommand):
@@ -51,10 +69,12 @@ class Command(BaseCommand):
         generate.add_argument(
             "--if-empty", action="store_true", help="Only when the seller has no orders yet."
         )
+        generate.add_argument("--now", type=_moment, default=None, help=NOW_HELP)
 
         lifecycle = actions.add_parser("lifecycle", help="Move the seller's orders one step on.")
         lifecycle.add_argument("--seller-id", required=True)
         lifecycle.add_argument("--seed", type=int, default=1)
+        lifecycle.add_argument("--now", type=_moment, default=None, help=NOW_HELP)
 
         faults = actions.add_parser("faults", help="Inject faults into the seller's API calls.")
         faults.add_argument("--seller-id", required=True)
@@ -94,10 +114,13 @@ class Command(BaseCommand):
                     count=options["count"],
                     seed=options["seed"],
                     window=timedelta(days=options["days"]),
+                    now=options["now"],
                 )
                 self.stdout.write(f"{len(orders)} orders generated for {seller.seller_id}")
             elif action == "lifecycle":
-                steps = orders_lifecycle_advance(seller=seller, seed=options["seed"])
+                steps = orders_lifecycle_advance(
+                    seller=seller, seed=options["seed"], now=options["now"]
+                )
                 summary = ", ".join(f"{name}={count}" for name, count in sorted(steps.items()))
                 self.stdout.write(f"lifecycle {seller.seller_id}: {summary or 'nothing to do'}")
             else:

@@ -1,0 +1,196 @@
+"""Usage plans over real HTTP, through python-amazon-sp-api: each operation's burst, its
+x-amzn-RateLimit-Limit, one bucket per seller, refills sped up by the time scale.
+
+The buckets run on a hand-driven clock (the `rate_limit_clock` fixture): no token comes back
+while the test does not advance it, so every count is exact."""
+
+import io
+
+import pytest
+from sp_api.api import Feeds
+from sp_api.base.exceptions import (
+    SellingApiBadRequestException,
+    SellingApiRequestThrottledException,
+)
+
+from seller_central_sandbox.services.orders import orders_generate
+from seller_central_sandbox.testing import client_kwargs_for
+from seller_central_sandbox.tests.contract import find_operation, load_model
+from seller_central_sandbox.tests.helpers import (
+    cancel_feed_xml,
+    orders_client,
+    orders_v0_client,
+    submit_feed,
+    three_days_ago,
+    unshipped_merchant_order,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Amazon's documented rates (requests per second) as x-amzn-RateLimit-Limit spells them.
+DOCUMENTED_RATES = {
+    ("orders_2026-01-01.json", "searchOrders"): "0.0056",
+    ("orders_2026-01-01.json", "getOrder"): "0.5",
+    ("ordersV0.json", "getOrders"): "0.0167",
+    ("ordersV0.json", "getOrder"): "0.5",
+    ("ordersV0.json", "getOrderItems"): "0.5",
+    ("ordersV0.json", "confirmShipment"): "2",
+    ("feeds_2021-06-30.json", "createFeedDocument"): "0.5",
+    ("feeds_2021-06-30.json", "createFeed"): "0.0083",
+    ("feeds_2021-06-30.json", "getFeed"): "2",
+    ("feeds_2021-06-30.json", "getFeeds"): "0.0222",
+    ("feeds_2021-06-30.json", "getFeedDocument"): "0.0222",
+}
+
+
+def operation_of(exchange) -> tuple[str, str] | None:
+    found = find_operation(exchange.method, exchange.path)
+    if found is None:
+        return None
+    model, template = found
+    return model, load_model(model)["paths"][template][exchange.method.lower()]["operationId"]
+
+
+def test_successful_answers_carry_the_documented_rate_of_their_operation(
+    sandbox_server, sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+):
+    order = unshipped_merchant_order(sandbox_seller)
+    item = order.items.order_by("pk").first()
+    orders = orders_client(sandbox_client_kwargs)
+    orders_v0 = orders_v0_client(sandbox_client_kwargs)
+    feeds = Feeds(**sandbox_client_kwargs)
+
+    orders.search_orders(createdAfter=three_days_ago())
+    orders.get_order(order.order_id)
+    orders_v0.get_orders(CreatedAfter=three_days_ago())
+    orders_v0.get_order(order.order_id)
+    orders_v0.get_order_items(order.order_id)
+    orders_v0.confirm_shipment(
+        order.order_id,
+        marketplaceId=order.marketplace_id,
+        packageDetail={
+            "packageReferenceId": "1",
+            "carrierCode": "UPS",
+            "trackingNumber": "1Z1",
+            "shipDate": "2025-06-01T10:00:00Z",
+            "orderItems": [{"orderItemId": item.order_item_id, "quantity": 1}],
+        },
+    )
+    feed_id = submit_feed(
+        sandbox_client_kwargs, cancel_feed_xml(sandbox_seller.seller_id, order.order_id, {})
+    )
+    feeds.get_feed(feed_id)
+    feeds.get_feeds(feedTypes=["POST_ORDER_ACKNOWLEDGEMENT_DATA"])
+    feeds.get_feed_document(
+        feeds.create_feed_document(io.BytesIO(b"<x/>"), "text/xml").payload["feedDocumentId"]
+    )
+
+    served = {}
+    for exchange in sandbox_server.exchanges:
+        operation = operation_of(exchange)
+        if operation is not None and exchange.status < 300:
+            served.setdefault(operation, set()).add(exchange.headers["x-amzn-ratelimit-limit"])
+    assert served == {operation: {rate} for operation, rate in DOCUMENTED_RATES.items()}
+
+
+def several_calls(kwargs: dict, order_id: str):
+    orders = orders_client(kwargs)
+    orders_v0 = orders_v0_client(kwargs)
+    feeds = Feeds(**kwargs)
+    return {
+        "getOrder": (30, lambda: orders.get_order(order_id)),
+        "getOrderItems": (30, lambda: orders_v0.get_order_items(order_id)),
+        "getOrders": (20, lambda: orders_v0.get_orders(CreatedAfter=three_days_ago())),
+        "createFeedDocument": (
+            15,
+            lambda: feeds.create_feed_document(io.BytesIO(b"<x/>"), "text/xml"),
+        ),
+        "getFeeds": (10, lambda: feeds.get_feeds(feedTypes=["POST_ORDER_ACKNOWLEDGEMENT_DATA"])),
+    }
+
+
+@pytest.mark.parametrize(
+    "operation", ["getOrder", "getOrderItems", "getOrders", "createFeedDocument", "getFeeds"]
+)
+def test_an_operation_answers_its_burst_then_429(
+    operation, sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+):
+    order = orders_generate(seller=sandbox_seller, count=1, seed=19)[0]
+    burst, call = several_calls(sandbox_client_kwargs, order.order_id)[operation]
+
+    for _ in range(burst):
+        call()
+    with pytest.raises(SellingApiRequestThrottledException) as throttled:
+        call()
+
+    assert throttled.value.amzn_code == "QuotaExceeded"
+
+
+def test_refused_shipments_count_against_the_burst_of_ten(
+    sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+):
+    order = unshipped_merchant_order(sandbox_seller)
+    client = orders_v0_client(sandbox_client_kwargs)
+
+    def confirm_unknown_item():
+        client.confirm_shipment(
+            order.order_id,
+            marketplaceId=order.marketplace_id,
+            packageDetail={
+                "packageReferenceId": "1",
+                "carrierCode": "UPS",
+                "trackingNumber": "1Z1",
+                "shipDate": "2025-06-01T10:00:00Z",
+                "orderItems": [{"orderItemId": "00000000000000", "quantity": 1}],
+            },
+        )
+
+    for _ in range(10):
+        with pytest.raises(SellingApiBadRequestException) as refused:
+            confirm_unknown_item()
+        assert refused.value.headers["x-amzn-RateLimit-Limit"] == "2"
+    with pytest.raises(SellingApiRequestThrottledException):
+        confirm_unknown_item()
+
+
+def test_one_sellers_empty_bucket_leaves_another_seller_alone(
+    sandbox_server, sandbox_seller, sandbox_seller_factory, sandbox_client_kwargs, rate_limit_clock
+):
+    other = orders_client(client_kwargs_for(sandbox_server, sandbox_seller_factory()))
+    client = orders_client(sandbox_client_kwargs)
+    for _ in range(20):
+        client.search_orders(createdAfter=three_days_ago())
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_orders(createdAfter=three_days_ago())
+
+    answered = [other.search_orders(createdAfter=three_days_ago()) for _ in range(20)]
+
+    assert all(response.payload["orders"] == [] for response in answered)
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_orders(createdAfter=three_days_ago())
+
+
+def test_the_time_scale_runs_refills_faster(
+    settings, sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+):
+    settings.SANDBOX_TIME_SCALE = 1
+    client = orders_client(sandbox_client_kwargs)
+    for _ in range(20):
+        client.search_orders(createdAfter=three_days_ago())
+
+    # 4 s at 0.0056 requests per second give back 0.0224 of a token: still empty.
+    rate_limit_clock.advance(4)
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_orders(createdAfter=three_days_ago())
+    # The same 4 s fifty times faster give back 1.12 tokens: one more search, not two.
+    settings.SANDBOX_TIME_SCALE = 50
+    rate_limit_clock.advance(4)
+    client.search_orders(createdAfter=three_days_ago())
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_orders(createdAfter=three_days_ago())
+    # A full burst comes back after burst / (rate x scale) = 20 / 0.28 s.
+    rate_limit_clock.advance(20 / 0.28)
+    for _ in range(20):
+        client.search_orders(createdAfter=three_days_ago())
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_orders(createdAfter=three_days_ago())
