@@ -45,6 +45,8 @@ def pytest_runtest_setup(item):
             require_service("needs PostgreSQL: set DATABASE_URL=postgres://...")
     if item.get_closest_marker("redis") and redis_url_reachable() is None:
         require_service("needs a reachable Redis: set REDIS_URL=redis://...")
+    if item.get_closest_marker("gettext") and not shutil.which("xgettext"):
+        require_service("needs GNU gettext to extract strings (apt-get install gettext)")
     if item.get_closest_marker("browser") and not shutil.which(CHROMIUM_PATH):
         require_service(f"needs Chromium at {CHROMIUM_PATH} (apt-get install chromium)")
 

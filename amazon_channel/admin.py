@@ -17,6 +17,7 @@ from amazon_channel.models import (
     RateLimitBucket,
     Store,
     StoreEvent,
+    StoreOrderDay,
     SyncRun,
 )
 from amazon_channel.services.stores import store_save, store_set_active, store_sync_request
@@ -376,13 +377,14 @@ class AmazonOrderCancellationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
         "resolved_at",
         "is_rejection_acknowledged",
     )
-    list_filter = ("state", "reason", "is_rejection_acknowledged")
+    list_filter = ("state", "reason", "is_rejection_acknowledged", "store")
     list_select_related = ("order", "requested_by")
     search_fields = ("order__amazon_order_id",)
     date_hierarchy = "requested_at"
     show_full_result_count = False
     fields = (
         "order",
+        "store",
         "reason",
         "state",
         "requested_by",
@@ -403,3 +405,13 @@ class RateLimitBucketAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("key",)
     fields = ("key", "tokens", "updated_at")
     readonly_fields = fields
+
+
+@admin.register(StoreOrderDay)
+class StoreOrderDayAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """The cards' chart figures, kept by the order upsert: read-only, like the orders."""
+
+    list_display = ("store", "day", "order_count")
+    list_filter = ("store",)
+    date_hierarchy = "day"
+    list_select_related = ("store",)

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
@@ -233,10 +233,45 @@ class AmazonOrder(models.Model):
                 F("id").desc(),
                 name="amazon_order_store_total",
             ),
+            # All Orders sorted by Status (by Order Number: the unique constraint's index).
+            models.Index(fields=("store", "status", "id"), name="amazon_order_store_status"),
         ]
 
     def __str__(self) -> str:
         return self.amazon_order_id
+
+    @property
+    def cancellation_state(self) -> str:
+        """The state of the order's cancellation, "" when there is none; no query once the
+        cancellation was select_related (the list pages do)."""
+        try:
+            return self.cancellation.state
+        except ObjectDoesNotExist:
+            return ""
+
+
+class StoreOrderDay(models.Model):
+    """How many of a store's Amazon orders were placed on a day (UTC): the store card's chart.
+
+    Kept by the order upsert as orders are first stored (an order's store and purchase date
+    never change), so the chart reads 30 rows a store instead of counting every order again.
+    """
+
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="order_days", verbose_name=_("store")
+    )
+    day = models.DateField(_("day"))
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+
+    class Meta:
+        verbose_name = _("orders of a day")
+        verbose_name_plural = _("orders per day")
+        constraints = [
+            models.UniqueConstraint(fields=("store", "day"), name="store_order_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day}: {self.order_count}"
 
 
 class AmazonOrderItem(models.Model):
@@ -339,6 +374,8 @@ class SyncRun(models.Model):
     orders_updated = models.PositiveIntegerField(_("orders updated"), default=0)
     orders_unchanged = models.PositiveIntegerField(_("orders unchanged"), default=0)
     orders_with_problems = models.PositiveIntegerField(_("orders with problems"), default=0)
+    # Orders Amazon sent without an id or dates: nothing can be stored for them.
+    orders_skipped = models.PositiveIntegerField(_("orders skipped"), default=0)
     commerce_orders_created = models.PositiveIntegerField(_("Commerce orders created"), default=0)
     throttled_calls = models.PositiveIntegerField(_("throttled calls"), default=0)
     retried_errors = models.PositiveIntegerField(_("retried errors"), default=0)
@@ -505,6 +542,14 @@ class AmazonOrderCancellation(models.Model):
         related_name="cancellation",
         verbose_name=_("order"),
     )
+    # The order's store, kept here so that a card counts its cancellations from their own
+    # index (an order never changes store).
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.CASCADE,
+        related_name="order_cancellations",
+        verbose_name=_("store"),
+    )
     reason = models.CharField(
         _("Reason for cancellation"), max_length=40, choices=CancelReason.choices
     )
@@ -534,6 +579,9 @@ class AmazonOrderCancellation(models.Model):
     class Meta:
         verbose_name = _("cancellation")
         verbose_name_plural = _("cancellations")
+        indexes = [
+            models.Index(fields=("store", "state"), name="cancellation_store_state"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.reason} {self.state}"

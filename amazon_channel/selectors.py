@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -18,7 +18,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from amazon_channel.models import (
     AmazonOrderStatus,
     Store,
     StoreEvent,
+    StoreOrderDay,
     SyncRun,
 )
 
@@ -72,16 +73,16 @@ def _attention_counts_attach(stores: list[Store]) -> None:
         .annotate(total=Count("*"))
     )
     cancellations = (
-        AmazonOrderCancellation.objects.filter(order__store_id__in=store_ids)
+        AmazonOrderCancellation.objects.filter(store_id__in=store_ids)
         .filter(
             Q(state=AmazonOrderCancellation.State.PENDING)
             | Q(state=AmazonOrderCancellation.State.REJECTED, is_rejection_acknowledged=False)
         )
-        .values("order__store_id", "state")
-        .annotate(total=Count("id"))
+        .values("store_id", "state")
+        .annotate(total=Count("*"))
         .order_by()
     )
-    by_state = {(row["order__store_id"], row["state"]): row["total"] for row in cancellations}
+    by_state = {(row["store_id"], row["state"]): row["total"] for row in cancellations}
     for store in stores:
         store.unshipped_count = unshipped.get(store.pk, 0)
         store.import_error_count = attention.get(store.pk, 0)
@@ -94,22 +95,18 @@ def _attention_counts_attach(stores: list[Store]) -> None:
 
 
 def _daily_order_counts(store_ids: list[int], *, days: int = CHART_DAYS) -> dict[int, list[int]]:
-    """Orders per day over the last `days` days (oldest first) for each store: one grouped query."""
-    today = timezone.localdate()
+    """Orders per day over the last `days` days (oldest first) for each store, read from the
+    orders-per-day rows the upsert keeps (UTC days): one query of `days` rows a store."""
+    today = timezone.now().astimezone(UTC).date()
     first_day = today - timedelta(days=days - 1)
-    since = timezone.make_aware(datetime.combine(first_day, time.min))
     counts = {store_id: [0] * days for store_id in store_ids}
-    rows = (
-        AmazonOrder.objects.filter(store_id__in=store_ids, purchase_date__gte=since)
-        .annotate(day=TruncDate("purchase_date", tzinfo=timezone.get_current_timezone()))
-        .values("store_id", "day")
-        .annotate(total=Count("*"))
-        .order_by()
+    rows = StoreOrderDay.objects.filter(store_id__in=store_ids, day__gte=first_day).values_list(
+        "store_id", "day", "order_count"
     )
-    for row in rows:
-        index = (row["day"] - first_day).days
+    for store_id, day, total in rows:
+        index = (day - first_day).days
         if 0 <= index < days:
-            counts[row["store_id"]][index] = row["total"]
+            counts[store_id][index] = total
     return counts
 
 

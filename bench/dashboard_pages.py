@@ -152,6 +152,15 @@ def load(*, orders: int, store_ids: list[int], commerce_orders: int) -> dict:
         {"stores": store_ids, "now": now, "orders": orders, **names},
     )
     step(
+        "orders per day (the cards' chart)",
+        """
+        INSERT INTO amazon_channel_storeorderday (store_id, day, order_count)
+        SELECT store_id, (purchase_date AT TIME ZONE 'UTC')::date, count(*)
+        FROM amazon_channel_amazonorder
+        GROUP BY 1, 2
+        """,
+    )
+    step(
         "items (20% of orders)",
         """
         INSERT INTO amazon_channel_amazonorderitem (
@@ -202,10 +211,10 @@ def load(*, orders: int, store_ids: list[int], commerce_orders: int) -> dict:
         "cancellations",
         """
         INSERT INTO amazon_channel_amazonordercancellation (
-            order_id, reason, state, requested_by_id, requested_at, outbox_message_id,
+            order_id, store_id, reason, state, requested_by_id, requested_at, outbox_message_id,
             amazon_message, resolved_at, is_rejection_acknowledged
         )
-        SELECT o.id, 'NoInventory',
+        SELECT o.id, o.store_id, 'NoInventory',
                CASE WHEN o.id %% 7 = 0 THEN 'pending'
                     WHEN o.id %% 11 = 0 THEN 'rejected' ELSE 'confirmed' END,
                NULL, m.created_at, m.id, '', m.created_at + interval '1 hour', o.id %% 2 = 0

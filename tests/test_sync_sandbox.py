@@ -323,7 +323,7 @@ def test_orders_without_an_id_are_skipped_counted_and_reported_by_the_run(store,
     run = sync_to_the_end(store)
 
     assert run.status == SyncRun.Status.SUCCEEDED
-    assert (run.orders_created, run.orders_with_problems) == (11, 1)
+    assert (run.orders_created, run.orders_with_problems, run.orders_skipped) == (11, 1, 1)
     assert run.message == "1 order without an id or dates was skipped."
     assert AmazonOrder.objects.filter(store=store).count() == 11
 

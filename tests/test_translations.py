@@ -1,10 +1,14 @@
 """The UI in French, German, Italian and Dutch: complete catalogs, compiled .mo files in step with
 their .po files, and pages, forms and emails in the merchant's language and formats.
 
-The committed .mo files are what runs (gettext is not installed where the tests run), so a .po
-edited without `manage.py compilemessages` fails here.
+The committed .mo files are what runs, so a .po edited without `manage.py compilemessages` fails
+here; and a string added to the code or a template without `make messages` fails too (that check
+runs Django's makemessages, which needs GNU gettext: `.ci/run` installs it).
 """
 
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +23,7 @@ from amazon_channel.models import CancelReason
 from amazon_channel.notifications import buyer_cancellation_email_send
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from dashboard.tests.factories import user_with_permissions
+from tests.helpers import PROJECT_DIR, project_environment
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ("fr", "de", "it", "nl")
@@ -161,6 +166,58 @@ def test_every_message_is_translated_and_none_is_fuzzy(language):
     for entry in po.translated_entries():
         if entry.msgid_plural:
             assert all(entry.msgstr_plural.values()), entry.msgid
+
+
+def catalog_messages(path: Path) -> set[tuple[str | None, str, str]]:
+    return {
+        (entry.msgctxt, entry.msgid, entry.msgid_plural)
+        for entry in polib.pofile(str(path))
+        if not entry.obsolete
+    }
+
+
+@pytest.mark.gettext
+def test_every_string_of_the_code_and_templates_is_in_the_catalogs(tmp_path):
+    # makemessages writes into the locale folder it finds: run it on a copy of the sources.
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_DIR, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
+    copy = tmp_path / "project"
+    for name in filter(None, tracked):
+        source = PROJECT_DIR / name
+        if source.is_file():
+            target = copy / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    arguments = [f"-l{language}" for language in LANGUAGES]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "makemessages",
+            *arguments,
+            "--no-obsolete",
+            "--ignore=bench",
+            "--ignore=var",
+            "--ignore=artifacts",
+        ],
+        cwd=copy,
+        env=project_environment(var_dir=tmp_path / "var", keep_services=False),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+    for language in LANGUAGES:
+        relative = Path("locale") / language / "LC_MESSAGES" / "django.po"
+        extracted = catalog_messages(copy / relative)
+        committed = catalog_messages(PROJECT_DIR / relative)
+        assert extracted - committed == set(), f"run `make messages`: new strings ({language})"
+        assert committed - extracted == set(), f"run `make messages`: unused strings ({language})"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -145,7 +145,11 @@ def amazon_order_cancel(
         )
         if cancellation is None:
             cancellation = AmazonOrderCancellation.objects.create(
-                order=locked, reason=reason, requested_by=actor, outbox_message=message
+                order=locked,
+                store_id=locked.store_id,
+                reason=reason,
+                requested_by=actor,
+                outbox_message=message,
             )
         else:
             # The rejected attempt keeps its outbox message (FAILED, with Amazon's words) and

@@ -1,9 +1,12 @@
 """Storing what Amazon says about orders: bulk, idempotent, newest data wins."""
 
 import logging
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from amazon_channel.models import (
     AmazonOrder,
@@ -13,6 +16,7 @@ from amazon_channel.models import (
     AmazonOrderPackage,
     AmazonOrderStatus,
     Store,
+    StoreOrderDay,
 )
 from amazon_channel.order_payload import ParsedOrder, UnreadableOrder, parse_order
 
@@ -206,6 +210,7 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
     # A plain INSERT for new orders: if another writer inserted one since our read, the unique
     # constraint stops us (after its commit) instead of overwriting its row unseen.
     AmazonOrder.objects.bulk_create(to_create)
+    store_order_days_add(store_id=store.pk, purchase_dates=[o.purchase_date for o in to_create])
     # The rows to update were chosen above under their row locks: the upsert may overwrite them.
     AmazonOrder.objects.bulk_create(
         to_update,
@@ -225,6 +230,26 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
     result.with_problems = sum(1 for _, parsed in touched if parsed.problems)
     result.changed_order_ids = [order.pk for order, _ in touched]
     return result
+
+
+def store_order_days_add(*, store_id: int, purchase_dates: Iterable[datetime]) -> None:
+    """Count newly stored orders in their store's orders per day (UTC), the cards' chart.
+
+    Call it in the transaction that inserts the orders, once per order: one statement, days in
+    ascending order so that concurrent writers lock the day rows in the same order.
+    """
+    counts = sorted(Counter(when.astimezone(UTC).date() for when in purchase_dates).items())
+    if not counts:
+        return
+    table = connection.ops.quote_name(StoreOrderDay._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s)"] * len(counts))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (store_id, day, order_count) VALUES {rows} "  # noqa: S608
+            f"ON CONFLICT (store_id, day) DO UPDATE "
+            f"SET order_count = {table}.order_count + excluded.order_count",
+            [value for day, count in counts for value in (store_id, day, count)],
+        )
 
 
 def _upsert_children(touched: list[tuple[AmazonOrder, ParsedOrder]]) -> None:

@@ -11,7 +11,6 @@ deactivated or needs reauthorization stops its running sync before the next page
 
 import logging
 import random
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -149,20 +148,13 @@ def _skipped_note(count: int) -> str:
     ) % {"count": count}
 
 
-def _skipped_count(message: str) -> int:
-    """The count a running run's message holds (only _skipped_note writes it while running)."""
-    number = re.search(r"\d+", message)
-    return int(number.group()) if number else 0
-
-
 def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> None:
     with transaction.atomic():
         locked = _locked_run(run, holder)
         store = Store.objects.select_for_update(of=("self",)).get(pk=locked.store_id)
-        skipped = _skipped_count(locked.message)
         locked.status = status
         locked.finished_at = timezone.now()
-        parts = [message, _skipped_note(skipped) if skipped else ""]
+        parts = [message, _skipped_note(locked.orders_skipped) if locked.orders_skipped else ""]
         locked.message = " ".join(part for part in parts if part)
         locked.lease_holder = ""
         locked.save(update_fields=["status", "finished_at", "message", "lease_holder"])
@@ -211,12 +203,10 @@ def _commit_page(
         locked.orders_updated += result.updated
         locked.orders_unchanged += result.unchanged
         locked.orders_with_problems += result.with_problems + result.unreadable
+        locked.orders_skipped += result.unreadable
         locked.consecutive_errors = 0
         locked.pagination_token = next_token or ""
         locked.lease_expires_at = timezone.now() + lease_duration()
-        if result.unreadable:
-            # Orders Amazon sent without an id or dates cannot be stored: the run says how many.
-            locked.message = _skipped_note(_skipped_count(locked.message) + result.unreadable)
         locked.save(
             update_fields=[
                 "pages",
@@ -224,10 +214,10 @@ def _commit_page(
                 "orders_updated",
                 "orders_unchanged",
                 "orders_with_problems",
+                "orders_skipped",
                 "consecutive_errors",
                 "pagination_token",
                 "lease_expires_at",
-                "message",
             ]
         )
     run.pagination_token = next_token or ""

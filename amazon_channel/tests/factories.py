@@ -11,6 +11,7 @@ from amazon_channel.models import (
     FulfillmentChannel,
     Store,
 )
+from amazon_channel.services.orders import store_order_days_add
 
 
 class StoreFactory(factory.django.DjangoModelFactory):
@@ -45,6 +46,13 @@ class AmazonOrderFactory(factory.django.DjangoModelFactory):
     order_total = Decimal("29.90")
     currency = "EUR"
     number_of_items_unshipped = 1
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # As the upsert does: a stored order counts in its store's orders per day.
+        order = super()._create(model_class, *args, **kwargs)
+        store_order_days_add(store_id=order.store_id, purchase_dates=[order.purchase_date])
+        return order
 
 
 class AmazonOrderItemFactory(factory.django.DjangoModelFactory):

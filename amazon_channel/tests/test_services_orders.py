@@ -1,9 +1,15 @@
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from amazon_channel.models import AmazonOrder, AmazonOrderEvent, AmazonOrderItem, AmazonOrderPackage
+from amazon_channel.models import (
+    AmazonOrder,
+    AmazonOrderEvent,
+    AmazonOrderItem,
+    AmazonOrderPackage,
+    StoreOrderDay,
+)
 from amazon_channel.services.orders import amazon_orders_upsert
 from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_order_payload import example_orders
@@ -44,6 +50,30 @@ def test_a_page_stored_twice_leaves_one_copy_of_every_order_and_item():
         page[0]["orderItems"]
     )
     assert AmazonOrderEvent.objects.filter(kind="imported").count() == 5
+
+
+def test_the_orders_per_day_count_each_order_once_on_the_day_it_was_placed():
+    store = StoreFactory()
+    other_store = StoreFactory()
+    first_day = [order_payload(number) for number in range(3)]
+    next_day = [order_payload(number) for number in range(3, 5)]
+    for payload in next_day:
+        payload["createdTime"] = "2026-11-02T00:30:00Z"
+
+    amazon_orders_upsert(store=store, payloads=first_day + next_day)
+    amazon_orders_upsert(store=store, payloads=first_day)  # read again: nothing new
+    amazon_orders_upsert(  # newer data for stored orders: still nothing new
+        store=store, payloads=[order_payload(0, status="SHIPPED", updated_minutes=30)]
+    )
+    amazon_orders_upsert(store=other_store, payloads=[order_payload(9)])
+
+    assert sorted(StoreOrderDay.objects.filter(store=store).values_list("day", "order_count")) == [
+        (date(2026, 11, 1), 3),
+        (date(2026, 11, 2), 2),
+    ]
+    assert list(
+        StoreOrderDay.objects.filter(store=other_store).values_list("day", "order_count")
+    ) == [(date(2026, 11, 1), 1)]
 
 
 def test_older_data_never_overwrites_newer():

@@ -1,13 +1,17 @@
 """Store history: every change of a store is an event naming who made it, and never holds a
 credential."""
 
+import json
+
 import pytest
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from amazon_channel.models import Store, StoreEvent, SyncState
 from amazon_channel.services.stores import (
     StoreCredentials,
     store_connect,
     store_order_settings_update,
+    store_schedule_update,
     store_set_active,
 )
 from amazon_channel.services.sync import store_problem_report
@@ -109,3 +113,24 @@ def test_a_store_paused_for_reauthorization_records_it_once_as_the_system():
     assert event.kind == StoreEvent.Kind.REAUTHORIZATION_NEEDED
     assert event.actor is None
     assert event.message == "Amazon rejected it."
+
+
+def test_the_beat_entry_runs_every_5_minutes_stops_while_inactive_and_keeps_an_edited_interval(
+    merchant,
+):
+    store = StoreFactory(is_active=True)
+    entry = store_schedule_update(store=store)
+    assert (entry.interval.every, entry.interval.period, entry.enabled) == (300, "seconds", True)
+    assert json.loads(entry.kwargs) == {"store_id": store.pk}
+    # Ops make it every 15 minutes in Django admin.
+    entry.interval = IntervalSchedule.objects.create(every=15, period=IntervalSchedule.MINUTES)
+    entry.save()
+
+    store_set_active(store=store, actor=merchant, is_active=False)
+    assert not PeriodicTask.objects.get(pk=entry.pk).enabled
+
+    store_set_active(store=store, actor=merchant, is_active=True)
+    entry = PeriodicTask.objects.get(pk=entry.pk)
+    assert entry.enabled
+    assert (entry.interval.every, entry.interval.period) == (15, "minutes")
+    assert PeriodicTask.objects.filter(kwargs=entry.kwargs).count() == 1

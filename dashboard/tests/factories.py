@@ -48,6 +48,7 @@ class CancellationFactory(factory.django.DjangoModelFactory):
         model = AmazonOrderCancellation
 
     order = factory.SubFactory(AmazonOrderFactory, status="Canceled")
+    store = factory.SelfAttribute("order.store")
     reason = "NoInventory"
     state = AmazonOrderCancellation.State.PENDING
     outbox_message = factory.SubFactory(
