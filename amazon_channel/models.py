@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from amazon_channel.fields import EncryptedTextField
+from amazon_channel.fields import CompressedJSONField, EncryptedTextField
 from amazon_channel.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
 
 
@@ -138,14 +138,17 @@ class FulfillmentChannel(models.TextChoices):
 
 
 class AmazonOrder(models.Model):
+    # Indexed by the (store, ...) indexes below: a store-only index would be paid for twice.
     store = models.ForeignKey(
-        Store, on_delete=models.PROTECT, related_name="orders", verbose_name=_("store")
+        Store,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("store"),
+        db_index=False,
     )
     amazon_order_id = models.CharField(_("order number"), max_length=32)
     marketplace_id = models.CharField(_("marketplace id"), max_length=20, blank=True)
-    status = models.CharField(
-        _("status"), max_length=24, choices=AmazonOrderStatus.choices, db_index=True
-    )
+    status = models.CharField(_("status"), max_length=24, choices=AmazonOrderStatus.choices)
     fulfillment_channel = models.CharField(
         _("fulfillment channel"), max_length=3, choices=FulfillmentChannel.choices
     )
@@ -180,7 +183,7 @@ class AmazonOrder(models.Model):
     # Why no Commerce order could be created yet (a missing SKU...); retried on every sync.
     commerce_import_error = models.TextField(_("import error"), blank=True)
     # Set while the last read of this order found something to fix; retried on every sync.
-    needs_attention = models.BooleanField(_("needs attention"), default=False, db_index=True)
+    needs_attention = models.BooleanField(_("needs attention"), default=False)
     commerce_order = models.OneToOneField(
         "commerce_orders.CommerceOrder",
         on_delete=models.SET_NULL,
@@ -189,7 +192,7 @@ class AmazonOrder(models.Model):
         related_name="+",
         verbose_name=_("Commerce order"),
     )
-    raw_payload = models.JSONField(_("raw payload"), default=dict, blank=True)
+    raw_payload = CompressedJSONField(_("raw payload"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -214,7 +217,6 @@ class AmazonOrder(models.Model):
             models.Index(
                 fields=("store", "-purchase_date", "-id"), name="amazon_order_store_recent"
             ),
-            models.Index(fields=("store", "last_update_date"), name="amazon_order_store_updated"),
             # The store cards' counts read only the rows they count.
             models.Index(
                 fields=("store",),
@@ -233,7 +235,9 @@ class AmazonOrder(models.Model):
                 F("id").desc(),
                 name="amazon_order_store_total",
             ),
-            # All Orders sorted by Status (by Order Number: the unique constraint's index).
+            # All Orders sorted by Status (by Order Number: the unique constraint's index). Every
+            # page reads one store's orders: no index on status or the attention flag alone,
+            # which each stored order would pay for.
             models.Index(fields=("store", "status", "id"), name="amazon_order_store_status"),
         ]
 
@@ -275,8 +279,13 @@ class StoreOrderDay(models.Model):
 
 
 class AmazonOrderItem(models.Model):
+    # Indexed by the unique (order, order item id) constraint.
     order = models.ForeignKey(
-        AmazonOrder, on_delete=models.CASCADE, related_name="items", verbose_name=_("order")
+        AmazonOrder,
+        on_delete=models.CASCADE,
+        related_name="items",
+        verbose_name=_("order"),
+        db_index=False,
     )
     order_item_id = models.CharField(_("order item id"), max_length=32)
     asin = models.CharField(_("ASIN"), max_length=16, blank=True)

@@ -1,7 +1,7 @@
 """Several Celery workers syncing several stores from the sandbox at once (issue 7).
 
     .venv/bin/python bench/scale_out.py [--stores 10] [--workers 4] [--orders 3500]
-        [--floor-seconds 35] [--scale S] [--timeout 600]
+        [--floor-seconds 90] [--scale S] [--timeout 600]
 
 Production's process layout, each its own OS process: the Seller Central sandbox under gunicorn
 (the Procfile's `sandbox:` line on a free port, its access log in a file), and --workers Celery
@@ -163,7 +163,7 @@ def main() -> int:
     parser.add_argument(
         "--orders", type=int, default=3500, help="per store; more than 2000 to have a floor"
     )
-    parser.add_argument("--floor-seconds", type=float, default=35.0)
+    parser.add_argument("--floor-seconds", type=float, default=90.0)
     parser.add_argument("--scale", type=float, default=None, help="default: from --floor-seconds")
     parser.add_argument("--retry-base-seconds", type=float, default=0.2)
     parser.add_argument("--timeout", type=float, default=600.0, help="for the sync to finish")

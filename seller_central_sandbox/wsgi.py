@@ -14,9 +14,17 @@ class SandboxHandler(WSGIHandler):
 
 
 def get_sandbox_application() -> SandboxHandler:
+    """The sandbox's WSGI app; refuses to start where the sandbox is off (production)."""
     import django
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
     django.setup(set_prefix=False)
+    if not settings.SELLER_CENTRAL_SANDBOX_ENABLED:
+        raise ImproperlyConfigured(
+            "The Seller Central sandbox is off (SELLER_CENTRAL_SANDBOX_ENABLED): it never runs "
+            "beside a production deployment."
+        )
     return SandboxHandler()
 
 

@@ -3,6 +3,7 @@ PostgreSQL connections dropped, Amazon failing for a while. Nothing lost, nothin
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -227,21 +228,27 @@ def test_a_sync_completes_after_its_database_connection_is_dropped(
     orders_generate(seller=seller, count=450, seed=64, now=minutes_ago(5))
     seller_faults_update(seller=seller, faults=FaultSettings(latency_ms=300))
     store = store_for_seller(sandbox_server, seller)
-    environment = subprocess_environment(settings, var_dir=tmp_path, CONN_MAX_AGE="600")
+    # The worker keeps its connection between queries, named so that the drill drops its own.
+    environment = subprocess_environment(
+        settings, var_dir=tmp_path, CONN_MAX_AGE="600", PGAPPNAME="fault-drill-worker"
+    )
+    log = tmp_path / "worker.log"
 
-    with celery_worker(environment, tmp_path / "worker.log", "drill"):
+    with celery_worker(environment, log, "drill"):
         store_sync_orders.delay(store_id=store.pk, kind="scheduled")
         wait_until(lambda: (run_of(store) or SyncRun(pages=0)).pages >= 1, message="a page")
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND backend_type = 'client backend'"
+                "WHERE datname = current_database() AND application_name = %s",
+                ["fault-drill-worker"],
             )
             assert cursor.fetchone()[0] >= 1
         seller_faults_update(seller=seller, faults=FaultSettings())
         wait_until(lambda: run_of(store).status != SyncRun.Status.RUNNING, message="run ends")
 
+    # The worker met the dropped connection mid-task, and Celery retried the task.
+    assert re.search(r"retry: Retry in .*(OperationalError|InterfaceError)", log.read_text())
     assert run_of(store).status == SyncRun.Status.SUCCEEDED
     assert AmazonOrder.objects.filter(store=store).count() == 450
     assert_one_copy_of_each(store)
@@ -267,7 +274,15 @@ def test_sync_and_cancel_complete_after_amazon_fails_and_times_out_for_a_while(
     order = AmazonOrder.objects.filter(
         store=store, status="Unshipped", fulfillment_channel="MFN"
     ).first()
-    seller_faults_update(seller=seller, faults=FaultSettings(fail_next=5, fail_status=500))
+    # The same for the cancel: slower than our timeout for two seconds (createFeed may reach
+    # Amazon unanswered), then 5xx for the next calls.
+    seller_faults_update(seller=seller, faults=FaultSettings(latency_ms=1500))
+    threading.Timer(
+        2.0,
+        lambda: seller_faults_update(
+            seller=seller, faults=FaultSettings(fail_next=5, fail_status=500)
+        ),
+    ).start()
     amazon_order_cancel(
         order=order, actor=django_user_model.objects.create_user("anna"), reason="NoInventory"
     )

@@ -652,6 +652,14 @@ def on_the_main_site(path):
         return False
     return True
 
+def sandbox_process():
+    # What `gunicorn seller_central_sandbox.wsgi:application` would load.
+    try:
+        import seller_central_sandbox.wsgi  # noqa: F401
+    except Exception as error:
+        return type(error).__name__
+    return "started"
+
 def sp_api_view(path):
     # The sandbox process (seller_central_sandbox.wsgi) serves this URLconf.
     try:
@@ -663,6 +671,7 @@ print(json.dumps({
     "installed": "seller_central_sandbox" in settings.INSTALLED_APPS,
     "control_page": [on_the_main_site(path) for path in ("/sandbox/", "/sandbox/sellers/A1/")],
     "token_endpoint": sp_api_view("/auth/o2/token"),
+    "process": sandbox_process(),
 }))
 """
 
@@ -694,6 +703,7 @@ def test_the_sandbox_is_not_reachable_with_production_settings(tmp_path):
         "installed": True,
         "control_page": [True, True],
         "token_endpoint": "sandbox_token",
+        "process": "started",
     }
 
     production = sandbox_probe(tmp_path)
@@ -702,3 +712,5 @@ def test_the_sandbox_is_not_reachable_with_production_settings(tmp_path):
     assert production["control_page"] == [False, False]
     # Its SP-API URLs cannot even load: its models belong to an app that is not installed.
     assert production["token_endpoint"] == "RuntimeError"
+    # Nor does its own process start.
+    assert production["process"] == "ImproperlyConfigured"

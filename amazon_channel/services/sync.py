@@ -73,6 +73,15 @@ def backoff_seconds(attempt: int, *, cap: float = 300.0) -> float:
     return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
 
 
+def throttle_backoff_seconds(interval: float, *, attempt: int, cap: float = 300.0) -> float:
+    """The wait after Amazon's 429: its bucket refills one token per `interval`, so the first
+    429 waits about one interval; another 429 in a row means Amazon lowered our limit (dynamic
+    usage plans), so each waits twice as long, with jitter, up to `cap` (or one interval when
+    that is longer)."""
+    jittered = interval * (2 ** (attempt - 1)) * random.uniform(1.0, 1.2)  # noqa: S311
+    return min(jittered, max(cap, interval))
+
+
 def sync_run_start(
     *, store: Store, kind: str, since: datetime | None = None, now: datetime | None = None
 ) -> SyncRun | None:
@@ -273,10 +282,11 @@ def sync_run_step(
             _hold(run, holder, error.wait_seconds)
             return StepOutcome(wait_seconds=error.wait_seconds)
         except AmazonThrottled:
-            # Amazon's bucket is empty: one refill interval brings the next token.
-            wait = 1 / client.paced_rate("searchOrders")
-            _hold(run, holder, wait, throttled_calls=1, consecutive_errors=1)
             run.consecutive_errors += 1
+            wait = throttle_backoff_seconds(
+                1 / client.paced_rate("searchOrders"), attempt=run.consecutive_errors
+            )
+            _hold(run, holder, wait, throttled_calls=1, consecutive_errors=1)
             return StepOutcome(wait_seconds=wait)
         except AmazonRetryableError as error:
             run.consecutive_errors += 1

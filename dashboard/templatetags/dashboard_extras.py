@@ -1,4 +1,5 @@
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
+from functools import lru_cache
 
 from django import template
 from django.utils import timezone
@@ -36,56 +37,45 @@ def amazon_status(value):
     return value
 
 
-@register.inclusion_tag("partials/order_chart.html", takes_context=True)
-def order_chart(context, daily_counts):
-    """A bar chart of orders per day (oldest first, UTC days), drawn as inline SVG on the server.
-
-    The bars are built here rather than in the template: a page of cards draws hundreds of
-    them, each with a translated, localised title. The day labels are the same on every card
-    of a page, so they are formatted once per request.
-    """
-    days = len(daily_counts)
-    highest = max(daily_counts, default=0) or 1
-    slot = CHART_WIDTH / max(days, 1)
-    labels = _chart_day_labels(context, days)
-    titles: dict[int, str] = {}
-    width = round(slot - CHART_GAP, 1)
-    rects = []
-    for index, count in enumerate(daily_counts):
-        height = max(round(count / highest * (CHART_HEIGHT - 4), 1) if count else 0, 1)
-        if count not in titles:
-            titles[count] = ngettext(
-                "%(day)s: %(counter)s order", "%(day)s: %(counter)s orders", count
-            )
-        title = escape(titles[count] % {"day": labels[index], "counter": count})
-        rects.append(
-            f'<rect class="{"bar" if count else "bar empty"}" x="{round(index * slot, 1)}" '
-            f'y="{round(CHART_HEIGHT - height, 1)}" width="{width}" height="{height}">'
-            f"<title>{title}</title></rect>"
-        )
+@register.inclusion_tag("partials/order_chart.html")
+def order_chart(daily_counts):
+    """A bar chart of orders per day (oldest first, UTC days), drawn as inline SVG on the server."""
+    first_day = timezone.now().astimezone(UTC).date() - timedelta(days=len(daily_counts) - 1)
     return {
-        # Numbers we computed and escaped titles only.
-        "bars": mark_safe("".join(rects)),  # noqa: S308
+        "bars": _chart_bars(tuple(daily_counts), first_day, get_language()),
         "total": sum(daily_counts),
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
     }
 
 
-def _chart_day_labels(context, days: int) -> list[str]:
-    """The short dates of the last `days` days, kept on the request for the page's other cards."""
-    first_day = timezone.now().astimezone(UTC).date() - timedelta(days=days - 1)
-    key = (first_day, days, get_language())
-    request = context.get("request")
-    cached = getattr(request, "_chart_day_labels", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    labels = [
-        date_format(first_day + timedelta(days=index), "SHORT_DATE_FORMAT") for index in range(days)
-    ]
-    if request is not None:
-        request._chart_day_labels = (key, labels)
-    return labels
+@lru_cache(maxsize=512)
+def _chart_bars(daily_counts: tuple[int, ...], first_day: date, language: str) -> str:
+    """The bars of a chart, each with a translated, localised title.
+
+    Built here rather than in the template, which would spend most of a page of cards on
+    hundreds of bars; and kept, since a card's chart changes only when its counts or the day
+    do. `language` is the active language, part of the key because the titles depend on it.
+    """
+    days = len(daily_counts)
+    highest = max(daily_counts, default=0) or 1
+    slot = CHART_WIDTH / max(days, 1)
+    width = round(slot - CHART_GAP, 1)
+    rects = []
+    for index, count in enumerate(daily_counts):
+        height = max(round(count / highest * (CHART_HEIGHT - 4), 1) if count else 0, 1)
+        label = date_format(first_day + timedelta(days=index), "SHORT_DATE_FORMAT")
+        title = ngettext("%(day)s: %(counter)s order", "%(day)s: %(counter)s orders", count) % {
+            "day": label,
+            "counter": count,
+        }
+        rects.append(
+            f'<rect class="{"bar" if count else "bar empty"}" x="{round(index * slot, 1)}" '
+            f'y="{round(CHART_HEIGHT - height, 1)}" width="{width}" height="{height}">'
+            f"<title>{escape(title)}</title></rect>"
+        )
+    # Numbers we computed and escaped titles only.
+    return mark_safe("".join(rects))  # noqa: S308
 
 
 @register.filter

@@ -130,19 +130,20 @@ def test_an_action_returns_to_the_page_it_came_from_but_never_off_site(merchant_
     assert off_site["Location"] == reverse("dashboard:store_list")
 
 
-def test_sync_now_queues_a_sync_of_the_store(merchant_client, monkeypatch):
-    from amazon_channel import tasks
-
-    queued = []
-    monkeypatch.setattr(
-        tasks.store_sync_orders, "delay_on_commit", lambda **kwargs: queued.append(kwargs)
-    )
+def test_sync_now_queues_a_sync_once_the_request_commits(
+    merchant_client, django_capture_on_commit_callbacks
+):
+    # What the queued task does is tested against the sandbox (tests/test_sync_sandbox.py).
     store = StoreFactory()
 
-    response = merchant_client.post(reverse("dashboard:store_sync", args=[store.pk]), follow=True)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = merchant_client.post(reverse("dashboard:store_sync", args=[store.pk]))
 
-    assert queued == [{"store_id": store.pk, "kind": "manual"}]
-    assert "A sync of" in response.content.decode()
+    assert response.status_code == 302
+    assert len(queued) == 1
+    assert store.events.filter(kind="sync_requested").count() == 1
+    page = merchant_client.get(response["Location"]).content.decode()
+    assert "A sync of" in page
 
 
 def test_a_merchant_with_the_permissions_gets_the_store_actions_on_the_cards(merchant_client):
