@@ -445,6 +445,35 @@ class CancelReason(models.TextChoices):
     MERCHANDISE_NOT_RECEIVED = "MerchandiseNotReceived", _("Merchandise not received")
 
 
+class AdjustmentReason(models.TextChoices):
+    """The payment adjustment feed's AdjustmentReason values, for a refund of an Amazon order."""
+
+    CUSTOMER_RETURN = "CustomerReturn", _("Customer return")
+    NO_INVENTORY = "NoInventory", _("No inventory")
+    GENERAL_ADJUSTMENT = "GeneralAdjustment", _("General adjustment")
+    COULD_NOT_SHIP = "CouldNotShip", _("Could not ship")
+    DIFFERENT_ITEM = "DifferentItem", _("Different item")
+    ABANDONED = "Abandoned", _("Abandoned")
+    CUSTOMER_CANCEL = "CustomerCancel", _("Customer canceled")
+    PRICE_ERROR = "PriceError", _("Price error")
+    PRODUCT_OUT_OF_STOCK = "ProductOutofStock", _("Product out of stock")
+    CUSTOMER_ADDRESS_INCORRECT = (
+        "CustomerAddressIncorrect",
+        _("Customer address incorrect"),
+    )
+    EXCHANGE = "Exchange", _("Exchange")
+    OTHER = "Other", _("Other")
+    CARRIER_CREDIT_DECISION = "CarrierCreditDecision", _("Carrier credit decision")
+    RISK_ASSESSMENT_INFORMATION_NOT_VALID = (
+        "RiskAssessmentInformationNotValid",
+        _("Risk assessment information not valid"),
+    )
+    CARRIER_COVERAGE_FAILURE = "CarrierCoverageFailure", _("Carrier coverage failure")
+    TRANSACTION_RECORD = "TransactionRecord", _("Transaction record")
+    UNDELIVERABLE = "Undeliverable", _("Undeliverable")
+    REFUSED_DELIVERY = "RefusedDelivery", _("Refused delivery")
+
+
 class AmazonFeed(models.Model):
     """One feed document sent to Amazon (Feeds API 2021-06-30) and what its report said."""
 

@@ -285,7 +285,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
-# Logs: JSON lines on stdout in production (LOG_FORMAT=json in development too), a plain line
+# Logs: JSON lines on stderr in production (LOG_FORMAT=json in development too), a plain line
 # when DEBUG is on; both carry the request and task ids (config/logging.py). E-mail addresses
 # are redacted from every record.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -6,7 +6,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
 from amazon_channel.marketplaces import MARKETPLACE_CHOICES
-from amazon_channel.models import AmazonOrderStatus, CancelReason, Store
+from amazon_channel.models import AdjustmentReason, AmazonOrderStatus, CancelReason, Store
 from amazon_channel.selectors import (
     ORDER_SORTS,
     InvalidCursor,
@@ -14,7 +14,7 @@ from amazon_channel.selectors import (
     order_cursor_decode,
 )
 from amazon_channel.services.commerce import CHANNEL
-from amazon_channel.services.commerce_actions import DEFAULT_REFUND_REASON, AdjustmentReason
+from amazon_channel.services.commerce_actions import DEFAULT_REFUND_REASON
 from commerce_orders.models import InvoiceState, OrderState
 from commerce_orders.selectors import InvalidCursor as InvalidGridCursor
 from commerce_orders.selectors import order_grid_cursor_decode

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from amazon_channel.models import AmazonOrder, Store
+from amazon_channel.models import AmazonOrder, Store, StoreEvent
 from commerce_orders.models import CommerceOrder, Product
 from seller_central_sandbox.models import SandboxOrder, SandboxSeller
 from tests.sync_helpers import sync_to_the_end
@@ -21,6 +21,7 @@ def counts() -> tuple[int, ...]:
         SandboxOrder.objects.count(),
         Product.objects.count(),
         PeriodicTask.objects.filter(task="amazon_channel.tasks.store_sync_orders").count(),
+        StoreEvent.objects.count(),
     )
 
 
@@ -31,7 +32,7 @@ def test_demo_setup_twice_duplicates_nothing(settings):
     call_command("demo_setup", "--orders", "12")
 
     assert counts() == first
-    assert first == (1, 1, 12, first[3], 1)
+    assert first == (1, 1, 12, first[3], 1, 1)
 
 
 def test_the_demo_store_syncs_from_the_sandbox_and_its_login_reaches_admin(

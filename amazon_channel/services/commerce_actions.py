@@ -10,48 +10,17 @@ import dataclasses
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from amazon_channel.models import AmazonOrder, AmazonOrderStatus, OutboxMessage
+from amazon_channel.models import AdjustmentReason, AmazonOrder, AmazonOrderStatus, OutboxMessage
 from amazon_channel.services.commerce import CHANNEL
 from amazon_channel.services.outbox import outbox_message_enqueue
 from commerce_orders.exceptions import CommerceOrderError
 from commerce_orders.models import CommerceOrder, CreditMemo, OrderAction, Shipment
 from commerce_orders.services import creditmemo_create, orders_mass_action, shipment_create
 from commerce_orders.services.mass_actions import MassActionResult
-
-
-class AdjustmentReason(models.TextChoices):
-    """The payment adjustment feed's AdjustmentReason values, for a refund of an Amazon order."""
-
-    CUSTOMER_RETURN = "CustomerReturn", gettext_lazy("Customer return")
-    NO_INVENTORY = "NoInventory", gettext_lazy("No inventory")
-    GENERAL_ADJUSTMENT = "GeneralAdjustment", gettext_lazy("General adjustment")
-    COULD_NOT_SHIP = "CouldNotShip", gettext_lazy("Could not ship")
-    DIFFERENT_ITEM = "DifferentItem", gettext_lazy("Different item")
-    ABANDONED = "Abandoned", gettext_lazy("Abandoned")
-    CUSTOMER_CANCEL = "CustomerCancel", gettext_lazy("Customer canceled")
-    PRICE_ERROR = "PriceError", gettext_lazy("Price error")
-    PRODUCT_OUT_OF_STOCK = "ProductOutofStock", gettext_lazy("Product out of stock")
-    CUSTOMER_ADDRESS_INCORRECT = (
-        "CustomerAddressIncorrect",
-        gettext_lazy("Customer address incorrect"),
-    )
-    EXCHANGE = "Exchange", gettext_lazy("Exchange")
-    OTHER = "Other", gettext_lazy("Other")
-    CARRIER_CREDIT_DECISION = "CarrierCreditDecision", gettext_lazy("Carrier credit decision")
-    RISK_ASSESSMENT_INFORMATION_NOT_VALID = (
-        "RiskAssessmentInformationNotValid",
-        gettext_lazy("Risk assessment information not valid"),
-    )
-    CARRIER_COVERAGE_FAILURE = "CarrierCoverageFailure", gettext_lazy("Carrier coverage failure")
-    TRANSACTION_RECORD = "TransactionRecord", gettext_lazy("Transaction record")
-    UNDELIVERABLE = "Undeliverable", gettext_lazy("Undeliverable")
-    REFUSED_DELIVERY = "RefusedDelivery", gettext_lazy("Refused delivery")
-
 
 DEFAULT_REFUND_REASON = AdjustmentReason.CUSTOMER_RETURN
 # Amazon refunds only what has shipped; before that an Amazon order is canceled, not refunded.

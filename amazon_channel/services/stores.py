@@ -100,8 +100,9 @@ def store_connect(
     """Create or update the store of this seller and marketplace; returns (store, created).
 
     New credentials clear a "needs reauthorization" pause. Endpoints default to Amazon's
-    production ones for the marketplace's region. Records "connected" or "credentials updated"
-    (with the other fields that changed) naming `actor`, None for the system.
+    production ones for the marketplace's region. Records "connected", "credentials updated"
+    (with the other fields that changed) or "settings changed" naming `actor`, None for the
+    system; connecting again with the same values records nothing.
     Raises KeyError for an unknown marketplace.
     """
     marketplace = MARKETPLACES[marketplace_code.upper()]
@@ -138,9 +139,14 @@ def store_connect(
         changes = _setting_changes(
             before, store, [name for name in values if name not in SYNC_FIELDS]
         )
-        store_event_record(
-            store=store, actor=actor, kind=StoreEvent.Kind.CREDENTIALS_UPDATED, changes=changes
-        )
+        if any(getattr(before, name) != getattr(store, name) for name in CREDENTIAL_FIELDS):
+            store_event_record(
+                store=store, actor=actor, kind=StoreEvent.Kind.CREDENTIALS_UPDATED, changes=changes
+            )
+        elif changes:
+            store_event_record(
+                store=store, actor=actor, kind=StoreEvent.Kind.SETTINGS_CHANGED, changes=changes
+            )
     store_schedule_update(store=store)
     return store, created
 

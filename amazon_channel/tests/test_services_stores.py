@@ -102,6 +102,22 @@ def test_connecting_again_records_credentials_updated_without_them(merchant):
     assert update.actor == merchant
 
 
+def test_connecting_again_with_the_same_values_records_nothing(merchant):
+    arguments = {
+        "name": "History",
+        "marketplace_code": "DE",
+        "seller_id": "A1SAME",
+        "environment": Store.Environment.SANDBOX,
+        "credentials": StoreCredentials("amzn1.client.same", "same-secret", "Atzr|same"),
+    }
+    store, _ = store_connect(actor=merchant, **arguments)
+
+    store_connect(actor=merchant, **arguments)
+    store_connect(actor=merchant, **{**arguments, "sp_api_endpoint": "http://127.0.0.1:8003"})
+
+    assert kinds(store) == [StoreEvent.Kind.SETTINGS_CHANGED, StoreEvent.Kind.CONNECTED]
+
+
 def test_a_store_paused_for_reauthorization_records_it_once_as_the_system():
     store = StoreFactory()
 

@@ -7,9 +7,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from amazon_channel.models import OutboxMessage
+from amazon_channel.models import AdjustmentReason, OutboxMessage
 from amazon_channel.services.commerce_actions import (
-    AdjustmentReason,
     commerce_creditmemo_create,
     commerce_shipment_create,
 )
