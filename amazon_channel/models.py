@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from amazon_channel.fields import CompressedJSONField, EncryptedTextField
+from amazon_channel.fields import EncryptedTextField, JSONTextField
 from amazon_channel.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
 
 
@@ -192,7 +192,7 @@ class AmazonOrder(models.Model):
         related_name="+",
         verbose_name=_("Commerce order"),
     )
-    raw_payload = CompressedJSONField(_("raw payload"), blank=True)
+    raw_payload = JSONTextField(_("raw payload"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

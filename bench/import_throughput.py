@@ -8,10 +8,12 @@ Builds realistic payloads from Amazon's example order (distinct order and item i
   naive: per payload parse_order + AmazonOrder.objects.update_or_create + one
          AmazonOrderItem.objects.update_or_create per item, into a second Store;
 each for a first import (inserts) and a re-import of the same payloads with a newer
-lastUpdatedTime (updates). Prints orders/s and SQL queries per order side by side. Import is
-disabled on both stores (no Commerce orders); --commerce-orders N > 0 also times a store with
-Import Amazon Orders enabled and a catalog of the SKUs (commerce_orders_follow after each page),
-labelled separately. Targets: bulk/naive >= 10x, bulk >= 1,000 orders/s.
+lastUpdatedTime (updates), the naive pages interleaved evenly with the bulk ones so that both
+are timed over the same stretch of the run. Prints orders/s and SQL queries per order side by
+side. Import is disabled on both stores (no Commerce orders); --commerce-orders N > 0 also
+times a store with Import Amazon Orders enabled and a catalog of the SKUs
+(commerce_orders_follow after each page), labelled separately. Targets: bulk/naive >= 10x,
+bulk >= 1,000 orders/s.
 """
 
 import argparse
@@ -73,49 +75,67 @@ class Measure:
         return self.queries / self.orders if self.orders else 0.0
 
 
-def bulk_import(store, factory, *, count, page_size, updated_minutes, label, follow=False):
+def bulk_page(store, page, measure, *, follow=False) -> tuple[int, int, int]:
     from amazon_channel.services.commerce import commerce_orders_follow
     from amazon_channel.services.orders import amazon_orders_upsert
 
-    measure = Measure(label)
-    created = updated = commerce_created = 0
-    for start in range(0, count, page_size):
-        size = min(page_size, count - start)
-        page = factory.page(start, size, updated_minutes=updated_minutes)  # not timed
-        with measure.timing(size):
-            result = amazon_orders_upsert(store=store, payloads=page)
-            if follow:
-                commerce_created += commerce_orders_follow(
-                    store=store, order_ids=result.changed_order_ids
-                )
-        created += result.created
-        updated += result.updated
-    return measure, created, updated, commerce_created
+    commerce_created = 0
+    with measure.timing(len(page)):
+        result = amazon_orders_upsert(store=store, payloads=page)
+        if follow:
+            commerce_created = commerce_orders_follow(
+                store=store, order_ids=result.changed_order_ids
+            )
+    return result.created, result.updated, commerce_created
 
 
-def naive_import(store, factory, *, count, updated_minutes, label):
+def naive_page(store, page, measure) -> None:
     from amazon_channel.models import AmazonOrder, AmazonOrderItem
     from amazon_channel.order_payload import parse_order
 
-    measure = Measure(label)
-    for start in range(0, count, 100):
-        page = factory.page(start, min(100, count - start), updated_minutes=updated_minutes)
-        with measure.timing(len(page)):
-            for payload in page:
-                parsed = parse_order(payload)
-                fields = dict(parsed.fields)
-                fields["order_notes"] = "\n".join(parsed.problems)
-                fields["needs_attention"] = bool(parsed.problems)
-                order, _ = AmazonOrder.objects.update_or_create(
-                    store=store, amazon_order_id=parsed.amazon_order_id, defaults=fields
+    with measure.timing(len(page)):
+        for payload in page:
+            parsed = parse_order(payload)
+            fields = dict(parsed.fields)
+            fields["order_notes"] = "\n".join(parsed.problems)
+            fields["needs_attention"] = bool(parsed.problems)
+            order, _ = AmazonOrder.objects.update_or_create(
+                store=store, amazon_order_id=parsed.amazon_order_id, defaults=fields
+            )
+            for values in parsed.items:
+                values = dict(values)
+                item_id = values.pop("order_item_id")
+                AmazonOrderItem.objects.update_or_create(
+                    order=order, order_item_id=item_id, defaults=values
                 )
-                for values in parsed.items:
-                    values = dict(values)
-                    item_id = values.pop("order_item_id")
-                    AmazonOrderItem.objects.update_or_create(
-                        order=order, order_item_id=item_id, defaults=values
-                    )
-    return measure
+
+
+def side_by_side(bulk_store, naive_store, factory, *, count, naive_count, page_size, phase):
+    """One phase (insert or update) of both paths, their pages interleaved evenly so that both
+    are measured over the same minutes of this machine, whatever else it does meanwhile."""
+    updated_minutes = 0 if phase == "insert" else 5
+    bulk = Measure(f"bulk {phase}")
+    naive = Measure(f"naive {phase}")
+    bulk_starts = list(range(0, count, page_size))
+    naive_starts = list(range(0, naive_count, 100))
+    created = updated = 0
+    naive_done = 0
+    for position, start in enumerate(bulk_starts, start=1):
+        page = factory.page(start, min(page_size, count - start), updated_minutes=updated_minutes)
+        page_created, page_updated, _ = bulk_page(bulk_store, page, bulk)  # pages not timed
+        created += page_created
+        updated += page_updated
+        # The naive pages due by this point of the bulk run.
+        while naive_done < len(naive_starts) * position // len(bulk_starts):
+            naive_start = naive_starts[naive_done]
+            size = min(100, naive_count - naive_start)
+            naive_page(
+                naive_store,
+                factory.page(naive_start, size, updated_minutes=updated_minutes),
+                naive,
+            )
+            naive_done += 1
+    return bulk, naive, created, updated
 
 
 def line(measure: Measure) -> str:
@@ -159,28 +179,20 @@ def main() -> int:
             f"{len(factory.skus)} items per order, page size {arguments.page_size}"
         )
 
-        bulk_insert, created, _, _ = bulk_import(
-            bulk_store,
-            factory,
-            count=orders,
-            page_size=arguments.page_size,
-            updated_minutes=0,
-            label="bulk insert",
-        )
-        bulk_update, _, updated, _ = bulk_import(
-            bulk_store,
-            factory,
-            count=orders,
-            page_size=arguments.page_size,
-            updated_minutes=5,
-            label="bulk update",
-        )
-        naive_insert = naive_import(
-            naive_store, factory, count=naive_count, updated_minutes=0, label="naive insert"
-        )
-        naive_update = naive_import(
-            naive_store, factory, count=naive_count, updated_minutes=5, label="naive update"
-        )
+        phases = {
+            phase: side_by_side(
+                bulk_store,
+                naive_store,
+                factory,
+                count=orders,
+                naive_count=naive_count,
+                page_size=arguments.page_size,
+                phase=phase,
+            )
+            for phase in ("insert", "update")
+        }
+        bulk_insert, naive_insert, created, _ = phases["insert"]
+        bulk_update, naive_update, _, updated = phases["update"]
 
         # Both paths must have stored the same thing.
         bulk_orders = AmazonOrder.objects.filter(store=bulk_store).count()
@@ -223,15 +235,11 @@ def main() -> int:
             import_store = store_create(
                 name="Bench import enabled", seller_id="ABENCHIMPORT", is_import_enabled=True
             )
-            commerce, _, _, commerce_created = bulk_import(
-                import_store,
-                factory,
-                count=count,
-                page_size=arguments.page_size,
-                updated_minutes=0,
-                label="bulk insert + Commerce",
-                follow=True,
-            )
+            commerce = Measure("bulk insert + Commerce")
+            commerce_created = 0
+            for start in range(0, count, arguments.page_size):
+                page = factory.page(start, min(arguments.page_size, count - start))
+                commerce_created += bulk_page(import_store, page, commerce, follow=True)[2]
             print("import enabled (Commerce order per Amazon order, catalog of the SKUs):")
             print(line(commerce) + f"  commerce_orders_created={commerce_created}")
 

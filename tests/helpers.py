@@ -20,28 +20,30 @@ def project_environment(*, var_dir: Path, keep_services: bool, **overrides: str)
     return environment
 
 
-def run_python(code: str, environment: dict) -> subprocess.CompletedProcess:
+def _run(arguments: list[str], environment: dict, timeout: int) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", code],
+        arguments,
         cwd=PROJECT_DIR,
         env=environment,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
+
+
+def run_python(code: str, environment: dict) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-c", code], environment, timeout=120)
 
 
 def run_manage(*arguments: str, environment: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=PROJECT_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return _run([sys.executable, "manage.py", *arguments], environment, timeout=300)
+
+
+def run_pytest(*arguments: str, environment: dict) -> subprocess.CompletedProcess:
+    """pytest in a process of its own (its own settings and database), without a cache."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments]
+    return _run(command, environment, timeout=300)
 
 
 def subprocess_environment(settings, *, var_dir: Path, **overrides: str) -> dict:

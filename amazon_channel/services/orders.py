@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, connection, transaction
 
+from amazon_channel.bulk_rows import BulkRows
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
@@ -99,26 +100,33 @@ DECISION_FIELDS = (
     "is_shipping_address_edited",
     "shipping_address",
 )
+# The columns a page writes: bulk_rows.BulkRows takes them as tuples, without model instances.
+ORDER_ROW_FIELDS = ("store", "amazon_order_id", *ORDER_FIELDS, "order_notes", "needs_attention")
+ORDER_UPDATE_FIELDS = (*ORDER_FIELDS, "order_notes", "needs_attention", "updated_at")
+ORDER_ROWS = BulkRows(AmazonOrder, ORDER_ROW_FIELDS)
+ITEM_ROWS = BulkRows(AmazonOrderItem, ("order", "order_item_id", *ITEM_FIELDS))
+PACKAGE_ROWS = BulkRows(AmazonOrderPackage, ("order", "package_reference_id", *PACKAGE_FIELDS))
+EVENT_ROWS = BulkRows(AmazonOrderEvent, ("order", "kind", "old_status", "new_status", "message"))
+SHIPPING_ADDRESS_POSITION = ORDER_FIELDS.index("shipping_address")
+STATUS_POSITION = ORDER_FIELDS.index("status")
 
 
-def _replacement(stored: AmazonOrder) -> AmazonOrder:
-    """A full row to upsert over a stored order loaded with DECISION_FIELDS only."""
-    return AmazonOrder(
-        pk=stored.pk,
-        store_id=stored.store_id,
-        amazon_order_id=stored.amazon_order_id,
-        is_shipping_address_edited=stored.is_shipping_address_edited,
-        shipping_address=stored.shipping_address,
-    )
-
-
-def _apply(order: AmazonOrder, parsed: ParsedOrder) -> None:
-    for name in ORDER_FIELDS:
-        if name == "shipping_address" and order.is_shipping_address_edited:
-            continue  # the merchant's Save Order wins over Amazon's copy
-        setattr(order, name, parsed.fields[name])
-    order.order_notes = _notes(parsed)
-    order.needs_attention = bool(parsed.problems)
+def _order_row(
+    store_id: int,
+    parsed: ParsedOrder,
+    *,
+    stored: AmazonOrder | None = None,
+    status: str | None = None,
+) -> tuple:
+    """The row of ORDER_ROW_FIELDS for a parsed order; over a stored one, the merchant's edited
+    address wins over Amazon's copy."""
+    fields = parsed.fields
+    values = [fields[name] for name in ORDER_FIELDS]
+    if stored is not None and stored.is_shipping_address_edited:
+        values[SHIPPING_ADDRESS_POSITION] = stored.shipping_address
+    if status is not None:
+        values[STATUS_POSITION] = status
+    return (store_id, parsed.amazon_order_id, *values, _notes(parsed), bool(parsed.problems))
 
 
 # A page is decided again when another writer inserted one of its new orders meanwhile.
@@ -173,62 +181,56 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
             order__in=existing.values(), state=AmazonOrderCancellation.State.PENDING
         ).values_list("order_id", flat=True)
     )
-    to_create: list[AmazonOrder] = []
-    to_update: list[AmazonOrder] = []
-    events: list[AmazonOrderEvent] = []
-    touched: list[tuple[AmazonOrder, ParsedOrder]] = []
+    new_orders: list[ParsedOrder] = []
+    update_rows: list[tuple] = []
+    events: list[tuple] = []
+    touched: list[tuple[int, ParsedOrder]] = []
     for parsed in parsed_orders:
-        order = existing.get(parsed.amazon_order_id)
-        if order is None:
-            order = AmazonOrder(store=store, amazon_order_id=parsed.amazon_order_id)
-            _apply(order, parsed)
-            to_create.append(order)
-            touched.append((order, parsed))
+        stored = existing.get(parsed.amazon_order_id)
+        if stored is None:
+            new_orders.append(parsed)
             continue
-        is_newer = parsed.last_update_date > order.last_update_date
-        is_retry = order.needs_attention and parsed.last_update_date == order.last_update_date
+        is_newer = parsed.last_update_date > stored.last_update_date
+        is_retry = stored.needs_attention and parsed.last_update_date == stored.last_update_date
         if not (is_newer or is_retry):
             result.unchanged += 1
             continue
-        old_status = order.status
-        order = _replacement(order)
-        _apply(order, parsed)
-        if order.pk in cancelling:
-            order.status = AmazonOrderStatus.CANCELED
-        to_update.append(order)
-        touched.append((order, parsed))
-        if order.status != old_status:
+        status = AmazonOrderStatus.CANCELED if stored.pk in cancelling else parsed.fields["status"]
+        update_rows.append(_order_row(store.pk, parsed, stored=stored, status=status))
+        touched.append((stored.pk, parsed))
+        if status != stored.status:
             events.append(
-                AmazonOrderEvent(
-                    order=order,
-                    kind=AmazonOrderEvent.Kind.STATUS_CHANGED,
-                    old_status=old_status,
-                    new_status=order.status,
-                    message="Amazon",
-                )
+                (stored.pk, AmazonOrderEvent.Kind.STATUS_CHANGED, stored.status, status, "Amazon")
             )
     # A plain INSERT for new orders: if another writer inserted one since our read, the unique
     # constraint stops us (after its commit) instead of overwriting its row unseen.
-    AmazonOrder.objects.bulk_create(to_create)
-    store_order_days_add(store_id=store.pk, purchase_dates=[o.purchase_date for o in to_create])
+    inserted = {
+        amazon_order_id: pk
+        for pk, amazon_order_id in ORDER_ROWS.insert(
+            [_order_row(store.pk, parsed) for parsed in new_orders],
+            returning=("id", "amazon_order_id"),
+        )
+    }
+    for parsed in new_orders:
+        pk = inserted[parsed.amazon_order_id]
+        touched.append((pk, parsed))
+        events.append((pk, AmazonOrderEvent.Kind.IMPORTED, "", parsed.fields["status"], ""))
+    store_order_days_add(
+        store_id=store.pk, purchase_dates=[p.fields["purchase_date"] for p in new_orders]
+    )
     # The rows to update were chosen above under their row locks: the upsert may overwrite them.
-    AmazonOrder.objects.bulk_create(
-        to_update,
-        update_conflicts=True,
-        unique_fields=["store", "amazon_order_id"],
-        update_fields=[*ORDER_FIELDS, "order_notes", "needs_attention", "updated_at"],
+    ORDER_ROWS.upsert(
+        update_rows,
+        unique_fields=("store", "amazon_order_id"),
+        update_fields=ORDER_UPDATE_FIELDS,
     )
-    events.extend(
-        AmazonOrderEvent(order=order, kind=AmazonOrderEvent.Kind.IMPORTED, new_status=order.status)
-        for order in to_create
-    )
-    AmazonOrderEvent.objects.bulk_create(events)
+    EVENT_ROWS.insert(events)
     _upsert_children(touched)
 
-    result.created = len(to_create)
-    result.updated = len(to_update)
+    result.created = len(new_orders)
+    result.updated = len(update_rows)
     result.with_problems = sum(1 for _, parsed in touched if parsed.problems)
-    result.changed_order_ids = [order.pk for order, _ in touched]
+    result.changed_order_ids = [pk for pk, _ in touched]
     return result
 
 
@@ -252,29 +254,26 @@ def store_order_days_add(*, store_id: int, purchase_dates: Iterable[datetime]) -
         )
 
 
-def _upsert_children(touched: list[tuple[AmazonOrder, ParsedOrder]]) -> None:
+def _upsert_children(touched: list[tuple[int, ParsedOrder]]) -> None:
     """Items and packages of the touched orders: one upsert statement each."""
-    items = [
-        AmazonOrderItem(order=order, **values)
-        for order, parsed in touched
-        for values in parsed.items
-    ]
-    packages = [
-        AmazonOrderPackage(order=order, **values)
-        for order, parsed in touched
-        for values in parsed.packages
-    ]
-    if items:
-        AmazonOrderItem.objects.bulk_create(
-            items,
-            update_conflicts=True,
-            unique_fields=["order", "order_item_id"],
-            update_fields=ITEM_FIELDS,
-        )
-    if packages:
-        AmazonOrderPackage.objects.bulk_create(
-            packages,
-            update_conflicts=True,
-            unique_fields=["order", "package_reference_id"],
-            update_fields=PACKAGE_FIELDS,
-        )
+    ITEM_ROWS.upsert(
+        [
+            (order_id, values["order_item_id"], *(values[name] for name in ITEM_FIELDS))
+            for order_id, parsed in touched
+            for values in parsed.items
+        ],
+        unique_fields=("order", "order_item_id"),
+        update_fields=ITEM_FIELDS,
+        # Items rarely change when their order does: an unchanged one is not written again.
+        is_unchanged_skipped=True,
+    )
+    PACKAGE_ROWS.upsert(
+        [
+            (order_id, values["package_reference_id"], *(values[name] for name in PACKAGE_FIELDS))
+            for order_id, parsed in touched
+            for values in parsed.packages
+        ],
+        unique_fields=("order", "package_reference_id"),
+        update_fields=PACKAGE_FIELDS,
+        is_unchanged_skipped=True,
+    )

@@ -1,11 +1,16 @@
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
-from amazon_channel.models import Store
-from amazon_channel.tests.factories import StoreFactory
+from amazon_channel.models import AmazonOrder, Store
+from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +55,63 @@ def test_a_credential_under_an_unknown_key_is_a_clear_configuration_error(settin
 
     with pytest.raises(ImproperlyConfigured, match="credentials_rotate_key"):
         Store.objects.get(pk=store.pk)
+
+
+def test_a_raw_payload_is_stored_as_compact_json_and_reads_back_as_django_would_encode_it():
+    when = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    payload = {"orderId": "302-1", "total": Decimal("9.90"), "at": when, "ü": ["é", None, 1.5]}
+    order = AmazonOrderFactory(raw_payload=payload)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT raw_payload FROM amazon_channel_amazonorder WHERE id = %s", [order.pk]
+        )
+        stored = cursor.fetchone()[0]
+    order.refresh_from_db()
+
+    assert stored == json.dumps(
+        payload, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")
+    )
+    assert order.raw_payload == json.loads(stored)
+    assert order.raw_payload["at"] == "2026-11-01T12:00:00.123Z"
+
+
+@pytest.mark.postgresql
+def test_postgresql_compresses_the_raw_payloads_with_lz4():
+    order = AmazonOrderFactory(raw_payload={"orderItems": [{"title": "Kaffee " * 2000}]})
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute WHERE attname = 'raw_payload' "
+            "AND attrelid = 'amazon_channel_amazonorder'::regclass"
+        )
+        column_compression = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT pg_column_compression(raw_payload), pg_column_size(raw_payload), "
+            "octet_length(raw_payload) FROM amazon_channel_amazonorder WHERE id = %s",
+            [order.pk],
+        )
+        method, stored_size, text_size = cursor.fetchone()
+
+    assert column_compression == "l" and method == "lz4"
+    assert stored_size < text_size / 10
+
+
+def test_a_raw_payload_orjson_refuses_is_still_stored():
+    order = AmazonOrderFactory(raw_payload={"orderId": "302-1", "quantity": 2**70})
+
+    order.refresh_from_db()
+
+    assert order.raw_payload == {"orderId": "302-1", "quantity": 2**70}
+
+
+def test_a_raw_payload_survives_dumpdata_and_loaddata(tmp_path):
+    order = AmazonOrderFactory(raw_payload={"orderId": "302-1", "items": [{"quantity": 2}]})
+    dump = tmp_path / "orders.json"
+    call_command("dumpdata", "amazon_channel.amazonorder", output=str(dump), verbosity=0)
+    AmazonOrder.objects.filter(pk=order.pk).update(raw_payload={})
+
+    call_command("loaddata", str(dump), verbosity=0)
+
+    order.refresh_from_db()
+    assert order.raw_payload == {"orderId": "302-1", "items": [{"quantity": 2}]}

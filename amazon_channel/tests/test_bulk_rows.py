@@ -1,0 +1,180 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from amazon_channel.bulk_rows import BulkRows
+from amazon_channel.models import AmazonOrder, AmazonOrderPackage
+from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+PURCHASED = datetime(2026, 11, 1, 12, 0, 30, 123456, tzinfo=UTC)
+FIELDS = (
+    "store",
+    "amazon_order_id",
+    "status",
+    "fulfillment_channel",
+    "purchase_date",
+    "last_update_date",
+    "latest_ship_date",
+    "shipping_address",
+    "order_total",
+    "is_prime",
+    "number_of_items_unshipped",
+    "raw_payload",
+)
+ROWS = BulkRows(AmazonOrder, FIELDS)
+
+
+def values(store, amazon_order_id: str, **overrides) -> dict:
+    given = {
+        "store": store,
+        "amazon_order_id": amazon_order_id,
+        "status": "Unshipped",
+        "fulfillment_channel": "MFN",
+        "purchase_date": PURCHASED,
+        "last_update_date": PURCHASED + timedelta(minutes=5),
+        "latest_ship_date": None,
+        "shipping_address": {"city": "Köln", "postalCode": "50667"},
+        "order_total": Decimal("1234.50"),
+        "is_prime": True,
+        "number_of_items_unshipped": 3,
+        "raw_payload": {"orderId": amazon_order_id, "total": Decimal("1234.50"), "ü": [1, None]},
+    }
+    given.update(overrides)
+    return given
+
+
+def row(given: dict) -> tuple:
+    return tuple(given[name].pk if name == "store" else given[name] for name in FIELDS)
+
+
+def test_an_inserted_row_reads_back_as_the_orm_stores_it():
+    store = StoreFactory()
+    orm = AmazonOrder.objects.create(**values(store, "302-0000000-0000001"))
+    before = timezone.now()
+
+    returned = ROWS.insert([row(values(store, "302-0000000-0000002"))], returning=("id",))
+
+    bulk = AmazonOrder.objects.get(pk=returned[0][0])
+    orm.refresh_from_db()
+    for field in AmazonOrder._meta.concrete_fields:
+        if field.name not in ("id", "amazon_order_id", "raw_payload", "created_at", "updated_at"):
+            assert getattr(bulk, field.attname) == getattr(orm, field.attname), field.name
+    # The columns left out take their defaults, and now for auto_now / auto_now_add.
+    assert bulk.channel_notes == "" and bulk.is_shipping_address_edited is False
+    assert bulk.commerce_order_id is None
+    # Stored as the ORM stores them, lookups included (SQLite compares datetimes as text).
+    assert (
+        AmazonOrder.objects.filter(purchase_date=PURCHASED, order_total=Decimal("1234.5")).count()
+        == 2
+    )
+    assert before <= bulk.created_at == bulk.updated_at <= timezone.now()
+    assert bulk.raw_payload == {
+        "orderId": "302-0000000-0000002",
+        "total": "1234.50",
+        "ü": [1, None],
+    }
+
+
+def test_an_insert_over_a_stored_unique_key_raises_and_writes_nothing():
+    store = StoreFactory()
+    AmazonOrderFactory(store=store, amazon_order_id="302-0000000-0000001")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ROWS.insert(
+            [row(values(store, "302-0000000-0000009")), row(values(store, "302-0000000-0000001"))]
+        )
+
+    assert not AmazonOrder.objects.filter(amazon_order_id="302-0000000-0000009").exists()
+
+
+def test_an_upsert_updates_the_named_fields_only_and_inserts_the_new_rows():
+    store = StoreFactory()
+    stored = AmazonOrderFactory(
+        store=store, amazon_order_id="302-0000000-0000001", commerce_import_error="SKU missing"
+    )
+    AmazonOrder.objects.filter(pk=stored.pk).update(
+        created_at=PURCHASED, updated_at=PURCHASED, buyer_name="Erika"
+    )
+
+    ROWS.upsert(
+        [
+            row(values(store, "302-0000000-0000001", status="Shipped", order_total=None)),
+            row(values(store, "302-0000000-0000002")),
+        ],
+        unique_fields=("store", "amazon_order_id"),
+        update_fields=("status", "order_total", "updated_at"),
+    )
+
+    stored.refresh_from_db()
+    assert (stored.status, stored.order_total) == ("Shipped", None)
+    # Not named: left as they were, the purchase date and payload included.
+    assert stored.commerce_import_error == "SKU missing" and stored.buyer_name == "Erika"
+    assert stored.created_at == PURCHASED and stored.updated_at > PURCHASED
+    assert stored.purchase_date != PURCHASED
+    assert AmazonOrder.objects.filter(store=store).count() == 2
+
+
+def test_rows_beyond_the_parameter_limit_go_in_several_statements(
+    monkeypatch, django_assert_num_queries
+):
+    store = StoreFactory()
+    width = len(ROWS.columns)
+    monkeypatch.setattr(connection.features, "max_query_params", 2 * width)
+
+    with django_assert_num_queries(3):
+        returned = ROWS.insert(
+            [row(values(store, f"302-0000000-000000{number}")) for number in range(5)],
+            returning=("amazon_order_id",),
+        )
+
+    assert sorted(returned) == [(f"302-0000000-000000{number}",) for number in range(5)]
+    assert AmazonOrder.objects.filter(store=store).count() == 5
+
+
+def test_nothing_to_write_runs_no_statement(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert ROWS.insert([], returning=("id",)) == []
+        ROWS.upsert([], unique_fields=("store", "amazon_order_id"), update_fields=("status",))
+
+
+def test_a_json_list_column_and_a_foreign_key_by_its_primary_key():
+    order = AmazonOrderFactory()
+    packages = BulkRows(AmazonOrderPackage, ("order", "package_reference_id", "items"))
+
+    packages.insert([(order.pk, "PKG-1", [{"orderItemId": "1", "quantity": 2}])])
+
+    package = AmazonOrderPackage.objects.get(order=order)
+    assert package.items == [{"orderItemId": "1", "quantity": 2}]
+    assert (package.carrier, package.ship_time) == ("", None)
+
+
+def test_an_upsert_skipping_unchanged_rows_writes_only_what_changed():
+    store = StoreFactory()
+    first, second, third = (
+        values(store, f"302-0000000-000000{number}", latest_ship_date=None) for number in range(3)
+    )
+    ROWS.insert([row(first), row(second), row(third)])
+    update = {"unique_fields": ("store", "amazon_order_id"), "is_unchanged_skipped": True}
+    fields = ("status", "latest_ship_date", "order_total", "updated_at")
+
+    written = ROWS.upsert(
+        [
+            row(first),  # the same values: left alone
+            row({**second, "latest_ship_date": PURCHASED}),  # NULL -> a date
+            row({**third, "order_total": None}),  # a total -> NULL
+        ],
+        update_fields=fields,
+        returning=("amazon_order_id",),
+        **update,
+    )
+
+    assert sorted(written) == [("302-0000000-0000001",), ("302-0000000-0000002",)]
+    stored = {o.amazon_order_id: o for o in AmazonOrder.objects.filter(store=store)}
+    assert stored["302-0000000-0000001"].latest_ship_date == PURCHASED
+    assert stored["302-0000000-0000002"].order_total is None
+    assert stored["302-0000000-0000000"].updated_at == stored["302-0000000-0000000"].created_at
