@@ -152,10 +152,16 @@ def store_recent_events(
     )
 
 
+# What Amazon sent as it came (5 KB an order): Django admin shows it, the merchant's pages never
+# do, so they never read it.
+UNSHOWN_ORDER_FIELDS = ("raw_payload",)
+
+
 def store_recent_orders(store: Store, *, limit: int = RECENT_ORDERS_LIMIT) -> list[AmazonOrder]:
     """Recent Orders: the store's latest orders with their cancellation and Commerce order."""
     return list(
         AmazonOrder.objects.filter(store=store)
+        .defer(*UNSHOWN_ORDER_FIELDS)
         .select_related("cancellation", "commerce_order")
         .order_by("-purchase_date", "-id")[:limit]
     )
@@ -178,9 +184,9 @@ def amazon_order_detail(*, store: Store, order_id: int) -> AmazonOrder:
     and Commerce order; Http404 when the order is not the store's."""
     events = AmazonOrderEvent.objects.select_related("actor").order_by("-created_at", "-id")
     return get_object_or_404(
-        AmazonOrder.objects.select_related(
-            "store", "cancellation", "commerce_order"
-        ).prefetch_related("items", "packages", Prefetch("events", queryset=events)),
+        AmazonOrder.objects.defer(*UNSHOWN_ORDER_FIELDS)
+        .select_related("store", "cancellation", "commerce_order")
+        .prefetch_related("items", "packages", Prefetch("events", queryset=events)),
         store=store,
         pk=order_id,
     )
@@ -189,7 +195,9 @@ def amazon_order_detail(*, store: Store, order_id: int) -> AmazonOrder:
 def amazon_order_for_update(*, store: Store, order_id: int) -> AmazonOrder:
     """The order a form is about to act on (the service locks it again); Http404 when unknown."""
     return get_object_or_404(
-        AmazonOrder.objects.select_related("store", "cancellation"), store=store, pk=order_id
+        AmazonOrder.objects.defer(*UNSHOWN_ORDER_FIELDS).select_related("store", "cancellation"),
+        store=store,
+        pk=order_id,
     )
 
 
@@ -326,6 +334,7 @@ def amazon_order_list(
     key = ORDER_SORTS[sort]
     orders = (
         _filtered_orders(store, filters)
+        .defer(*UNSHOWN_ORDER_FIELDS)
         .annotate(
             sort_total=Coalesce(
                 "order_total",
