@@ -121,8 +121,9 @@ def side_by_side(bulk_store, naive_store, factory, *, count, naive_count, page_s
     created = updated = 0
     naive_done = 0
     for position, start in enumerate(bulk_starts, start=1):
+        # Building a page is not timed, storing it is.
         page = factory.page(start, min(page_size, count - start), updated_minutes=updated_minutes)
-        page_created, page_updated, _ = bulk_page(bulk_store, page, bulk)  # pages not timed
+        page_created, page_updated, _ = bulk_page(bulk_store, page, bulk)
         created += page_created
         updated += page_updated
         # The naive pages due by this point of the bulk run.

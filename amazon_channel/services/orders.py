@@ -254,25 +254,28 @@ def store_order_days_add(*, store_id: int, purchase_dates: Iterable[datetime]) -
         )
 
 
+def _child_rows(
+    touched: list[tuple[int, ParsedOrder]], children: str, key: str, fields: tuple[str, ...]
+) -> list[tuple]:
+    """The rows of the touched orders' `children` ("items" or "packages"): order id, key, fields."""
+    return [
+        (order_id, values[key], *(values[name] for name in fields))
+        for order_id, parsed in touched
+        for values in getattr(parsed, children)
+    ]
+
+
 def _upsert_children(touched: list[tuple[int, ParsedOrder]]) -> None:
-    """Items and packages of the touched orders: one upsert statement each."""
+    """Items and packages of the touched orders: one upsert statement each. They rarely change
+    when their order does: an unchanged one is not written again."""
     ITEM_ROWS.upsert(
-        [
-            (order_id, values["order_item_id"], *(values[name] for name in ITEM_FIELDS))
-            for order_id, parsed in touched
-            for values in parsed.items
-        ],
+        _child_rows(touched, "items", "order_item_id", ITEM_FIELDS),
         unique_fields=("order", "order_item_id"),
         update_fields=ITEM_FIELDS,
-        # Items rarely change when their order does: an unchanged one is not written again.
         is_unchanged_skipped=True,
     )
     PACKAGE_ROWS.upsert(
-        [
-            (order_id, values["package_reference_id"], *(values[name] for name in PACKAGE_FIELDS))
-            for order_id, parsed in touched
-            for values in parsed.packages
-        ],
+        _child_rows(touched, "packages", "package_reference_id", PACKAGE_FIELDS),
         unique_fields=("order", "package_reference_id"),
         update_fields=PACKAGE_FIELDS,
         is_unchanged_skipped=True,
