@@ -15,6 +15,7 @@ from amazon_channel.models import (
     AmazonOrderPackage,
     OutboxMessage,
     RateLimitBucket,
+    RateLimitPlan,
     Store,
     StoreEvent,
     StoreOrderDay,
@@ -404,6 +405,16 @@ class RateLimitBucketAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("key", "tokens", "updated_at")
     search_fields = ("key",)
     fields = ("key", "tokens", "updated_at")
+    readonly_fields = fields
+
+
+@admin.register(RateLimitPlan)
+class RateLimitPlanAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """What Amazon said it applies (x-amzn-RateLimit-Limit): learned from its answers only."""
+
+    list_display = ("key", "rate", "updated_at")
+    search_fields = ("key",)
+    fields = ("key", "rate", "updated_at")
     readonly_fields = fields
 
 

@@ -377,6 +377,11 @@ class SyncRun(models.Model):
     window_start = models.DateTimeField(_("updated after"))
     window_end = models.DateTimeField(_("updated before"))
     pagination_token = models.TextField(_("next page"), blank=True)
+    # The parameters of the run's first searchOrders call: Amazon accepts the next page's token
+    # only with the same parameters again (all but maxResultsPerPage).
+    search_parameters = models.JSONField(_("search parameters"), default=dict, blank=True)
+    # Times Amazon refused the window's end as too recent by its clock, and it was moved back.
+    window_end_moves = models.PositiveIntegerField(_("window end moved back"), default=0)
     lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
     pages = models.PositiveIntegerField(_("pages"), default=0)
     orders_created = models.PositiveIntegerField(_("orders created"), default=0)
@@ -407,6 +412,22 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class RateLimitPlan(models.Model):
+    """The rate Amazon says it applies to a seller's operation (x-amzn-RateLimit-Limit), for
+    installations without Redis (the demo); Redis keeps it otherwise."""
+
+    key = models.CharField(max_length=200, unique=True)
+    rate = models.FloatField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("rate limit plan")
+        verbose_name_plural = _("rate limit plans")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.rate}/s"
 
 
 class RateLimitBucket(models.Model):
@@ -524,6 +545,8 @@ class OutboxMessage(models.Model):
         PENDING = "pending", _("Pending")
         SENDING = "sending", _("Sending")
         IN_FEED = "in_feed", _("Sent in a feed")
+        # Amazon's answer does not say whether it was applied: its state of the order decides.
+        VERIFYING = "verifying", _("Checking with Amazon")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 

@@ -7,6 +7,32 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class SellerRole(models.TextChoices):
+    """Selling Partner API roles that decide what an application may read of a seller's orders
+    (Amazon's "Roles in the Selling Partner API"; the restricted role guards buyer PII)."""
+
+    INVENTORY_AND_ORDER_TRACKING = (
+        "INVENTORY_AND_ORDER_TRACKING",
+        _("Inventory and Order Tracking"),
+    )
+    DIRECT_TO_CONSUMER_SHIPPING = (
+        "DIRECT_TO_CONSUMER_SHIPPING",
+        _("Direct-to-Consumer Shipping (restricted)"),
+    )
+
+
+def default_roles() -> list[str]:
+    return [role.value for role in SellerRole]
+
+
+class ResultCompression(models.TextChoices):
+    """How the sandbox stores processing reports: getFeedDocument then says GZIP, or nothing."""
+
+    NONE = "none", _("Never compressed")
+    GZIP = "gzip", _("Always GZIP")
+    ALTERNATE = "alternate", _("Every second report GZIP")
+
+
 class SandboxSeller(models.Model):
     seller_id = models.CharField(_("seller id"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=120, blank=True)
@@ -27,6 +53,25 @@ class SandboxSeller(models.Model):
     )
     # Bumped to refill the seller's rate-limit buckets from any process (control page, command).
     rate_limit_generation = models.PositiveIntegerField(default=0)
+    # The roles the seller granted this application (which buyer data Amazon shares).
+    roles = models.JSONField(_("roles"), default=default_roles, blank=True)
+    # Amazon's clock minus the caller's, in seconds: positive when Amazon runs ahead.
+    clock_offset_seconds = models.IntegerField(_("Amazon's clock offset (s)"), default=0)
+    # Dynamic usage plans: {operation: {"rate": "0.0028", "burst": 10}} replacing the defaults.
+    usage_plans = models.JSONField(_("usage plans"), default=dict, blank=True)
+    result_compression = models.CharField(
+        _("processing report compression"),
+        max_length=10,
+        choices=ResultCompression.choices,
+        default=ResultCompression.ALTERNATE,
+    )
+    # Fault: the next N feeds end FATAL after applying `fault_feed_fatal_applied` messages,
+    # with a processing report of what was applied when `fault_feed_fatal_report` is set.
+    fault_feed_fatal_next = models.PositiveIntegerField(_("FATAL for the next N feeds"), default=0)
+    fault_feed_fatal_applied = models.PositiveIntegerField(
+        _("messages applied before FATAL"), default=1
+    )
+    fault_feed_fatal_report = models.BooleanField(_("FATAL feeds have a report"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -191,6 +236,8 @@ class SandboxFeedDocument(models.Model):
     url_expires_at = models.DateTimeField()
     content_type = models.CharField(max_length=100)
     content = models.BinaryField(null=True, blank=True)
+    # "GZIP" when `content` is stored compressed (getFeedDocument's compressionAlgorithm).
+    compression_algorithm = models.CharField(max_length=10, blank=True)
     is_result = models.BooleanField(default=False)
     created_at = models.DateTimeField()
 
@@ -210,6 +257,9 @@ class SandboxFeed(models.Model):
     seller = models.ForeignKey(SandboxSeller, on_delete=models.CASCADE, related_name="feeds")
     feed_id = models.CharField(max_length=20, unique=True)
     feed_type = models.CharField(max_length=100)
+    # "" for this application's feeds; else the seller's other tool (an ERP, a repricer) that
+    # submitted it: getFeeds lists them all alike.
+    application = models.CharField(max_length=120, blank=True)
     marketplace_ids = models.JSONField(default=list)
     input_document = models.ForeignKey(
         SandboxFeedDocument, on_delete=models.PROTECT, related_name="input_feeds"
