@@ -6,6 +6,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from amazon_channel.marketplaces import TOKEN_ENDPOINT
 from amazon_channel.models import (
     AmazonFeed,
     AmazonOrder,
@@ -21,7 +22,13 @@ from amazon_channel.models import (
     StoreOrderDay,
     SyncRun,
 )
-from amazon_channel.services.stores import store_save, store_set_active, store_sync_request
+from amazon_channel.services.stores import (
+    StoreEndpointRefused,
+    store_endpoint_resolve,
+    store_save,
+    store_set_active,
+    store_sync_request,
+)
 from commerce_orders.admin import AppendOnlyAdminMixin
 
 # Typed in, never sent back to the browser.
@@ -34,7 +41,12 @@ def preformatted(text: str):
 
 
 class StoreAdminForm(forms.ModelForm):
-    """Secrets are write-only: the page never holds them; blank keeps the stored value."""
+    """Secrets are write-only: the page never holds them; blank keeps the stored value.
+
+    A blank SP-API endpoint is Amazon's host of the region for the store's environment (its
+    sandbox host for a sandbox store), a blank token endpoint Login with Amazon's; an Amazon
+    endpoint of the other environment is refused.
+    """
 
     class Meta:
         model = Store
@@ -44,6 +56,15 @@ class StoreAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "sp_api_endpoint" in self.fields:
+            self.fields["sp_api_endpoint"].required = False
+            self.fields["sp_api_endpoint"].help_text = _(
+                "Leave empty for Amazon's endpoint of the region: its sandbox for a Sandbox "
+                "store, production for a Production store."
+            )
+        if "token_endpoint" in self.fields:
+            self.fields["token_endpoint"].required = False
+            self.fields["token_endpoint"].help_text = _("Leave empty for Login with Amazon.")
         if self.instance.pk is None:
             return
         for name in SECRET_FIELDS:
@@ -61,6 +82,23 @@ class StoreAdminForm(forms.ModelForm):
 
     def clean_refresh_token(self):
         return self._clean_secret("refresh_token")
+
+    def clean(self):
+        data = super().clean()
+        region, environment = data.get("region"), data.get("environment")
+        if "token_endpoint" in self.fields and not data.get("token_endpoint"):
+            data["token_endpoint"] = TOKEN_ENDPOINT
+        if "sp_api_endpoint" not in self.fields or "sp_api_endpoint" in self.errors:
+            return data
+        if not region or not environment:
+            return data
+        try:
+            data["sp_api_endpoint"] = store_endpoint_resolve(
+                region=region, environment=environment, sp_api_endpoint=data.get("sp_api_endpoint")
+            )
+        except StoreEndpointRefused as error:
+            self.add_error("sp_api_endpoint", error.message)
+        return data
 
 
 @admin.register(Store)

@@ -95,20 +95,38 @@ class UnreadableReport(ValueError):
 
 @dataclass(frozen=True)
 class ProcessingReport:
-    messages_processed: int
-    errors: dict[int, str]  # MessageID -> Amazon's description
+    errors: dict[int, str]  # MessageID -> Amazon's description; 0 for the whole feed
+    # ProcessingSummary's counts; None when the report does not give them.
+    messages_processed: int | None = None
+    messages_successful: int | None = None
 
     def outcome(self, message_id: int) -> str | None:
-        """None when the message was processed without error, else Amazon's description."""
+        """None when the message has no error row, else Amazon's description."""
         return self.errors.get(message_id)
 
+    def feed_error(self) -> str | None:
+        """An error row that names no message (MessageID 0 or none): about the whole feed."""
+        return self.errors.get(0)
 
-def _integer(node, path: str) -> int:
-    text = node.findtext(path)
-    return int(text) if text and text.strip().isdigit() else 0
+    def accounts_for_all(self, message_ids: list[int]) -> bool:
+        """True when the summary proves that every message without an error row succeeded:
+        all of them were processed, and as many succeeded as have no error row. A report of a
+        feed that stopped half-way lists only what it processed, so a message it does not
+        mention may not have been processed at all."""
+        if self.messages_processed is None or self.messages_successful is None:
+            return False
+        without_error = [message_id for message_id in message_ids if message_id not in self.errors]
+        return self.messages_processed >= len(message_ids) and self.messages_successful >= len(
+            without_error
+        )
 
 
-def processing_report_parse(text: str) -> ProcessingReport:
+def _integer(node, path: str) -> int | None:
+    text = (node.findtext(path) or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def processing_report_parse(text: str | bytes) -> ProcessingReport:
     """Read a ProcessingReport. Raises UnreadableReport for anything that is not one."""
     try:
         root = SafeElementTree.fromstring(text.encode() if isinstance(text, str) else text)
@@ -128,5 +146,7 @@ def processing_report_parse(text: str) -> ProcessingReport:
         key = int(message_id) if message_id.isdigit() else 0
         errors[key] = "; ".join(filter(None, [errors.get(key), text_out]))
     return ProcessingReport(
-        messages_processed=_integer(report, "ProcessingSummary/MessagesProcessed"), errors=errors
+        errors=errors,
+        messages_processed=_integer(report, "ProcessingSummary/MessagesProcessed"),
+        messages_successful=_integer(report, "ProcessingSummary/MessagesSuccessful"),
     )

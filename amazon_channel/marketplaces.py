@@ -1,14 +1,30 @@
 """Amazon marketplaces: ids, regions, currencies and SP-API endpoints (Amazon's published table)."""
 
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+# The values of Store.Environment (the model imports this module, not the other way round).
+SANDBOX = "sandbox"
+PRODUCTION = "production"
+
+# https://developer-docs.amazon.com/sp-api/docs/sp-api-endpoints
 REGION_ENDPOINTS = {
     "NA": "https://sellingpartnerapi-na.amazon.com",
     "EU": "https://sellingpartnerapi-eu.amazon.com",
     "FE": "https://sellingpartnerapi-fe.amazon.com",
+}
+# Amazon's sandbox answers the same credentials as production, so only the host keeps a test
+# away from real orders (https://developer-docs.amazon.com/sp-api/docs/sp-api-sandbox;
+# amzn/selling-partner-api-docs, SellingPartnerApiDeveloperGuide.md "Selling Partner API
+# sandbox endpoints"; amzn/selling-partner-api-docs#984).
+SANDBOX_REGION_ENDPOINTS = {
+    "NA": "https://sandbox.sellingpartnerapi-na.amazon.com",
+    "EU": "https://sandbox.sellingpartnerapi-eu.amazon.com",
+    "FE": "https://sandbox.sellingpartnerapi-fe.amazon.com",
 }
 TOKEN_ENDPOINT = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - a URL, not a secret
 SELLER_CENTRAL_URLS = {
@@ -26,9 +42,9 @@ class Marketplace:
     region: str
     currency: str
 
-    @property
-    def endpoint(self) -> str:
-        return REGION_ENDPOINTS[self.region]
+    def endpoint(self, environment: str) -> str:
+        """Amazon's SP-API endpoint of the marketplace's region in that environment."""
+        return region_endpoint(region=self.region, environment=environment)
 
 
 MARKETPLACES = {
@@ -57,3 +73,59 @@ MARKETPLACES = {
 MARKETPLACE_CHOICES = [
     (code, format_lazy("{} ({})", code, m.country)) for code, m in MARKETPLACES.items()
 ]
+
+
+def region_endpoint(*, region: str, environment: str) -> str:
+    """Amazon's SP-API endpoint of a region: its sandbox host for a sandbox store, else the
+    production host. Raises KeyError for an unknown region."""
+    if environment == SANDBOX:
+        return SANDBOX_REGION_ENDPOINTS[region]
+    return REGION_ENDPOINTS[region]
+
+
+def amazon_endpoint_environment(endpoint: str) -> str | None:
+    """SANDBOX for an Amazon sandbox host, PRODUCTION for any other host of amazon.com, None for
+    a host that is not Amazon's (our Seller Central sandbox on loopback, a typo)."""
+    try:
+        host = urlsplit(endpoint.strip()).hostname or ""
+    except ValueError:
+        return None
+    # Written the way a resolver reads it: case, %-escapes and a trailing root dot do not matter.
+    host = unquote(host).lower().rstrip(".")
+    if host != "amazon.com" and not host.endswith(".amazon.com"):
+        return None
+    # Only the sandbox.* hosts are fake; any other Amazon host may act on real orders.
+    return SANDBOX if host.startswith("sandbox.") else PRODUCTION
+
+
+def endpoint_environment_problem(
+    *, endpoint: str, environment: str, region: str = ""
+) -> str | None:
+    """Why a store of `environment` must not use `endpoint`, or None when it may.
+
+    A sandbox store never reaches an Amazon production host (the sandbox's credentials are the
+    production ones, so it would ship, cancel and refund real orders); a production store never
+    reaches an Amazon sandbox host (its orders would be fake). Hosts that are not Amazon's are
+    not judged here.
+    """
+    host_environment = amazon_endpoint_environment(endpoint)
+    if host_environment is None or host_environment == environment:
+        return None
+    if environment == SANDBOX:
+        message = gettext(
+            "A Sandbox store cannot use Amazon's production endpoint %(endpoint)s: Amazon "
+            "accepts the same credentials there and it would act on real orders."
+        )
+        expected = SANDBOX_REGION_ENDPOINTS.get(region)
+    else:
+        message = gettext(
+            "A Production store cannot use Amazon's sandbox endpoint %(endpoint)s: its orders "
+            "there are test data."
+        )
+        expected = REGION_ENDPOINTS.get(region)
+    message %= {"endpoint": endpoint}
+    if expected:
+        message += " " + gettext("Use %(expected)s, or leave the endpoint empty to get it.") % {
+            "expected": expected
+        }
+    return message

@@ -2,8 +2,12 @@
 
 A surprising order is still kept: its problems go to Order Notes and the order is read again on
 the next sync. What Amazon withholds by design (prices of a pending order, the address of an
-order it fulfils) is explained in Order Notes too, but needs no attention: the order comes back
-with the next search once Amazon changes it. Nothing here touches the database.
+order it fulfils, the buyer's personal data before payment) is explained in Order Notes too, but
+needs no attention: the order comes back with the next search once Amazon changes it. An order
+the merchant must ship whose address lacks the recipient's name, street or postal code is a
+problem, though: Amazon withholds them from apps without the restricted role. Amounts that are
+not numbers, or not in the order's currency, are left out and said. Nothing here touches the
+database.
 """
 
 from dataclasses import dataclass, field
@@ -12,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from amazon_channel.models import AmazonOrderStatus, FulfillmentChannel
 
@@ -29,6 +34,13 @@ CHANNEL_BY_FULFILLED_BY = {
     "AMAZON": FulfillmentChannel.AMAZON,
 }
 PRICELESS_STATUSES = {AmazonOrderStatus.PENDING, AmazonOrderStatus.PENDING_AVAILABILITY}
+# The merchant still has to ship these: the parcel needs the recipient's whole address.
+TO_SHIP_STATUSES = {AmazonOrderStatus.UNSHIPPED, AmazonOrderStatus.PARTIALLY_SHIPPED}
+PARCEL_ADDRESS_PARTS = (
+    ("name", gettext_lazy("name")),
+    ("addressLine1", gettext_lazy("street")),
+    ("postalCode", gettext_lazy("postal code")),
+)
 ADDRESS_KEYS = (
     "name",
     "companyName",
@@ -42,6 +54,9 @@ ADDRESS_KEYS = (
     "countryCode",
     "phone",
 )
+
+
+MONEY_LIMIT = Decimal(10) ** 12
 
 
 class UnreadableOrder(ValueError):
@@ -62,12 +77,25 @@ class ParsedOrder:
 
 
 def _money(value) -> Decimal | None:
-    if not isinstance(value, dict) or value.get("amount") in (None, ""):
+    if not isinstance(value, dict):
+        return None
+    amount = value.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, str | int | float) or amount == "":
         return None
     try:
-        return Decimal(str(value["amount"])).quantize(Decimal("0.01"))
+        value = Decimal(str(amount)).quantize(Decimal("0.01"))
     except InvalidOperation:
         return None
+    # NaN passes quantize; our money columns hold 14 digits.
+    return value if value.is_finite() and abs(value) < MONEY_LIMIT else None
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _datetime(value) -> datetime | None:
@@ -79,25 +107,50 @@ def _datetime(value) -> datetime | None:
         return None
 
 
-def _breakdown(breakdowns, kind: str) -> Decimal | None:
-    amounts = [
-        _money(entry.get("subtotal"))
-        for entry in breakdowns or []
-        if isinstance(entry, dict) and entry.get("type") == kind
-    ]
-    amounts = [amount for amount in amounts if amount is not None]
+@dataclass
+class _Reading:
+    """What a breakdown is read against: the order's currency, and where to say what is wrong."""
+
+    currency: str
+    problems: list[str]
+
+
+def _breakdown(breakdowns, kind: str, reading: _Reading, where: str) -> Decimal | None:
+    """The sum of the `kind` entries of a proceeds breakdown, None when there is none. An entry
+    whose amount is not a number, or in another currency than the order's, is left out and
+    said in `reading.problems`: adding it would make the totals wrong without a word."""
+    amounts = []
+    for entry in breakdowns if isinstance(breakdowns, list) else []:
+        if not isinstance(entry, dict) or entry.get("type") != kind:
+            continue
+        subtotal = _dict(entry.get("subtotal"))
+        amount = _money(subtotal)
+        currency = _text(subtotal.get("currencyCode"))
+        if amount is None:
+            reading.problems.append(
+                f"{where}: the {kind} amount {subtotal.get('amount')!r} is not a number; "
+                "it was left out."
+            )
+        elif reading.currency and currency and currency != reading.currency:
+            reading.problems.append(
+                f"{where}: the {kind} amount {amount} {currency} is not in the order's "
+                f"currency {reading.currency}; it was left out."
+            )
+        else:
+            amounts.append(amount)
     return sum(amounts, Decimal("0.00")) if amounts else None
 
 
-def _item(payload: dict, problems: list[str]) -> dict | None:
+def _item(payload: dict, reading: _Reading) -> dict | None:
+    problems = reading.problems
     item_id = payload.get("orderItemId")
     if not item_id:
         problems.append("An order item has no orderItemId; it was left out.")
         return None
-    product = payload.get("product") or {}
-    proceeds = payload.get("proceeds") or {}
-    fulfillment = payload.get("fulfillment") or {}
-    condition = product.get("condition") or {}
+    product = _dict(payload.get("product"))
+    proceeds = _dict(payload.get("proceeds"))
+    fulfillment = _dict(payload.get("fulfillment"))
+    condition = _dict(product.get("condition"))
     quantity_ordered = payload.get("quantityOrdered")
     if not isinstance(quantity_ordered, int) or quantity_ordered < 0:
         problems.append(f"Item {item_id} has no valid quantityOrdered.")
@@ -105,12 +158,14 @@ def _item(payload: dict, problems: list[str]) -> dict | None:
     quantity_shipped = fulfillment.get("quantityFulfilled") or 0
     if not isinstance(quantity_shipped, int) or quantity_shipped > quantity_ordered:
         problems.append(f"Item {item_id} reports {quantity_shipped} shipped of {quantity_ordered}.")
-        quantity_shipped = min(int(quantity_shipped or 0), quantity_ordered)
+        is_count = isinstance(quantity_shipped, int) and quantity_shipped >= 0
+        quantity_shipped = min(quantity_shipped, quantity_ordered) if is_count else 0
     if not product.get("sellerSku"):
         problems.append(f"Item {item_id} has no seller SKU.")
     breakdowns = proceeds.get("breakdowns")
-    unit_price = _money((product.get("price") or {}).get("unitPrice"))
-    item_price = _breakdown(breakdowns, "ITEM")
+    where = f"Item {item_id}"
+    unit_price = _money(_dict(product.get("price")).get("unitPrice"))
+    item_price = _breakdown(breakdowns, "ITEM", reading, where)
     if item_price is None and unit_price is not None:
         item_price = unit_price * quantity_ordered
     return {
@@ -122,8 +177,10 @@ def _item(payload: dict, problems: list[str]) -> dict | None:
         "quantity_ordered": quantity_ordered,
         "quantity_shipped": quantity_shipped,
         "item_price": item_price,
-        "item_tax": _breakdown(breakdowns, "TAX"),
-        "shipping_price": _breakdown(breakdowns, "SHIPPING"),
+        "item_tax": _breakdown(breakdowns, "TAX", reading, where),
+        # Amazon carries shipping per item (ItemProceedsBreakdown SHIPPING); the order's
+        # SHIPPING is their sum, so reading the items' never counts it twice.
+        "shipping_price": _breakdown(breakdowns, "SHIPPING", reading, where),
     }
 
 
@@ -146,6 +203,53 @@ def _package(payload: dict) -> dict | None:
     }
 
 
+def _address(value) -> dict:
+    """The delivery address's known parts that carry text; numbers (a postal code sent as a
+    number) are kept as text, anything else is dropped."""
+    address = {}
+    for key, part in _dict(value).items():
+        if key not in ADDRESS_KEYS or isinstance(part, bool):
+            continue
+        text = str(part).strip() if isinstance(part, str | int | float) else ""
+        if text:
+            address[key] = text
+    return address
+
+
+def _address_check(status: str, address: dict, problems: list[str], notes: list[str]) -> None:
+    """What a merchant-fulfilled order's address says. Amazon shares the recipient's name,
+    street and postal code only with apps holding the restricted Direct-to-Consumer Shipping
+    role, and only for Unshipped, PartiallyShipped and Shipped orders (Access Orders PII,
+    https://developer-docs.amazon.com/sp-api/docs/access-orders-pii); city, region and country
+    come without them. An order waiting for the merchant's parcel cannot go without them."""
+    missing = [label for key, label in PARCEL_ADDRESS_PARTS if not address.get(key)]
+    if not missing:
+        return
+    parts = ", ".join(str(label) for label in missing)
+    if status in TO_SHIP_STATUSES:
+        problems.append(
+            _(
+                "Amazon withheld the recipient's %(parts)s, which the parcel needs. Amazon "
+                "shares them only with apps that hold the Direct-to-Consumer Shipping role: "
+                "the seller's authorization of this app may lack it. The order is not imported "
+                "into Commerce and is read again on every sync until they arrive."
+            )
+            % {"parts": parts}
+        )
+    elif status == AmazonOrderStatus.SHIPPED and not address:
+        problems.append("The order has no shipping address.")
+    elif status == AmazonOrderStatus.SHIPPED:
+        notes.append(
+            _(
+                "Amazon shared no recipient's %(parts)s for this shipped order: the seller's "
+                "authorization of this app may lack the Direct-to-Consumer Shipping role."
+            )
+            % {"parts": parts}
+        )
+    elif status in PRICELESS_STATUSES:
+        notes.append(_("Amazon shares the recipient's name and address once the order is paid."))
+
+
 def parse_order(payload: dict) -> ParsedOrder:
     """Map one `Order`. Raises UnreadableOrder when it has no id or dates to store it by."""
     if not isinstance(payload, dict) or not payload.get("orderId"):
@@ -157,7 +261,7 @@ def parse_order(payload: dict) -> ParsedOrder:
         raise UnreadableOrder(f"Order {order_id} has no readable createdTime/lastUpdatedTime.")
 
     problems: list[str] = []
-    fulfillment = payload.get("fulfillment") or {}
+    fulfillment = _dict(payload.get("fulfillment"))
     raw_status = fulfillment.get("fulfillmentStatus")
     status = STATUS_BY_FULFILLMENT_STATUS.get(raw_status)
     if status is None:
@@ -168,26 +272,26 @@ def parse_order(payload: dict) -> ParsedOrder:
         problems.append(f"Unknown fulfillment channel {fulfillment.get('fulfilledBy')!r}.")
         channel = FulfillmentChannel.MERCHANT
 
-    buyer = payload.get("buyer") or {}
-    address = (payload.get("recipient") or {}).get("deliveryAddress") or {}
-    proceeds = payload.get("proceeds") or {}
-    grand_total = proceeds.get("grandTotal") or {}
+    buyer = _dict(payload.get("buyer"))
+    address = _address(_dict(payload.get("recipient")).get("deliveryAddress"))
+    proceeds = _dict(payload.get("proceeds"))
+    grand_total = _dict(proceeds.get("grandTotal"))
     programs = set(payload.get("programs") or [])
+    reading = _Reading(currency=_text(grand_total.get("currencyCode"))[:3], problems=problems)
     items = [
         parsed
         for entry in payload.get("orderItems") or []
-        if (parsed := _item(entry if isinstance(entry, dict) else {}, problems)) is not None
+        if (parsed := _item(entry if isinstance(entry, dict) else {}, reading)) is not None
     ]
     if not items:
         problems.append("The order has no items.")
     order_total = _money(grand_total)
+    if order_total is not None and order_total < 0:
+        problems.append(f"The grand total {order_total} is negative; it was left out.")
+        order_total = None
     if order_total is None and status not in PRICELESS_STATUSES:
         problems.append("The order has no grand total.")
-    if not address and channel == FulfillmentChannel.MERCHANT and status not in PRICELESS_STATUSES:
-        problems.append("The order has no shipping address.")
     notes: list[str] = []
-    if not address and channel == FulfillmentChannel.AMAZON:
-        notes.append(_("Amazon fulfils this order and shares no shipping address."))
     is_priceless = order_total is None or any(item["item_price"] is None for item in items)
     if status in PRICELESS_STATUSES and is_priceless:
         # Amazon changes the order when it is paid, so the next search reads its prices.
@@ -197,6 +301,10 @@ def parse_order(payload: dict) -> ParsedOrder:
                 "they will be read when it is paid."
             )
         )
+    if channel == FulfillmentChannel.MERCHANT:
+        _address_check(status, address, problems, notes)
+    elif not address:
+        notes.append(_("Amazon fulfils this order and shares no shipping address."))
     cancellation_requests = [
         (entry.get("cancellation") or {}).get("cancellationRequest") or {}
         for entry in payload.get("orderItems") or []
@@ -225,11 +333,11 @@ def parse_order(payload: dict) -> ParsedOrder:
             (fulfillment.get("shipByWindow") or {}).get("latestDateTime")
         ),
         "ship_service_level": (fulfillment.get("fulfillmentServiceLevel") or "")[:64],
-        "buyer_name": (buyer.get("buyerName") or address.get("name") or "")[:255],
-        "buyer_email": (buyer.get("buyerEmail") or "")[:255],
-        "shipping_address": {key: address[key] for key in ADDRESS_KEYS if address.get(key)},
+        "buyer_name": (_text(buyer.get("buyerName")) or address.get("name", ""))[:255],
+        "buyer_email": _text(buyer.get("buyerEmail"))[:255],
+        "shipping_address": address,
         "order_total": order_total,
-        "currency": (grand_total.get("currencyCode") or "")[:3],
+        "currency": reading.currency,
         "number_of_items_shipped": shipped,
         "number_of_items_unshipped": max(ordered - shipped, 0),
         "is_prime": "PRIME" in programs,

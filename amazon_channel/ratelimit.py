@@ -3,16 +3,43 @@
 Redis holds the buckets in production (one Lua script, Redis's own clock, so the hosts' clocks
 don't matter); without Redis (the demo) a database row per bucket does the same under a row lock.
 `acquire` never sleeps: it answers how long the caller should wait, and the caller reschedules.
+
+Each limiter also remembers the rate Amazon says it applies to a seller's operation now (the
+`x-amzn-RateLimit-Limit` header, dynamic usage plans): every worker then paces at that rate. A
+remembered rate lapses after PLAN_TTL_SECONDS without a response confirming it, and the
+documented rate applies again.
 """
 
+import math
 import time
+from datetime import timedelta
 from functools import lru_cache
 
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from amazon_channel.models import RateLimitBucket
+from amazon_channel.models import RateLimitBucket, RateLimitPlan
+
+# Amazon sends the header with (almost) every answer, so a live plan is refreshed call by call;
+# a day without any answer is long enough to forget it.
+PLAN_TTL_SECONDS = 24 * 3600
+
+
+def plan_rate_parse(value) -> float | None:
+    """The requests per second an x-amzn-RateLimit-Limit value states, or None when it states no
+    usable rate (absent, not a number, zero, negative or infinite): Amazon's data is hostile."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    try:
+        rate = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(rate) or rate <= 0:
+        return None
+    return rate
+
 
 BUCKET_LUA = """
 local rate = tonumber(ARGV[1])
@@ -53,7 +80,15 @@ class RedisRateLimiter:
         return float(self.script(keys=[f"amazon-rate:{key}"], args=[rate, burst]))
 
     def reset(self, key: str) -> None:
-        self.client.delete(f"amazon-rate:{key}")
+        self.client.delete(f"amazon-rate:{key}", f"amazon-rate-plan:{key}")
+
+    def rate_remember(self, key: str, rate: float) -> None:
+        """Keep the rate Amazon stated for this bucket, for every worker, for PLAN_TTL_SECONDS."""
+        self.client.set(f"amazon-rate-plan:{key}", repr(float(rate)), ex=PLAN_TTL_SECONDS)
+
+    def rate_learned(self, key: str) -> float | None:
+        """The rate Amazon last stated for this bucket, or None (then the documented one holds)."""
+        return plan_rate_parse(self.client.get(f"amazon-rate-plan:{key}") or "")
 
 
 class DatabaseRateLimiter:
@@ -75,6 +110,21 @@ class DatabaseRateLimiter:
 
     def reset(self, key: str) -> None:
         RateLimitBucket.objects.filter(key=key).delete()
+        RateLimitPlan.objects.filter(key=key).delete()
+
+    def rate_remember(self, key: str, rate: float) -> None:
+        """Keep the rate Amazon stated for this bucket, for every worker, for PLAN_TTL_SECONDS."""
+        RateLimitPlan.objects.update_or_create(key=key, defaults={"rate": float(rate)})
+
+    def rate_learned(self, key: str) -> float | None:
+        """The rate Amazon last stated for this bucket, or None (then the documented one holds)."""
+        fresh_since = timezone.now() - timedelta(seconds=PLAN_TTL_SECONDS)
+        rate = (
+            RateLimitPlan.objects.filter(key=key, updated_at__gte=fresh_since)
+            .values_list("rate", flat=True)
+            .first()
+        )
+        return plan_rate_parse(rate) if rate is not None else None
 
 
 @lru_cache(maxsize=2)

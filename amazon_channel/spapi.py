@@ -6,9 +6,11 @@ callers act on: retry later (`AmazonRetryableError`), credentials rejected
 (`AmazonAuthorizationError`), a request Amazon refuses (`AmazonRequestError`) and not found.
 """
 
+import hashlib
 import io
 import logging
 import threading
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -17,14 +19,19 @@ from urllib.parse import urlsplit
 import httpx
 from cachetools import TTLCache
 from django.conf import settings
-from sp_api.api import Feeds, Orders
+from django.db import DatabaseError
+from django.utils.translation import gettext
+from redis.exceptions import RedisError
+from sp_api.api import Feeds, Orders, Sellers
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.access_token_response import AccessTokenResponse
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base.exceptions import SellingApiException
+from sp_api.base.helpers import fill_query_params
 
+from amazon_channel.marketplaces import endpoint_environment_problem
 from amazon_channel.models import Store
-from amazon_channel.ratelimit import get_rate_limiter
+from amazon_channel.ratelimit import get_rate_limiter, plan_rate_parse
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +46,15 @@ OPERATION_LIMITS = {
     "getFeed": (2.0, 15),
     "getFeedDocument": (0.0222, 10),
     "getFeeds": (0.0222, 10),
+    # sellers.json, getMarketplaceParticipations "Usage Plan" table.
+    "getMarketplaceParticipations": (0.016, 15),
 }
+FEED_DOCUMENT_PATH = "/feeds/2021-06-30/documents/{}"
+FEEDS_MAX_PAGES = 20
+GZIP = "GZIP"
+GZIP_MAGIC = b"\x1f\x8b"
+# Processing reports of 100 messages are kilobytes; anything near this is not one.
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 # The datasets the dashboard and the Commerce order need; order items always come.
 SEARCH_INCLUDED_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "FULFILLMENT", "PACKAGES", "CANCELLATION"]
 
@@ -81,19 +96,32 @@ class AmazonNotFound(AmazonRequestError):
     pass
 
 
+class AmazonEndpointRefused(AmazonRequestError):
+    """Nothing was sent: the store's SP-API endpoint is an Amazon host of the other environment
+    (a sandbox store at a production host, or the reverse)."""
+
+
 _token_cache: TTLCache = TTLCache(maxsize=1024, ttl=3000)
 _token_cache_lock = threading.Lock()
 
 
 class StoreAccessTokenClient(AccessTokenClient):
-    """Login with Amazon at a configurable endpoint; tokens cached per endpoint and refresh token.
+    """Login with Amazon at a configurable endpoint; tokens cached per endpoint and credentials.
 
     Subclasses set `scheme`, `host` and `path` (the library's documented way to point it
     elsewhere). The cache is ours so that a token Amazon stopped accepting can be dropped.
     """
 
-    def cache_key(self) -> tuple[str, str, str]:
-        return (self.scheme + self.host + self.path, self.cred.client_id, self.cred.refresh_token)
+    def cache_key(self) -> str:
+        # Everything Login with Amazon checks, secret included: a token got with the right secret
+        # must never answer for a wrong one. Hashed so that no secret sits in memory as a key.
+        parts = (
+            self.scheme + self.host + self.path,
+            self.cred.client_id,
+            self.cred.client_secret,
+            self.cred.refresh_token,
+        )
+        return hashlib.sha256("\0".join(str(part or "") for part in parts).encode()).hexdigest()
 
     def get_auth(self) -> AccessTokenResponse:
         key = self.cache_key()
@@ -144,6 +172,55 @@ class SearchPage:
     next_token: str | None
 
 
+def _participates(participation: dict) -> bool:
+    flags = participation.get("participation")
+    flag = flags.get("isParticipating") if isinstance(flags, dict) else None
+    # sellers.json requires the flag; without it, being listed is the only evidence we have.
+    # Its meaning is loose (amzn/selling-partner-api-docs#254: true for marketplaces the seller
+    # never opened), so true proves little, but false is a clear no.
+    return flag is not False and str(flag).lower() != "false"
+
+
+def marketplace_participation_problem(
+    participations: list[dict], *, marketplace_id: str, marketplace_label: str
+) -> str | None:
+    """None when getMarketplaceParticipations lists `marketplace_id` as participating, else what
+    is wrong in plain words, naming the marketplaces the seller does participate in.
+
+    Amazon's list is taken as hostile input: entries without a marketplace, unknown (non-Amazon)
+    marketplace ids (amzn/selling-partner-api-models#1367) and missing names are tolerated.
+    """
+    participating = []
+    for participation in participations:
+        marketplace = participation.get("marketplace")
+        if not isinstance(marketplace, dict) or not marketplace.get("id"):
+            continue
+        if not _participates(participation):
+            continue
+        if marketplace["id"] == marketplace_id:
+            return None
+        name = marketplace.get("name")
+        participating.append(f"{name} ({marketplace['id']})" if name else str(marketplace["id"]))
+    if not participating:
+        return gettext(
+            "Amazon accepted the credentials but lists no marketplace this seller participates "
+            "in, so the store's marketplace %(marketplace)s cannot be used."
+        ) % {"marketplace": marketplace_label}
+    return gettext(
+        "Amazon accepted the credentials, but the seller does not participate in the store's "
+        "marketplace %(marketplace)s. The seller participates in: %(participating)s."
+    ) % {"marketplace": marketplace_label, "participating": ", ".join(participating)}
+
+
+def longest_limiter_wait() -> float:
+    """The refill interval of the slowest documented bucket as we pace it: the longest wait our
+    limiter tells a caller (settings.LONGEST_TASK_COUNTDOWN_SECONDS counts on it)."""
+    slowest = min(rate for rate, _burst in OPERATION_LIMITS.values())
+    return 1 / (
+        slowest * settings.AMAZON_RATE_LIMIT_SCALE * (1 - settings.AMAZON_RATE_LIMIT_MARGIN)
+    )
+
+
 def iso8601(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -168,6 +245,21 @@ class AmazonClient:
         }
         self.token_client_class = token_client_class(store.token_endpoint)
 
+    def _refuse_other_environment(self, operation: str) -> None:
+        """Raise AmazonEndpointRefused, before anything is sent, when the store's endpoint is an
+        Amazon host of the other environment: a bad row in the database must not let a sandbox
+        store act on real orders (nor a production store on test data)."""
+        problem = endpoint_environment_problem(
+            endpoint=self.store.sp_api_endpoint,
+            environment=self.store.environment,
+            region=self.store.region,
+        )
+        if problem:
+            raise AmazonEndpointRefused(
+                gettext("%(operation)s was not sent. %(problem)s")
+                % {"operation": operation, "problem": problem}
+            )
+
     def _orders(self):
         return Orders(
             marketplace=self.marketplace,
@@ -187,31 +279,72 @@ class AmazonClient:
             timeout=self.timeout,
         )
 
+    def _bucket_key(self, operation: str) -> str:
+        # Amazon's buckets are per selling partner and operation (and region: one per endpoint).
+        return f"{self.store.seller_id}:{self.store.region}:{operation}"
+
     def paced_rate(self, operation: str) -> float:
-        """Tokens per second our limiter grants for this operation and seller."""
-        rate, _burst = OPERATION_LIMITS[operation]
+        """Tokens per second our limiter grants for this operation and seller: the rate Amazon
+        last stated for them (x-amzn-RateLimit-Limit), else the documented one; times
+        AMAZON_RATE_LIMIT_SCALE, less AMAZON_RATE_LIMIT_MARGIN."""
+        rate = self.limiter.rate_learned(self._bucket_key(operation))
+        if rate is None:
+            rate = OPERATION_LIMITS[operation][0]
         return rate * self.rate_scale * (1 - settings.AMAZON_RATE_LIMIT_MARGIN)
 
     def _take_token(self, operation: str) -> None:
+        # Amazon states no burst (the header carries the rate only): the documented one holds.
         wait = self.limiter.acquire(
-            f"{self.store.seller_id}:{self.store.region}:{operation}",
+            self._bucket_key(operation),
             rate=self.paced_rate(operation),
             burst=OPERATION_LIMITS[operation][1],
         )
         if wait > 0:
+            # However low a rate Amazon states, a caller comes back no later than after the
+            # slowest documented refill (settings.LONGEST_TASK_COUNTDOWN_SECONDS counts on it);
+            # coming back early only asks the limiter again, nothing is sent.
+            wait = min(wait, longest_limiter_wait())
             raise RateLimited(
                 f"{operation} is rate limited for this seller; next call in {wait:.1f} s.",
                 wait_seconds=wait,
             )
 
+    def _rate_learn(self, operation: str, headers) -> None:
+        """Remember the rate Amazon states in an answer's x-amzn-RateLimit-Limit, if any."""
+        if not headers:
+            return
+        try:
+            value = headers.get("x-amzn-RateLimit-Limit")
+        except AttributeError:
+            return
+        rate = plan_rate_parse(value) if value is not None else None
+        if rate is None:
+            return
+        try:
+            self.limiter.rate_remember(self._bucket_key(operation), rate)
+        except (RedisError, DatabaseError):
+            # The call itself succeeded; pacing by the documented table meanwhile is safe.
+            logger.warning("could not remember the rate limit of %s", operation, exc_info=True)
+
     def _call(self, operation: str, make_client, call):
-        """Run one SP-API call with the limiter, a timeout and the error mapping."""
-        self._take_token(operation)
+        """Run one SP-API call with the limiter, a timeout and the error mapping; follow the
+        rate Amazon states in the answer, success or error (a 429 never states one)."""
+        self._refuse_other_environment(operation)
         client = make_client()
         try:
-            return self._call_mapped(operation, client, call)
+            # Logged in (or the cached access token) before the limiter's token: a Login with
+            # Amazon round trip between our grant and Amazon's bucket would start Amazon's
+            # refill that much after ours, more than our margin at the faster rates.
+            self._call_mapped(operation, client, lambda client: client.auth)
+            self._take_token(operation)
+            response = self._call_mapped(operation, client, call)
+        except AmazonError as error:
+            self._rate_learn(operation, getattr(error.__cause__, "headers", None))
+            raise
         finally:
             client.close()
+        self._rate_learn(operation, getattr(response, "headers", None))
+        return response
 
     def _call_mapped(self, operation: str, client, call):
         try:
@@ -237,9 +370,19 @@ class AmazonClient:
             if code in (401, 403):
                 # A cached access token Amazon no longer accepts: drop it, the next call logs in.
                 client._auth.forget()
-                raise AmazonAuthorizationError(
-                    f"Amazon denied access ({code}): {message}", status_code=code
-                ) from error
+                reason = f"Amazon denied access ({code}): {message}"
+                if code == 403 and operation in ("searchOrders", "getOrder"):
+                    # Amazon's 403 also means the seller did not grant this app a role the
+                    # operation needs (amzn/selling-partner-api-models#5319, 403 on searchOrders
+                    # whatever includedData says; amzn/selling-partner-api-sdk#764). Either way
+                    # the seller must act and authorize again: the store stays paused.
+                    reason = (
+                        f"Amazon denied access to orders (403): {message} The seller's "
+                        "authorization may lack the Inventory and Order Tracking role, which "
+                        "reading orders needs: check the roles granted to this app in Seller "
+                        "Central, then authorize it again."
+                    )
+                raise AmazonAuthorizationError(reason, status_code=code) from error
             if code == 404:
                 raise AmazonNotFound(message or "Not found.", status_code=404) from error
             raise AmazonRequestError(
@@ -258,27 +401,38 @@ class AmazonClient:
                 f"Could not read Amazon's answer to {operation}: {type(error).__name__}."
             ) from error
 
-    def search_orders(
+    def search_parameters(
         self,
         *,
         last_updated_after: datetime,
         last_updated_before: datetime,
-        pagination_token: str | None = None,
+        included_data: list[str] | None = None,
         max_results: int = 100,
-    ) -> SearchPage:
-        """One page of orders updated in [after, before], items included."""
+    ) -> dict:
+        """The query of a search's first page, as it is sent (JSON, so that a run can store it):
+        orders updated in [after, before] in the store's marketplace, items included."""
+        return {
+            "lastUpdatedAfter": iso8601(last_updated_after),
+            "lastUpdatedBefore": iso8601(last_updated_before),
+            "marketplaceIds": [self.store.marketplace_id],
+            "includedData": list(SEARCH_INCLUDED_DATA if included_data is None else included_data),
+            "maxResultsPerPage": max_results,
+        }
+
+    def search_orders(self, *, parameters: dict, pagination_token: str | None = None) -> SearchPage:
+        """One page of a search. Every page sends `parameters` (search_parameters' query of the
+        first page) unchanged, the later ones with the previous page's token: Amazon refuses a
+        paginationToken whose other parameters differ from the first call's (400 "All parameters
+        must match the original request except maxResultsPerPage": amzn/selling-partner-api-sdk
+        issue 717, amzn/selling-partner-api-models issue 5144)."""
+        query = {
+            name: list(value) if isinstance(value, list) else value
+            for name, value in parameters.items()
+        }
         if pagination_token:
-            parameters = {"paginationToken": pagination_token}
-        else:
-            parameters = {
-                "lastUpdatedAfter": iso8601(last_updated_after),
-                "lastUpdatedBefore": iso8601(last_updated_before),
-                "marketplaceIds": [self.store.marketplace_id],
-                "includedData": SEARCH_INCLUDED_DATA,
-                "maxResultsPerPage": max_results,
-            }
+            query["paginationToken"] = pagination_token
         response = self._call(
-            "searchOrders", self._orders, lambda client: client.search_orders(**parameters)
+            "searchOrders", self._orders, lambda client: client.search_orders(**query)
         )
         orders = response.payload.get("orders") if isinstance(response.payload, dict) else None
         if not isinstance(orders, list):
@@ -319,12 +473,44 @@ class AmazonClient:
             ),
         )
 
+    def _sellers(self):
+        return Sellers(
+            marketplace=self.marketplace,
+            credentials=self.credentials,
+            refresh_token=self.store.refresh_token,
+            auth_token_client_class=self.token_client_class,
+            timeout=self.timeout,
+        )
+
+    def marketplace_participations(self) -> list[dict]:
+        """getMarketplaceParticipations: the marketplaces Amazon lists for the seller, each
+        `{marketplace: {id, name, ...}, participation: {isParticipating, ...}, storeName}`."""
+        response = self._call(
+            "getMarketplaceParticipations",
+            self._sellers,
+            lambda client: client.get_marketplace_participation(),
+        )
+        payload = response.payload
+        # The library keeps `payload or {}`: an empty list arrives as an empty dict.
+        if payload == {}:
+            return []
+        if not isinstance(payload, list):
+            raise AmazonRetryableError(
+                "Amazon's getMarketplaceParticipations answer has no list of marketplaces."
+            )
+        return [participation for participation in payload if isinstance(participation, dict)]
+
     def check_connection(self) -> None:
-        """Log in and make one cheap authorized call. Raises an AmazonError saying what failed."""
-        try:
-            self.get_order("000-0000000-0000000")
-        except AmazonNotFound:
-            return
+        """Log in, read the seller's marketplace participations (a cheap authorized call) and
+        check that the store's marketplace is one of them. Raises an AmazonError saying what
+        failed: AmazonRequestError naming the marketplaces the seller does participate in."""
+        problem = marketplace_participation_problem(
+            self.marketplace_participations(),
+            marketplace_id=self.store.marketplace_id,
+            marketplace_label=f"{self.store.marketplace_code} ({self.store.marketplace_id})",
+        )
+        if problem:
+            raise AmazonRequestError(problem)
 
     def feed_document_upload(self, *, content: bytes, content_type: str) -> str:
         """createFeedDocument and the upload of `content` to its URL; returns the document id."""
@@ -359,25 +545,163 @@ class AmazonClient:
             raise AmazonRetryableError("Amazon's getFeed answer has no processingStatus.")
         return response.payload
 
-    def feeds_created_since(self, *, feed_type: str, created_since: datetime) -> list[dict]:
-        """Feeds of this type and marketplace created since a moment (getFeeds), oldest first."""
-        response = self._call(
-            "getFeeds",
-            self._feeds,
-            lambda client: client.get_feeds(
-                feedTypes=[feed_type],
-                marketplaceIds=[self.store.marketplace_id],
-                createdSince=iso8601(created_since),
-                pageSize=100,
-            ),
-        )
-        feeds = [feed for feed in response.payload.get("feeds") or [] if isinstance(feed, dict)]
-        return sorted(feeds, key=lambda feed: feed.get("createdTime") or "")
+    def feeds_unfinished(
+        self, *, feed_type: str, created_since: datetime, created_until: datetime | None = None
+    ) -> list[dict]:
+        """Feeds of this type and marketplace created in [since, until] (until Amazon's now when
+        None) that are still IN_QUEUE or IN_PROGRESS (getFeeds, every page). They may be
+        anyone's: getFeeds lists the seller's feeds whatever application submitted them, and a
+        Feed names neither its application nor its input document (feeds_2021-06-30.json)."""
+        feeds: list[dict] = []
+        parameters = {
+            "feedTypes": [feed_type],
+            "marketplaceIds": [self.store.marketplace_id],
+            "processingStatuses": ["IN_QUEUE", "IN_PROGRESS"],
+            "createdSince": iso8601(created_since),
+            "pageSize": 100,
+        }
+        if created_until is not None:
+            parameters["createdUntil"] = iso8601(created_until)
+        for _page in range(FEEDS_MAX_PAGES):
+            response = self._call(
+                "getFeeds",
+                self._feeds,
+                lambda client, parameters=parameters: client.get_feeds(**parameters),
+            )
+            payload = response.payload if isinstance(response.payload, dict) else {}
+            page = payload.get("feeds")
+            if not isinstance(page, list):
+                raise AmazonRetryableError("Amazon's getFeeds answer has no feeds list.")
+            feeds.extend(feed for feed in page if isinstance(feed, dict) and feed.get("feedId"))
+            next_token = payload.get("nextToken")
+            if not next_token:
+                return feeds
+            # The model: "call the getFeeds operation and include this token as the only
+            # parameter".
+            parameters = {"nextToken": next_token}
+        raise AmazonRetryableError("Amazon's getFeeds answer has too many pages to read now.")
 
     def feed_result_document(self, document_id: str) -> str:
-        """getFeedDocument and the download of the processing report's text."""
-        return self._call(
+        """The processing report's text: getFeedDocument (through the library, on the
+        getFeedDocument bucket), then the download from its presigned URL with the store's
+        timeout, the status checked, gunzipped when Amazon says GZIP, decoded as UTF-8.
+
+        Raises AmazonRetryableError when the URL is refused or expired (403), the storage fails
+        (5xx, network, timeout) or the bytes cannot be read (a corrupt GZIP is never taken for a
+        report); AmazonRequestError when the document is gone or in a compression we do not
+        know. The URL grants the download: it is never logged nor put in an error message.
+        """
+        response = self._call(
             "getFeedDocument",
             self._feeds,
-            lambda client: client.get_feed_result_document(document_id),
+            # The library's get_feed_document downloads too, with no timeout nor status check,
+            # and returns the raw bytes when decompression fails: only its request half is used.
+            lambda client: client._request(
+                fill_query_params(FEED_DOCUMENT_PATH, document_id),
+                params={"method": "GET"},
+                add_marketplace=False,
+            ),
         )
+        payload = response.payload if isinstance(response.payload, dict) else {}
+        url = payload.get("url")
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("https", "http"):
+            raise AmazonRetryableError("Amazon's getFeedDocument answer has no document URL.")
+        return feed_document_download(
+            url=url,
+            compression_algorithm=payload.get("compressionAlgorithm"),
+            timeout=self.timeout,
+        )
+
+
+def feed_document_download(*, url: str, compression_algorithm: str | None, timeout: float) -> str:
+    """Download a feed document from its presigned URL and return its text (see
+    AmazonClient.feed_result_document for what it raises).
+
+    The request goes straight to httpx's transport: httpx's client logs every request's URL
+    (the signature included) at INFO. The body is read raw, never decoded by HTTP: a storage
+    that also sends `Content-Encoding: gzip` must not be gunzipped twice
+    (amzn/selling-partner-api-docs#3200).
+    """
+    request = httpx.Request("GET", url, extensions={"timeout": httpx.Timeout(timeout).as_dict()})
+    try:
+        with httpx.HTTPTransport() as transport:
+            response = transport.handle_request(request)
+            try:
+                status = response.status_code
+                raw = _raw_body(response) if 200 <= status < 300 else b""
+            finally:
+                response.close()
+    # `from None`: httpx's errors carry the request, and so the URL, into any traceback.
+    except httpx.TimeoutException:
+        raise AmazonRetryableError("Amazon's document storage did not answer in time.") from None
+    except httpx.TransportError as error:
+        raise AmazonRetryableError(
+            f"Could not download Amazon's document ({type(error).__name__})."
+        ) from None
+    if status == 403:
+        raise AmazonRetryableError(
+            "Amazon's document storage refused the download (403): the URL may have expired; "
+            "a new one will be asked for.",
+            status_code=403,
+        )
+    if status >= 500 or status in (408, 429):
+        raise AmazonRetryableError(
+            f"Amazon's document storage answered {status}.", status_code=status
+        )
+    if not 200 <= status < 300:
+        raise AmazonRequestError(
+            f"Amazon's document storage answered {status}.", status_code=status
+        )
+    return _document_text(raw, compression_algorithm)
+
+
+def _raw_body(response: httpx.Response) -> bytes:
+    chunks, size = [], 0
+    for chunk in response.iter_raw():
+        size += len(chunk)
+        if size > MAX_DOCUMENT_BYTES:
+            raise AmazonRequestError("Amazon's document is larger than this app reads.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _document_text(raw: bytes, compression_algorithm: str | None) -> str:
+    """The document's text. GZIP when Amazon says so (FeedDocument.compressionAlgorithm, whose
+    only value in feeds_2021-06-30.json is GZIP); also when it says nothing but the bytes are
+    gzip, as Amazon has sent compressed documents with no compressionAlgorithm
+    (amzn/selling-partner-api-docs#664)."""
+    if compression_algorithm == GZIP or (not compression_algorithm and raw[:2] == GZIP_MAGIC):
+        raw = _gunzip(raw)
+    elif compression_algorithm:
+        raise AmazonRequestError(
+            f"Amazon compressed the document with {str(compression_algorithm)[:40]!r}, "
+            "which this app cannot read."
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AmazonRetryableError(
+            "Could not read Amazon's document: it is not UTF-8 text."
+        ) from None
+
+
+def _gunzip(raw: bytes) -> str:
+    """Every gzip member of `raw`, at most MAX_DOCUMENT_BYTES; raises AmazonRetryableError
+    for corrupt or truncated data."""
+    parts, size, rest = [], 0, raw
+    try:
+        while rest:
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            part = decompressor.decompress(rest, MAX_DOCUMENT_BYTES - size + 1)
+            size += len(part)
+            if size > MAX_DOCUMENT_BYTES or decompressor.unconsumed_tail:
+                raise AmazonRequestError("Amazon's document is larger than this app reads.")
+            if not decompressor.eof:
+                raise zlib.error("the GZIP data ends too early")
+            parts.append(part)
+            rest = decompressor.unused_data
+    except zlib.error as error:
+        raise AmazonRetryableError(
+            f"Could not read Amazon's document: its GZIP data is corrupt ({error})."
+        ) from None
+    return b"".join(parts)

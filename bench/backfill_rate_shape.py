@@ -7,7 +7,8 @@ searchOrders allows 0.0056 requests/s with a burst of 20: reading P pages cannot
 floor = (P - 20) / (0.0056 * scale) seconds. The scale (SANDBOX_TIME_SCALE for the sandbox and
 AMAZON_RATE_LIMIT_SCALE for our limiter, always the same) is chosen so that the floor is about
 --floor-seconds. The sandbox's WSGI handler runs in a thread on a free port; a seller with N
-orders (placed up to 10 minutes ago) and a Store pointing at it are created; the sync runs as
+orders (placed over the two days before 10 minutes ago) and a Store pointing at it are created;
+every page repeats the first call's parameters with the token, as Amazon requires; the sync runs as
 `manage.py sync_amazon_orders` does (sync_run_start, then sync_run_step, sleeping the waits it
 returns). Prints pages, orders, wall (from sync_run_start to the end), floor, ratio = wall/floor
 (target <= 1.05), Amazon's 429 answers (target 0), the limiter used, and checks that every order
@@ -133,6 +134,7 @@ def main() -> int:
                 count=arguments.orders,
                 seed=arguments.seed,
                 now=timezone.now() - timedelta(minutes=10),
+                window=timedelta(days=2),  # history: the backfill reads the past
             )
             print(
                 f"sandbox: {url}, {arguments.orders} orders generated in "

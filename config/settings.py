@@ -235,6 +235,9 @@ AMAZON_LEASE_SECONDS = int(os.environ.get("AMAZON_LEASE_SECONDS", "300"))
 AMAZON_RETRY_BASE_SECONDS = float(os.environ.get("AMAZON_RETRY_BASE_SECONDS", "2"))
 # How often a submitted feed is polled until Amazon has processed it.
 AMAZON_FEED_POLL_SECONDS = float(os.environ.get("AMAZON_FEED_POLL_SECONDS", "30"))
+# A search window ends this long before Amazon's "two minutes before the request", because our
+# clock and Amazon's differ; a window Amazon still finds too recent is moved back further.
+AMAZON_CLOCK_SKEW_MARGIN_SECONDS = float(os.environ.get("AMAZON_CLOCK_SKEW_MARGIN_SECONDS", "60"))
 
 # The longest countdown a task can ask for (amazon_channel/tasks.py): the refill of Amazon's
 # slowest bucket as we pace it (searchOrders, 0.0056 a second), the retry backoff's cap (5 min,

@@ -5,7 +5,11 @@ from django.http import QueryDict
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
-from amazon_channel.marketplaces import MARKETPLACE_CHOICES
+from amazon_channel.marketplaces import (
+    MARKETPLACE_CHOICES,
+    MARKETPLACES,
+    endpoint_environment_problem,
+)
 from amazon_channel.models import AdjustmentReason, AmazonOrderStatus, CancelReason, Store
 from amazon_channel.selectors import (
     ORDER_SORTS,
@@ -72,7 +76,10 @@ class StoreConnectForm(forms.Form):
         assume_scheme="https",
         label=_("SP-API endpoint"),
         required=False,
-        help_text=_("Leave empty for Amazon's endpoint of the marketplace's region."),
+        help_text=_(
+            "Leave empty for Amazon's endpoint of the marketplace's region: its sandbox for a "
+            "Sandbox store, production for a Production store."
+        ),
     )
     token_endpoint = forms.URLField(
         assume_scheme="https",
@@ -83,6 +90,21 @@ class StoreConnectForm(forms.Form):
 
     def clean_seller_id(self):
         return self.cleaned_data["seller_id"].upper()
+
+    def clean(self):
+        data = super().clean()
+        endpoint, environment = data.get("sp_api_endpoint"), data.get("environment")
+        marketplace = MARKETPLACES.get(data.get("marketplace_code") or "")
+        if endpoint and environment:
+            # Said here, before Test connection or Save: store_connect would refuse it too.
+            problem = endpoint_environment_problem(
+                endpoint=endpoint,
+                environment=environment,
+                region=marketplace.region if marketplace else "",
+            )
+            if problem:
+                self.add_error("sp_api_endpoint", problem)
+        return data
 
     def connection_arguments(self) -> dict:
         from amazon_channel.services.stores import StoreCredentials
@@ -572,3 +594,13 @@ class CreditMemoForm(_ItemQuantitiesForm):
         invoiced = sum((invoice.shipping_amount for invoice in invoices), ZERO)
         refunded = sum((memo.shipping_amount for memo in order.credit_memos.all()), ZERO)
         return max(invoiced - refunded, ZERO)
+
+
+class AmazonResendForm(forms.Form):
+    """Retry of a message to Amazon. For a refund whose outcome Amazon left unknown, the user
+    must confirm having checked that Seller Central does not show it (a resend could refund
+    twice otherwise)."""
+
+    is_absent_in_seller_central = forms.BooleanField(
+        label=_("Seller Central does not show this refund"), required=False
+    )

@@ -46,7 +46,7 @@ from amazon_channel.services.commerce_actions import (
 from amazon_channel.services.order_edits import (
     amazon_order_shipping_address_update,
 )
-from amazon_channel.services.outbox import outbox_message_retry
+from amazon_channel.services.outbox import RetryNotAllowed, outbox_message_retry
 from amazon_channel.services.stores import (
     store_connect,
     store_connection_test,
@@ -65,6 +65,7 @@ from commerce_orders.selectors import (
     order_view,
 )
 from dashboard.forms import (
+    AmazonResendForm,
     CancelOrderForm,
     CommerceOrderGridForm,
     CommerceOrderMassActionForm,
@@ -725,7 +726,8 @@ def commerce_order_creditmemo_save(request, order_id):
 @require_POST
 @permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
 def commerce_order_amazon_retry(request, order_id, message_id):
-    """Retry: send a shipment or refund Amazon refused again."""
+    """Retry: send a shipment or refund Amazon refused again; or a refund whose outcome Amazon
+    left unknown, once the user confirms that Seller Central does not show it."""
     order = _commerce_order_or_404(order_id)
     amazon_messages = commerce_order_amazon_messages(order=order)
     message = next(
@@ -734,6 +736,12 @@ def commerce_order_amazon_retry(request, order_id, message_id):
     )
     if message is None:
         raise Http404(_("This order sent no such message to Amazon."))
-    outbox_message_retry(message=message, actor=request.user)
+    form = AmazonResendForm(request.POST)
+    is_confirmed = form.is_valid() and form.cleaned_data["is_absent_in_seller_central"]
+    try:
+        outbox_message_retry(message=message, actor=request.user, is_absence_confirmed=is_confirmed)
+    except RetryNotAllowed as refusal:
+        messages.error(request, refusal.message)
+        return _commerce_order_redirect(order)
     messages.success(request, _("The message will be sent to Amazon again."))
     return _commerce_order_redirect(order)

@@ -5,6 +5,8 @@ amazon_channel. Secrets the sandbox holds (client secrets, tokens, presigned URL
 shown.
 """
 
+import gzip
+
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -182,14 +184,22 @@ class SandboxRefundAdmin(ReadOnlyModelAdmin):
 
 @admin.register(SandboxFeedDocument)
 class SandboxFeedDocumentAdmin(ReadOnlyModelAdmin):
-    list_display = ("document_id", "seller", "content_type", "is_result", "created_at")
-    list_filter = ("is_result", "content_type")
+    list_display = (
+        "document_id",
+        "seller",
+        "content_type",
+        "compression_algorithm",
+        "is_result",
+        "created_at",
+    )
+    list_filter = ("is_result", "content_type", "compression_algorithm")
     list_select_related = ("seller",)
     search_fields = ("document_id",)
     fields = (
         "document_id",
         "seller",
         "content_type",
+        "compression_algorithm",
         "is_result",
         "url_expires_at",
         "created_at",
@@ -200,7 +210,11 @@ class SandboxFeedDocumentAdmin(ReadOnlyModelAdmin):
     def document(self, document):
         if not document.content:
             return "-"
-        text = bytes(document.content).decode("utf-8", errors="replace")
+        content = bytes(document.content)
+        if document.compression_algorithm == "GZIP":
+            # Stored as served: show what the seller reads once it is decompressed.
+            content = gzip.decompress(content)
+        text = content.decode("utf-8", errors="replace")
         return format_html('<pre class="document">{}</pre>', text)
 
 

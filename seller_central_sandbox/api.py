@@ -10,7 +10,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from seller_central_sandbox.ratelimit import USAGE_PLANS, buckets
+from seller_central_sandbox.models import SellerRole
+from seller_central_sandbox.ratelimit import USAGE_PLANS, buckets, usage_plan_for
 from seller_central_sandbox.services.sellers import (
     SandboxError,
     access_token_authenticate,
@@ -49,12 +50,12 @@ def public_endpoint(view):
 def sp_api_operation(operation: str, methods: tuple[str, ...] = ("GET",)):
     """Run a view as the SP-API operation `operation`: the view gets the authenticated seller
     and returns an HttpResponse or raises SandboxError."""
-    plan = USAGE_PLANS[operation]
+    USAGE_PLANS[operation]  # every operation has a documented usage plan
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            response = _handle(request, view, plan.rate, operation, methods, args, kwargs)
+            response = _handle(request, view, operation, methods, args, kwargs)
             response["x-amzn-RequestId"] = str(uuid.uuid4())
             return response
 
@@ -64,19 +65,55 @@ def sp_api_operation(operation: str, methods: tuple[str, ...] = ("GET",)):
     return decorator
 
 
-def _handle(request, view, rate, operation, methods, args, kwargs) -> HttpResponse:
+# The Orders operations and the roles that open them, any one sufficing. Orders 2026-01-01:
+# "At least one of the following roles" (https://developer-docs.amazon.com/sp-api/docs/
+# get-orders-with-filtering-criteria, .../get-order-information), Inventory and Order Tracking
+# and Direct to Consumer Shipping among them; Orders v0: "The Inventory and Order Tracking role"
+# (.../get-order-item-information). Amazon answers 403 Unauthorized "Access to requested resource
+# is denied." (amzn/selling-partner-api-models#909, #5319; amzn/selling-partner-api-sdk#764).
+ORDERS_2026_ROLES = {
+    SellerRole.INVENTORY_AND_ORDER_TRACKING.value,
+    SellerRole.DIRECT_TO_CONSUMER_SHIPPING.value,
+}
+ORDERS_V0_ROLES = {SellerRole.INVENTORY_AND_ORDER_TRACKING.value}
+ORDER_OPERATIONS = {
+    "searchOrders": ORDERS_2026_ROLES,
+    "getOrder": ORDERS_2026_ROLES,
+    "getOrders": ORDERS_V0_ROLES,
+    "getOrderV0": ORDERS_V0_ROLES,
+    "getOrderItems": ORDERS_V0_ROLES,
+    "getOrderAddress": ORDERS_V0_ROLES,
+    "getOrderBuyerInfo": ORDERS_V0_ROLES,
+}
+
+
+def operation_roles_check(*, seller, operation: str) -> None:
+    """Raises SandboxError 403 when `operation` reads orders and the seller granted this
+    application none of the roles that open it."""
+    opening = ORDER_OPERATIONS.get(operation)
+    if opening is not None and opening.isdisjoint(seller.roles or []):
+        raise SandboxError(
+            "Access to requested resource is denied.", code="Unauthorized", status=403
+        )
+
+
+def _handle(request, view, operation, methods, args, kwargs) -> HttpResponse:
     if request.method not in methods:
         return error_response(405, "MethodNotAllowed", f"{request.method} is not supported.", "")
     try:
         seller = access_token_authenticate(request.headers.get("x-amz-access-token"))
+        operation_roles_check(seller=seller, operation=operation)
     except SandboxError as error:
         return sandbox_error_response(error)
     if seller.fault_latency_ms:
         time.sleep(seller.fault_latency_ms / 1000)
+    # The plan in effect now for this seller (their override, else the documented default).
+    plan = usage_plan_for(seller, operation)
     if not buckets.take(
         seller_id=seller.seller_id,
         operation=operation,
         generation=seller.rate_limit_generation,
+        plan=plan,
     ):
         return error_response(
             429, "QuotaExceeded", "You exceeded your quota for the requested resource.", ""
@@ -91,8 +128,9 @@ def _handle(request, view, rate, operation, methods, args, kwargs) -> HttpRespon
         response = sandbox_error_response(error)
     if response.status_code < 300 and seller_fault_malformed_consume(seller=seller):
         response = HttpResponse(MALFORMED_BODY, status=200, content_type="application/json")
+    # Amazon states the rate it applies (never on a 429: SP-API.md "Throttling").
     if response.status_code not in (401, 403, 429) and response.status_code < 500:
-        response["x-amzn-RateLimit-Limit"] = rate
+        response["x-amzn-RateLimit-Limit"] = plan.rate
     return response
 
 

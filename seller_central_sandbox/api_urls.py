@@ -21,6 +21,7 @@ urlpatterns = [
     path("feeds/2021-06-30/documents/<str:document_id>", api_views.get_feed_document),
     path("feeds/2021-06-30/feeds", api_views.feeds),
     path("feeds/2021-06-30/feeds/<str:feed_id>", api_views.feed),
+    path("sellers/v1/marketplaceParticipations", api_views.get_marketplace_participations),
     path(
         "feed-documents/<str:url_token>",
         api_views.feed_document_content,

@@ -2,7 +2,7 @@
 in Amazon's shape. The pipeline (auth, faults, usage plans, headers) is in api.py."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -18,6 +18,7 @@ from seller_central_sandbox.api import (
     public_endpoint,
     sp_api_operation,
 )
+from seller_central_sandbox.catalog import MARKETPLACE_LANGUAGES, MARKETPLACES
 from seller_central_sandbox.generator import isoformat
 from seller_central_sandbox.models import (
     FeedProcessingStatus,
@@ -25,8 +26,10 @@ from seller_central_sandbox.models import (
     SandboxFeedDocument,
 )
 from seller_central_sandbox.selectors import (
+    PAGINATION_PARAMETERS_DIFFER,
     FeedQuery,
     OrderQuery,
+    amazon_now,
     checked_window,
     decode_token,
     encode_token,
@@ -116,11 +119,22 @@ def search_orders(request: HttpRequest, seller) -> HttpResponse:
     pagination_token = request.GET.get("paginationToken")
     if pagination_token:
         query = order_query_from_token(pagination_token, SEARCH_PAGES)
+        # Amazon's rule: a next page repeats every parameter of the first call. The model's
+        # Pagination lets maxResultsPerPage and includedData change between calls (the
+        # 400's own words name only maxResultsPerPage: our client never changes either).
+        if _search_parameters(request) != query.parameters:
+            raise SandboxError(PAGINATION_PARAMETERS_DIFFER)
+        query.page_size = _search_page_size(request)
+        query.included = sorted(_enum_list(request, "includedData", representations.INCLUDED_DATA))
     else:
-        query = _search_orders_query(request)
+        query = _search_orders_query(request, seller)
     orders, following = order_search(seller=seller, query=query)
     included = set(query.included)
-    body = {"orders": [representations.order_2026(order, included) for order in orders]}
+    body = {
+        "orders": [
+            representations.order_2026(order, included, roles=seller.roles) for order in orders
+        ]
+    }
     if following is not None:
         body["pagination"] = {"nextToken": order_query_to_token(following, SEARCH_PAGES)}
     before_key = "lastUpdatedBefore" if query.mode == "updated" else "createdBefore"
@@ -128,7 +142,41 @@ def search_orders(request: HttpRequest, seller) -> HttpResponse:
     return json_response(body)
 
 
-def _search_orders_query(request: HttpRequest) -> OrderQuery:
+# The searchOrders parameters a next page must repeat (orders_2026-01-01.json), by kind.
+SEARCH_TIME_PARAMETERS = ("createdAfter", "createdBefore", "lastUpdatedAfter", "lastUpdatedBefore")
+# Not includedData: orders_2026-01-01.json Pagination, "with the exception of maxResultsPerPage
+# and includedData, which can be modified between calls".
+SEARCH_LIST_PARAMETERS = ("fulfillmentStatuses", "marketplaceIds", "fulfilledBy")
+
+
+def _search_parameters(request: HttpRequest) -> dict:
+    """The call's searchOrders parameters that a next page must repeat, normalised so that
+    spellings of the same value compare equal: a time as the instant it names, a list as its
+    sorted set of values (repeated or comma-separated, the model's default csv format). Amazon
+    does not say whether the order of a list counts: the sandbox is lenient there. Absent stays
+    absent (a next page omitting a parameter differs); maxResultsPerPage, paginationToken and
+    keys the model does not know (python-amazon-sp-api appends spellings of marketplaceIds) are
+    left out. Never raises: a value that does not parse is kept as written."""
+    parameters = {}
+    for name in SEARCH_TIME_PARAMETERS:
+        value = request.GET.get(name)
+        if value:
+            try:
+                parameters[name] = parse_timestamp(value, name).astimezone(UTC).isoformat()
+            except (SandboxError, ValueError):
+                parameters[name] = value
+    for name in SEARCH_LIST_PARAMETERS:
+        values = list_parameter(request, name)
+        if values:
+            parameters[name] = sorted(set(values))
+    return parameters
+
+
+def _search_page_size(request: HttpRequest) -> int:
+    return int_parameter(request, "maxResultsPerPage", default=100, low=1, high=100)
+
+
+def _search_orders_query(request: HttpRequest, seller) -> OrderQuery:
     created_after = request.GET.get("createdAfter")
     created_before = request.GET.get("createdBefore")
     updated_after = request.GET.get("lastUpdatedAfter")
@@ -147,6 +195,7 @@ def _search_orders_query(request: HttpRequest) -> OrderQuery:
                 before_value=created_before,
                 after_name="createdAfter",
                 before_name="createdBefore",
+                now=amazon_now(seller),
             ),
         )
     else:
@@ -157,6 +206,7 @@ def _search_orders_query(request: HttpRequest) -> OrderQuery:
                 before_value=updated_before,
                 after_name="lastUpdatedAfter",
                 before_name="lastUpdatedBefore",
+                now=amazon_now(seller),
             ),
         )
     marketplace_ids = list_parameter(request, "marketplaceIds")
@@ -169,8 +219,9 @@ def _search_orders_query(request: HttpRequest) -> OrderQuery:
         statuses=_enum_list(request, "fulfillmentStatuses", FulfillmentStatus.values),
         fulfilled_by=_enum_list(request, "fulfilledBy", ("MERCHANT", "AMAZON")),
         marketplace_ids=marketplace_ids,
-        page_size=int_parameter(request, "maxResultsPerPage", default=100, low=1, high=100),
+        page_size=_search_page_size(request),
         included=sorted(_enum_list(request, "includedData", representations.INCLUDED_DATA)),
+        parameters=_search_parameters(request),
     )
 
 
@@ -178,7 +229,7 @@ def _search_orders_query(request: HttpRequest) -> OrderQuery:
 def get_order(request: HttpRequest, seller, order_id: str) -> HttpResponse:
     included = set(_enum_list(request, "includedData", representations.INCLUDED_DATA))
     order = _order_get(seller, order_id)
-    return json_response({"order": representations.order_2026(order, included)})
+    return json_response({"order": representations.order_2026(order, included, roles=seller.roles)})
 
 
 @sp_api_operation("getOrders")
@@ -187,9 +238,9 @@ def get_orders_v0(request: HttpRequest, seller) -> HttpResponse:
     if next_token:
         query = order_query_from_token(next_token, V0_PAGES)
     else:
-        query = _get_orders_query(request)
+        query = _get_orders_query(request, seller)
     orders, following = order_search(seller=seller, query=query)
-    payload = {"Orders": [representations.order_v0(order) for order in orders]}
+    payload = {"Orders": [representations.order_v0(order, roles=seller.roles) for order in orders]}
     if following is not None:
         payload["NextToken"] = order_query_to_token(following, V0_PAGES)
     if query.mode == "updated":
@@ -199,20 +250,23 @@ def get_orders_v0(request: HttpRequest, seller) -> HttpResponse:
     return json_response({"payload": payload})
 
 
-def _get_orders_query(request: HttpRequest) -> OrderQuery:
+def _get_orders_query(request: HttpRequest, seller) -> OrderQuery:
     marketplace_ids = list_parameter(request, "MarketplaceIds")
     if not marketplace_ids:
         raise SandboxError("MarketplaceIds is required.")
     if len(marketplace_ids) > 50:
         raise SandboxError("MarketplaceIds accepts at most 50 values.")
     order_ids = list_parameter(request, "AmazonOrderIds")
+    if len(order_ids) > 50:
+        # ordersV0.json AmazonOrderIds: maxItems 50.
+        raise SandboxError("AmazonOrderIds accepts at most 50 values.")
     created_after = request.GET.get("CreatedAfter")
     updated_after = request.GET.get("LastUpdatedAfter")
     if created_after and updated_after:
         raise SandboxError("CreatedAfter and LastUpdatedAfter cannot both be provided.")
     statuses = [
-        representations.STATUS_FROM_V0[value]
-        for value in _enum_list(request, "OrderStatuses", representations.STATUS_FROM_V0)
+        representations.V0_STATUS_FILTERS[value]
+        for value in _enum_list(request, "OrderStatuses", representations.V0_STATUS_FILTERS)
     ]
     channels = _enum_list(request, "FulfillmentChannels", ("AFN", "MFN"))
     query = OrderQuery(
@@ -220,7 +274,7 @@ def _get_orders_query(request: HttpRequest) -> OrderQuery:
         statuses=statuses,
         fulfilled_by=["AMAZON" if value == "AFN" else "MERCHANT" for value in channels],
         marketplace_ids=marketplace_ids,
-        order_ids=order_ids[:50],
+        order_ids=order_ids,
         page_size=int_parameter(request, "MaxResultsPerPage", default=100, low=1, high=100),
     )
     if created_after:
@@ -229,6 +283,7 @@ def _get_orders_query(request: HttpRequest) -> OrderQuery:
             before_value=request.GET.get("CreatedBefore"),
             after_name="CreatedAfter",
             before_name="CreatedBefore",
+            now=amazon_now(seller),
         )
         query.mode = "created"
     elif updated_after:
@@ -237,6 +292,7 @@ def _get_orders_query(request: HttpRequest) -> OrderQuery:
             before_value=request.GET.get("LastUpdatedBefore"),
             after_name="LastUpdatedAfter",
             before_name="LastUpdatedBefore",
+            now=amazon_now(seller),
         )
         query.mode = "updated"
     elif not order_ids:
@@ -249,25 +305,27 @@ def _get_orders_query(request: HttpRequest) -> OrderQuery:
 @sp_api_operation("getOrderV0")
 def get_order_v0(request: HttpRequest, seller, order_id: str) -> HttpResponse:
     order = _order_get(seller, order_id)
-    return json_response({"payload": representations.order_v0(order)})
+    return json_response({"payload": representations.order_v0(order, roles=seller.roles)})
 
 
 @sp_api_operation("getOrderItems")
 def get_order_items_v0(request: HttpRequest, seller, order_id: str) -> HttpResponse:
     order = _order_get(seller, order_id)
-    return json_response({"payload": representations.order_items_v0(order)})
+    return json_response({"payload": representations.order_items_v0(order, roles=seller.roles)})
 
 
 @sp_api_operation("getOrderAddress")
 def get_order_address_v0(request: HttpRequest, seller, order_id: str) -> HttpResponse:
     order = _order_get(seller, order_id)
-    return json_response({"payload": representations.order_address_v0(order)})
+    return json_response({"payload": representations.order_address_v0(order, roles=seller.roles)})
 
 
 @sp_api_operation("getOrderBuyerInfo")
 def get_order_buyer_info_v0(request: HttpRequest, seller, order_id: str) -> HttpResponse:
     order = _order_get(seller, order_id)
-    return json_response({"payload": representations.order_buyer_info_v0(order)})
+    return json_response(
+        {"payload": representations.order_buyer_info_v0(order, roles=seller.roles)}
+    )
 
 
 @sp_api_operation("confirmShipment", methods=("POST",))
@@ -334,9 +392,12 @@ def get_feed_document(request: HttpRequest, seller, document_id: str) -> HttpRes
             f"Feed document {document_id} was not found.", code="NotFound", status=404
         )
     document = feed_document_url_refresh(document=document)
-    return json_response(
-        {"feedDocumentId": document.document_id, "url": _document_url(request, document)}
-    )
+    body = {"feedDocumentId": document.document_id, "url": _document_url(request, document)}
+    if document.compression_algorithm:
+        # FeedDocument.compressionAlgorithm (feeds_2021-06-30.json): the bytes at the URL are
+        # compressed and "you must decompress the feed when you download".
+        body["compressionAlgorithm"] = document.compression_algorithm
+    return json_response(body)
 
 
 @public_endpoint
@@ -348,6 +409,8 @@ def feed_document_content(request: HttpRequest, url_token: str) -> HttpResponse:
             return HttpResponse(status=200)
         if request.method == "GET":
             document = feed_document_download(url_token=url_token)
+            # The stored bytes as they are: a GZIP document is served compressed, with no
+            # Content-Encoding, so the caller must decompress it itself.
             return HttpResponse(bytes(document.content), content_type=document.content_type)
     except SandboxError as error:
         return error_response(error.status, error.code, error.message, "")
@@ -377,6 +440,10 @@ def create_feed(request: HttpRequest, seller) -> HttpResponse:
 @sp_api_operation("getFeeds")
 def get_feeds(request: HttpRequest, seller) -> HttpResponse:
     next_token = request.GET.get("nextToken")
+    if next_token and set(request.GET) - {"nextToken"}:
+        # feeds_2021-06-30.json, nextToken: "include this token as the only parameter.
+        # Specifying nextToken with any other parameters will cause the request to fail."
+        raise SandboxError("nextToken must be the only parameter.")
     if next_token:
         query = FeedQuery(**decode_token(FEEDS_PAGES, next_token))
     else:
@@ -433,6 +500,32 @@ def cancel_feed(request: HttpRequest, seller, feed_id: str) -> HttpResponse:
     _checked_id(feed_id, FEED_ID, "feedId")
     feed_cancel(seller=seller, feed_id=feed_id)
     return HttpResponse(status=200)
+
+
+@sp_api_operation("getMarketplaceParticipations")
+def get_marketplace_participations(request: HttpRequest, seller) -> HttpResponse:
+    """GET /sellers/v1/marketplaceParticipations: the seller's marketplaces in `payload`, as
+    sellers.json's GetMarketplaceParticipationsResponse (no parameters; the region's endpoint and
+    the seller's token decide the answer)."""
+    payload = []
+    for marketplace_id in seller.marketplace_ids:
+        marketplace = MARKETPLACES[marketplace_id]
+        payload.append(
+            {
+                "marketplace": {
+                    "id": marketplace.marketplace_id,
+                    "name": marketplace.name,
+                    "countryCode": marketplace.country_code,
+                    "defaultCurrencyCode": marketplace.currency_code,
+                    "defaultLanguageCode": MARKETPLACE_LANGUAGES[marketplace.country_code],
+                    # Amazon's example: name "Amazon.com", domainName "www.amazon.com".
+                    "domainName": "www." + marketplace.name.lower(),
+                },
+                "participation": {"isParticipating": True, "hasSuspendedListings": False},
+                "storeName": seller.name or seller.seller_id,
+            }
+        )
+    return json_response({"payload": payload})
 
 
 @public_endpoint

@@ -31,9 +31,32 @@ MARKETPLACES = {
         Marketplace(
             "A1VC38T7YXB528", "Amazon.co.jp", "JP", "JPY", Decimal("150"), 0, "Amazon.co.jp"
         ),
+        # Amazon's own sandbox cases (the models' x-amzn-api-sandbox) place orders here too.
+        Marketplace(
+            "A2Q3Y263D00KWC", "Amazon.com.br", "BR", "BRL", Decimal("5"), 2, "Amazon.com.br"
+        ),
+        Marketplace(
+            "A33AVAJ2PDY3EV", "Amazon.com.tr", "TR", "TRY", Decimal("32"), 2, "Amazon.com.tr"
+        ),
     ]
 }
 DEFAULT_MARKETPLACE_ID = "ATVPDKIKX0DER"
+# Default language of each marketplace, by country, written as Amazon's getMarketplaceParticipations
+# example writes it (sellers.json: "defaultLanguageCode": "en_US").
+MARKETPLACE_LANGUAGES = {
+    "US": "en_US",
+    "CA": "en_CA",
+    "MX": "es_MX",
+    "BR": "pt_BR",
+    "GB": "en_GB",
+    "DE": "de_DE",
+    "FR": "fr_FR",
+    "IT": "it_IT",
+    "ES": "es_ES",
+    "NL": "nl_NL",
+    "TR": "tr_TR",
+    "JP": "ja_JP",
+}
 
 
 @dataclass(frozen=True)
@@ -86,6 +109,8 @@ CITIES = {
     "IT": [("Milano", "MI", "20121"), ("Roma", "RM", "00118")],
     "NL": [("Amsterdam", "Noord-Holland", "1012 JS"), ("Utrecht", "Utrecht", "3511 AA")],
     "JP": [("Tokyo", "Tokyo", "150-0002"), ("Osaka", "Osaka", "530-0001")],
+    "BR": [("São Paulo", "SP", "01310-100"), ("Rio de Janeiro", "RJ", "20040-002")],
+    "TR": [("Istanbul", "Istanbul", "34430"), ("Ankara", "Ankara", "06420")],
 }
 STREETS = ["Main Street", "Station Road", "Market Square", "Harbour Lane", "Park Avenue"]
 GIFT_MESSAGES = [

@@ -1,5 +1,10 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from seller_central_sandbox.models import ResultCompression, SellerRole
+from seller_central_sandbox.ratelimit import USAGE_PLANS
 
 
 def now_field() -> forms.DateTimeField:
@@ -58,3 +63,57 @@ class OrderStepForm(forms.Form):
             ("request_cancel", _("Buyer requests cancellation")),
         ]
     )
+
+
+class AmazonBehaviourForm(forms.Form):
+    """How Amazon behaves towards this seller's application: its clock, the roles the seller
+    granted, its processing reports and the feeds it aborts."""
+
+    clock_offset_seconds = forms.IntegerField(
+        label=_("Amazon's clock ahead of this machine (seconds)"),
+        min_value=-24 * 3600,
+        max_value=24 * 3600,
+        initial=0,
+        help_text=_("Negative: Amazon's clock is behind. Searches are judged by Amazon's clock."),
+    )
+    roles = forms.MultipleChoiceField(
+        label=_("Roles granted to the application"),
+        choices=SellerRole.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    result_compression = forms.ChoiceField(
+        label=_("Processing reports"), choices=ResultCompression.choices
+    )
+    fatal_next = forms.IntegerField(label=_("FATAL for the next N feeds"), min_value=0, initial=0)
+    fatal_applied = forms.IntegerField(
+        label=_("Messages applied before FATAL"), min_value=0, initial=1
+    )
+    has_fatal_report = forms.BooleanField(
+        label=_("FATAL feeds have a processing report"), required=False, initial=True
+    )
+
+
+class UsagePlanForm(forms.Form):
+    """A dynamic usage plan: Amazon raises or lowers one operation's limits for the seller."""
+
+    operation = forms.ChoiceField(
+        label=_("Operation"), choices=[(name, name) for name in sorted(USAGE_PLANS)]
+    )
+    rate = forms.DecimalField(
+        label=_("Rate (requests per second)"),
+        required=False,
+        min_value=Decimal("0.0001"),
+        max_digits=12,
+        decimal_places=6,
+    )
+    burst = forms.IntegerField(label=_("Burst"), required=False, min_value=1)
+
+    def clean_rate(self):
+        rate = self.cleaned_data["rate"]
+        # As x-amzn-RateLimit-Limit writes it: no trailing zeros.
+        return None if rate is None else format(rate.normalize(), "f")
+
+
+class IntegrationFeedForm(forms.Form):
+    application = forms.CharField(label=_("Application"), max_length=120, initial="ERP")

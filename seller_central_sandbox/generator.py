@@ -23,6 +23,8 @@ from seller_central_sandbox.catalog import (
 from seller_central_sandbox.models import FulfilledBy, FulfillmentStatus
 
 TAX_RATE = Decimal("0.08")
+# The history every generated order was before new orders were placed now (the old default).
+PAST_WINDOW = timedelta(days=2)
 
 
 @dataclass
@@ -72,7 +74,9 @@ def isoformat(moment: datetime) -> str:
 def generate_order(
     rng: random.Random, *, marketplace_ids: list[str], now: datetime, window: timedelta
 ) -> OrderSpec:
-    """One order placed between `now - window` and five minutes before `now`."""
+    """One order. Without a `window` the buyer places it at `now`, which is also its last
+    update (new events happen at Amazon's now, so the next sync window catches them); with a
+    window it is history, placed between `now - window` and five minutes before `now`."""
     marketplace = MARKETPLACES[rng.choice(marketplace_ids)]
     fulfilled_by = FulfilledBy.AMAZON if rng.random() < 0.3 else FulfilledBy.MERCHANT
     roll = rng.random()
@@ -84,10 +88,14 @@ def generate_order(
         status = FulfillmentStatus.UNSHIPPED
     is_prime = rng.random() < 0.4
     is_business = rng.random() < 0.15
-    earliest = max(window, timedelta(minutes=10))
+    # Orders placed now draw their times as the two-day history once did, unused, so that a seed
+    # still gives the buyers and items it always gave.
+    earliest = max(window or PAST_WINDOW, timedelta(minutes=10))
     created = now - timedelta(seconds=rng.randint(5 * 60, int(earliest.total_seconds())))
     age = (now - created).total_seconds() - 3 * 60
     updated = created + timedelta(seconds=rng.randint(0, int(min(3600, age))))
+    if not window:
+        created = updated = now
 
     buyer_name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     buyer = {

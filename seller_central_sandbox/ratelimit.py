@@ -1,12 +1,18 @@
 """Amazon's usage plans: a token bucket per (seller, operation), in the one sandbox process.
 
 The Procfile runs the sandbox with a single worker process, so a lock around a dict is enough.
+A seller's plan is the documented default of the operation unless the seller's `usage_plans`
+replace it (Amazon's dynamic usage plans: "Selling partners whose business demands require
+higher throughput may receive higher rate and burst values", the usage-plan paragraph of each
+operation in the models); the seller row is read with each call, so any process can change it.
 """
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
@@ -33,7 +39,36 @@ USAGE_PLANS = {
     "getFeed": UsagePlan("2", 15),
     "createFeedDocument": UsagePlan("0.5", 15),
     "getFeedDocument": UsagePlan("0.0222", 10),
+    "getMarketplaceParticipations": UsagePlan("0.016", 15),
 }
+
+
+def usage_plan_for(seller, operation: str) -> UsagePlan:
+    """The plan Amazon applies to this seller's operation now: the seller's override of the
+    rate and/or burst (`usage_plans`), else the documented default. A malformed override part
+    is ignored rather than trusted."""
+    default = USAGE_PLANS[operation]
+    override = (getattr(seller, "usage_plans", None) or {}).get(operation)
+    if not isinstance(override, dict):
+        return default
+    rate, burst = default.rate, default.burst
+    if usage_plan_rate_is_valid(override.get("rate")):
+        rate = str(override["rate"]).strip()
+    value = override.get("burst")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        burst = value
+    return UsagePlan(rate, burst)
+
+
+def usage_plan_rate_is_valid(rate) -> bool:
+    """A rate as Amazon writes it in x-amzn-RateLimit-Limit: a positive decimal number."""
+    if not isinstance(rate, str | int | float) or isinstance(rate, bool):
+        return False
+    try:
+        value = Decimal(str(rate).strip())
+    except InvalidOperation:
+        return False
+    return value.is_finite() and value > 0 and math.isfinite(float(value))
 
 
 class TokenBuckets:
@@ -43,10 +78,18 @@ class TokenBuckets:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], tuple[float, float, int]] = {}
 
-    def take(self, *, seller_id: str, operation: str, generation: int = 0) -> bool:
-        """Spend one token of the seller's bucket for the operation; False when it is empty.
-        A new `generation` of the seller starts with full buckets."""
-        plan = USAGE_PLANS[operation]
+    def take(
+        self,
+        *,
+        seller_id: str,
+        operation: str,
+        generation: int = 0,
+        plan: UsagePlan | None = None,
+    ) -> bool:
+        """Spend one token of the seller's bucket for the operation under `plan` (default: the
+        documented one); False when it is empty. A new `generation` of the seller starts with
+        full buckets; a changed plan applies from the first call that carries it."""
+        plan = plan or USAGE_PLANS[operation]
         refill_per_second = float(plan.rate) * float(settings.SANDBOX_TIME_SCALE)
         now = self.clock()
         key = (seller_id, operation)

@@ -1,6 +1,18 @@
-"""The JSON shapes Amazon sends for the sandbox's rows (Orders 2026-01-01, Orders v0, Feeds)."""
+"""The JSON shapes Amazon sends for the sandbox's rows (Orders 2026-01-01, Orders v0, Feeds).
+
+What a seller's application may see of the buyer follows Amazon's rules, not our client's needs:
+the personal data (Amazon's "Access Orders PII",
+https://developer-docs.amazon.com/sp-api/docs/access-orders-pii: buyer name and email, gift
+message, and the recipient's name, address lines, postal code, phone and extended fields) comes
+only to an application holding the restricted Direct-to-Consumer Shipping role, and only for
+orders in UNSHIPPED, PARTIALLY_SHIPPED or SHIPPED. Otherwise Amazon omits those fields and still
+sends the rest (city, region, country, company). The roles are the seller's `roles`.
+"""
 
 from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from seller_central_sandbox.catalog import MARKETPLACES
 from seller_central_sandbox.generator import isoformat
@@ -10,6 +22,7 @@ from seller_central_sandbox.models import (
     SandboxFeed,
     SandboxOrder,
     SandboxOrderItem,
+    SellerRole,
 )
 
 V0_STATUS = {
@@ -22,6 +35,9 @@ V0_STATUS = {
     FulfillmentStatus.UNFULFILLABLE: "Unfulfillable",
 }
 STATUS_FROM_V0 = {value: key for key, value in V0_STATUS.items()}
+# ordersV0.json OrderStatuses also accepts InvoiceUnconfirmed (an order of a marketplace where
+# Amazon waits for the seller's invoice): a valid filter that no sandbox order matches.
+V0_STATUS_FILTERS = {**STATUS_FROM_V0, "InvoiceUnconfirmed": "INVOICE_UNCONFIRMED"}
 INCLUDED_DATA = {
     "BUYER",
     "RECIPIENT",
@@ -55,12 +71,89 @@ def _item_subtotal(item: SandboxOrderItem) -> Decimal:
     return item.unit_price * item.quantity_ordered
 
 
-def order_2026(order: SandboxOrder, included: set[str]) -> dict:
-    """An Order of searchOrders / getOrder; the optional sections only when `included` asks.
-    Expects `items` and `packages` prefetched."""
+# Amazon shares the buyer's personal data of these orders only (Access Orders PII: "The order is
+# in UNSHIPPED, PARTIALLY_SHIPPED, or SHIPPED status"; ordersV0.json Order.ShippingAddress).
+PERSONAL_DATA_STATUSES = {
+    FulfillmentStatus.UNSHIPPED,
+    FulfillmentStatus.PARTIALLY_SHIPPED,
+    FulfillmentStatus.SHIPPED,
+}
+# CustomerAddress fields Amazon lists as PII (Access Orders PII): the rest is always sent.
+PERSONAL_ADDRESS_KEYS = {
+    "name",
+    "addressLine1",
+    "addressLine2",
+    "addressLine3",
+    "postalCode",
+    "phone",
+    "extendedFields",
+}
+PERSONAL_BUYER_KEYS = {"buyerName", "buyerEmail"}
+
+
+def _roles(order: SandboxOrder, roles) -> set[str]:
+    # Callers that know the seller pass its roles: reading order.seller costs a query per order.
+    return set(order.seller.roles if roles is None else roles)
+
+
+def _is_personal_data_shared(order: SandboxOrder, roles: set[str]) -> bool:
+    is_role_granted = SellerRole.DIRECT_TO_CONSUMER_SHIPPING.value in roles
+    return is_role_granted and order.status in PERSONAL_DATA_STATUSES
+
+
+def _is_phone_suppressed(order: SandboxOrder) -> bool:
+    """CustomerAddress.phone (orders_2026-01-01.json) and Address.Phone (ordersV0.json): the
+    phone is suppressed for every FBA order, and for a shipped FBM order once the latest
+    delivery date has passed."""
+    if order.fulfilled_by == FulfilledBy.AMAZON:
+        return True
+    window = order.details.get("deliverByWindow") or {}
+    latest = parse_datetime(str(window.get("latestDateTime")))
+    return order.status == FulfillmentStatus.SHIPPED and (latest is None or latest < timezone.now())
+
+
+def _delivery_address(order: SandboxOrder, is_shared: bool) -> dict:
+    address = dict(order.details["address"])
+    if not is_shared:
+        address = {key: value for key, value in address.items() if key not in PERSONAL_ADDRESS_KEYS}
+    if _is_phone_suppressed(order):
+        address.pop("phone", None)
+    return address
+
+
+def _shipping_shares(order: SandboxOrder, items: list[SandboxOrderItem]) -> list[Decimal]:
+    """The order's shipping charge split over its items, as Amazon reports it: SHIPPING in each
+    item's proceeds, the order's SHIPPING being their sum (orders_2026-01-01.json
+    ItemProceedsBreakdown; OrderProceedsBreakdown: "aggregated across all order items").
+
+    In proportion to the items' subtotals; the smallest currency units left over go to the
+    items with the largest remainders (the first on a tie), so the shares add up exactly."""
+    if not items:
+        return []
+    unit = Decimal(1).scaleb(-MARKETPLACES[order.marketplace_id].decimal_places)
+    total_units = int(Decimal(order.details.get("shippingPrice") or "0").quantize(unit) / unit)
+    weights = [int(_item_subtotal(item).scaleb(2)) for item in items]
+    if not any(weights):
+        weights = [item.quantity_ordered or 1 for item in items]
+    whole = sum(weights)
+    shares = [total_units * weight // whole for weight in weights]
+    remainders = [total_units * weight % whole for weight in weights]
+    leftover = total_units - sum(shares)
+    for position in sorted(range(len(items)), key=lambda index: -remainders[index])[:leftover]:
+        shares[position] += 1
+    return [unit * share for share in shares]
+
+
+def order_2026(order: SandboxOrder, included: set[str], *, roles=None) -> dict:
+    """An Order of searchOrders / getOrder; the optional sections only when `included` asks,
+    the buyer's personal data only as the seller's `roles` (default: read from the seller) and
+    the order's status allow. Expects `items` and `packages` prefetched."""
     details = order.details
     marketplace = MARKETPLACES[order.marketplace_id]
     items = list(order.items.all())
+    is_shared = _is_personal_data_shared(order, _roles(order, roles))
+    shipping_shares = _shipping_shares(order, items) if _has_prices(order) else []
+    has_shipping = any(shipping_shares)
     result = {
         "orderId": order.order_id,
         "createdTime": isoformat(order.created_time),
@@ -71,33 +164,49 @@ def order_2026(order: SandboxOrder, included: set[str]) -> dict:
             "marketplaceId": order.marketplace_id,
             "marketplaceName": marketplace.name,
         },
-        "orderItems": [_item_2026(order, item, included) for item in items],
+        "orderItems": [
+            _item_2026(
+                order,
+                item,
+                included,
+                shipping=shipping_shares[position] if has_shipping else None,
+                is_shared=is_shared,
+            )
+            for position, item in enumerate(items)
+        ],
     }
     if "BUYER" in included:
-        result["buyer"] = dict(details["buyer"])
+        result["buyer"] = {
+            key: value
+            for key, value in details["buyer"].items()
+            if is_shared or key not in PERSONAL_BUYER_KEYS
+        }
     if "RECIPIENT" in included and details.get("address"):
-        result["recipient"] = {"deliveryAddress": dict(details["address"])}
+        result["recipient"] = {"deliveryAddress": _delivery_address(order, is_shared)}
     if "PROCEEDS" in included and _has_prices(order):
         items_total = sum((_item_subtotal(item) for item in items), Decimal(0))
         tax_total = sum((item.item_tax for item in items), Decimal(0))
-        shipping = Decimal(details.get("shippingPrice", "0"))
+        shipping = sum(shipping_shares, Decimal(0))
+        breakdowns = [{"type": "ITEM", "subtotal": _money(items_total, order)}]
+        if shipping:
+            breakdowns.append({"type": "SHIPPING", "subtotal": _money(shipping, order)})
+        breakdowns.append({"type": "TAX", "subtotal": _money(tax_total, order)})
         result["proceeds"] = {
             "grandTotal": _money(items_total + tax_total + shipping, order),
-            "breakdowns": [
-                {"type": "ITEM", "subtotal": _money(items_total, order)},
-                {"type": "SHIPPING", "subtotal": _money(shipping, order)},
-                {"type": "TAX", "subtotal": _money(tax_total, order)},
-            ],
+            "breakdowns": breakdowns,
         }
     if "FULFILLMENT" in included:
         result["fulfillment"] = {
             "fulfillmentStatus": order.status,
             "fulfilledBy": order.fulfilled_by,
             "fulfillmentServiceLevel": details.get("serviceLevel", "STANDARD"),
-            "shipByWindow": dict(details["shipByWindow"]),
-            "deliverByWindow": dict(details["deliverByWindow"]),
         }
-    if "PACKAGES" in included:
+        # Amazon's own FBA example (searchOrders' sandbox case) has no windows: both optional.
+        for window in ("shipByWindow", "deliverByWindow"):
+            if details.get(window):
+                result["fulfillment"][window] = dict(details[window])
+    # Order.packages: "Only available for merchant-fulfilled (FBM) orders".
+    if "PACKAGES" in included and order.fulfilled_by == FulfilledBy.MERCHANT:
         result["packages"] = [
             {
                 "packageReferenceId": package.package_reference_id,
@@ -112,17 +221,31 @@ def order_2026(order: SandboxOrder, included: set[str]) -> dict:
             for package in order.packages.all()
         ]
     if "PAYMENT" in included and _has_prices(order):
-        total = sum((_item_subtotal(i) + i.item_tax for i in items), Decimal(0))
-        total += Decimal(details.get("shippingPrice", "0"))
         result["payment"] = {
-            "paymentExecutions": [{"paymentMethod": "CARD", "paymentAmount": _money(total, order)}]
+            "paymentExecutions": [
+                {"paymentMethod": "CARD", "paymentAmount": _money(_order_total(order), order)}
+            ]
         }
     if "FULFILLMENT_ORDERS" in included:
         result["fulfillmentOrders"] = []
     return result
 
 
-def _item_2026(order: SandboxOrder, item: SandboxOrderItem, included: set[str]) -> dict:
+def _order_total(order: SandboxOrder) -> Decimal:
+    """What the buyer pays: items, their tax and the shipping charge (the grand total)."""
+    items = list(order.items.all())
+    total = sum((_item_subtotal(item) + item.item_tax for item in items), Decimal(0))
+    return total + sum(_shipping_shares(order, items), Decimal(0))
+
+
+def _item_2026(
+    order: SandboxOrder,
+    item: SandboxOrderItem,
+    included: set[str],
+    *,
+    shipping: Decimal | None,
+    is_shared: bool,
+) -> dict:
     product = {
         "asin": item.asin,
         "title": item.title,
@@ -141,12 +264,15 @@ def _item_2026(order: SandboxOrder, item: SandboxOrderItem, included: set[str]) 
     }
     if "PROCEEDS" in included and _has_prices(order):
         subtotal = _item_subtotal(item)
+        breakdowns = [{"type": "ITEM", "subtotal": _money(subtotal, order)}]
+        # Amazon's getOrder example (orders_2026-01-01.json): an item's proceeds carry its
+        # SHIPPING, and its proceedsTotal includes it.
+        if shipping is not None:
+            breakdowns.append({"type": "SHIPPING", "subtotal": _money(shipping, order)})
+        breakdowns.append({"type": "TAX", "subtotal": _money(item.item_tax, order)})
         result["proceeds"] = {
-            "proceedsTotal": _money(subtotal + item.item_tax, order),
-            "breakdowns": [
-                {"type": "ITEM", "subtotal": _money(subtotal, order)},
-                {"type": "TAX", "subtotal": _money(item.item_tax, order)},
-            ],
+            "proceedsTotal": _money(subtotal + item.item_tax + (shipping or 0), order),
+            "breakdowns": breakdowns,
         }
     if "CANCELLATION" in included:
         cancellation = {}
@@ -168,12 +294,11 @@ def _item_2026(order: SandboxOrder, item: SandboxOrderItem, included: set[str]) 
             "quantityUnfulfilled": item.quantity_ordered - item.quantity_shipped,
         }
         if item.gift_message or item.gift_wrap_level:
-            fulfillment["packing"] = {
-                "giftOption": {
-                    "giftMessage": item.gift_message,
-                    "giftWrapLevel": item.gift_wrap_level,
-                }
-            }
+            gift_option = {"giftWrapLevel": item.gift_wrap_level}
+            # The gift message is the buyer's personal data too (Access Orders PII).
+            if is_shared:
+                gift_option["giftMessage"] = item.gift_message
+            fulfillment["packing"] = {"giftOption": gift_option}
         result["fulfillment"] = fulfillment
     return result
 
@@ -182,11 +307,17 @@ def _money_v0(value: Decimal, order: SandboxOrder) -> dict:
     return {"CurrencyCode": order.currency_code, "Amount": _amount(value, order)}
 
 
-def order_v0(order: SandboxOrder) -> dict:
-    """An Order of Orders v0 getOrders / getOrder. Expects `items` prefetched."""
+def order_v0(order: SandboxOrder, *, roles=None) -> dict:
+    """An Order of Orders v0 getOrders / getOrder. Expects `items` prefetched.
+
+    ordersV0.json Order: ShippingAddress "is only available for orders with the following
+    status values: Unshipped, PartiallyShipped, Shipped"; without the restricted role it shows
+    where the parcel goes (city, region, postal code, country), not to whom; BuyerInfo is
+    restricted data."""
     details = order.details
     marketplace = MARKETPLACES[order.marketplace_id]
     items = list(order.items.all())
+    is_shared = _is_personal_data_shared(order, _roles(order, roles))
     shipped = sum(item.quantity_shipped for item in items)
     unshipped = sum(item.quantity_unshipped for item in items)
     result = {
@@ -203,10 +334,6 @@ def order_v0(order: SandboxOrder) -> dict:
         "MarketplaceId": order.marketplace_id,
         "ShipmentServiceLevelCategory": details.get("serviceLevel", "STANDARD").title(),
         "OrderType": "StandardOrder",
-        "EarliestShipDate": details["shipByWindow"]["earliestDateTime"],
-        "LatestShipDate": details["shipByWindow"]["latestDateTime"],
-        "EarliestDeliveryDate": details["deliverByWindow"]["earliestDateTime"],
-        "LatestDeliveryDate": details["deliverByWindow"]["latestDateTime"],
         "IsBusinessOrder": bool(details.get("isBusiness")),
         "IsPrime": bool(details.get("isPrime")),
         "IsPremiumOrder": False,
@@ -216,27 +343,45 @@ def order_v0(order: SandboxOrder) -> dict:
         "IsISPU": False,
         "IsAccessPointOrder": False,
         "HasRegulatedItems": False,
-        "BuyerInfo": {"BuyerEmail": details["buyer"]["buyerEmail"]},
     }
+    for name, window, key in (
+        ("EarliestShipDate", "shipByWindow", "earliestDateTime"),
+        ("LatestShipDate", "shipByWindow", "latestDateTime"),
+        ("EarliestDeliveryDate", "deliverByWindow", "earliestDateTime"),
+        ("LatestDeliveryDate", "deliverByWindow", "latestDateTime"),
+    ):
+        if (details.get(window) or {}).get(key):
+            result[name] = details[window][key]
+    if is_shared and details["buyer"].get("buyerEmail"):
+        result["BuyerInfo"] = {"BuyerEmail": details["buyer"]["buyerEmail"]}
     if _has_prices(order):
-        total = sum((_item_subtotal(i) + i.item_tax for i in items), Decimal(0))
-        total += Decimal(details.get("shippingPrice", "0"))
-        result["OrderTotal"] = _money_v0(total, order)
+        result["OrderTotal"] = _money_v0(_order_total(order), order)
     address = details.get("address")
-    if address:
-        # Without a Restricted Data Token v0 shows only where the parcel goes, not to whom.
-        result["ShippingAddress"] = {
-            "City": address["city"],
-            "StateOrRegion": address["stateOrRegion"],
-            "PostalCode": address["postalCode"],
-            "CountryCode": address["countryCode"],
-        }
+    if address and order.status in PERSONAL_DATA_STATUSES:
+        result["ShippingAddress"] = _where_v0(address)
     return result
 
 
-def order_items_v0(order: SandboxOrder) -> dict:
-    items = []
-    for item in order.items.all():
+def _where_v0(address: dict) -> dict:
+    """The parts of a v0 Address that say where the parcel goes, not to whom: PostalCode is not
+    among the restricted parts listed on ordersV0.json Order.ShippingAddress."""
+    parts = {
+        "City": "city",
+        "StateOrRegion": "stateOrRegion",
+        "PostalCode": "postalCode",
+        "CountryCode": "countryCode",
+    }
+    return {name: address[key] for name, key in parts.items() if address.get(key)}
+
+
+def order_items_v0(order: SandboxOrder, *, roles=None) -> dict:
+    """getOrderItems. GiftMessageText is restricted data (ordersV0.json OrderItem.BuyerInfo)."""
+    items = list(order.items.all())
+    is_shared = _is_personal_data_shared(order, _roles(order, roles))
+    shipping_shares = _shipping_shares(order, items)
+    has_shipping = any(shipping_shares)
+    entries = []
+    for item, shipping in zip(items, shipping_shares, strict=True):
         entry = {
             "ASIN": item.asin,
             "SellerSKU": item.seller_sku,
@@ -254,52 +399,59 @@ def order_items_v0(order: SandboxOrder) -> dict:
         if _has_prices(order):
             entry["ItemPrice"] = _money_v0(_item_subtotal(item), order)
             entry["ItemTax"] = _money_v0(item.item_tax, order)
+            if has_shipping:
+                # ordersV0.json OrderItem.ShippingPrice: the item's share of the order's shipping.
+                entry["ShippingPrice"] = _money_v0(shipping, order)
             entry["PromotionDiscount"] = _money_v0(Decimal(0), order)
         if order.details.get("isBusiness"):
             entry["PriceDesignation"] = "BusinessPrice"
         if item.gift_message or item.gift_wrap_level:
-            entry["BuyerInfo"] = {
-                "GiftMessageText": item.gift_message,
-                "GiftWrapLevel": item.gift_wrap_level,
-            }
+            entry["BuyerInfo"] = {"GiftWrapLevel": item.gift_wrap_level}
+            if is_shared:
+                entry["BuyerInfo"]["GiftMessageText"] = item.gift_message
         if item.buyer_cancel_reason:
             entry["BuyerRequestedCancel"] = {
                 "IsBuyerRequestedCancel": "true",
                 "BuyerCancelReason": item.buyer_cancel_reason,
             }
-        items.append(entry)
-    return {"AmazonOrderId": order.order_id, "OrderItems": items}
+        entries.append(entry)
+    return {"AmazonOrderId": order.order_id, "OrderItems": entries}
 
 
-def order_address_v0(order: SandboxOrder) -> dict:
+def order_address_v0(order: SandboxOrder, *, roles=None) -> dict:
+    """getOrderAddress: ShippingAddress only for Unshipped, PartiallyShipped and Shipped orders;
+    its restricted data (Name, AddressLine1-3, Phone, AddressType, ExtendedFields: the note on
+    ordersV0.json Order.ShippingAddress) only with the restricted role."""
     result = {"AmazonOrderId": order.order_id}
     address = order.details.get("address")
-    if address:
-        result["ShippingAddress"] = {
-            "Name": address["name"],
-            "AddressLine1": address["addressLine1"],
-            "City": address["city"],
-            "StateOrRegion": address["stateOrRegion"],
-            "PostalCode": address["postalCode"],
-            "CountryCode": address["countryCode"],
-            "Phone": address.get("phone", ""),
-            "AddressType": "Commercial"
-            if address["addressType"] == "COMMERCIAL"
-            else "Residential",
-        }
+    if address and order.status in PERSONAL_DATA_STATUSES:
+        shipping_address = _where_v0(address)
+        if _is_personal_data_shared(order, _roles(order, roles)):
+            for name, key in (("Name", "name"), ("AddressLine1", "addressLine1")):
+                if address.get(key):
+                    shipping_address[name] = address[key]
+            shipping_address["AddressType"] = (
+                "Commercial" if address.get("addressType") == "COMMERCIAL" else "Residential"
+            )
+            if address.get("phone") and not _is_phone_suppressed(order):
+                shipping_address["Phone"] = address["phone"]
         if address.get("companyName"):
-            result["ShippingAddress"]["CompanyName"] = address["companyName"]
+            shipping_address["CompanyName"] = address["companyName"]
             result["BuyerCompanyName"] = address["companyName"]
+        result["ShippingAddress"] = shipping_address
     return result
 
 
-def order_buyer_info_v0(order: SandboxOrder) -> dict:
+def order_buyer_info_v0(order: SandboxOrder, *, roles=None) -> dict:
+    """getOrderBuyerInfo: BuyerEmail, BuyerName and PurchaseOrderNumber are restricted data
+    (ordersV0.json Order.BuyerInfo), shared for Unshipped, PartiallyShipped and Shipped orders
+    only (amzn/selling-partner-api-models#4536)."""
+    result = {"AmazonOrderId": order.order_id}
+    if not _is_personal_data_shared(order, _roles(order, roles)):
+        return result
     buyer = order.details["buyer"]
-    result = {
-        "AmazonOrderId": order.order_id,
-        "BuyerEmail": buyer["buyerEmail"],
-        "BuyerName": buyer["buyerName"],
-    }
+    result["BuyerEmail"] = buyer["buyerEmail"]
+    result["BuyerName"] = buyer["buyerName"]
     if buyer.get("buyerPurchaseOrderNumber"):
         result["PurchaseOrderNumber"] = buyer["buyerPurchaseOrderNumber"]
     return result

@@ -2,7 +2,9 @@
 
 Pagination tokens are signed and carry the whole query plus the last (sort key, id) served, so a
 page never repeats or skips an order that existed when the search began, even while orders are
-updated between pages.
+updated between pages. A searchOrders token also carries the parameters of the call that began
+the search: Amazon accepts the token only with those parameters again (all but
+maxResultsPerPage).
 """
 
 from dataclasses import asdict, dataclass, field
@@ -25,6 +27,12 @@ from seller_central_sandbox.services.sellers import SandboxError
 
 TOKEN_MAX_AGE = timedelta(hours=24)
 SAFETY_MARGIN = timedelta(minutes=2)
+# Amazon's answer to a next-page call whose other parameters differ from the first call's
+# (amzn/selling-partner-api-sdk issue 717; amzn/selling-partner-api-models issue 5144).
+PAGINATION_PARAMETERS_DIFFER = (
+    "The paginationToken you have submitted is not valid. All parameters must match the "
+    "original request except maxResultsPerPage."
+)
 
 
 @dataclass
@@ -39,6 +47,8 @@ class OrderQuery:
     page_size: int = 100
     included: list[str] = field(default_factory=list)
     cursor: list | None = None
+    # The first call's parameters, normalised (searchOrders): a next page must repeat them.
+    parameters: dict = field(default_factory=dict)
 
 
 def parse_timestamp(value: str, name: str) -> datetime:
@@ -50,12 +60,25 @@ def parse_timestamp(value: str, name: str) -> datetime:
     return moment
 
 
+def amazon_now(seller: SandboxSeller) -> datetime:
+    """The time by Amazon's clock, which runs `clock_offset_seconds` ahead of the caller's
+    (behind when negative): real clocks differ by seconds, and Amazon judges by its own."""
+    return timezone.now() + timedelta(seconds=seller.clock_offset_seconds)
+
+
 def checked_window(
-    *, after_value: str, before_value: str | None, after_name: str, before_name: str
+    *,
+    after_value: str,
+    before_value: str | None,
+    after_name: str,
+    before_name: str,
+    now: datetime | None = None,
 ) -> tuple[datetime, datetime]:
-    """Amazon's rules for a search window: the end at least two minutes before now (the default
-    end is now - 2 min), and not before the start. Raises SandboxError (400 InvalidInput)."""
-    latest = timezone.now() - SAFETY_MARGIN
+    """Amazon's rules for a search window: the end at least two minutes before the time of the
+    request by Amazon's clock, `now` (orders_2026-01-01.json, createdBefore and
+    lastUpdatedBefore; the default end is now - 2 min), and not before the start. Raises
+    SandboxError (400 InvalidInput)."""
+    latest = (now or timezone.now()) - SAFETY_MARGIN
     after = parse_timestamp(after_value, after_name)
     if before_value:
         before = parse_timestamp(before_value, before_name)

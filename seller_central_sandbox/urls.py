@@ -13,6 +13,13 @@ urlpatterns = [
     path("sellers/<str:seller_id>/lifecycle", views.lifecycle_view, name="lifecycle"),
     path("sellers/<str:seller_id>/faults", views.faults_view, name="faults"),
     path("sellers/<str:seller_id>/tokens", views.tokens_view, name="tokens"),
+    path("sellers/<str:seller_id>/behaviour", views.behaviour_view, name="behaviour"),
+    path("sellers/<str:seller_id>/usage-plan", views.usage_plan_view, name="usage_plan"),
+    path(
+        "sellers/<str:seller_id>/integration-feed",
+        views.integration_feed_view,
+        name="integration_feed",
+    ),
     path(
         "sellers/<str:seller_id>/orders/<str:order_id>/step",
         views.order_step_view,

@@ -11,14 +11,20 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from seller_central_sandbox.forms import (
+    AmazonBehaviourForm,
     FaultsForm,
+    IntegrationFeedForm,
     LifecycleForm,
     OrdersGenerateForm,
     OrderStepForm,
     TokensForm,
+    UsagePlanForm,
 )
 from seller_central_sandbox.models import SandboxSeller
+from seller_central_sandbox.ratelimit import USAGE_PLANS
 from seller_central_sandbox.selectors import orders_for_control_page, sellers_for_control_page
+from seller_central_sandbox.services.feeds import seller_feed_faults_set
+from seller_central_sandbox.services.integrations import integration_acknowledgements_submit
 from seller_central_sandbox.services.orders import (
     order_lifecycle_step,
     orders_generate,
@@ -28,10 +34,13 @@ from seller_central_sandbox.services.sellers import (
     FaultSettings,
     SandboxError,
     seller_access_tokens_expire,
+    seller_clock_offset_set,
     seller_faults_update,
     seller_rate_limits_refill,
+    seller_roles_set,
     seller_tokens_restore,
     seller_tokens_revoke,
+    seller_usage_plan_set,
 )
 
 
@@ -79,6 +88,15 @@ def seller_list(request: HttpRequest) -> HttpResponse:
 @staff_required
 def seller_detail(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+    plans = [
+        (
+            operation,
+            (seller.usage_plans or {}).get(operation, {}).get("rate", plan.rate),
+            (seller.usage_plans or {}).get(operation, {}).get("burst", plan.burst),
+            operation in (seller.usage_plans or {}),
+        )
+        for operation, plan in sorted(USAGE_PLANS.items())
+    ]
     return render(
         request,
         "seller_central_sandbox/seller_detail.html",
@@ -86,6 +104,19 @@ def seller_detail(request: HttpRequest, seller_id: str) -> HttpResponse:
             "seller": seller,
             "orders": orders_for_control_page(seller=seller),
             "step_form": OrderStepForm(),
+            "behaviour_form": AmazonBehaviourForm(
+                initial={
+                    "clock_offset_seconds": seller.clock_offset_seconds,
+                    "roles": seller.roles,
+                    "result_compression": seller.result_compression,
+                    "fatal_next": seller.fault_feed_fatal_next,
+                    "fatal_applied": seller.fault_feed_fatal_applied,
+                    "has_fatal_report": seller.fault_feed_fatal_report,
+                }
+            ),
+            "usage_plan_form": UsagePlanForm(),
+            "usage_plans": plans,
+            "integration_form": IntegrationFeedForm(),
         },
     )
 
@@ -180,3 +211,56 @@ def order_step_view(request: HttpRequest, seller_id: str, order_id: str) -> Http
         }
 
     return _done(request, seller, OrderStepForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def behaviour_view(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+
+    def action(data):
+        seller_clock_offset_set(seller=seller, seconds=data["clock_offset_seconds"])
+        seller_roles_set(seller=seller, roles=data["roles"])
+        seller_feed_faults_set(
+            seller=seller,
+            fatal_next=data["fatal_next"],
+            fatal_applied=data["fatal_applied"],
+            has_fatal_report=data["has_fatal_report"],
+            result_compression=data["result_compression"],
+        )
+        return _("Amazon's behaviour saved.")
+
+    return _done(request, seller, AmazonBehaviourForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def usage_plan_view(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+
+    def action(data):
+        seller_usage_plan_set(
+            seller=seller, operation=data["operation"], rate=data["rate"], burst=data["burst"]
+        )
+        if data["rate"] is None and data["burst"] is None:
+            return _("%(operation)s is back on its documented usage plan.") % {
+                "operation": data["operation"]
+            }
+        return _("Usage plan of %(operation)s saved.") % {"operation": data["operation"]}
+
+    return _done(request, seller, UsagePlanForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def integration_feed_view(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+
+    def action(data):
+        feed = integration_acknowledgements_submit(seller=seller, application=data["application"])
+        return _("%(application)s submitted feed %(feed)s.") % {
+            "application": feed.application,
+            "feed": feed.feed_id,
+        }
+
+    return _done(request, seller, IntegrationFeedForm(request.POST), action)

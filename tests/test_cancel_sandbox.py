@@ -145,7 +145,7 @@ def test_a_confirmed_cancellation_releases_the_stock_an_unimported_order_still_h
     assert reservations_of(order).count() == len(units) > 0
     Product.objects.filter(sku__in=units).update(quantity_in_stock=0)
     order_lifecycle_step(seller=seller, order_id=pending.order_id, step="pay")
-    SandboxOrder.objects.filter(pk=pending.pk).update(last_updated_time=minutes_ago(3))
+    SandboxOrder.objects.filter(pk=pending.pk).update(last_updated_time=minutes_ago(4))
     sync_to_the_end(store)
     order.refresh_from_db()
     assert order.status == "Unshipped"
@@ -236,6 +236,8 @@ def test_cancellations_made_together_travel_in_one_feed(synced_store, seller, me
 def test_a_worker_that_died_during_create_feed_does_not_send_the_feed_twice(
     synced_store, seller, merchant
 ):
+    from datetime import timedelta
+
     from django.utils import timezone
 
     from amazon_channel.leases import lease_claim
@@ -248,18 +250,24 @@ def test_a_worker_that_died_during_create_feed_does_not_send_the_feed_twice(
     feed = _feed_open(synced_store)
     feed = lease_claim(AmazonFeed.objects, pk=feed.pk, holder="dead", duration=lease_duration())
     client = AmazonClient(synced_store)
-    # The dead worker uploaded, wrote CREATING, called createFeed, and died before saving the id.
+    # The dead worker uploaded, wrote CREATING, called createFeed, and died before saving the id
+    # (its lease has run out since, as it does only long after the call's timeout).
     feed.feed_document_id = client.feed_document_upload(
         content=feed.content.encode(), content_type="text/xml; charset=UTF-8"
     )
     feed.state = AmazonFeed.State.CREATING
-    feed.submitted_at = timezone.now()
+    feed.submitted_at = timezone.now() - timedelta(seconds=30)
     feed.save()
     client.feed_create(feed_type=feed.feed_type, document_id=feed.feed_document_id)
     AmazonFeed.objects.filter(pk=feed.pk).update(lease_expires_at=timezone.now())
 
     deliver_outbox(synced_store)
 
+    # Amazon's order, not a feed found in getFeeds, proves the cancellation: nothing is sent
+    # twice, and the feed Amazon lists is never adopted as ours (it could be another tool's).
     assert SandboxFeed.objects.filter(seller=seller).count() == 1
     assert AmazonOrderCancellation.objects.get(order=order).state == "confirmed"
-    assert AmazonFeed.objects.get().feed_id == SandboxFeed.objects.get(seller=seller).feed_id
+    assert SandboxOrder.objects.get(order_id=order.amazon_order_id).status == "CANCELLED"
+    lost = AmazonFeed.objects.get()
+    assert (lost.feed_id, lost.state) == ("", AmazonFeed.State.FAILED)
+    assert OutboxMessage.objects.get().state == OutboxMessage.State.DONE

@@ -95,10 +95,11 @@ def ship(client, commerce_order, quantities: dict, tracking_number: str, carrier
 
 
 def next_sync(store, amazon_order) -> None:
-    """The next sync, once Amazon's change is older than the 2 minutes a sync leaves out (and a
-    whole second newer than what we read last: Amazon's dates have whole seconds)."""
+    """The next sync, once Amazon's change is older than the 3 minutes a sync leaves out (2 by
+    Amazon's rule, 1 for clock skew) and a whole second newer than what we read last (Amazon's
+    dates have whole seconds)."""
     amazon_order.refresh_from_db()
-    updated_at = max(minutes_ago(3), amazon_order.last_update_date + timedelta(seconds=1))
+    updated_at = max(minutes_ago(4), amazon_order.last_update_date + timedelta(seconds=1))
     SandboxOrder.objects.filter(order_id=amazon_order.amazon_order_id).update(
         last_updated_time=updated_at
     )

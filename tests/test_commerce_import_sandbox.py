@@ -201,7 +201,7 @@ def test_pending_orders_reserve_stock_and_release_it_when_imported(sandbox_serve
     assert reserved == pending_units > 0
 
     order_lifecycle_step(seller=seller, order_id=pending.order_id, step="pay")
-    SandboxOrder.objects.filter(pk=pending.pk).update(last_updated_time=minutes_ago(3))
+    SandboxOrder.objects.filter(pk=pending.pk).update(last_updated_time=minutes_ago(4))
     sync_to_the_end(store)
 
     units = sum(item.quantity_ordered for item in pending.items.all())
@@ -237,7 +237,7 @@ def test_shipped_on_amazon_completes_and_canceled_by_the_buyer_settles_the_order
     )
     order_lifecycle_step(seller=seller, order_id=pending.order_id, step="pay")
     SandboxOrder.objects.filter(pk__in=[shipped.pk, pending.pk]).update(
-        last_updated_time=minutes_ago(3)
+        last_updated_time=minutes_ago(4)
     )
     sync_to_the_end(store)
     ours = AmazonOrder.objects.get(amazon_order_id=pending.order_id)
@@ -247,7 +247,7 @@ def test_shipped_on_amazon_completes_and_canceled_by_the_buyer_settles_the_order
     from seller_central_sandbox.services.orders import _buyer_cancels
 
     locked = SandboxOrder.objects.get(pk=pending.pk)
-    _buyer_cancels(locked, reason="Ordered by mistake", now=minutes_ago(2.5))
+    _buyer_cancels(locked, reason="Ordered by mistake", now=minutes_ago(3.5))
     sync_to_the_end(store)
 
     assert commerce_order_of(AmazonOrder.objects.get(amazon_order_id=shipped.order_id)).state == (

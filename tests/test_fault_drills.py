@@ -127,7 +127,11 @@ def test_a_worker_killed_mid_cancel_sends_the_feed_exactly_once(
     merchant = django_user_model.objects.create_user("anna")
     # Amazon answers slowly: the worker dies while createFeed is on the wire.
     seller_faults_update(seller=seller, faults=FaultSettings(latency_ms=1500))
-    environment = subprocess_environment(settings, var_dir=tmp_path)
+    # The next worker reads Amazon's order once no createFeed call can still be alive (its
+    # timeout) and no feed that could be ours is unfinished.
+    environment = subprocess_environment(
+        settings, var_dir=tmp_path, AMAZON_REQUEST_TIMEOUT_SECONDS="5"
+    )
     log = tmp_path / "worker.log"
 
     with celery_worker(environment, log, "first") as first:
@@ -153,6 +157,8 @@ def test_a_worker_killed_mid_cancel_sends_the_feed_exactly_once(
     assert SandboxFeed.objects.filter(seller=seller).count() == 1
     assert AmazonFeed.objects.count() == 1
     assert SandboxOrder.objects.get(order_id=order.amazon_order_id).status == "CANCELLED"
+    # Confirmed from Amazon's order: the feed getFeeds lists was never adopted as ours.
+    assert AmazonFeed.objects.get().feed_id == ""
 
 
 def free_port() -> int:

@@ -28,7 +28,8 @@ def test_the_sandbox_process_serves_the_sp_api_to_the_client(tmp_path):
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     generated = run_manage(
-        "sandbox", "orders-generate", "--seller-id", "A1PROCESS", "--count", "3",
+        # Placed over the past day: an order placed now waits two minutes for a search.
+        "sandbox", "orders-generate", "--seller-id", "A1PROCESS", "--count", "3", "--days", "1",
         environment=environment,
     )  # fmt: skip
     assert generated.returncode == 0, generated.stderr

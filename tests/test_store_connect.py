@@ -156,7 +156,21 @@ def test_store_connect_command_creates_then_updates_and_prints_the_id(sandbox_se
     assert store.environment == "sandbox"
 
 
-def test_store_connect_defaults_to_amazons_endpoints_for_the_region():
+@pytest.mark.parametrize(
+    ("environment_arguments", "environment", "endpoint"),
+    [
+        ([], "sandbox", "https://sandbox.sellingpartnerapi-eu.amazon.com"),
+        (
+            ["--environment", "sandbox"],
+            "sandbox",
+            "https://sandbox.sellingpartnerapi-eu.amazon.com",
+        ),
+        (["--environment", "production"], "production", "https://sellingpartnerapi-eu.amazon.com"),
+    ],
+)
+def test_store_connect_defaults_to_amazons_endpoints_of_the_region_and_environment(
+    environment_arguments, environment, endpoint
+):
     call_command(
         "store_connect",
         "--name", "Paris",
@@ -165,14 +179,15 @@ def test_store_connect_defaults_to_amazons_endpoints_for_the_region():
         "--client-id", "amzn1.application-oa2-client.x",
         "--client-secret", "secret",
         "--refresh-token", "Atzr|x",
+        *environment_arguments,
         stdout=io.StringIO(),
         stderr=io.StringIO(),
     )  # fmt: skip
 
     store = Store.objects.get()
-    assert store.sp_api_endpoint == "https://sellingpartnerapi-eu.amazon.com"
+    assert store.sp_api_endpoint == endpoint
     assert store.token_endpoint == "https://api.amazon.com/auth/o2/token"
-    assert store.environment == "production"
+    assert store.environment == environment
 
 
 def test_sync_command_recovers_one_order_and_syncs_in_the_foreground(sandbox_server, seller):

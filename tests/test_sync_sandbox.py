@@ -21,6 +21,7 @@ from amazon_channel.services.sync import (
     CLOCK_MARGIN,
     LOOKBACK,
     SyncNotAllowed,
+    clock_skew_margin,
     store_problem_report,
     sync_run_start,
     sync_run_step,
@@ -108,15 +109,16 @@ def test_an_incremental_run_picks_up_only_what_changed(store, seller, sandbox_se
     assert len(changed) == 3
     for order_id in changed:
         order_lifecycle_step(seller=seller, order_id=order_id, step="pay")
-    SandboxOrder.objects.filter(order_id__in=changed).update(last_updated_time=minutes_ago(3))
+    SandboxOrder.objects.filter(order_id__in=changed).update(last_updated_time=minutes_ago(4))
     asked_before = len(sandbox_server.exchanges)
 
     second = sync_to_the_end(store)
 
-    # Amazon was asked for the watermark minus the lookback up to two minutes ago, nothing more.
+    # Amazon was asked for the watermark minus the lookback up to two minutes ago less the
+    # margin for its clock, nothing more.
     assert second.window_start == first.window_end - LOOKBACK
-    now = timezone.now()
-    assert now - CLOCK_MARGIN - timedelta(seconds=30) < second.window_end <= now - CLOCK_MARGIN
+    latest = timezone.now() - CLOCK_MARGIN - clock_skew_margin()
+    assert latest - timedelta(seconds=30) < second.window_end <= latest
     searches = searches_sent(sandbox_server, since=asked_before)
     assert [(search["lastUpdatedAfter"], search["lastUpdatedBefore"]) for search in searches] == [
         (iso8601(second.window_start), iso8601(second.window_end))
@@ -254,7 +256,7 @@ def test_shipments_made_on_amazon_come_back_with_their_tracking(store, seller):
         ship_date=minutes_ago(4).isoformat(),
         items=[ShipmentItem(order_item_id=item.order_item_id, quantity=item.quantity_ordered)],
     )
-    SandboxOrder.objects.filter(pk=order.pk).update(last_updated_time=minutes_ago(3))
+    SandboxOrder.objects.filter(pk=order.pk).update(last_updated_time=minutes_ago(4))
 
     sync_to_the_end(store)
 
@@ -363,22 +365,27 @@ def test_a_pending_order_and_an_amazon_fulfilled_one_are_explained_not_flagged(s
     )
     sync_to_the_end(store)
     ours = AmazonOrder.objects.get(amazon_order_id=pending.order_id)
+    # Amazon shares neither prices nor the buyer's personal data before payment.
     assert ours.order_notes == (
-        "Amazon gives no prices while the order is pending; they will be read when it is paid."
+        "Amazon gives no prices while the order is pending; they will be read when it is paid.\n"
+        "Amazon shares the recipient's name and address once the order is paid."
     )
     assert ours.order_total is None and not ours.needs_attention
+    assert {"name", "addressLine1", "postalCode"}.isdisjoint(ours.shipping_address)
+    assert ours.shipping_address["city"] and ours.buyer_name == ours.buyer_email == ""
     afn = AmazonOrder.objects.get(amazon_order_id=fulfilled_by_amazon.order_id)
     assert afn.order_notes == "Amazon fulfils this order and shares no shipping address."
     assert not afn.needs_attention
     assert not AmazonOrder.objects.filter(store=store, needs_attention=True).exists()
 
     order_lifecycle_step(seller=seller, order_id=pending.order_id, step="pay")
-    SandboxOrder.objects.filter(pk=pending.pk).update(last_updated_time=minutes_ago(3))
+    SandboxOrder.objects.filter(pk=pending.pk).update(last_updated_time=minutes_ago(4))
     sync_to_the_end(store)
 
     ours.refresh_from_db()
     assert ours.status == "Unshipped"
     assert ours.order_notes == ""
+    assert ours.shipping_address["addressLine1"] and ours.buyer_name and ours.buyer_email
     assert ours.order_total is not None
     assert all(item.item_price is not None for item in ours.items.all())
 

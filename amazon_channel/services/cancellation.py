@@ -9,9 +9,14 @@ the merchant has reviewed the rejection, Cancel Order may be tried again: the sa
 back to pending with the new reason and a new outbox message, keyed by the attempt
 (`cancel:<order pk>` first, then `cancel:<order pk>:<attempt>`), so each attempt is sent once.
 Locks are always taken order row first, then its cancellation.
+
+When Amazon's answer does not say whether the cancellation was applied (a FATAL feed, a lost
+createFeed answer), Amazon's state of the order decides (`cancellation_outcome_read`): cancelled
+is confirmed, still Unshipped was not applied (sent again once), shipped is rejected.
 """
 
 import logging
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -27,6 +32,7 @@ from amazon_channel.models import (
     OutboxMessage,
 )
 from amazon_channel.notifications import buyer_cancellation_email_send
+from amazon_channel.order_payload import STATUS_BY_FULFILLMENT_STATUS
 from amazon_channel.selectors import order_cancellation
 from amazon_channel.services.commerce import commerce_order_settle_cancellation
 from amazon_channel.services.sync import amazon_order_recover
@@ -282,3 +288,57 @@ def cancellation_read_back(*, order_id: int) -> None:
         amazon_order_recover(store=order.store, amazon_order_id=order.amazon_order_id)
     except AmazonError as error:
         logger.info("order %s: read-back after a rejected cancellation failed: %s", order_id, error)
+
+
+@dataclass(frozen=True)
+class CancellationOutcome:
+    """What Amazon's order says of a cancellation whose feed left its outcome unknown."""
+
+    is_applied: bool = False
+    # Not applied, and the order can still be cancelled: the message may be sent again.
+    is_cancellable: bool = False
+    # Neither: why the cancellation cannot be applied, for the merchant (rejected).
+    refusal: str = ""
+    # The order's state is unreadable or in between: look again later.
+    is_undecided: bool = False
+
+
+def cancellation_outcome_read(*, order: dict, order_item_ids: list[str]) -> CancellationOutcome:
+    """Read Amazon's order (getOrder, Orders API 2026-01-01): CANCELLED, or every item we asked
+    to cancel with a cancellationExecution, means applied; UNSHIPPED with those items not
+    cancelled means not applied; shipped (fully or partly) or any other status means it can no
+    longer be applied. An order without a readable status is undecided."""
+    fulfillment = order.get("fulfillment") if isinstance(order.get("fulfillment"), dict) else {}
+    status = fulfillment.get("fulfillmentStatus")
+    items = {
+        str(item.get("orderItemId")): item
+        for item in order.get("orderItems") or []
+        if isinstance(item, dict)
+    }
+    wanted = [items.get(str(item_id)) for item_id in order_item_ids]
+    are_items_cancelled = bool(wanted) and all(
+        item is not None
+        and isinstance(item.get("cancellation"), dict)
+        and item["cancellation"].get("cancellationExecution")
+        for item in wanted
+    )
+    if status == "CANCELLED" or are_items_cancelled:
+        return CancellationOutcome(is_applied=True)
+    if status == "UNSHIPPED":
+        return CancellationOutcome(is_cancellable=True)
+    if status in ("SHIPPED", "PARTIALLY_SHIPPED"):
+        return CancellationOutcome(
+            refusal=_(
+                "Amazon did not apply the cancellation, and the order has shipped since: "
+                "returns and refunds are handled in Amazon Seller Central."
+            )
+        )
+    if status in STATUS_BY_FULFILLMENT_STATUS:
+        return CancellationOutcome(
+            refusal=_(
+                "Amazon did not apply the cancellation, and shows the order as %(status)s: "
+                "it can only be canceled in Amazon Seller Central."
+            )
+            % {"status": STATUS_BY_FULFILLMENT_STATUS[status].label}
+        )
+    return CancellationOutcome(is_undecided=True)

@@ -5,7 +5,9 @@ Unshipped, PartiallyShipped or Shipped, an Amazon-fulfilled one once Shipped, ne
 Canceled one. The Commerce order is invoiced offline ("Amazon Channel Payment", the Amazon order
 id as PO number). Amazon's Shipped completes it; a cancellation on Amazon completes it with the
 reason. Pending orders hold stock when the store says so. What blocks an import (a SKU missing or
-out of stock) is written on the Amazon order and retried on the next sync.
+out of stock, an address Amazon withheld) is written on the Amazon order and retried on the
+next sync. A Commerce order whose grand total is not Amazon's is flagged the same way, with the
+difference.
 """
 
 import logging
@@ -13,8 +15,15 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from amazon_channel.models import AmazonOrder, AmazonOrderEvent, AmazonOrderStatus, Store
+from amazon_channel.models import (
+    AmazonOrder,
+    AmazonOrderEvent,
+    AmazonOrderStatus,
+    FulfillmentChannel,
+    Store,
+)
 from commerce_orders.exceptions import CommerceOrderError, ProductUnavailable
 from commerce_orders.models import OrderState
 from commerce_orders.services import (
@@ -44,6 +53,13 @@ IMPORTABLE = {
     "AFN": {AmazonOrderStatus.SHIPPED},
 }
 PENDING = {AmazonOrderStatus.PENDING, AmazonOrderStatus.PENDING_AVAILABILITY}
+# Orders the merchant still ships: their Commerce order needs the whole address for the parcel.
+TO_SHIP = {AmazonOrderStatus.UNSHIPPED, AmazonOrderStatus.PARTIALLY_SHIPPED}
+PARCEL_ADDRESS_PARTS = (
+    ("name", _lazy("name")),
+    ("addressLine1", _lazy("street")),
+    ("postalCode", _lazy("postal code")),
+)
 
 
 def _stock_reference(order: AmazonOrder) -> str:
@@ -84,6 +100,34 @@ def _address(order: AmazonOrder) -> AddressData:
         country_code=address.get("countryCode", "")[:2],
         phone=address.get("phone", "")[:40],
     )
+
+
+def _withheld_address_parts(order: AmazonOrder) -> list[str]:
+    """What the parcel of an order the merchant still ships lacks of its address: Amazon
+    withholds the recipient's name, street and postal code from apps without the restricted
+    Direct-to-Consumer Shipping role. An address the merchant completed here counts."""
+    if order.fulfillment_channel != FulfillmentChannel.MERCHANT or order.status not in TO_SHIP:
+        return []
+    address = order.shipping_address or {}
+    return [str(label) for key, label in PARCEL_ADDRESS_PARTS if not address.get(key)]
+
+
+def _total_difference(order: AmazonOrder, commerce_order) -> str:
+    """Why the Commerce order's grand total is not Amazon's, or "" when it is (or Amazon gave
+    none to compare). Commerce holds items, their tax and shipping: Amazon's other charges
+    (gift wrap, discounts, delivery tips) and a unit price that does not divide the item's
+    price (10.00 for 3 units) leave a difference the merchant must see."""
+    if order.order_total is None or commerce_order.grand_total == order.order_total:
+        return ""
+    return _(
+        "Commerce total %(commerce)s %(currency)s differs from Amazon's %(amazon)s "
+        "%(currency)s by %(difference)s %(currency)s."
+    ) % {
+        "commerce": commerce_order.grand_total,
+        "amazon": order.order_total,
+        "difference": abs(order.order_total - commerce_order.grand_total),
+        "currency": order.currency,
+    }
 
 
 def _record_import_error(order: AmazonOrder, message: str) -> None:
@@ -135,7 +179,8 @@ def _import(store: Store, order: AmazonOrder) -> bool:
         if order.status == AmazonOrderStatus.SHIPPED:
             order_complete(actor=None, order=commerce_order, comment=_("Shipped on Amazon."))
         locked.commerce_order = commerce_order
-        locked.commerce_import_error = ""
+        # A total that is not Amazon's stays on the order as its Commerce problem.
+        locked.commerce_import_error = _total_difference(order, commerce_order)
         locked.save(update_fields=["commerce_order", "commerce_import_error", "updated_at"])
         AmazonOrderEvent.objects.create(
             order=locked,
@@ -144,6 +189,7 @@ def _import(store: Store, order: AmazonOrder) -> bool:
             % {"number": commerce_order.increment_id},
         )
     order.commerce_order = commerce_order
+    order.commerce_import_error = locked.commerce_import_error
     return True
 
 
@@ -193,6 +239,18 @@ def amazon_order_commerce_follow(*, store: Store, order: AmazonOrder) -> bool:
             stock_release(reference=_stock_reference(order))
             return False
         if order.status not in IMPORTABLE.get(order.fulfillment_channel, set()):
+            return False
+        withheld = _withheld_address_parts(order)
+        if withheld:
+            _record_import_error(
+                order,
+                _(
+                    "Commerce order not created: Amazon withheld the recipient's %(parts)s "
+                    "(the seller's authorization of this app may lack the Direct-to-Consumer "
+                    "Shipping role). Retried on every sync until they arrive."
+                )
+                % {"parts": ", ".join(withheld)},
+            )
             return False
         return _import(store, order)
     except ProductUnavailable as error:

@@ -1,23 +1,52 @@
-"""Delivering the outbox to Amazon as feeds, and applying their processing reports.
+"""Delivering the outbox to Amazon as feeds, and applying what Amazon says of them.
 
 One feed at a time per store. A feed moves NEW -> UPLOADED -> CREATING -> SUBMITTED -> DONE,
-each step committed before the next Amazon call. CREATING is written before createFeed, so a
-worker that dies during that call leaves a trace: the next worker first asks Amazon (getFeeds)
-for an acknowledgement feed of this marketplace, created since then, that we do not know yet.
-Amazon's Feed carries no reference to its input document, but this channel sends the seller's
-order acknowledgements, one feed at a time per store, so such a feed is the lost one: it is
-adopted, and the messages are not sent twice. Every message is in exactly one feed, and its
-result is applied once, under the feed's row lock.
+each step committed before the next Amazon call. Every message is in exactly one feed at a
+time, and a feed's outcome is applied once, under the feed's row lock.
+
+What a feed's outcome says of each message:
+- DONE: the processing report decides; an error row for the message (or for the whole feed)
+  means refused, no error row means applied.
+- FATAL: "Some, none, or all of the operations within the feed may have completed
+  successfully" (feeds_2021-06-30.json, Feed.processingStatus). When the feed has a report, an
+  error row for the message still means refused. A message without one is applied only when
+  the ProcessingSummary proves it (every message processed, as many successful as have no
+  error row): a report of a feed that stopped half-way lists only what it processed. Anything
+  else, and a FATAL feed without a report, leaves the outcome unknown.
+- A lost createFeed answer (the worker died or the call timed out while CREATING) leaves the
+  outcome unknown too. getFeeds cannot tell us whether our feed exists: it lists every feed of
+  the seller, including those of their ERP or repricer, and a Feed names neither its
+  application nor its input document. So no feed is ever adopted as ours.
+
+An unknown outcome puts the message in VERIFYING, and nothing is sent again until Amazon's
+state of the order has been read (getOrder). A cancellation is confirmed when Amazon shows the
+order (or the items) cancelled, rejected when the order has shipped meanwhile, and sent again in
+a new feed, once and under its own idempotency key, when the order is still Unshipped. A refund
+cannot be verified this way (Amazon's order shows no refund state): it waits for the merchant
+(see services/outbox.py).
+
+The race of a lost feed: our feed may exist at Amazon and still be IN_QUEUE or IN_PROGRESS, its
+effect not yet visible in the orders, and sending again at once could apply it twice. So
+before the orders are read, we wait: first until the createFeed call cannot still be alive
+(its timeout after CREATING was written), then while any feed of our type and marketplace
+created around our call (from a minute before CREATING to a minute after the call's timeout)
+that is not known to be another of ours is unfinished (getFeeds, processingStatuses IN_QUEUE
+and IN_PROGRESS). Once they are all finished, our feed, if Amazon has it, has been applied or
+refused, and the orders tell which. A feed of another tool in that window only delays the check.
+A cancellation sent again that Amazon refuses is checked against the order once more (Amazon's
+order can lag behind its feeds: "not cancellable" may mean "already cancelled").
 """
 
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amazon_channel.feed_documents import (
     ACKNOWLEDGEMENT_FEED_TYPE,
@@ -25,6 +54,7 @@ from amazon_channel.feed_documents import (
     XML_CONTENT_TYPE,
     AdjustedItem,
     CancelMessage,
+    ProcessingReport,
     RefundMessage,
     UnreadableReport,
     acknowledgement_feed,
@@ -32,19 +62,28 @@ from amazon_channel.feed_documents import (
     processing_report_parse,
 )
 from amazon_channel.leases import lease_claim, lease_extend
-from amazon_channel.models import AmazonFeed, OutboxMessage, Store, SyncState
+from amazon_channel.models import AmazonFeed, AmazonOrderEvent, OutboxMessage, Store, SyncState
 from amazon_channel.services.cancellation import (
     cancellation_confirm,
+    cancellation_outcome_read,
     cancellation_read_back,
     cancellation_reject,
 )
-from amazon_channel.services.outbox import outbox_message_settle, shipments_deliver
+from amazon_channel.services.outbox import (
+    AWAITING_MERCHANT,
+    outbox_message_doubt,
+    outbox_message_settle,
+    shipments_deliver,
+)
 from amazon_channel.services.sync import backoff_seconds, lease_duration, store_problem_report
 from amazon_channel.spapi import (
     AmazonAuthorizationError,
     AmazonClient,
+    AmazonNotFound,
     AmazonRequestError,
     AmazonRetryableError,
+    AmazonThrottled,
+    RateLimited,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,6 +95,10 @@ UNFINISHED = (
     AmazonFeed.State.CREATING,
     AmazonFeed.State.SUBMITTED,
 )
+# Our clock and Amazon's differ by seconds: the window of a lost feed is widened by this.
+CLOCK_MARGIN = timedelta(minutes=1)
+# A cancellation message sent again after Amazon's order showed it was not applied.
+RESENT_AFTER_CHECK = "is_resent_after_check"
 
 
 @dataclass
@@ -72,6 +115,44 @@ FEED_KINDS = {
     OutboxMessage.Kind.CANCEL_ORDER: ACKNOWLEDGEMENT_FEED_TYPE,
     OutboxMessage.Kind.REFUND_ORDER: PAYMENT_ADJUSTMENT_FEED_TYPE,
 }
+
+
+class Outcome(Enum):
+    APPLIED = "applied"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class FeedAnswer:
+    """What Amazon said of a feed as a whole. `refusal`: nothing was applied (every message is
+    refused with it). Else `report` decides per message when there is one; `is_done` says the
+    feed completed (DONE), so that a message without an error row was applied; `unknown` is the
+    reason given for a message whose outcome the answer leaves open."""
+
+    status: str = ""
+    report_text: str = ""
+    report: ProcessingReport | None = None
+    is_done: bool = False
+    refusal: str = ""
+    unknown: str = ""
+
+    def outcome(self, message_id: int, all_ids: list[int]) -> tuple[Outcome, str]:
+        if self.refusal:
+            return Outcome.REFUSED, self.refusal
+        report = self.report
+        if report is None:
+            return Outcome.UNKNOWN, self.unknown
+        problem = report.outcome(message_id)
+        if problem:
+            return Outcome.REFUSED, problem
+        if self.is_done:
+            feed_problem = report.feed_error()
+            return (Outcome.REFUSED, feed_problem) if feed_problem else (Outcome.APPLIED, "")
+        # FATAL: an error about the whole feed says nothing of which messages were applied.
+        if report.feed_error() is None and report.accounts_for_all(all_ids):
+            return Outcome.APPLIED, ""
+        return Outcome.UNKNOWN, self.unknown
 
 
 def _feed_content(store: Store, kind: str, messages: list[OutboxMessage]) -> bytes:
@@ -158,66 +239,170 @@ def _feed_hold(feed: AmazonFeed, holder: str, seconds: float) -> None:
         locked.save(update_fields=["lease_expires_at"])
 
 
-def _feed_settle(
-    feed: AmazonFeed, holder: str, *, report_text: str, failure: str = ""
-) -> list[int]:
-    """Apply the report (or a whole-feed failure) to every message; returns rejected order ids."""
+def _message_refused(message: OutboxMessage, problem: str, rejected_orders: list[int]) -> None:
+    if message.kind != OutboxMessage.Kind.CANCEL_ORDER:
+        message.state = OutboxMessage.State.FAILED
+        message.result = problem
+        message.save(update_fields=["state", "result", "updated_at"])
+        outbox_message_settle(message=message, problem=problem)
+        return
+    if message.payload.get(RESENT_AFTER_CHECK):
+        # Sent again because Amazon's order looked uncancelled; its refusal may only mean the
+        # first feed's cancellation has reached the order since: the order decides once more.
+        message.state = OutboxMessage.State.VERIFYING
+        message.result = problem
+        message.save(update_fields=["state", "result", "updated_at"])
+        return
+    message.state = OutboxMessage.State.FAILED
+    message.result = problem
+    message.save(update_fields=["state", "result", "updated_at"])
+    cancellation_reject(cancellation=message.cancellation, amazon_message=problem)
+    rejected_orders.append(message.cancellation.order_id)
+
+
+def _message_applied(message: OutboxMessage) -> None:
+    message.state = OutboxMessage.State.DONE
+    message.result = "OK"
+    message.save(update_fields=["state", "result", "updated_at"])
+    if message.kind == OutboxMessage.Kind.CANCEL_ORDER:
+        cancellation_confirm(cancellation=message.cancellation)
+    else:
+        outbox_message_settle(message=message, problem="")
+
+
+def _message_unknown(message: OutboxMessage, reason: str, *, is_feed_known: bool) -> None:
+    message.state = OutboxMessage.State.VERIFYING
+    message.result = reason
+    message.save(update_fields=["state", "result", "updated_at"])
+    if message.kind == OutboxMessage.Kind.REFUND_ORDER and is_feed_known:
+        # Our feed has finished: Seller Central shows whatever it applied.
+        outbox_message_doubt(message=message)
+
+
+def _feed_settle(feed: AmazonFeed, holder: str, *, answer: FeedAnswer) -> list[int]:
+    """Apply Amazon's answer to every message of the feed; returns the rejected orders' ids."""
     rejected_orders: list[int] = []
     with transaction.atomic():
         locked = _locked_feed(feed, holder)
-        if locked.state == AmazonFeed.State.DONE:
+        if locked.state in (AmazonFeed.State.DONE, AmazonFeed.State.FAILED):
             return rejected_orders
-        report = None
-        if not failure:
-            try:
-                report = processing_report_parse(report_text)
-            except UnreadableReport as error:
-                failure = f"Amazon's processing report could not be read: {error}"
-        for message in locked.messages.order_by("pk"):
-            if message.state != OutboxMessage.State.IN_FEED:
-                continue
-            problem = failure or report.outcome(message.feed_message_id) or report.outcome(0)
-            message.state = OutboxMessage.State.FAILED if problem else OutboxMessage.State.DONE
-            message.result = problem or "OK"
-            message.save(update_fields=["state", "result", "updated_at"])
-            if message.kind == OutboxMessage.Kind.CANCEL_ORDER:
-                cancellation = message.cancellation
-                if problem:
-                    cancellation_reject(cancellation=cancellation, amazon_message=problem)
-                    rejected_orders.append(cancellation.order_id)
-                else:
-                    cancellation_confirm(cancellation=cancellation)
+        messages = [
+            message
+            for message in locked.messages.order_by("pk")
+            if message.state == OutboxMessage.State.IN_FEED
+        ]
+        all_ids = [message.feed_message_id for message in messages]
+        for message in messages:
+            outcome, text = answer.outcome(message.feed_message_id, all_ids)
+            if outcome == Outcome.APPLIED:
+                _message_applied(message)
+            elif outcome == Outcome.REFUSED:
+                _message_refused(message, text, rejected_orders)
             else:
-                outbox_message_settle(message=message, problem=problem)
-        locked.state = AmazonFeed.State.FAILED if failure else AmazonFeed.State.DONE
-        locked.report = report_text
-        locked.error = failure
+                _message_unknown(message, text, is_feed_known=bool(locked.feed_id))
+        locked.state = AmazonFeed.State.DONE if answer.is_done else AmazonFeed.State.FAILED
+        locked.processing_status = answer.status or locked.processing_status
+        locked.report = answer.report_text
+        locked.error = answer.refusal or ("" if answer.is_done else answer.unknown)
         locked.lease_holder = ""
-        locked.save(update_fields=["state", "report", "error", "lease_holder", "updated_at"])
+        locked.save(
+            update_fields=[
+                "state",
+                "processing_status",
+                "report",
+                "error",
+                "lease_holder",
+                "updated_at",
+            ]
+        )
     return rejected_orders
 
 
-def _lost_feed_id(feed: AmazonFeed, client: AmazonClient) -> str | None:
-    known = set(
-        AmazonFeed.objects.filter(store_id=feed.store_id)
-        .exclude(feed_id="")
-        .values_list("feed_id", flat=True)
+def _report_answer(status: str, report_text: str, *, is_done: bool) -> FeedAnswer:
+    unknown = (
+        _("Amazon's processing report does not say whether this message was applied.")
+        if is_done
+        else _(
+            "Amazon aborted the feed (FATAL): some, none or all of its messages may have "
+            "been applied, and its report does not say which for this one."
+        )
     )
-    candidates = client.feeds_created_since(
-        feed_type=feed.feed_type, created_since=feed.submitted_at - timedelta(minutes=1)
+    try:
+        report = processing_report_parse(report_text)
+    except UnreadableReport as error:
+        # Amazon processed the feed: nothing proves a message was refused, nor applied.
+        return FeedAnswer(
+            status=status,
+            report_text=report_text,
+            unknown=_("Amazon's processing report could not be read: %(error)s") % {"error": error},
+        )
+    return FeedAnswer(
+        status=status, report_text=report_text, report=report, is_done=is_done, unknown=unknown
     )
-    unknown = [candidate["feedId"] for candidate in candidates if candidate["feedId"] not in known]
-    return str(unknown[0]) if unknown else None
+
+
+def _finished_feed_answer(feed: AmazonFeed, details: dict, client: AmazonClient) -> FeedAnswer:
+    """What a finished feed (DONE, FATAL, CANCELLED, or a status we do not know) says."""
+    status = str(details.get("processingStatus") or "")
+    document_id = details.get("resultFeedDocumentId")
+    if status == "CANCELLED":
+        # "The feed was cancelled before it started processing": nothing was applied.
+        return FeedAnswer(
+            status=status, refusal=_("Amazon cancelled the feed before processing it.")
+        )
+    if status in ("DONE", "FATAL") and document_id:
+        try:
+            report_text = client.feed_result_document(str(document_id))
+        except AmazonRequestError as error:
+            return FeedAnswer(
+                status=status,
+                unknown=_("Amazon's processing report could not be downloaded: %(error)s")
+                % {"error": error.message},
+            )
+        return _report_answer(status, report_text, is_done=status == "DONE")
+    if status == "FATAL":
+        return FeedAnswer(
+            status=status,
+            unknown=_(
+                "Amazon aborted the feed (FATAL) without a report: some, none or all of its "
+                "messages may have been applied."
+            ),
+        )
+    return FeedAnswer(
+        status=status,
+        unknown=_("Amazon ended the feed as %(status)s without a report.") % {"status": status},
+    )
+
+
+def _feed_lost(feed: AmazonFeed, holder: str) -> None:
+    _feed_settle(
+        feed,
+        holder,
+        answer=FeedAnswer(
+            unknown=_(
+                "Amazon's answer to the feed's creation was lost: Amazon's state of the order "
+                "decides whether it was applied."
+            )
+        ),
+    )
 
 
 def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> DeliveryOutcome | None:
     """Move the feed as far as it goes now; a wait, or None once it is settled."""
-    is_resumed_creation = feed.state == AmazonFeed.State.CREATING
+    if feed.state == AmazonFeed.State.CREATING:
+        # createFeed was called and its answer lost (a dead worker, a timeout): Amazon may or
+        # may not have the feed, and nothing proves which feed would be ours.
+        _feed_lost(feed, holder)
+        return None
     while True:
         if feed.state == AmazonFeed.State.NEW:
-            document_id = client.feed_document_upload(
-                content=feed.content.encode(), content_type=XML_CONTENT_TYPE
-            )
+            try:
+                document_id = client.feed_document_upload(
+                    content=feed.content.encode(), content_type=XML_CONTENT_TYPE
+                )
+            except AmazonRequestError as error:
+                _feed_refused(feed, holder, error)
+                return None
             feed = _feed_save(
                 feed, holder, state=AmazonFeed.State.UPLOADED, feed_document_id=document_id
             )
@@ -226,14 +411,18 @@ def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> Delive
                 feed, holder, state=AmazonFeed.State.CREATING, submitted_at=timezone.now()
             )
         elif feed.state == AmazonFeed.State.CREATING:
-            feed_id = None
-            if is_resumed_creation:
-                # A worker died during createFeed: Amazon may have the feed already.
-                feed_id = _lost_feed_id(feed, client)
-            if feed_id is None:
+            try:
                 feed_id = client.feed_create(
                     feed_type=feed.feed_type, document_id=feed.feed_document_id
                 )
+            except (RateLimited, AmazonThrottled, AmazonAuthorizationError):
+                # Nothing was sent (our limiter), or Amazon throttled or denied the call: no
+                # feed exists, and the next attempt calls createFeed again.
+                _feed_save(feed, holder, state=AmazonFeed.State.UPLOADED)
+                raise
+            except AmazonRequestError as error:
+                _feed_refused(feed, holder, error)
+                return None
             feed = _feed_save(feed, holder, state=AmazonFeed.State.SUBMITTED, feed_id=feed_id)
         elif feed.state == AmazonFeed.State.SUBMITTED:
             details = client.feed_get(feed.feed_id)
@@ -243,18 +432,8 @@ def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> Delive
                 wait = settings.AMAZON_FEED_POLL_SECONDS
                 _feed_hold(feed, holder, wait)
                 return DeliveryOutcome(wait_seconds=wait)
-            if status == "DONE":
-                report = client.feed_result_document(details["resultFeedDocumentId"])
-                feed = _feed_save(feed, holder, processing_status=status)
-                rejected = _feed_settle(feed, holder, report_text=report)
-            else:
-                feed = _feed_save(feed, holder, processing_status=status)
-                rejected = _feed_settle(
-                    feed,
-                    holder,
-                    report_text="",
-                    failure=f"Amazon did not process the feed ({status}).",
-                )
+            answer = _finished_feed_answer(feed, details, client)
+            rejected = _feed_settle(feed, holder, answer=answer)
             for order_id in rejected:
                 cancellation_read_back(order_id=order_id)
             return None
@@ -262,13 +441,196 @@ def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> Delive
             return None
 
 
+def _feed_refused(feed: AmazonFeed, holder: str, error: AmazonRequestError) -> None:
+    """createFeedDocument or createFeed refused (4xx): no feed exists, nothing was applied."""
+    rejected = _feed_settle(
+        feed,
+        holder,
+        answer=FeedAnswer(
+            refusal=_("Amazon refused the feed: %(error)s") % {"error": error.message}
+        ),
+    )
+    for order_id in rejected:
+        cancellation_read_back(order_id=order_id)
+
+
+def _lost_feed_wait(feed: AmazonFeed, client: AmazonClient) -> float:
+    """Seconds to wait before the orders may be read for a lost feed's messages; 0 when every
+    feed that could be ours has finished (see the module's docstring)."""
+    now = timezone.now()
+    call_timeout = timedelta(seconds=settings.AMAZON_REQUEST_TIMEOUT_SECONDS)
+    quiet_from = feed.submitted_at + call_timeout
+    if now < quiet_from:
+        return (quiet_from - now).total_seconds()
+    known = set(
+        AmazonFeed.objects.filter(store__seller_id=feed.store.seller_id)
+        .exclude(feed_id="")
+        .values_list("feed_id", flat=True)
+    )
+    window_end = quiet_from + CLOCK_MARGIN
+    unfinished = client.feeds_unfinished(
+        feed_type=feed.feed_type,
+        created_since=feed.submitted_at - CLOCK_MARGIN,
+        # Until Amazon's now (the default) while the window is still open: Amazon's clock may
+        # be behind ours, and a time in its future may be refused.
+        created_until=window_end if window_end < now - CLOCK_MARGIN else None,
+    )
+    if any(str(candidate["feedId"]) not in known for candidate in unfinished):
+        return settings.AMAZON_FEED_POLL_SECONDS
+    return 0.0
+
+
+def _verification_claim(message: OutboxMessage, holder: str) -> OutboxMessage | None:
+    verifying = OutboxMessage.objects.filter(state=OutboxMessage.State.VERIFYING)
+    try:
+        return lease_claim(verifying, pk=message.pk, holder=holder, duration=lease_duration())
+    except OutboxMessage.DoesNotExist:
+        return None  # settled meanwhile by another worker
+
+
+def _verified(message: OutboxMessage, holder: str, *, state: str, result: str) -> bool:
+    """Move a VERIFYING message on under its lock; False when another worker has it now."""
+    locked = OutboxMessage.objects.select_for_update(of=("self",)).get(pk=message.pk)
+    if locked.state != OutboxMessage.State.VERIFYING or locked.lease_holder != holder:
+        return False
+    message.state = state
+    message.result = result
+    message.lease_holder = ""
+    fields = ["state", "result", "lease_holder", "updated_at"]
+    if state == OutboxMessage.State.PENDING:
+        message.feed = None
+        message.feed_message_id = None
+        message.payload = {**locked.payload, RESENT_AFTER_CHECK: True}
+        fields += ["feed", "feed_message_id", "payload"]
+    message.save(update_fields=fields)
+    return True
+
+
+def _verification_apply(message: OutboxMessage, holder: str, order: dict | None) -> None:
+    """Settle a VERIFYING cancellation from Amazon's order (None: Amazon does not find it)."""
+    cancellation = message.cancellation
+    if order is None:
+        outcome_refusal = _("Amazon does not find the order: the cancellation was not applied.")
+        outcome = None
+    else:
+        outcome = cancellation_outcome_read(
+            order=order, order_item_ids=message.payload.get("order_item_ids") or []
+        )
+        outcome_refusal = outcome.refusal
+    is_rejected = False
+    with transaction.atomic():
+        if outcome is not None and outcome.is_undecided:
+            _verified_release(message, holder)
+            return
+        if outcome is not None and outcome.is_applied:
+            if _verified(message, holder, state=OutboxMessage.State.DONE, result="OK"):
+                cancellation_confirm(cancellation=cancellation)
+            return
+        if outcome is not None and outcome.is_cancellable:
+            if message.payload.get(RESENT_AFTER_CHECK):
+                # Sent again once already and still not applied: it is not sent a third time.
+                outcome_refusal = _(
+                    "Amazon did not apply the cancellation, sent twice. Its last answer: %(answer)s"
+                ) % {"answer": message.result or "-"}
+            elif _verified(message, holder, state=OutboxMessage.State.PENDING, result=""):
+                AmazonOrderEvent.objects.create(
+                    order_id=cancellation.order_id,
+                    kind=AmazonOrderEvent.Kind.NOTE,
+                    message=_(
+                        "Amazon had not applied the cancellation and the order is still "
+                        "unshipped: sending it to Amazon again."
+                    ),
+                )
+                return
+            else:
+                return
+        if _verified(message, holder, state=OutboxMessage.State.FAILED, result=outcome_refusal):
+            cancellation_reject(cancellation=cancellation, amazon_message=outcome_refusal)
+            is_rejected = True
+    if is_rejected:
+        cancellation_read_back(order_id=cancellation.order_id)
+
+
+def _verified_release(message: OutboxMessage, holder: str) -> None:
+    OutboxMessage.objects.filter(pk=message.pk, lease_holder=holder).update(lease_holder="")
+
+
+def _awaiting_amazon() -> Q:
+    """VERIFYING messages that Amazon's side settles: cancellations (by the order), and refunds
+    of a lost feed until no feed that could be ours is unfinished (then the merchant's)."""
+    return Q(state=OutboxMessage.State.VERIFYING) & (
+        Q(kind=OutboxMessage.Kind.CANCEL_ORDER)
+        | (Q(kind=OutboxMessage.Kind.REFUND_ORDER) & ~Q(payload__has_key=AWAITING_MERCHANT))
+    )
+
+
+def _refund_doubt(message: OutboxMessage) -> None:
+    """A lost feed's refund once every feed that could be ours has finished: Seller Central now
+    shows it if Amazon applied it, so the merchant decides."""
+    with transaction.atomic():
+        locked = OutboxMessage.objects.select_for_update(of=("self",)).get(pk=message.pk)
+        if locked.state == OutboxMessage.State.VERIFYING and AWAITING_MERCHANT not in (
+            locked.payload
+        ):
+            outbox_message_doubt(message=locked)
+
+
+def _messages_verify(*, store: Store, client: AmazonClient, holder: str) -> float:
+    """Settle the store's VERIFYING cancellations from Amazon's orders, and hand a lost feed's
+    refunds to the merchant once no feed that could be ours is unfinished; returns how long to
+    wait before trying again (0 when nothing is left for Amazon's side). Raises
+    AmazonAuthorizationError."""
+    now = timezone.now()
+    candidates = (
+        OutboxMessage.objects.filter(_awaiting_amazon(), store=store)
+        .exclude(lease_holder__gt="", lease_expires_at__gt=now)
+        .select_related("feed", "feed__store")
+        .order_by("pk")
+    )
+    waits: list[float] = []
+    lost_feed_waits: dict[int, float] = {}
+    for message in list(candidates[:MESSAGES_PER_FEED]):
+        try:
+            feed = message.feed
+            if feed is not None and not feed.feed_id:
+                if feed.pk not in lost_feed_waits:
+                    lost_feed_waits[feed.pk] = _lost_feed_wait(feed, client)
+                if lost_feed_waits[feed.pk] > 0:
+                    waits.append(lost_feed_waits[feed.pk])
+                    continue
+            if message.kind == OutboxMessage.Kind.REFUND_ORDER:
+                _refund_doubt(message)
+                continue
+            claimed = _verification_claim(message, holder)
+            if claimed is None:
+                continue
+            try:
+                order = client.get_order(claimed.payload["amazon_order_id"])
+            except AmazonNotFound:
+                order = None
+            except AmazonRequestError as error:
+                _verified_release(claimed, holder)
+                logger.info("outbox message %s: getOrder refused: %s", claimed.pk, error.message)
+                waits.append(backoff_seconds(4))
+                continue
+            _verification_apply(claimed, holder, order)
+        except AmazonRetryableError as error:
+            # Throttled or unreachable: the rest waits for the next pass.
+            waits.append(error.wait_seconds or backoff_seconds(2))
+            break
+    if not OutboxMessage.objects.filter(_awaiting_amazon(), store=store).exists():
+        return 0.0
+    return min(waits) if waits else settings.AMAZON_FEED_POLL_SECONDS
+
+
 def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
     """Send the store's pending messages and follow their feeds until done or a wait.
 
-    Shipment confirmations first (one API call each), then feeds (cancellations, refunds).
-    Never sleeps; an Amazon error is a wait with backoff (the messages stay where they are).
-    Rejected credentials pause the store, as the sync does; a feed Amazon refuses (4xx) fails
-    its messages, and their cancellations are shown as rejected with Amazon's words.
+    Shipment confirmations first (one API call each), then the cancellations whose outcome is
+    being checked against Amazon's orders, then feeds (cancellations, refunds). Never sleeps; an
+    Amazon error is a wait with backoff (the messages stay where they are). Rejected
+    credentials pause the store, as the sync does; a feed Amazon refuses (4xx) fails its
+    messages, and their cancellations are shown as rejected with Amazon's words.
     """
     store = Store.objects.get(pk=store_id)
     if store.sync_state == SyncState.NEEDS_REAUTHORIZATION:
@@ -281,15 +643,21 @@ def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
     except AmazonAuthorizationError as error:
         store_problem_report(store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
         return DeliveryOutcome(is_finished=True)
-    for _ in range(10):
+    for _attempt in range(10):
+        try:
+            verify_wait = _messages_verify(store=store, client=client, holder=holder)
+        except AmazonAuthorizationError as error:
+            store_problem_report(store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
+            return DeliveryOutcome(is_finished=True)
         feed = _feed_open(store)
         if feed is None:
-            return DeliveryOutcome(is_finished=True)
+            return DeliveryOutcome(is_finished=verify_wait == 0, wait_seconds=verify_wait)
         claimed = lease_claim(
             AmazonFeed.objects, pk=feed.pk, holder=holder, duration=lease_duration()
         )
         if claimed is None:
-            return DeliveryOutcome(is_finished=True)  # another worker is on it
+            # Another worker is on the feed; what is left to check here comes back later.
+            return DeliveryOutcome(is_finished=verify_wait == 0, wait_seconds=verify_wait)
         try:
             outcome = _feed_advance(claimed, holder, client)
         except AmazonRetryableError as error:
@@ -300,21 +668,32 @@ def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
             store_problem_report(store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
             return DeliveryOutcome(is_finished=True)
         except AmazonRequestError as error:
+            # getFeed or getFeedDocument refused: the feed was created, so its outcome is
+            # unknown (never "refused": Amazon may have applied it).
             _feed_settle(
-                claimed, holder, report_text="", failure=f"Amazon refused the feed: {error.message}"
+                claimed,
+                holder,
+                answer=FeedAnswer(
+                    unknown=_("Amazon refused to tell the feed's outcome: %(error)s")
+                    % {"error": error.message}
+                ),
             )
             continue
         if outcome is not None:
+            if verify_wait:
+                outcome.wait_seconds = min(outcome.wait_seconds, verify_wait)
             return outcome
     return DeliveryOutcome()
 
 
 def stores_with_outbox_work() -> list[int]:
-    """Stores with messages waiting, a message or a feed whose worker has gone quiet."""
+    """Stores with messages waiting, a message or a feed whose worker has gone quiet, or a
+    message whose outcome Amazon's side is still to settle."""
     now = timezone.now()
     pending = OutboxMessage.objects.filter(
         Q(state=OutboxMessage.State.PENDING)
         | Q(state=OutboxMessage.State.SENDING, lease_expires_at__lt=now)
+        | _awaiting_amazon()
     ).values_list("store_id", flat=True)
     stalled = AmazonFeed.objects.filter(state__in=UNFINISHED, lease_expires_at__lt=now).values_list(
         "store_id", flat=True

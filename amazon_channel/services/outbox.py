@@ -4,6 +4,12 @@ did the work, delivered after commit, retried until Amazon answers, settled once
 Shipments go one by one through confirmShipment; refunds travel in payment adjustment feeds
 (services/feeds.py). What Amazon refuses is written on the Amazon order (its notes) and the
 message stays FAILED, with a retry action for the merchant.
+
+A refund whose outcome Amazon's answer leaves unknown (a FATAL feed, a lost createFeed answer)
+is never sent again by itself nor by a plain Retry: Amazon's order shows no refund state (the
+Orders API 2026-01-01 model has no refund or adjustment field), so only the merchant can check
+Seller Central. It stays VERIFYING, "outcome unknown", until the merchant confirms that Seller
+Central does not show the refund and sends it again.
 """
 
 import logging
@@ -12,6 +18,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,6 +38,18 @@ KIND_LABELS = {
 @dataclass
 class ApiDelivery:
     wait_seconds: float = 0.0
+
+
+# In the payload of a refund whose outcome is unknown once only the merchant can settle it.
+AWAITING_MERCHANT = "is_awaiting_merchant"
+
+
+class RetryNotAllowed(Exception):
+    """The message cannot be sent again as asked; `message` says why, in the merchant's words."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 def outbox_message_enqueue(*, store: Store, kind: str, key: str, payload: dict) -> OutboxMessage:
@@ -70,15 +89,35 @@ def _refusal_text(message: OutboxMessage, reason: str) -> str:
     return _("Amazon refused the %(kind)s: %(reason)s") % {"kind": label, "reason": reason}
 
 
+def _unknown_outcome_text(message: OutboxMessage) -> str:
+    label = KIND_LABELS.get(message.kind, message.kind)
+    number = message.payload.get("commerce_credit_memo") or message.payload.get("commerce_shipment")
+    return _(
+        "Amazon's answer does not say whether the %(kind)s #%(number)s was applied: "
+        "check this %(kind)s in Seller Central."
+    ) % {"kind": label, "number": number or "?"}
+
+
 def _channel_notes_refresh(order: AmazonOrder) -> None:
-    """The Amazon order's notes: one line per message Amazon refused and no retry has settled;
-    empty again once every retry went through."""
-    failed = OutboxMessage.objects.filter(
+    """The Amazon order's notes: one line per message Amazon refused and no retry has settled,
+    and per refund whose outcome is unknown; empty again once every one is settled."""
+    open_messages = OutboxMessage.objects.filter(
         store_id=order.store_id,
-        state=OutboxMessage.State.FAILED,
         payload__amazon_order_id=order.amazon_order_id,
-    ).order_by("pk")
-    notes = "\n".join(_refusal_text(message, message.result) for message in failed)
+    ).filter(
+        Q(state=OutboxMessage.State.FAILED)
+        | Q(
+            state=OutboxMessage.State.VERIFYING,
+            kind=OutboxMessage.Kind.REFUND_ORDER,
+            **{f"payload__{AWAITING_MERCHANT}": True},
+        )
+    )
+    notes = "\n".join(
+        _refusal_text(message, message.result)
+        if message.state == OutboxMessage.State.FAILED
+        else _unknown_outcome_text(message)
+        for message in open_messages.order_by("pk")
+    )
     AmazonOrder.objects.filter(pk=order.pk).update(channel_notes=notes)
 
 
@@ -100,15 +139,56 @@ def outbox_message_settle(*, message: OutboxMessage, problem: str) -> None:
     _channel_notes_refresh(order)
 
 
-def outbox_message_retry(*, message: OutboxMessage, actor: AbstractBaseUser) -> OutboxMessage:
-    """Send a FAILED message again (the merchant's retry); other states are left alone."""
+def outbox_message_doubt(*, message: OutboxMessage) -> None:
+    """Leave a VERIFYING refund whose outcome Amazon's answer left unknown to the merchant:
+    flagged, and noted on its Amazon order (history and notes). Runs in the caller's
+    transaction, with the message row locked."""
+    message.payload = {**message.payload, AWAITING_MERCHANT: True}
+    message.save(update_fields=["payload", "updated_at"])
+    order = _order_for(message)
+    if order is None:
+        return
+    AmazonOrderEvent.objects.create(
+        order=order, kind=AmazonOrderEvent.Kind.NOTE, message=_unknown_outcome_text(message)
+    )
+    _channel_notes_refresh(order)
+
+
+def _is_unknown_refund(message: OutboxMessage) -> bool:
+    """A refund whose outcome Amazon's answer left unknown: only the merchant, having checked
+    Seller Central, may send it again."""
+    return (
+        message.kind == OutboxMessage.Kind.REFUND_ORDER
+        and message.state == OutboxMessage.State.VERIFYING
+        and bool(message.payload.get(AWAITING_MERCHANT))
+    )
+
+
+def outbox_message_retry(
+    *, message: OutboxMessage, actor: AbstractBaseUser, is_absence_confirmed: bool = False
+) -> OutboxMessage:
+    """Send a message again (the merchant's retry): a FAILED one, or a refund whose outcome is
+    unknown once the merchant confirms (`is_absence_confirmed`) that Seller Central does not
+    show it. Other states are left alone (a second click does nothing). Raises RetryNotAllowed
+    for an unknown refund without that confirmation: a plain retry could refund twice."""
     from amazon_channel.tasks import outbox_deliver
 
     with transaction.atomic():
         locked = OutboxMessage.objects.select_for_update(of=("self",)).get(pk=message.pk)
-        if locked.state != OutboxMessage.State.FAILED:
+        is_unknown_refund = _is_unknown_refund(locked)
+        if is_unknown_refund and not is_absence_confirmed:
+            raise RetryNotAllowed(
+                _(
+                    "Amazon may have applied this refund already: check it in Seller Central, "
+                    "and confirm that Seller Central does not show it before sending it again."
+                )
+            )
+        if locked.state != OutboxMessage.State.FAILED and not is_unknown_refund:
             return locked
         locked.state = OutboxMessage.State.PENDING
+        locked.payload = {
+            name: value for name, value in locked.payload.items() if name != AWAITING_MERCHANT
+        }
         locked.feed = None
         locked.feed_message_id = None
         locked.result = ""
@@ -116,6 +196,7 @@ def outbox_message_retry(*, message: OutboxMessage, actor: AbstractBaseUser) -> 
         locked.save(
             update_fields=[
                 "state",
+                "payload",
                 "feed",
                 "feed_message_id",
                 "result",
@@ -125,12 +206,20 @@ def outbox_message_retry(*, message: OutboxMessage, actor: AbstractBaseUser) -> 
         )
         order = _order_for(locked)
         if order is not None:
+            label = KIND_LABELS.get(locked.kind, locked.kind)
+            text = (
+                _(
+                    "Seller Central does not show the %(kind)s (confirmed by the user): "
+                    "sending it to Amazon again."
+                )
+                if is_unknown_refund
+                else _("Sending the %(kind)s to Amazon again.")
+            )
             AmazonOrderEvent.objects.create(
                 order=order,
                 kind=AmazonOrderEvent.Kind.NOTE,
                 actor=actor,
-                message=_("Sending the %(kind)s to Amazon again.")
-                % {"kind": KIND_LABELS.get(locked.kind, locked.kind)},
+                message=text % {"kind": label},
             )
             _channel_notes_refresh(order)
         outbox_deliver.delay_on_commit(store_id=locked.store_id)

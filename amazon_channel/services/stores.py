@@ -10,7 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from amazon_channel.marketplaces import MARKETPLACES, TOKEN_ENDPOINT
+from amazon_channel.marketplaces import (
+    MARKETPLACES,
+    TOKEN_ENDPOINT,
+    endpoint_environment_problem,
+    region_endpoint,
+)
 from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
 from amazon_channel.schedules import STORE_SYNC_TASK, store_sync_task_name
 from amazon_channel.spapi import AmazonClient, AmazonError
@@ -34,6 +39,31 @@ class StoreCredentials:
     lwa_client_id: str
     lwa_client_secret: str
     refresh_token: str
+
+
+class StoreEndpointRefused(ValueError):
+    """The SP-API endpoint belongs to the other environment (a sandbox store at an Amazon
+    production host, or the reverse); `message` says why in plain words."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def store_endpoint_resolve(*, region: str, environment: str, sp_api_endpoint: str | None) -> str:
+    """The SP-API endpoint a store of `environment` in `region` uses: the one given, else
+    Amazon's host of the region for that environment (sandbox.sellingpartnerapi-<region> for a
+    sandbox store). Raises StoreEndpointRefused when the endpoint is an Amazon host of the
+    other environment; hosts that are not Amazon's (our Seller Central sandbox) are kept."""
+    endpoint = (sp_api_endpoint or "").strip() or region_endpoint(
+        region=region, environment=environment
+    )
+    problem = endpoint_environment_problem(
+        endpoint=endpoint, environment=environment, region=region
+    )
+    if problem:
+        raise StoreEndpointRefused(problem)
+    return endpoint
 
 
 def store_schedule_update(*, store: Store) -> PeriodicTask:
@@ -99,11 +129,13 @@ def store_connect(
 ) -> tuple[Store, bool]:
     """Create or update the store of this seller and marketplace; returns (store, created).
 
-    New credentials clear a "needs reauthorization" pause. Endpoints default to Amazon's
-    production ones for the marketplace's region. Records "connected", "credentials updated"
+    New credentials clear a "needs reauthorization" pause. The SP-API endpoint defaults to
+    Amazon's host of the marketplace's region for `environment` (its sandbox host for a sandbox
+    store), the token endpoint to Login with Amazon. Records "connected", "credentials updated"
     (with the other fields that changed) or "settings changed" naming `actor`, None for the
     system; connecting again with the same values records nothing.
-    Raises KeyError for an unknown marketplace.
+    Raises KeyError for an unknown marketplace, StoreEndpointRefused for an Amazon endpoint of
+    the other environment (nothing is written).
     """
     marketplace = MARKETPLACES[marketplace_code.upper()]
     values = {
@@ -111,7 +143,9 @@ def store_connect(
         "region": marketplace.region,
         "marketplace_code": marketplace.code,
         "environment": environment,
-        "sp_api_endpoint": sp_api_endpoint or marketplace.endpoint,
+        "sp_api_endpoint": store_endpoint_resolve(
+            region=marketplace.region, environment=environment, sp_api_endpoint=sp_api_endpoint
+        ),
         "token_endpoint": token_endpoint or TOKEN_ENDPOINT,
         "lwa_client_id": credentials.lwa_client_id,
         "lwa_client_secret": credentials.lwa_client_secret,
@@ -186,7 +220,12 @@ def store_sync_request(
 def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
     """Save a store edited as a whole (Django admin), recording what changed naming `actor`:
     "connected" for a new store, else "credentials updated" (no values), "activated" /
-    "deactivated", and "settings changed" with old -> new of every other field."""
+    "deactivated", and "settings changed" with old -> new of every other field.
+    Raises StoreEndpointRefused (nothing saved) when its SP-API endpoint is an Amazon host of
+    the other environment."""
+    store.sp_api_endpoint = store_endpoint_resolve(
+        region=store.region, environment=store.environment, sp_api_endpoint=store.sp_api_endpoint
+    )
     if store.pk is None:
         store.save()
         store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.CONNECTED)
@@ -218,7 +257,8 @@ def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
 
 
 def store_connection_check(*, store: Store) -> str | None:
-    """None when Amazon accepts the store's credentials and answers, else what went wrong."""
+    """None when Amazon accepts the store's credentials and lists the store's marketplace among
+    those the seller participates in (getMarketplaceParticipations), else what went wrong."""
     try:
         AmazonClient(store).check_connection()
     except AmazonError as error:
@@ -237,16 +277,24 @@ def store_connection_test(
 ) -> str | None:
     """Test connection before saving: the same arguments as store_connect, nothing written.
 
-    None when Amazon accepts the credentials, else what went wrong in plain words.
+    None when Amazon accepts the credentials and the seller participates in the marketplace,
+    else what went wrong in plain words (an endpoint of the other environment is refused
+    before anything is sent).
     """
     marketplace = MARKETPLACES[marketplace_code.upper()]
+    try:
+        sp_api_endpoint = store_endpoint_resolve(
+            region=marketplace.region, environment=environment, sp_api_endpoint=sp_api_endpoint
+        )
+    except StoreEndpointRefused as error:
+        return error.message
     unsaved = Store(
         seller_id=seller_id,
         marketplace_id=marketplace.marketplace_id,
         marketplace_code=marketplace.code,
         region=marketplace.region,
         environment=environment,
-        sp_api_endpoint=sp_api_endpoint or marketplace.endpoint,
+        sp_api_endpoint=sp_api_endpoint,
         token_endpoint=token_endpoint or TOKEN_ENDPOINT,
         lwa_client_id=credentials.lwa_client_id,
         lwa_client_secret=credentials.lwa_client_secret,

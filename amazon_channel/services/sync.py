@@ -1,12 +1,14 @@
 """Keeping a store's orders in step with Seller Central.
 
-A sync is a `SyncRun` over a window of last-update times, [watermark - lookback, now - 2 min],
-read page by page with searchOrders. Each page is committed with the run's cursor in the same
-transaction, so a worker killed at any point resumes from the last committed page, and a page
-read twice changes nothing. The store's watermark moves to the window's end only when the last
-page is committed. One run per store at a time: a unique constraint on running runs, and a lease
-that a dead worker's run loses after a while, so another worker can resume it. A store that is
-deactivated or needs reauthorization stops its running sync before the next page.
+A sync is a `SyncRun` over a window of last-update times, [watermark - lookback, now - 2 min -
+a clock margin], read page by page with searchOrders. Each page is committed with the run's
+cursor (Amazon's pagination token and the exact search parameters it was issued for) in the same
+transaction, so a worker killed at any point resumes from the last committed page, repeating
+those parameters, and a page read twice changes nothing. The store's watermark moves to the
+window's end only when the last page is committed. One run per store at a time: a unique
+constraint on running runs, and a lease that a dead worker's run loses after a while, so another
+worker can resume it. A store that is deactivated or needs reauthorization stops its running
+sync before the next page.
 """
 
 import logging
@@ -34,12 +36,26 @@ from amazon_channel.spapi import (
     AmazonRetryableError,
     AmazonThrottled,
     RateLimited,
+    longest_limiter_wait,
 )
 
 logger = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=10)
 CLOCK_MARGIN = timedelta(minutes=2)  # Amazon's rule: *Before at least 2 minutes ago.
+# A 400 on a window ending less than this before the end our clock allows may be Amazon's clock
+# running behind ours; a window ending earlier was refused for something else.
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+# What searchOrders' first page asked for before runs kept their parameters (commit 8a00283):
+# a run of that code resumed by this one repeats them, whatever SEARCH_INCLUDED_DATA is now.
+PRE_PARAMETERS_INCLUDED_DATA = [
+    "BUYER",
+    "RECIPIENT",
+    "PROCEEDS",
+    "FULFILLMENT",
+    "PACKAGES",
+    "CANCELLATION",
+]
 FIRST_SYNC_DAYS = 30
 MAX_CONSECUTIVE_ERRORS = 8
 # Orders left needing attention that one run reads again with getOrder (rate 0.5/s, burst 30).
@@ -65,6 +81,16 @@ class StepOutcome:
 
 def lease_duration() -> timedelta:
     return timedelta(seconds=settings.AMAZON_LEASE_SECONDS)
+
+
+def clock_skew_margin() -> timedelta:
+    return timedelta(seconds=settings.AMAZON_CLOCK_SKEW_MARGIN_SECONDS)
+
+
+def window_end_for(now: datetime) -> datetime:
+    """The latest window end Amazon accepts by our clock (two minutes before the request),
+    less the margin for Amazon's clock running behind ours; whole seconds, as sent."""
+    return (now - CLOCK_MARGIN - clock_skew_margin()).replace(microsecond=0)
 
 
 def backoff_seconds(attempt: int, *, cap: float = 300.0) -> float:
@@ -113,7 +139,7 @@ def sync_run_start(
             store=store,
             kind=kind,
             window_start=window_start.replace(microsecond=0),
-            window_end=(now - CLOCK_MARGIN).replace(microsecond=0),
+            window_end=window_end_for(now),
             lease_expires_at=now,
         )
 
@@ -202,8 +228,10 @@ def store_problem_report(store_id: int, state: str, message: str) -> None:
 
 
 def _commit_page(
-    run: SyncRun, holder: str, *, payloads: list[dict], next_token: str | None
+    run: SyncRun, holder: str, *, payloads: list[dict], next_token: str | None, parameters: dict
 ) -> UpsertResult:
+    """Store a page's orders and the cursor after it: the next token together with the search
+    parameters it was issued for, so that whoever reads the next page repeats them."""
     with transaction.atomic():
         locked = _locked_run(run, holder)
         result = amazon_orders_upsert(store=run.store, payloads=payloads)
@@ -215,6 +243,7 @@ def _commit_page(
         locked.orders_skipped += result.unreadable
         locked.consecutive_errors = 0
         locked.pagination_token = next_token or ""
+        locked.search_parameters = parameters
         locked.lease_expires_at = timezone.now() + lease_duration()
         locked.save(
             update_fields=[
@@ -226,11 +255,78 @@ def _commit_page(
                 "orders_skipped",
                 "consecutive_errors",
                 "pagination_token",
+                "search_parameters",
                 "lease_expires_at",
             ]
         )
     run.pagination_token = next_token or ""
+    run.search_parameters = parameters
     return result
+
+
+def _search_parameters(run: SyncRun, client: AmazonClient) -> dict:
+    """The parameters of the run's next searchOrders call. Once a page was read they are the
+    ones stored with its token, never recomputed (a deploy may have changed what we ask for);
+    a run whose token predates stored parameters repeats what that code sent for its window."""
+    if run.search_parameters:
+        return run.search_parameters
+    return client.search_parameters(
+        last_updated_after=run.window_start,
+        last_updated_before=run.window_end,
+        included_data=PRE_PARAMETERS_INCLUDED_DATA if run.pagination_token else None,
+    )
+
+
+def _is_window_too_recent(error: AmazonRequestError, *, window_end: datetime) -> bool:
+    """Whether Amazon's 400 may be its rule that lastUpdatedBefore be at least two minutes
+    before the request by its own clock. Amazon words it "at least two minutes before the time
+    of the request" or only "The input you have submitted is not valid" (selling-partner-api-
+    models issues 974, 2233), so both count, but only for a window ending within
+    MAX_CLOCK_SKEW of the latest end our clock allows."""
+    if error.status_code != 400:
+        return False
+    if window_end < timezone.now() - CLOCK_MARGIN - clock_skew_margin() - MAX_CLOCK_SKEW:
+        return False
+    message = error.message.lower()
+    return "minutes before" in message or "input you have submitted is not valid" in message
+
+
+def _window_end_move(run: SyncRun, holder: str) -> bool:
+    """Move the run's window end back, further with each move, and start its pagination again
+    from the first page; False when the end cannot move (it reached the window's start).
+
+    A token is tied to the window it was issued for, so a new end needs a new first page. Pages
+    already read stay stored: their orders were updated before the old end, and the watermark
+    moves only to the new, earlier end, so the next run reads them again and misses nothing.
+    """
+    with transaction.atomic():
+        locked = _locked_run(run, holder)
+        step = max(clock_skew_margin(), timedelta(seconds=30)) * (2**locked.window_end_moves)
+        new_end = max(locked.window_start, locked.window_end - step)
+        if new_end >= locked.window_end:
+            return False
+        locked.window_end = new_end
+        locked.window_end_moves += 1
+        locked.pagination_token = ""
+        locked.search_parameters = {}
+        locked.lease_expires_at = timezone.now() + lease_duration()
+        locked.save(
+            update_fields=[
+                "window_end",
+                "window_end_moves",
+                "pagination_token",
+                "search_parameters",
+                "lease_expires_at",
+            ]
+        )
+    run.window_end, run.window_end_moves = locked.window_end, locked.window_end_moves
+    run.pagination_token, run.search_parameters = "", {}
+    logger.info(
+        "store %s: Amazon found the window too recent by its clock; it now ends at %s",
+        run.store_id,
+        run.window_end.isoformat(),
+    )
+    return True
 
 
 def _stop_reason(store_id: int) -> str:
@@ -251,8 +347,11 @@ def sync_run_step(
     """Read and store pages of a run until it ends, must wait, or spends its time budget.
 
     Never sleeps and never raises for Amazon's answers. Guarantees: each page is committed with
-    the cursor that follows it; the watermark moves only when the last page is in. Our limiter's
-    wait, Amazon's 429, a 5xx, a timeout or a network error come back as a wait (with backoff
+    the cursor that follows it (the token and the parameters it was issued for: every page of a
+    run sends the first page's parameters); the watermark moves only when the last page is in.
+    A window Amazon finds too recent by its clock is moved back (window_end_moves) and read
+    from its first page again, never reported as a store failure. Our limiter's wait, Amazon's
+    429, a 5xx, a timeout or a network error come back as a wait (with backoff
     and jitter for errors) while the run keeps its lease; MAX_CONSECUTIVE_ERRORS errors in a row
     fail the run. Rejected credentials pause the store ("needs reauthorization"); another 4xx
     fails the run and is reported on the store. A store deactivated or paused meanwhile ends
@@ -272,20 +371,20 @@ def sync_run_step(
         if stop_reason:
             _finish(run, holder, status=SyncRun.Status.FAILED, message=stop_reason)
             return StepOutcome(is_finished=True)
+        parameters = _search_parameters(run, client)
         try:
             page = client.search_orders(
-                last_updated_after=run.window_start,
-                last_updated_before=run.window_end,
-                pagination_token=run.pagination_token or None,
+                parameters=parameters, pagination_token=run.pagination_token or None
             )
         except RateLimited as error:
             _hold(run, holder, error.wait_seconds)
             return StepOutcome(wait_seconds=error.wait_seconds)
         except AmazonThrottled:
             run.consecutive_errors += 1
-            wait = throttle_backoff_seconds(
-                1 / client.paced_rate("searchOrders"), attempt=run.consecutive_errors
-            )
+            # One refill interval at the rate Amazon states, but never beyond the slowest
+            # documented one: the broker's visibility timeout is sized on it.
+            interval = min(1 / client.paced_rate("searchOrders"), longest_limiter_wait())
+            wait = throttle_backoff_seconds(interval, attempt=run.consecutive_errors)
             _hold(run, holder, wait, throttled_calls=1, consecutive_errors=1)
             return StepOutcome(wait_seconds=wait)
         except AmazonRetryableError as error:
@@ -302,10 +401,16 @@ def sync_run_step(
             store_problem_report(run.store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
             return StepOutcome(is_finished=True)
         except AmazonRequestError as error:
+            if _is_window_too_recent(error, window_end=run.window_end) and _window_end_move(
+                run, holder
+            ):
+                continue
             _finish(run, holder, status=SyncRun.Status.FAILED, message=error.message)
             store_problem_report(run.store_id, SyncState.ERROR, error.message)
             return StepOutcome(is_finished=True)
-        result = _commit_page(run, holder, payloads=page.orders, next_token=page.next_token)
+        result = _commit_page(
+            run, holder, payloads=page.orders, next_token=page.next_token, parameters=parameters
+        )
         if pages_left is not None:
             pages_left -= 1
         run.consecutive_errors = 0

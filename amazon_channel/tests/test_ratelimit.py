@@ -6,7 +6,15 @@ import uuid
 
 import pytest
 
-from amazon_channel.ratelimit import DatabaseRateLimiter, RedisRateLimiter
+from amazon_channel.models import RateLimitPlan
+from amazon_channel.ratelimit import (
+    PLAN_TTL_SECONDS,
+    DatabaseRateLimiter,
+    RedisRateLimiter,
+    plan_rate_parse,
+)
+from amazon_channel.spapi import OPERATION_LIMITS, AmazonClient, RateLimited, longest_limiter_wait
+from amazon_channel.tests.factories import StoreFactory
 from tests.concurrency import run_concurrently
 
 
@@ -56,3 +64,63 @@ def test_database_buckets_keep_separate_sellers_apart():
     assert limiter.acquire("seller-a:searchOrders", rate=0.0056, burst=1) == 0
     assert limiter.acquire("seller-a:searchOrders", rate=0.0056, burst=1) > 0
     assert limiter.acquire("seller-b:searchOrders", rate=0.0056, burst=1) == 0
+
+
+@pytest.mark.parametrize(
+    ("stated", "rate"),
+    [
+        ("0.0056", 0.0056),
+        (b"2", 2.0),
+        (" 0.5 ", 0.5),
+        (None, None),
+        ("", None),
+        ("fast", None),
+        ("0", None),
+        ("-1", None),
+        ("inf", None),
+        ("nan", None),
+    ],
+)
+def test_only_a_positive_finite_number_is_taken_as_a_stated_rate(stated, rate):
+    assert plan_rate_parse(stated) == rate
+
+
+@pytest.mark.redis
+def test_redis_keeps_a_stated_rate_for_every_worker_for_a_day():
+    limiter = RedisRateLimiter(os.environ["REDIS_URL"])
+    key = f"test:{uuid.uuid4()}"
+    assert limiter.rate_learned(key) is None
+
+    limiter.rate_remember(key, 0.0028)
+
+    assert RedisRateLimiter(os.environ["REDIS_URL"]).rate_learned(key) == 0.0028
+    assert 0 < limiter.client.ttl(f"amazon-rate-plan:{key}") <= PLAN_TTL_SECONDS
+
+
+@pytest.mark.django_db
+def test_the_database_keeps_one_stated_rate_per_bucket_and_the_latest_wins():
+    limiter = DatabaseRateLimiter()
+
+    limiter.rate_remember("seller-a:EU:getOrder", 0.25)
+    limiter.rate_remember("seller-a:EU:getOrder", 0.75)
+
+    assert limiter.rate_learned("seller-a:EU:getOrder") == 0.75
+    assert limiter.rate_learned("seller-b:EU:getOrder") is None
+    assert RateLimitPlan.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_however_low_the_stated_rate_a_caller_waits_no_longer_than_the_slowest_refill(settings):
+    settings.REDIS_URL = ""
+    client = AmazonClient(StoreFactory())
+    key = client._bucket_key("searchOrders")
+    client.limiter.rate_remember(key, 0.00001)
+    for _ in range(OPERATION_LIMITS["searchOrders"][1]):
+        client._take_token("searchOrders")
+
+    with pytest.raises(RateLimited) as limited:
+        client._take_token("searchOrders")
+
+    # Asked again after this wait, the limiter still says no: nothing is sent too early.
+    assert limited.value.wait_seconds == pytest.approx(longest_limiter_wait())
+    assert longest_limiter_wait() < settings.LONGEST_TASK_COUNTDOWN_SECONDS

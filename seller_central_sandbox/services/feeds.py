@@ -3,8 +3,22 @@ IN_PROGRESS -> DONE over time.
 
 Progress is computed lazily when a feed is read, under a row lock, so the feed's messages are
 applied exactly once and no background process is needed.
+
+What Amazon does and the sandbox follows (feeds_2021-06-30.json):
+- FATAL: "The feed was aborted due to a fatal error. Some, none, or all of the operations within
+  the feed may have completed successfully." (Feed.processingStatus). The FATAL fault
+  (`seller_feed_faults_set`) applies the first messages, then aborts, with or without a
+  processing report of what was processed.
+- Result documents may be compressed: FeedDocument.compressionAlgorithm "GZIP" ("If the feed
+  document contents have been compressed, the compression algorithm used is returned in this
+  property and you must decompress the feed when you download"). The seller's
+  `result_compression` decides: never, always, or every second report.
+- getFeeds lists the seller's feeds whatever application submitted them: a Feed carries no
+  application, and its feedId "is unique only in combination with a seller ID". Feeds of the
+  seller's other tools (`feeds_foreign_create`) are processed and listed alike.
 """
 
+import gzip
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -12,6 +26,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from seller_central_sandbox.acknowledgement import (
@@ -29,6 +44,7 @@ from seller_central_sandbox.adjustment import ADJUSTMENT_REASONS, parse_adjustme
 from seller_central_sandbox.models import (
     FeedProcessingStatus,
     FulfillmentStatus,
+    ResultCompression,
     SandboxFeed,
     SandboxFeedDocument,
     SandboxOrder,
@@ -44,6 +60,8 @@ FEED_QUEUE_SECONDS = 3.0
 FEED_PROCESSING_SECONDS = 3.0
 ACKNOWLEDGEMENT_FEED_TYPE = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
 PAYMENT_ADJUSTMENT_FEED_TYPE = "POST_PAYMENT_ADJUSTMENT_DATA"
+GZIP = "GZIP"
+XML_CONTENT_TYPE = "text/xml; charset=UTF-8"
 
 
 def _scaled(seconds: float) -> timedelta:
@@ -121,16 +139,97 @@ def feed_create(
     ).first()
     if document is None:
         raise SandboxError(f"inputFeedDocumentId {input_document_id} was not found.")
-    feed_id = str(50_000_000_000 + secrets.randbelow(10**10))
-    while SandboxFeed.objects.filter(feed_id=feed_id).exists():
-        feed_id = str(50_000_000_000 + secrets.randbelow(10**10))
     return SandboxFeed.objects.create(
         seller=seller,
-        feed_id=feed_id,
+        feed_id=_new_feed_id(),
         feed_type=feed_type,
         marketplace_ids=marketplace_ids,
         input_document=document,
         created_time=timezone.now(),
+    )
+
+
+def _new_feed_id() -> str:
+    feed_id = str(50_000_000_000 + secrets.randbelow(10**10))
+    while SandboxFeed.objects.filter(feed_id=feed_id).exists():
+        feed_id = str(50_000_000_000 + secrets.randbelow(10**10))
+    return feed_id
+
+
+def feeds_foreign_create(
+    *,
+    seller: SandboxSeller,
+    feed_type: str,
+    content: bytes,
+    application: str = "ERP",
+    marketplace_ids: list[str] | None = None,
+    content_type: str = XML_CONTENT_TYPE,
+) -> SandboxFeed:
+    """A feed the seller's other tool (an ERP, a repricer) submitted: its own input document,
+    processed over time and listed by getFeeds like any other (Amazon's Feed says nothing of
+    who submitted it). Raises SandboxError without an application name or a feed type."""
+    if not application:
+        raise SandboxError("A foreign feed needs the name of its application.")
+    if not feed_type:
+        raise SandboxError("feedType is required.")
+    now = timezone.now()
+    document = SandboxFeedDocument.objects.create(
+        seller=seller,
+        document_id=f"amzn1.tortuga.4.na.{uuid.uuid4()}",
+        url_token=secrets.token_urlsafe(32),
+        url_expires_at=now + DOCUMENT_URL_LIFETIME,
+        content_type=content_type[:100],
+        content=content,
+        created_at=now,
+    )
+    return SandboxFeed.objects.create(
+        seller=seller,
+        feed_id=_new_feed_id(),
+        feed_type=feed_type,
+        application=application[:120],
+        marketplace_ids=list(marketplace_ids or seller.marketplace_ids[:1]),
+        input_document=document,
+        created_time=now,
+    )
+
+
+def seller_feed_faults_set(
+    *,
+    seller: SandboxSeller,
+    fatal_next: int = 0,
+    fatal_applied: int = 1,
+    has_fatal_report: bool = True,
+    result_compression: str | None = None,
+) -> SandboxSeller:
+    """The seller's feed faults: the next `fatal_next` feeds of this application end FATAL after
+    applying their first `fatal_applied` messages, with a processing report of those when
+    `has_fatal_report`; and how processing reports are compressed (None leaves it). Raises
+    SandboxError on a negative count or an unknown compression."""
+    if fatal_next < 0 or fatal_applied < 0:
+        raise SandboxError("Counts cannot be negative.")
+    if result_compression is not None and result_compression not in ResultCompression.values:
+        raise SandboxError(f"Unknown report compression {result_compression!r}.")
+    seller.fault_feed_fatal_next = fatal_next
+    seller.fault_feed_fatal_applied = fatal_applied
+    seller.fault_feed_fatal_report = has_fatal_report
+    fields = ["fault_feed_fatal_next", "fault_feed_fatal_applied", "fault_feed_fatal_report"]
+    if result_compression is not None:
+        seller.result_compression = result_compression
+        fields.append("result_compression")
+    seller.save(update_fields=fields)
+    return seller
+
+
+def _fatal_fault_consume(seller: SandboxSeller) -> SandboxSeller | None:
+    """The seller's FATAL settings when this feed takes one unit of the fault, else None.
+    One conditional UPDATE, as the other faults: two feeds never take the same unit."""
+    taken = SandboxSeller.objects.filter(pk=seller.pk, fault_feed_fatal_next__gt=0).update(
+        fault_feed_fatal_next=F("fault_feed_fatal_next") - 1
+    )
+    if taken != 1:
+        return None
+    return SandboxSeller.objects.only("fault_feed_fatal_applied", "fault_feed_fatal_report").get(
+        pk=seller.pk
     )
 
 
@@ -193,44 +292,72 @@ def _process(feed: SandboxFeed, ended: datetime) -> None:
     content = feed.input_document.content
     status = FeedProcessingStatus.DONE
     processed = 0
+    # Only this application's feeds take the FATAL fault: the other tools' feeds are context.
+    fatal = None if feed.application else _fatal_fault_consume(feed.seller)
+    limit = fatal.fault_feed_fatal_applied if fatal is not None else None
     if content is None:
         status = FeedProcessingStatus.FATAL
         results = [ResultRow("0", CODE_XML_PARSING_ERROR, "The feed document has no content.")]
     elif feed.feed_type == ACKNOWLEDGEMENT_FEED_TYPE:
-        processed, results = _apply_acknowledgements(feed, bytes(content))
+        processed, results = _apply_acknowledgements(feed, bytes(content), limit)
     elif feed.feed_type == PAYMENT_ADJUSTMENT_FEED_TYPE:
-        processed, results = _apply_adjustments(feed, bytes(content), ended)
+        processed, results = _apply_adjustments(feed, bytes(content), ended, limit)
     else:
         status = FeedProcessingStatus.FATAL
         results = [
             ResultRow("0", CODE_UNSUPPORTED, f"Feed type {feed.feed_type} is not supported.")
         ]
-    report = processing_report(
-        merchant_identifier=feed.seller.seller_id,
-        document_transaction_id=feed.feed_id,
-        messages_processed=processed,
-        results=results,
-    )
-    feed.result_document = SandboxFeedDocument.objects.create(
-        seller=feed.seller,
-        document_id=f"amzn1.tortuga.4.na.{uuid.uuid4()}",
-        url_token=secrets.token_urlsafe(32),
-        url_expires_at=ended + DOCUMENT_URL_LIFETIME,
-        content_type="text/xml; charset=UTF-8",
-        content=report,
-        is_result=True,
-        created_at=ended,
-    )
+    if fatal is not None:
+        status = FeedProcessingStatus.FATAL
+    if fatal is None or fatal.fault_feed_fatal_report:
+        # A FATAL feed's report describes what was processed before the abort, nothing more.
+        report = processing_report(
+            merchant_identifier=feed.seller.seller_id,
+            document_transaction_id=feed.feed_id,
+            messages_processed=processed,
+            results=results,
+        )
+        feed.result_document = _result_document(feed, report, ended)
     feed.processing_status = status
     feed.processing_end_time = ended
     feed.save(update_fields=["result_document", "processing_status", "processing_end_time"])
 
 
-def _apply_acknowledgements(feed: SandboxFeed, content: bytes) -> tuple[int, list[ResultRow]]:
+def _is_compressed(seller: SandboxSeller) -> bool:
+    if seller.result_compression == ResultCompression.GZIP:
+        return True
+    if seller.result_compression == ResultCompression.ALTERNATE:
+        # Every second report, starting with the first: both of the client's paths get used.
+        earlier = SandboxFeedDocument.objects.filter(seller=seller, is_result=True).count()
+        return earlier % 2 == 0
+    return False
+
+
+def _result_document(feed: SandboxFeed, report: bytes, ended: datetime) -> SandboxFeedDocument:
+    is_compressed = _is_compressed(feed.seller)
+    return SandboxFeedDocument.objects.create(
+        seller=feed.seller,
+        document_id=f"amzn1.tortuga.4.na.{uuid.uuid4()}",
+        url_token=secrets.token_urlsafe(32),
+        url_expires_at=ended + DOCUMENT_URL_LIFETIME,
+        content_type=XML_CONTENT_TYPE,
+        content=gzip.compress(report, mtime=0) if is_compressed else report,
+        compression_algorithm=GZIP if is_compressed else "",
+        is_result=True,
+        created_at=ended,
+    )
+
+
+def _apply_acknowledgements(
+    feed: SandboxFeed, content: bytes, limit: int | None = None
+) -> tuple[int, list[ResultRow]]:
+    """Apply the messages in order (the first `limit` of them when a fault aborts the feed);
+    returns how many were processed and their error rows."""
     try:
         messages = parse_acknowledgements(content)
     except FeedParseError as error:
         return 0, [ResultRow("0", CODE_XML_PARSING_ERROR, str(error))]
+    messages = messages if limit is None else messages[:limit]
     results = []
     for message in messages:
         row = _apply_acknowledgement(feed, message)
@@ -278,12 +405,14 @@ def _apply_acknowledgement(feed: SandboxFeed, message) -> ResultRow | None:
 
 
 def _apply_adjustments(
-    feed: SandboxFeed, content: bytes, ended: datetime
+    feed: SandboxFeed, content: bytes, ended: datetime, limit: int | None = None
 ) -> tuple[int, list[ResultRow]]:
+    """As _apply_acknowledgements, for refunds."""
     try:
         messages = parse_adjustments(content)
     except FeedParseError as error:
         return 0, [ResultRow("0", CODE_XML_PARSING_ERROR, str(error))]
+    messages = messages if limit is None else messages[:limit]
     results = []
     for message in messages:
         row = _apply_adjustment(feed, message, ended)

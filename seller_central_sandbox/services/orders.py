@@ -86,13 +86,16 @@ def orders_generate(
     count: int,
     seed: int,
     now: datetime | None = None,
-    window: timedelta = timedelta(days=2),
+    window: timedelta = timedelta(0),
     marketplace_ids: list[str] | None = None,
 ) -> list[SandboxOrder]:
-    """Place `count` buyer orders for the seller (`now` defaults to the current time).
-    The same (seed, now, marketplaces) give the same orders whatever the database holds: only
-    the id of an order whose drawn id is taken differs, redrawn deterministically."""
-    now = now or timezone.now()
+    """Place `count` buyer orders for the seller now: each created and last updated at `now`
+    (default: Amazon's now, the current time plus the seller's clock offset), so that the
+    seller's next sync sees them once the two-minute rule allows. With a `window` the orders
+    are history instead, spread over the `window` before `now` (the demo's seeded past).
+    The same (seed, now, window, marketplaces) give the same orders whatever the database
+    holds: only the id of an order whose drawn id is taken differs, redrawn deterministically."""
+    now = now or timezone.now() + timedelta(seconds=seller.clock_offset_seconds)
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     marketplace_ids = marketplace_ids or seller.marketplace_ids
     created = []
@@ -362,7 +365,8 @@ def order_items_cancel(
         for item_id, reason in reasons_by_item.items():
             item = items[item_id]
             item.quantity_cancelled = item.quantity_ordered - item.quantity_shipped
-            item.cancelled_by = "SELLER"
+            # ItemCancellationExecution.cancelledBy: BUYER, MERCHANT or AMAZON.
+            item.cancelled_by = "MERCHANT"
             item.cancel_reason = reason
             item.save(update_fields=["quantity_cancelled", "cancelled_by", "cancel_reason"])
         if all(item.quantity_unshipped == 0 for item in items.values()):

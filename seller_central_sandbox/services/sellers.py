@@ -10,7 +10,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from seller_central_sandbox.catalog import DEFAULT_MARKETPLACE_ID, MARKETPLACES
-from seller_central_sandbox.models import SandboxAccessToken, SandboxSeller
+from seller_central_sandbox.models import SandboxAccessToken, SandboxSeller, SellerRole
+from seller_central_sandbox.ratelimit import USAGE_PLANS, usage_plan_rate_is_valid
 
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=3600)
 
@@ -135,6 +136,19 @@ def seller_tokens_restore(*, seller: SandboxSeller) -> None:
     seller.is_refresh_token_revoked = False
 
 
+def seller_roles_set(*, seller: SandboxSeller, roles: list[str]) -> SandboxSeller:
+    """Set the roles the seller granted this application (SellerRole values, in SellerRole's
+    order). From the next call on, the order operations answer 403 without a role that opens
+    them, and the buyer's personal data is left out without the restricted role. Raises
+    SandboxError on an unknown role."""
+    unknown = sorted(set(roles) - set(SellerRole.values))
+    if unknown:
+        raise SandboxError(f"Unknown roles: {', '.join(unknown)}")
+    seller.roles = [role for role in SellerRole.values if role in roles]
+    seller.save(update_fields=["roles"])
+    return seller
+
+
 @dataclass(frozen=True)
 class FaultSettings:
     fail_next: int = 0
@@ -199,3 +213,53 @@ def seller_rate_limits_refill(*, seller: SandboxSeller) -> None:
         rate_limit_generation=F("rate_limit_generation") + 1
     )
     seller.refresh_from_db(fields=["rate_limit_generation"])
+
+
+# A clock a day off is a broken clock, not a fault worth drilling.
+MAX_CLOCK_OFFSET_SECONDS = 24 * 3600
+
+
+def seller_clock_offset_set(*, seller: SandboxSeller, seconds: int) -> SandboxSeller:
+    """Set how far Amazon's clock runs ahead of the caller's (negative: behind), from the next
+    call on: searchOrders judges "at least two minutes before the time of the request" by it
+    (orders_2026-01-01.json, createdBefore and lastUpdatedBefore), and new orders are placed
+    at Amazon's now. Raises SandboxError beyond a day either way."""
+    if not isinstance(seconds, int) or abs(seconds) > MAX_CLOCK_OFFSET_SECONDS:
+        raise SandboxError("The clock offset must be a whole number of seconds within a day.")
+    SandboxSeller.objects.filter(pk=seller.pk).update(clock_offset_seconds=seconds)
+    seller.clock_offset_seconds = seconds
+    return seller
+
+
+def seller_usage_plan_set(
+    *, seller: SandboxSeller, operation: str, rate: str | None, burst: int | None
+) -> SandboxSeller:
+    """Replace the documented usage plan of one of the seller's operations, from the next call
+    on, in every process (Amazon's dynamic usage plans): `rate` (requests per second, as
+    x-amzn-RateLimit-Limit states it) and `burst`; None keeps the default of that part, and
+    both None restores the documented plan. The rate-limit header states the plan in effect.
+    Raises SandboxError on an unknown operation, a rate that is not a positive number or a
+    burst below 1."""
+    if operation not in USAGE_PLANS:
+        raise SandboxError(f"Unknown operation {operation}.")
+    if rate is not None and not usage_plan_rate_is_valid(rate):
+        raise SandboxError("The rate must be a positive number of requests per second.")
+    if burst is not None and (isinstance(burst, bool) or not isinstance(burst, int) or burst < 1):
+        raise SandboxError("The burst must be a whole number of at least 1.")
+    override = {}
+    if rate is not None:
+        override["rate"] = str(rate).strip()
+    if burst is not None:
+        override["burst"] = burst
+    with transaction.atomic():
+        # Under the row lock: two changes to different operations both stay.
+        locked = SandboxSeller.objects.select_for_update().get(pk=seller.pk)
+        plans = dict(locked.usage_plans or {})
+        if override:
+            plans[operation] = override
+        else:
+            plans.pop(operation, None)
+        locked.usage_plans = plans
+        locked.save(update_fields=["usage_plans"])
+    seller.usage_plans = plans
+    return seller

@@ -9,7 +9,12 @@ from pathlib import Path
 import jsonschema
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "sp_api_models"
-MODEL_FILES = ("orders_2026-01-01.json", "ordersV0.json", "feeds_2021-06-30.json")
+MODEL_FILES = (
+    "orders_2026-01-01.json",
+    "ordersV0.json",
+    "feeds_2021-06-30.json",
+    "sellers.json",
+)
 
 
 @functools.cache

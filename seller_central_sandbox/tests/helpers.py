@@ -83,9 +83,10 @@ def orders_without_ids(seller) -> list[dict]:
 
 
 def unshipped_merchant_order(seller, *, seed: int = 7) -> SandboxOrder:
-    """An MFN order ready to ship, generated with the seller's first matching seed."""
+    """An MFN order ready to ship, generated with the seller's first matching seed, placed ten
+    minutes ago (a search window ending two minutes ago holds it)."""
     for attempt in range(seed, seed + 200):
-        order = orders_generate(seller=seller, count=1, seed=attempt)[0]
+        order = orders_generate(seller=seller, count=1, seed=attempt, now=minutes_ago(10))[0]
         if (
             order.fulfilled_by == FulfilledBy.MERCHANT
             and order.status == FulfillmentStatus.UNSHIPPED

@@ -62,8 +62,24 @@ def test_the_same_seed_and_now_generate_the_same_orders_for_two_sellers():
     generate(second.seller_id, "--now", "2025-06-01T12:00:00Z")
 
     assert orders_without_ids(second) == orders_without_ids(first)
-    latest = SandboxOrder.objects.latest("created_time").created_time
-    assert latest <= datetime(2025, 6, 1, 11, 55, tzinfo=UTC)
+    # Without --days, buyers place their orders at the given now (Amazon's now by default).
+    assert set(SandboxOrder.objects.values_list("created_time", flat=True)) == {
+        datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    }
+
+
+def test_days_spread_a_history_before_the_given_now():
+    seller = create_seller()
+
+    generate(seller.seller_id, "--now", "2025-06-01T12:00:00Z", "--days", "2")
+
+    created = SandboxOrder.objects.values_list("created_time", flat=True)
+    assert all(
+        datetime(2025, 5, 30, 12, 0, tzinfo=UTC)
+        <= moment
+        <= datetime(2025, 6, 1, 11, 55, tzinfo=UTC)
+        for moment in created
+    )
 
 
 def test_without_now_orders_are_placed_before_the_current_time():
@@ -145,3 +161,72 @@ def test_a_refresh_token_of_another_seller_is_an_error():
 def test_an_unknown_seller_is_an_error():
     with pytest.raises(CommandError):
         call_command("sandbox", "lifecycle", "--seller-id", "NOBODY")
+
+
+def test_amazons_behaviour_is_set_from_the_command_line(capsys):
+    seller = create_seller()
+
+    call_command(
+        "sandbox", "amazon", "--seller-id", seller.seller_id,
+        "--clock-offset", "-5",
+        "--roles", "INVENTORY_AND_ORDER_TRACKING",
+        "--usage-plan", "searchOrders=0.0028/10",
+        "--usage-plan", "getOrder=1",
+        "--report-compression", "gzip",
+        "--fatal-next", "2", "--fatal-applied", "1", "--fatal-without-report",
+    )  # fmt: skip
+
+    seller.refresh_from_db()
+    assert seller.clock_offset_seconds == -5
+    assert seller.roles == ["INVENTORY_AND_ORDER_TRACKING"]
+    assert seller.usage_plans == {
+        "searchOrders": {"rate": "0.0028", "burst": 10},
+        "getOrder": {"rate": "1"},
+    }
+    assert seller.result_compression == "gzip"
+    assert (seller.fault_feed_fatal_next, seller.fault_feed_fatal_applied) == (2, 1)
+    assert seller.fault_feed_fatal_report is False
+    assert "clock_offset=-5" in capsys.readouterr().out
+
+    call_command(
+        "sandbox", "amazon", "--seller-id", seller.seller_id,
+        "--default-usage-plan", "searchOrders", "--roles",
+    )  # fmt: skip
+
+    seller.refresh_from_db()
+    assert seller.usage_plans == {"getOrder": {"rate": "1"}}
+    assert seller.roles == []
+
+
+def test_a_malformed_usage_plan_or_an_unknown_operation_is_an_error():
+    seller = create_seller()
+
+    with pytest.raises(CommandError):
+        call_command(
+            "sandbox", "amazon", "--seller-id", seller.seller_id, "--usage-plan", "searchOrders"
+        )
+    with pytest.raises(CommandError, match="Unknown operation"):
+        call_command(
+            "sandbox", "amazon", "--seller-id", seller.seller_id, "--usage-plan", "noSuchCall=1"
+        )
+
+    seller.refresh_from_db()
+    assert seller.usage_plans == {}
+
+
+def test_another_integration_submits_a_feed_of_its_own(capsys):
+    seller = create_seller()
+    call_command(
+        "sandbox", "orders-generate", "--seller-id", seller.seller_id, "--count", "10",
+        "--seed", "3",
+    )  # fmt: skip
+
+    call_command("sandbox", "integration-feed", "--seller-id", seller.seller_id)
+
+    feed = seller.feeds.get()
+    assert feed.application == "ERP"
+    assert feed.feed_type == "POST_ORDER_ACKNOWLEDGEMENT_DATA"
+    assert b"<StatusCode>Success</StatusCode>" in bytes(feed.input_document.content) or (
+        not SandboxOrder.objects.filter(seller=seller, status="UNSHIPPED").exists()
+    )
+    assert f"ERP submitted feed {feed.feed_id}" in capsys.readouterr().out

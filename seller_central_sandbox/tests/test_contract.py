@@ -21,7 +21,20 @@ SERVED = {
     "cancelFeed",
     "createFeedDocument",
     "getFeedDocument",
+    "getMarketplaceParticipations",
 }
+
+
+def example_body(model_name: str, response: dict, key: str, example):
+    """An example as a response body. Amazon keys most examples by media type or by a name of
+    its own; sellers.json keys its 200 example by the body's field instead
+    (`"examples": {"payload": [...]}`), so such a key is put back around the value."""
+    schema = response["schema"]
+    if "$ref" in schema:
+        schema = load_model(model_name)["definitions"][schema["$ref"].rsplit("/", 1)[-1]]
+    if key in schema.get("properties", {}):
+        return {key: example}
+    return example
 
 
 def documented_examples():
@@ -33,13 +46,13 @@ def documented_examples():
                 for status, response in operation["responses"].items():
                     if "schema" not in response:
                         continue
-                    for example in response.get("examples", {}).values():
+                    for key, example in response.get("examples", {}).items():
                         yield pytest.param(
                             name,
                             template,
                             method,
                             status,
-                            example,
+                            example_body(name, response, key, example),
                             id=f"{operation['operationId']}-{status}-example",
                         )
                     cases = response.get("x-amzn-api-sandbox", {}).get("static", [])

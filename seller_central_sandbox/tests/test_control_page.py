@@ -40,10 +40,37 @@ def tokens_revoked(seller) -> bool:
     return SandboxSeller.objects.get(pk=seller.pk).is_refresh_token_revoked
 
 
+def clock_moved(seller) -> bool:
+    return SandboxSeller.objects.get(pk=seller.pk).clock_offset_seconds == -30
+
+
+def search_plan_lowered(seller) -> bool:
+    return SandboxSeller.objects.get(pk=seller.pk).usage_plans == {
+        "searchOrders": {"rate": "0.0028", "burst": 5}
+    }
+
+
+def integration_feed_submitted(seller) -> bool:
+    return seller.feeds.filter(application="ERP").exists()
+
+
+BEHAVIOUR = {
+    "clock_offset_seconds": -30,
+    "roles": ["INVENTORY_AND_ORDER_TRACKING"],
+    "result_compression": "gzip",
+    "fatal_next": 1,
+    "fatal_applied": 0,
+}
 # The POST forms without a test of their own elsewhere: data, and how to tell they took effect.
 FORMS = {
     "lifecycle": ({"seed": 9}, lifecycle_moved),
     "tokens": ({"action": "revoke"}, tokens_revoked),
+    "behaviour": (BEHAVIOUR, clock_moved),
+    "usage-plan": (
+        {"operation": "searchOrders", "rate": "0.00280", "burst": 5},
+        search_plan_lowered,
+    ),
+    "integration-feed": ({"application": "ERP"}, integration_feed_submitted),
 }
 
 
@@ -144,7 +171,8 @@ def test_the_same_seed_and_time_on_the_page_generate_the_same_orders(
 
     assert len(orders_without_ids(first)) == 6
     assert orders_without_ids(second) == orders_without_ids(first)
-    assert SandboxOrder.objects.latest("created_time").created_time < NOW
+    # Buyers place them at the time given: new orders happen at Amazon's now.
+    assert set(SandboxOrder.objects.values_list("created_time", flat=True)) == {NOW}
 
 
 def test_staff_advance_lifecycles_at_the_time_they_give(staff_client, sandbox_seller):
@@ -240,3 +268,48 @@ def test_a_forged_lifecycle_or_tokens_post_is_refused(sandbox_seller, view):
     )
     assert accepted.status_code == 302
     assert took_effect(sandbox_seller)
+
+
+def test_staff_set_amazons_behaviour_on_the_seller_page(staff_client, sandbox_seller):
+    page = staff_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
+    assert page.status_code == 200
+    assert b'data-panel="behaviour"' in page.content
+
+    response = staff_client.post(url(sandbox_seller, "behaviour"), BEHAVIOUR)
+
+    assert response.status_code == 302
+    seller = SandboxSeller.objects.get(pk=sandbox_seller.pk)
+    assert seller.clock_offset_seconds == -30
+    assert seller.roles == ["INVENTORY_AND_ORDER_TRACKING"]
+    assert seller.result_compression == "gzip"
+    assert (seller.fault_feed_fatal_next, seller.fault_feed_fatal_applied) == (1, 0)
+    # An unticked checkbox posts nothing: the FATAL feeds come without a report.
+    assert seller.fault_feed_fatal_report is False
+    assert messages_of(response) == ["Amazon's behaviour saved."]
+
+
+def test_a_usage_plan_is_changed_then_restored_from_the_seller_page(staff_client, sandbox_seller):
+    staff_client.post(
+        url(sandbox_seller, "usage-plan"), {"operation": "getOrder", "rate": "2.5", "burst": 40}
+    )
+    page = staff_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
+    assert SandboxSeller.objects.get(pk=sandbox_seller.pk).usage_plans == {
+        "getOrder": {"rate": "2.5", "burst": 40}
+    }
+    assert b'<tr data-operation="getOrder"><td>getOrder</td><td>2.5 *</td><td>40</td>' in (
+        page.content
+    )
+
+    response = staff_client.post(url(sandbox_seller, "usage-plan"), {"operation": "getOrder"})
+
+    assert SandboxSeller.objects.get(pk=sandbox_seller.pk).usage_plans == {}
+    assert messages_of(response) == ["getOrder is back on its documented usage plan."]
+
+
+def test_a_bad_usage_plan_is_refused_and_changes_nothing(staff_client, sandbox_seller):
+    response = staff_client.post(
+        url(sandbox_seller, "usage-plan"), {"operation": "getOrder", "rate": "-1"}
+    )
+
+    assert SandboxSeller.objects.get(pk=sandbox_seller.pk).usage_plans == {}
+    assert "Please correct the form" in messages_of(response)[0]

@@ -4,6 +4,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from seller_central_sandbox.catalog import MARKETPLACES
 from seller_central_sandbox.models import FulfillmentStatus, SandboxOrder
@@ -17,6 +18,7 @@ from seller_central_sandbox.representations import (
 )
 from seller_central_sandbox.selectors import orders_with_details
 from seller_central_sandbox.services.orders import orders_generate, orders_lifecycle_advance
+from seller_central_sandbox.services.sellers import seller_clock_offset_set
 from seller_central_sandbox.tests.contract import validate
 from seller_central_sandbox.tests.helpers import orders_without_ids
 
@@ -99,7 +101,7 @@ def test_redrawn_ids_are_reproducible_too(sandbox_seller_factory):
 
 @pytest.mark.django_db
 def test_orders_cover_the_cases_a_sync_must_handle(seller):
-    orders_generate(seller=seller, count=200, seed=1, now=NOW)
+    orders_generate(seller=seller, count=200, seed=1, now=NOW, window=timedelta(days=2))
     served = snapshot(seller)
     orders = list(SandboxOrder.objects.filter(seller=seller).prefetch_related("items"))
 
@@ -195,3 +197,69 @@ def test_a_lifecycle_step_pays_ships_and_cancels_reproducibly(sandbox_seller_fac
     assert steps["paid"] > 0 and steps["shipped_by_amazon"] > 0 and steps["cancelled_by_buyer"] > 0
     assert after[FulfillmentStatus.PENDING] < before[FulfillmentStatus.PENDING]
     assert after[FulfillmentStatus.CANCELLED] == steps["cancelled_by_buyer"]
+
+
+@pytest.mark.django_db
+def test_new_orders_are_placed_and_last_updated_at_now(seller):
+    placed = orders_generate(seller=seller, count=25, seed=10, now=NOW)
+
+    assert {(order.created_time, order.last_updated_time) for order in placed} == {(NOW, NOW)}
+    served = [order_2026(order, INCLUDED_DATA) for order in placed]
+    assert {(order["createdTime"], order["lastUpdatedTime"]) for order in served} == {
+        ("2025-06-01T12:00:00Z", "2025-06-01T12:00:00Z")
+    }
+
+
+@pytest.mark.django_db
+def test_without_a_given_now_new_orders_happen_at_amazons_clock(seller):
+    # Amazon's clock runs five minutes behind the caller's.
+    seller_clock_offset_set(seller=seller, seconds=-300)
+    started = timezone.now()
+
+    placed = orders_generate(seller=seller, count=5, seed=11)
+
+    finished = timezone.now()
+    for order in placed:
+        assert order.created_time == order.last_updated_time
+        offset = timedelta(seconds=-300)
+        assert started + offset <= order.created_time <= finished + offset
+
+
+@pytest.mark.django_db
+def test_a_window_places_history_before_now_with_the_same_buyers_a_seed_gives(
+    sandbox_seller_factory,
+):
+    now_seller = sandbox_seller_factory(marketplace_ids=list(MARKETPLACES))
+    history_seller = sandbox_seller_factory(marketplace_ids=list(MARKETPLACES))
+    orders_generate(seller=now_seller, count=40, seed=12, now=NOW)
+
+    history = orders_generate(
+        seller=history_seller, count=40, seed=12, now=NOW, window=timedelta(days=2)
+    )
+
+    created = sorted(order.created_time for order in history)
+    assert NOW - timedelta(days=2) <= created[0] and created[-1] <= NOW - timedelta(minutes=5)
+    assert created[-1] - created[0] > timedelta(days=1)
+    assert all(order.last_updated_time <= NOW - timedelta(minutes=3) for order in history)
+    # Only the times differ: a seed draws the same buyers and items as when every order was
+    # history of the last two days.
+    assert drawn(history_seller) == drawn(now_seller)
+
+
+def drawn(seller) -> list[tuple]:
+    """What a seed draws for each order of the seller, its times aside."""
+    return [
+        (
+            order.marketplace_id,
+            order.status,
+            order.fulfilled_by,
+            order.details["buyer"],
+            [
+                (item.seller_sku, item.quantity_ordered, item.unit_price)
+                for item in order.items.all()
+            ],
+        )
+        for order in SandboxOrder.objects.filter(seller=seller)
+        .order_by("pk")
+        .prefetch_related("items")
+    ]

@@ -13,7 +13,9 @@ from sp_api.base.exceptions import (
     SellingApiRequestThrottledException,
 )
 
+from seller_central_sandbox.models import SandboxSeller
 from seller_central_sandbox.services.orders import orders_generate
+from seller_central_sandbox.services.sellers import SandboxError, seller_usage_plan_set
 from seller_central_sandbox.testing import client_kwargs_for
 from seller_central_sandbox.tests.contract import find_operation, load_model
 from seller_central_sandbox.tests.helpers import (
@@ -194,3 +196,95 @@ def test_the_time_scale_runs_refills_faster(
         client.search_orders(createdAfter=three_days_ago())
     with pytest.raises(SellingApiRequestThrottledException):
         client.search_orders(createdAfter=three_days_ago())
+
+
+def search_rates(sandbox_server, since: int) -> list[str]:
+    return [
+        exchange.headers.get("x-amzn-ratelimit-limit", "")
+        for exchange in sandbox_server.exchanges[since:]
+        if exchange.path == "/orders/2026-01-01/orders"
+    ]
+
+
+def test_a_sellers_usage_plan_sets_the_header_and_the_bucket_from_the_next_call(
+    settings, sandbox_server, sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+):
+    # Amazon's dynamic usage plans: the header states "the usage plan rate limits that are
+    # applied to the requested operation" (orders_2026-01-01.json, searchOrders' description).
+    settings.SANDBOX_TIME_SCALE = 1
+    client = orders_client(sandbox_client_kwargs)
+    # Changed from another process: the sandbox reads the seller's row with every call.
+    seller_usage_plan_set(
+        seller=SandboxSeller.objects.get(pk=sandbox_seller.pk),
+        operation="searchOrders",
+        rate="0.0028",
+        burst=3,
+    )
+
+    for _ in range(3):
+        client.search_orders(createdAfter=three_days_ago())
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_orders(createdAfter=three_days_ago())
+    # One token comes back after 1 / 0.0028 s, not after 1 / 0.0056 s.
+    rate_limit_clock.advance(1 / 0.0056)
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_orders(createdAfter=three_days_ago())
+    rate_limit_clock.advance(1 / 0.0028 - 1 / 0.0056)
+    client.search_orders(createdAfter=three_days_ago())
+
+    assert search_rates(sandbox_server, 0) == ["0.0028"] * 3 + [""] * 2 + ["0.0028"]
+
+
+def test_clearing_a_usage_plan_restores_the_documented_one(
+    settings, sandbox_server, sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+):
+    settings.SANDBOX_TIME_SCALE = 1
+    client = orders_client(sandbox_client_kwargs)
+    seller_usage_plan_set(seller=sandbox_seller, operation="searchOrders", rate="0.0028", burst=3)
+    client.search_orders(createdAfter=three_days_ago())
+
+    seller_usage_plan_set(seller=sandbox_seller, operation="searchOrders", rate=None, burst=None)
+
+    # Two tokens were left under the small plan; a full documented burst is back after
+    # burst / rate seconds.
+    rate_limit_clock.advance(20 / 0.0056)
+    for _ in range(20):
+        client.search_orders(createdAfter=three_days_ago())
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_orders(createdAfter=three_days_ago())
+    assert search_rates(sandbox_server, 0)[0] == "0.0028"
+    assert search_rates(sandbox_server, 0)[1:] == ["0.0056"] * 20 + [""]
+    assert SandboxSeller.objects.get(pk=sandbox_seller.pk).usage_plans == {}
+
+
+def test_a_plan_above_the_documented_one_grants_more(
+    sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+):
+    order = orders_generate(seller=sandbox_seller, count=1, seed=23)[0]
+    seller_usage_plan_set(seller=sandbox_seller, operation="getOrder", rate="5", burst=40)
+    client = orders_client(sandbox_client_kwargs)
+
+    answers = [client.get_order(order.order_id) for _ in range(40)]
+
+    assert {answer.headers["x-amzn-RateLimit-Limit"] for answer in answers} == {"5"}
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.get_order(order.order_id)
+
+
+@pytest.mark.parametrize(
+    ("operation", "rate", "burst"),
+    [
+        ("searchEverything", "1", 1),
+        ("searchOrders", "0", None),
+        ("searchOrders", "-1", None),
+        ("searchOrders", "fast", None),
+        ("searchOrders", None, 0),
+    ],
+)
+def test_a_usage_plan_needs_a_known_operation_a_positive_rate_and_burst(
+    sandbox_seller, operation, rate, burst
+):
+    with pytest.raises(SandboxError):
+        seller_usage_plan_set(seller=sandbox_seller, operation=operation, rate=rate, burst=burst)
+
+    assert SandboxSeller.objects.get(pk=sandbox_seller.pk).usage_plans == {}

@@ -30,7 +30,15 @@ def parse_since(value: str):
 
 
 class Command(BaseCommand):
-    help = "Sync Amazon orders in the foreground, as the scheduled sync does, with a progress bar."
+    """Exit status, for cron and monitoring: 0 when every store's run succeeded, or was left to
+    the live run another worker holds (it does the work: not a failure of this invocation); 1
+    when a run failed or a store refused to sync (inactive, needs reauthorization), each with
+    its reason on stderr; 1 too when an --order recovery fails."""
+
+    help = (
+        "Sync Amazon orders in the foreground, as the scheduled sync does, with a progress bar. "
+        "Exits 1 when a run fails or a store refuses to sync, with the reason on stderr."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--store", type=int, help="Store id (default: every active store)")
@@ -47,8 +55,12 @@ class Command(BaseCommand):
             self.recover(stores.get(), order)
             return
         since_moment = parse_since(since) if since else None
-        for each in stores:
-            self.sync(each, since_moment)
+        problems = [problem for each in stores if (problem := self.sync(each, since_moment))]
+        if problems:
+            raise CommandError(
+                f"{len(problems)} of {len(stores)} stores did not sync: " + " ".join(problems),
+                returncode=1,
+            )
 
     def recover(self, store: Store, amazon_order_id: str) -> None:
         try:
@@ -58,15 +70,18 @@ class Command(BaseCommand):
         verb = "created" if result.created else "updated" if result.updated else "unchanged"
         self.stdout.write(f"{amazon_order_id}: {verb}.")
 
-    def sync(self, store: Store, since) -> None:
+    def sync(self, store: Store, since) -> str:
+        """Sync one store in the foreground; the problem in a line ("" when there is none)."""
         try:
             run = sync_run_start(store=store, kind=SyncRun.Kind.COMMAND, since=since)
         except SyncNotAllowed as error:
-            self.stderr.write(f"{store.name}: skipped: {error.reason}")
-            return
+            problem = f"{store.name}: refused: {error.reason}"
+            self.stderr.write(problem)
+            return problem
         if run is None:
+            # Another worker's live run reads the same orders: nothing is wrong here.
             self.stderr.write(f"{store.name}: a sync is already running; try again later.")
-            return
+            return ""
         holder = f"command-{uuid.uuid4()}"
         with tqdm(desc=store.name, unit="page", file=self.stderr) as bar:
             while True:
@@ -85,3 +100,11 @@ class Command(BaseCommand):
             f"{run.orders_created} created, {run.orders_updated} updated, "
             f"{run.throttled_calls} throttled. {run.message}".strip()
         )
+        if run.status == SyncRun.Status.FAILED:
+            problem = f"{store.name}: failed: {run.message}"
+            self.stderr.write(problem)
+            return problem
+        if run.status == SyncRun.Status.RUNNING:
+            # Another worker took the run over (our lease lapsed): it carries on there.
+            self.stderr.write(f"{store.name}: the run goes on in another worker.")
+        return ""

@@ -2,12 +2,17 @@
 
     manage.py sandbox seller-create --seller-id A1 --client-id ID --client-secret S \
         --refresh-token Atzr|... [--marketplace-id ATVPDKIKX0DER ...]
-    manage.py sandbox orders-generate --seller-id A1 --count 50 [--seed 1] [--days 2]
+    manage.py sandbox orders-generate --seller-id A1 --count 50 [--seed 1] [--days 0]
         [--now 2025-06-01T12:00:00Z]
     manage.py sandbox lifecycle --seller-id A1 [--seed 1] [--now 2025-06-01T12:05:00Z]
     manage.py sandbox faults --seller-id A1 [--fail-next N --status 503] [--fail-probability P]
         [--latency-ms N] [--malformed-next N] [--revoke-tokens | --restore-tokens]
         [--expire-tokens] [--refill-rate-limits] [--clear]
+    manage.py sandbox amazon --seller-id A1 [--clock-offset SECONDS] [--roles ROLE ...]
+        [--usage-plan OPERATION=RATE[/BURST] ...] [--default-usage-plan OPERATION ...]
+        [--report-compression none|gzip|alternate]
+        [--fatal-next N [--fatal-applied M] [--fatal-without-report]]
+    manage.py sandbox integration-feed --seller-id A1 [--application ERP]
 
 The same seed and --now give the same orders and steps; --now defaults to the current time, so
 without it the timestamps (and the orders a search window catches) differ from run to run.
@@ -19,23 +24,39 @@ from datetime import UTC, datetime, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from seller_central_sandbox.models import SandboxSeller
+from seller_central_sandbox.models import ResultCompression, SandboxSeller, SellerRole
+from seller_central_sandbox.services.feeds import seller_feed_faults_set
+from seller_central_sandbox.services.integrations import integration_acknowledgements_submit
 from seller_central_sandbox.services.orders import orders_generate, orders_lifecycle_advance
 from seller_central_sandbox.services.sellers import (
     FaultSettings,
     SandboxError,
     seller_access_tokens_expire,
+    seller_clock_offset_set,
     seller_create,
     seller_faults_update,
     seller_rate_limits_refill,
+    seller_roles_set,
     seller_tokens_restore,
     seller_tokens_revoke,
+    seller_usage_plan_set,
 )
 
 NOW_HELP = (
     "The current time as the buyers see it, ISO 8601 (UTC unless an offset is given); "
     "default: now. The same seed and --now give the same result."
 )
+
+
+def _usage_plan(value: str) -> tuple[str, str, int | None]:
+    operation, separator, plan = value.partition("=")
+    rate, _, burst = plan.partition("/")
+    if not separator or not operation or not rate:
+        raise argparse.ArgumentTypeError(f"not OPERATION=RATE[/BURST]: {value!r}")
+    try:
+        return operation, rate, int(burst) if burst else None
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"the burst is not a whole number: {value!r}") from error
 
 
 def _moment(value: str) -> datetime:
@@ -65,7 +86,12 @@ class Command(BaseCommand):
         generate.add_argument("--seller-id", required=True)
         generate.add_argument("--count", type=int, default=20)
         generate.add_argument("--seed", type=int, default=1)
-        generate.add_argument("--days", type=float, default=2, help="Spread over that many days.")
+        generate.add_argument(
+            "--days",
+            type=float,
+            default=0,
+            help="Spread over that many days before now (default 0: placed now, as buyers do).",
+        )
         generate.add_argument(
             "--if-empty", action="store_true", help="Only when the seller has no orders yet."
         )
@@ -89,6 +115,46 @@ class Command(BaseCommand):
         tokens.add_argument("--restore-tokens", action="store_true")
         faults.add_argument("--expire-tokens", action="store_true")
         faults.add_argument("--refill-rate-limits", action="store_true")
+
+        amazon = actions.add_parser(
+            "amazon", help="How Amazon behaves: clock, roles, usage plans, reports, FATAL feeds."
+        )
+        amazon.add_argument("--seller-id", required=True)
+        amazon.add_argument(
+            "--clock-offset", type=int, help="Seconds Amazon's clock runs ahead (negative: behind)."
+        )
+        amazon.add_argument(
+            "--roles",
+            nargs="*",
+            choices=SellerRole.values,
+            help="The roles the seller granted the application (none: no role).",
+        )
+        amazon.add_argument(
+            "--usage-plan",
+            action="append",
+            type=_usage_plan,
+            default=[],
+            metavar="OPERATION=RATE[/BURST]",
+            help="Amazon applies this plan to the operation from the next call on.",
+        )
+        amazon.add_argument(
+            "--default-usage-plan",
+            action="append",
+            default=[],
+            metavar="OPERATION",
+            help="Back to the operation's documented plan.",
+        )
+        amazon.add_argument("--report-compression", choices=ResultCompression.values)
+        amazon.add_argument("--fatal-next", type=int, help="The next N feeds end FATAL.")
+        amazon.add_argument("--fatal-applied", type=int, default=1)
+        amazon.add_argument("--fatal-without-report", action="store_true")
+
+        integration = actions.add_parser(
+            "integration-feed",
+            help="Another tool of the seller (an ERP) submits an acknowledgement feed.",
+        )
+        integration.add_argument("--seller-id", required=True)
+        integration.add_argument("--application", default="ERP")
 
     def handle(self, *args, **options):
         action = options["action"]
@@ -123,6 +189,13 @@ class Command(BaseCommand):
                 )
                 summary = ", ".join(f"{name}={count}" for name, count in sorted(steps.items()))
                 self.stdout.write(f"lifecycle {seller.seller_id}: {summary or 'nothing to do'}")
+            elif action == "amazon":
+                self._amazon(seller, options)
+            elif action == "integration-feed":
+                feed = integration_acknowledgements_submit(
+                    seller=seller, application=options["application"]
+                )
+                self.stdout.write(f"{feed.application} submitted feed {feed.feed_id}")
             else:
                 self._faults(seller, options)
         except SandboxError as error:
@@ -133,6 +206,40 @@ class Command(BaseCommand):
         if seller is None:
             raise CommandError(f"No sandbox seller {seller_id}.")
         return seller
+
+    def _amazon(self, seller: SandboxSeller, options: dict) -> None:
+        if options["clock_offset"] is not None:
+            seller = seller_clock_offset_set(seller=seller, seconds=options["clock_offset"])
+        if options["roles"] is not None:
+            seller = seller_roles_set(seller=seller, roles=options["roles"])
+        for operation, rate, burst in options["usage_plan"]:
+            seller = seller_usage_plan_set(
+                seller=seller, operation=operation, rate=rate, burst=burst
+            )
+        for operation in options["default_usage_plan"]:
+            seller = seller_usage_plan_set(
+                seller=seller, operation=operation, rate=None, burst=None
+            )
+        if options["fatal_next"] is not None or options["report_compression"]:
+            seller = seller_feed_faults_set(
+                seller=seller,
+                fatal_next=_given(options["fatal_next"], seller.fault_feed_fatal_next),
+                fatal_applied=options["fatal_applied"],
+                has_fatal_report=not options["fatal_without_report"],
+                result_compression=options["report_compression"],
+            )
+        plans = ", ".join(
+            f"{name}={plan.get('rate', '-')}/{plan.get('burst', '-')}"
+            for name, plan in sorted((seller.usage_plans or {}).items())
+        )
+        self.stdout.write(
+            f"amazon {seller.seller_id}: clock_offset={seller.clock_offset_seconds} "
+            f"roles={','.join(seller.roles) or '-'} usage_plans={plans or 'documented'} "
+            f"report_compression={seller.result_compression} "
+            f"fatal_next={seller.fault_feed_fatal_next} "
+            f"fatal_applied={seller.fault_feed_fatal_applied} "
+            f"fatal_report={seller.fault_feed_fatal_report}"
+        )
 
     def _faults(self, seller: SandboxSeller, options: dict) -> None:
         current = (
