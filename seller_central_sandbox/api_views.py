@@ -341,6 +341,14 @@ def confirm_shipment(request: HttpRequest, seller, order_id: str) -> HttpRespons
     for name in ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate"):
         if not isinstance(detail.get(name), str) or not detail[name]:
             raise SandboxError(f"packageDetail.{name} is required.")
+    reference = detail["packageReferenceId"]
+    if not reference.isascii() or not reference.isdigit() or int(reference) < 1:
+        # ordersV0.json PackageReferenceId: "Only positive numeric values are supported";
+        # amzn/selling-partner-api-models#5094: production answers 400 for other values.
+        raise SandboxError(
+            "packageDetail.packageReferenceId must be a positive number (given "
+            f"'{reference[:40]}')."
+        )
     entries = detail.get("orderItems")
     if not isinstance(entries, list) or not all(
         isinstance(entry, dict)

@@ -177,3 +177,38 @@ def test_v0_get_orders_judges_the_two_minute_rule_by_amazons_clock(sandbox_serve
         ).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize(("reference", "status"), [("P-1", 400), ("0", 400), ("000000001", 204)])
+def test_a_package_reference_is_a_positive_number(
+    sandbox_server, sandbox_seller, reference, status
+):
+    # ordersV0.json PackageReferenceId: "Only positive numeric values are supported"
+    # (amzn/selling-partner-api-models#5094: production answers 400 otherwise). Our client sends
+    # its shipment numbers, zero-padded digits.
+    order = order_in_status(
+        seller=sandbox_seller,
+        status=FulfillmentStatus.UNSHIPPED,
+        fulfilled_by=FulfilledBy.MERCHANT,
+        seed=8,
+    )
+    item = order.items.order_by("pk").first()
+
+    answer = httpx.post(
+        f"{sandbox_server.url}/orders/v0/orders/{order.order_id}/shipmentConfirmation",
+        json={
+            "marketplaceId": order.marketplace_id,
+            "packageDetail": {
+                "packageReferenceId": reference,
+                "carrierCode": "DHL",
+                "trackingNumber": "00340434161094042557",
+                "shipDate": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "orderItems": [{"orderItemId": item.order_item_id, "quantity": 1}],
+            },
+        },
+        headers={"x-amz-access-token": access_token(sandbox_server, sandbox_seller)},
+        timeout=10,
+    )
+
+    assert answer.status_code == status, answer.text
+    assert order.packages.count() == (1 if status == 204 else 0)

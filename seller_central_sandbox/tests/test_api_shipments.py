@@ -80,16 +80,16 @@ def test_an_impossible_shipment_is_refused_and_changes_nothing(
     order = unshipped_merchant_order(sandbox_seller, seed=30)
     item = order.items.order_by("pk").first()
     client = orders_v0_client(sandbox_client_kwargs)
-    detail = package("P1", [(item.order_item_id, item.quantity_ordered + 1)])
+    detail = package("1", [(item.order_item_id, item.quantity_ordered + 1)])
     if problem == "unknown_item":
-        detail = package("P1", [("00000000000000", 1)])
+        detail = package("1", [("00000000000000", 1)])
     elif problem == "duplicate_package":
         client.confirm_shipment(
             order.order_id,
             marketplaceId=order.marketplace_id,
-            packageDetail=package("P1", [(item.order_item_id, 1)]),
+            packageDetail=package("1", [(item.order_item_id, 1)]),
         )
-        detail = package("P1", [(item.order_item_id, 1)])
+        detail = package("1", [(item.order_item_id, 1)])
     elif problem == "cancelled":
         order_items_cancel(
             seller=sandbox_seller,
@@ -97,7 +97,7 @@ def test_an_impossible_shipment_is_refused_and_changes_nothing(
             reasons_by_item={},
             default_reason="NoInventory",
         )
-        detail = package("P1", [(item.order_item_id, 1)])
+        detail = package("1", [(item.order_item_id, 1)])
     before = list(SandboxOrderItem.objects.filter(order=order).values_list("quantity_shipped"))
 
     with pytest.raises(SellingApiBadRequestException) as refused:
