@@ -6,7 +6,6 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from amazon_channel.marketplaces import TOKEN_ENDPOINT
 from amazon_channel.models import (
     AmazonFeed,
     AmazonOrder,
@@ -23,11 +22,14 @@ from amazon_channel.models import (
     SyncRun,
 )
 from amazon_channel.services.stores import (
+    ENDPOINT_FIELDS,
     StoreEndpointRefused,
     store_endpoint_resolve,
     store_save,
+    store_secrets_problem,
     store_set_active,
     store_sync_request,
+    store_token_endpoint_resolve,
 )
 from commerce_orders.admin import AppendOnlyAdminMixin
 
@@ -41,11 +43,13 @@ def preformatted(text: str):
 
 
 class StoreAdminForm(forms.ModelForm):
-    """Secrets are write-only: the page never holds them; blank keeps the stored value.
+    """Secrets are write-only: the page never holds them; blank keeps the stored value, except
+    that changing an endpoint needs both typed in again (store_save refuses it otherwise).
 
     A blank SP-API endpoint is Amazon's host of the region for the store's environment (its
     sandbox host for a sandbox store), a blank token endpoint Login with Amazon's; an Amazon
-    endpoint of the other environment is refused.
+    endpoint of the other environment is refused, and so is any endpoint that is not Amazon's
+    while the Seller Central sandbox is off.
     """
 
     class Meta:
@@ -70,35 +74,62 @@ class StoreAdminForm(forms.ModelForm):
         for name in SECRET_FIELDS:
             if name in self.fields:
                 self.fields[name].required = False
-                self.fields[name].help_text = _("Leave blank to keep the current value.")
+                self.fields[name].help_text = _(
+                    "Leave blank to keep the current value. Changing an endpoint needs it "
+                    "entered again."
+                )
 
-    def _clean_secret(self, name: str) -> str:
-        value = self.cleaned_data.get(name)
-        # The instance still holds the stored value: the form copies its data in after clean.
-        return value or getattr(self.instance, name)
-
-    def clean_lwa_client_secret(self):
-        return self._clean_secret("lwa_client_secret")
-
-    def clean_refresh_token(self):
-        return self._clean_secret("refresh_token")
+    # A blank secret stays blank here: store_save keeps the stored value, or refuses when an
+    # endpoint changes; the checks below say so on the page first.
 
     def clean(self):
         data = super().clean()
         region, environment = data.get("region"), data.get("environment")
-        if "token_endpoint" in self.fields and not data.get("token_endpoint"):
-            data["token_endpoint"] = TOKEN_ENDPOINT
-        if "sp_api_endpoint" not in self.fields or "sp_api_endpoint" in self.errors:
-            return data
-        if not region or not environment:
-            return data
-        try:
-            data["sp_api_endpoint"] = store_endpoint_resolve(
-                region=region, environment=environment, sp_api_endpoint=data.get("sp_api_endpoint")
-            )
-        except StoreEndpointRefused as error:
-            self.add_error("sp_api_endpoint", error.message)
+        if "token_endpoint" in self.fields and "token_endpoint" not in self.errors:
+            try:
+                data["token_endpoint"] = store_token_endpoint_resolve(
+                    token_endpoint=data.get("token_endpoint")
+                )
+            except StoreEndpointRefused as error:
+                self.add_error("token_endpoint", error.message)
+        if (
+            "sp_api_endpoint" in self.fields
+            and "sp_api_endpoint" not in self.errors
+            and region
+            and environment
+        ):
+            try:
+                data["sp_api_endpoint"] = store_endpoint_resolve(
+                    region=region,
+                    environment=environment,
+                    sp_api_endpoint=data.get("sp_api_endpoint"),
+                )
+            except StoreEndpointRefused as error:
+                self.add_error("sp_api_endpoint", error.message)
+        self._check_secrets(data)
         return data
+
+    def _check_secrets(self, data: dict) -> None:
+        # A new store's secrets are required fields already.
+        if (
+            self.instance.pk is None
+            or not all(name in self.fields for name in SECRET_FIELDS)
+            or any(name in self.errors for name in (*ENDPOINT_FIELDS, "region", "environment"))
+        ):
+            return
+        # The instance still holds the stored values: the form copies its data in after clean.
+        problem = store_secrets_problem(
+            stored=self.instance,
+            endpoints={
+                name: data.get(name, getattr(self.instance, name)) for name in ENDPOINT_FIELDS
+            },
+            lwa_client_secret=data.get("lwa_client_secret") or "",
+            refresh_token=data.get("refresh_token") or "",
+        )
+        if problem:
+            for name in SECRET_FIELDS:
+                if not data.get(name):
+                    self.add_error(name, problem)
 
 
 @admin.register(Store)

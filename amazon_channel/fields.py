@@ -2,6 +2,7 @@
 payloads stored as compact JSON text."""
 
 import json
+import math
 import zlib
 from functools import lru_cache
 
@@ -66,14 +67,49 @@ class EncryptedTextField(models.TextField):
         return encrypt(value)
 
 
+def _finite(value):
+    """The document with NaN and the infinities as null, as orjson writes them: json.dumps
+    would write NaN and Infinity, which are not JSON (orjson.loads refuses them on the way
+    back, and PostgreSQL's jsonb too). json.loads accepts them from Amazon."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(entry) for key, entry in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(entry) for entry in value]
+    return value
+
+
 def _json_bytes(value) -> bytes:
     try:
         return orjson.dumps(value, default=_django_json_default, option=ORJSON_OPTIONS)
     except orjson.JSONEncodeError:
         # What orjson refuses and json writes (an integer beyond 64 bits...).
         return json.dumps(
-            value, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder
+            _finite(value),
+            ensure_ascii=False,
+            separators=(",", ":"),
+            cls=DjangoJSONEncoder,
+            allow_nan=False,
         ).encode()
+
+
+def json_bytes(value) -> bytes:
+    """The compact JSON a JSONTextField stores for `value`; raises orjson.JSONEncodeError for
+    what orjson cannot write (an integer beyond 64 bits, a lone surrogate)."""
+    return orjson.dumps(value, default=_django_json_default, option=ORJSON_OPTIONS)
+
+
+class SerializedJSON(dict):
+    """A document with the JSON text it was serialized to, which JSONTextField stores as it is:
+    the order parser reads a payload's text (for what PostgreSQL refuses) before it is stored,
+    so the import need not make it twice. Not to be changed once made."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, document: dict, text: str):
+        super().__init__(document)
+        self.text = text
 
 
 class _WholeDocument:
@@ -104,6 +140,8 @@ class JSONTextField(_WholeDocument, models.TextField):
     def get_prep_value(self, value):
         if value is None:
             return None
+        if isinstance(value, SerializedJSON):
+            return value.text
         return _json_bytes(value).decode()
 
     def from_db_value(self, value, expression, connection):

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,15 @@ SANDBOX_REGION_ENDPOINTS = {
     "FE": "https://sandbox.sellingpartnerapi-fe.amazon.com",
 }
 TOKEN_ENDPOINT = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - a URL, not a secret
+# Login with Amazon's token endpoint of each selling region, where the refresh-token grant (the
+# client secret and the refresh token) is posted: Amazon's "Use the refresh token to get new
+# tokens" (https://developer.amazon.com/docs/amazon-data-portability/use-refresh-token.html,
+# "Select endpoint": api.amazon.com NA, api.amazon.co.uk EU, api.amazon.co.jp FE).
+LWA_TOKEN_ENDPOINTS = {
+    "NA": TOKEN_ENDPOINT,
+    "EU": "https://api.amazon.co.uk/auth/o2/token",
+    "FE": "https://api.amazon.co.jp/auth/o2/token",
+}
 SELLER_CENTRAL_URLS = {
     "NA": "https://sellercentral.amazon.com",
     "EU": "https://sellercentral-europe.amazon.com",
@@ -129,3 +139,61 @@ def endpoint_environment_problem(
             "expected": expected
         }
     return message
+
+
+# The only hosts credentials may go to outside the Seller Central sandbox: a client secret and a
+# refresh token to Login with Amazon, access tokens (x-amz-access-token) to the SP-API.
+SP_API_HOSTS = frozenset(
+    urlsplit(url).hostname
+    for url in (*REGION_ENDPOINTS.values(), *SANDBOX_REGION_ENDPOINTS.values())
+)
+LWA_TOKEN_HOSTS = frozenset(urlsplit(url).hostname for url in LWA_TOKEN_ENDPOINTS.values())
+
+
+def custom_endpoints_allowed() -> bool:
+    """Endpoints that are not Amazon's (our Seller Central sandbox on loopback) exist only while
+    the sandbox is enabled: SELLER_CENTRAL_SANDBOX_ENABLED, off by default once DEBUG is off."""
+    return bool(settings.SELLER_CENTRAL_SANDBOX_ENABLED)
+
+
+def endpoint_at_host(endpoint: str, hosts: frozenset) -> bool:
+    """True when `endpoint` is https at one of `hosts` on the https port, with nothing in it that
+    could make an HTTP client read another host (userinfo, escapes, spaces, backslashes)."""
+    if not isinstance(endpoint, str) or any(char <= " " or char in "\\%" for char in endpoint):
+        return False
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").rstrip(".")
+    return (
+        parts.scheme.lower() == "https"
+        and "@" not in parts.netloc
+        and host in hosts
+        and port in (None, 443)
+    )
+
+
+def sp_api_endpoint_host_problem(*, endpoint: str) -> str | None:
+    """Why access tokens must not be sent to `endpoint`, or None when they may: outside the
+    Seller Central sandbox only Amazon's production and sandbox SP-API hosts (https) are
+    accepted. The message is the same whatever the endpoint (it reveals nothing about it)."""
+    if custom_endpoints_allowed() or endpoint_at_host(endpoint, SP_API_HOSTS):
+        return None
+    return gettext(
+        "The SP-API endpoint must be one of Amazon's SP-API hosts: %(hosts)s. Other endpoints "
+        "exist only while the Seller Central sandbox is enabled."
+    ) % {"hosts": ", ".join(f"https://{host}" for host in sorted(SP_API_HOSTS))}
+
+
+def token_endpoint_host_problem(*, endpoint: str) -> str | None:
+    """Why the client secret and refresh token must not be posted to `endpoint`, or None when
+    they may: outside the Seller Central sandbox only Login with Amazon's token hosts (https)
+    are accepted. The message is the same whatever the endpoint."""
+    if custom_endpoints_allowed() or endpoint_at_host(endpoint, LWA_TOKEN_HOSTS):
+        return None
+    return gettext(
+        "The token endpoint must be one of Login with Amazon's: %(endpoints)s. Other endpoints "
+        "exist only while the Seller Central sandbox is enabled."
+    ) % {"endpoints": ", ".join(LWA_TOKEN_ENDPOINTS.values())}

@@ -5,20 +5,42 @@ the next sync. What Amazon withholds by design (prices of a pending order, the a
 order it fulfils, the buyer's personal data before payment) is explained in Order Notes too, but
 needs no attention: the order comes back with the next search once Amazon changes it. An order
 the merchant must ship whose address lacks the recipient's name, street or postal code is a
-problem, though: Amazon withholds them from apps without the restricted role. Amounts that are
-not numbers, or not in the order's currency, are left out and said. Nothing here touches the
-database.
+problem, though: Amazon withholds them from apps without the restricted role. Nothing here
+touches the database.
+
+Amazon's data is hostile input, and what is read here is written by one multi-row statement per
+page: a value the database refuses would cost the whole page. So every value leaves this module
+storable. NUL and the other control characters are removed (PostgreSQL refuses NUL in text and
+jsonb), and lone surrogates replaced, wherever they come, the raw payload included. A value that
+cannot be stored as Amazon sent it (an identifier longer than its column or than Amazon's own
+limit, an unknown status or fulfillment channel, an impossible date, amount or quantity, a
+value of the wrong type) makes the order an Error order (`ParsedOrder.is_error`): it is kept,
+with status Error and an Order Note quoting (briefly) what Amazon sent, never imported into
+Commerce, and read again on every sync. Text that is only too long for its column (a title, a
+name) is cut, with a note. The limits are read from the models' fields, so they cannot drift.
 """
 
+import hashlib
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
+import orjson
+from django.db import connection, models
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from amazon_channel.models import AmazonOrderStatus, FulfillmentChannel
+from amazon_channel.fields import SerializedJSON, json_bytes
+from amazon_channel.models import (
+    AmazonOrder,
+    AmazonOrderItem,
+    AmazonOrderPackage,
+    AmazonOrderStatus,
+    FulfillmentChannel,
+)
 
 STATUS_BY_FULFILLMENT_STATUS = {
     "PENDING_AVAILABILITY": AmazonOrderStatus.PENDING_AVAILABILITY,
@@ -56,7 +78,121 @@ ADDRESS_KEYS = (
 )
 
 
-MONEY_LIMIT = Decimal(10) ** 12
+# How the values are named in Order Notes (translated when a note is written).
+ITEM_ID_LABEL = gettext_lazy("An item id")
+PACKAGE_REFERENCE_LABEL = gettext_lazy("A package reference")
+ORDER_NUMBER_LABEL = gettext_lazy("The order number")
+CURRENCY_LABEL = gettext_lazy("The currency")
+ITEM_LABEL = gettext_lazy("Item")
+GRAND_TOTAL_LABEL = gettext_lazy("The grand total")
+MARKETPLACE_ID_LABEL = gettext_lazy("The marketplace id")
+SERVICE_LEVEL_LABEL = gettext_lazy("The service level")
+BUYER_NAME_LABEL = gettext_lazy("The buyer's name")
+BUYER_EMAIL_LABEL = gettext_lazy("The buyer's email")
+BUYER_CANCELLATION_REASON_LABEL = gettext_lazy("The buyer's cancellation reason")
+PACKAGE_LABEL = gettext_lazy("Package")
+
+
+def _lengths(model: type[models.Model]) -> dict[str, int]:
+    """The max_length of each text column of `model`: what the bulk write may hold."""
+    return {
+        model_field.name: model_field.max_length
+        for model_field in model._meta.concrete_fields
+        if isinstance(model_field, models.CharField)
+    }
+
+
+# Amazon's own limit on a seller SKU: SKUType in amzn-base.xsd, the base schema of its XML feeds
+# (the order acknowledgement and fulfillment feeds among them), is an xsd:normalizedString with
+# minLength 1 and maxLength 40. A longer one cannot be a real SKU.
+AMAZON_SKU_LENGTH = 40
+ORDER_LENGTHS = _lengths(AmazonOrder)
+ITEM_LENGTHS = _lengths(AmazonOrderItem)
+ITEM_LENGTHS["seller_sku"] = min(ITEM_LENGTHS["seller_sku"], AMAZON_SKU_LENGTH)
+PACKAGE_LENGTHS = _lengths(AmazonOrderPackage)
+
+MONEY_FIELDS = (
+    AmazonOrder._meta.get_field("order_total"),
+    *(
+        AmazonOrderItem._meta.get_field(name)
+        for name in ("item_price", "item_tax", "shipping_price")
+    ),
+)
+# What every money column holds: amounts below 10 ** (max_digits - decimal_places), in cents.
+MONEY_PLACES = min(money_field.decimal_places for money_field in MONEY_FIELDS)
+MONEY_LIMIT = min(
+    Decimal(10) ** (money_field.max_digits - money_field.decimal_places)
+    for money_field in MONEY_FIELDS
+)
+MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
+ZERO = Decimal(0).quantize(MONEY_QUANTUM)
+
+# Amazon took its first order in 1995; nothing it sends is dated after 2100. Outside these, a
+# date is garbage (and years 1 or 9999 overflow once moved to another time zone).
+EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2100, 1, 1, tzinfo=UTC)
+
+# NUL, the other C0 controls and DEL have no place in a column: PostgreSQL refuses NUL in text and
+# jsonb, the others hide in what a merchant reads. Lone surrogates (JSON "\ud800") cannot be
+# encoded in UTF-8 at all. Every column filled here holds one line (ids, names, titles), so tabs
+# and line breaks become spaces; the raw payload keeps them (it loses only NUL and surrogates).
+_UNSAFE_IN_LINE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_UNSAFE_IN_DOCUMENT = re.compile("[\x00\ud800-\udfff]")
+EXCERPT_LENGTH = 40
+# How much of an over-long key is read (and digested): beyond, no real key ever went.
+MAX_KEY_LENGTH = 100_000
+
+
+def _replacement(match: re.Match) -> str:
+    character = match.group()
+    if "\ud800" <= character <= "\udfff":
+        return "\ufffd"
+    return " " if character in "\t\n\r" else ""
+
+
+def clean_text(text: str) -> str:
+    """`text` on one line: without NUL and control characters (tabs and line breaks become
+    spaces), lone surrogates replaced by U+FFFD."""
+    if _UNSAFE_IN_LINE.search(text) is None:
+        return text
+    return _UNSAFE_IN_LINE.sub(_replacement, text)
+
+
+def _clean_string(text: str) -> str:
+    if _UNSAFE_IN_DOCUMENT.search(text) is None:
+        return text
+    return _UNSAFE_IN_DOCUMENT.sub(_replacement, text)
+
+
+def _clean_deep(value):
+    if isinstance(value, str):
+        return _clean_string(value)
+    if isinstance(value, dict):
+        return {_clean_deep(key): _clean_deep(entry) for key, entry in value.items()}
+    if isinstance(value, list):
+        return [_clean_deep(entry) for entry in value]
+    return value
+
+
+def clean_document(document: dict) -> dict:
+    """The payload as Amazon sent it, but for NUL (removed) and lone surrogates (replaced): the
+    raw payload is stored as JSON text, which must stay valid UTF-8 and castable to jsonb.
+    orjson refuses surrogates and writes NUL as \\u0000, so its text tells whether the document
+    must be walked; a clean one comes back with that text (SerializedJSON), stored as it is."""
+    try:
+        text = json_bytes(document)
+    except (orjson.JSONEncodeError, TypeError):
+        return _clean_deep(document)
+    if b"\\u0000" in text:
+        return _clean_deep(document)
+    return SerializedJSON(document, text.decode())
+
+
+@cache
+def quantity_limit() -> int:
+    """The largest count the quantity columns hold on this database."""
+    quantity_field = AmazonOrderItem._meta.get_field("quantity_ordered")
+    return connection.ops.integer_field_range(quantity_field.get_internal_type())[1]
 
 
 class UnreadableOrder(ValueError):
@@ -74,143 +210,428 @@ class ParsedOrder:
     problems: list[str] = field(default_factory=list)
     # What is normal but would surprise a merchant: written in Order Notes, not flagged.
     notes: list[str] = field(default_factory=list)
+    # A value could not be stored as Amazon sent it: status Error, never imported into Commerce.
+    is_error: bool = False
 
 
-def _money(value) -> Decimal | None:
-    if not isinstance(value, dict):
+def _excerpt(value) -> str:
+    """What Amazon sent, quoted briefly and safely: a repr (controls and bidirectional marks
+    show escaped) of at most EXCERPT_LENGTH characters, with the length of a longer text."""
+    if isinstance(value, str):
+        if len(value) <= EXCERPT_LENGTH:
+            return repr(value)
+        return _("%(start)s… (%(count)d characters)") % {
+            "start": repr(value[:EXCERPT_LENGTH]),
+            "count": len(value),
+        }
+    if isinstance(value, dict | list):
+        return _("a JSON %(kind)s") % {"kind": "object" if isinstance(value, dict) else "array"}
+    text = repr(value)
+    return text if len(text) <= EXCERPT_LENGTH else text[:EXCERPT_LENGTH] + "…"
+
+
+def _as_text(value) -> str | None:
+    """Text as Amazon sends it; an integer (an id sent as a number) as its digits; None for
+    anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return str(value)
+        except ValueError:  # beyond Python's 4,300 digits
+            return None
+    return None
+
+
+def _is_absent(value) -> bool:
+    return value is None or (isinstance(value, str) and value == "")
+
+
+@dataclass
+class _Reading:
+    """What a payload is read against: the order's currency, and where to say what is wrong."""
+
+    currency: str
+    problems: list[str]
+    notes: list[str] = field(default_factory=list)
+    is_error: bool = False
+
+    def unstorable(self, message: str) -> None:
+        """A value cannot be stored as Amazon sent it: said, and the order becomes Error."""
+        self.problems.append(message)
+        self.is_error = True
+
+    def identifier(self, value, *, what: str, length: int) -> str:
+        """An identifier, whole or flagged: cleaned; one of another type, or longer than
+        `length`, makes the order an Error order (cut here, so that the row can be stored)."""
+        if type(value) is str and len(value) <= length and not _UNSAFE_IN_LINE.search(value):
+            return value  # the common case, first: every order has dozens of these
+        text = _as_text(value)
+        if text is None:
+            if not _is_absent(value):
+                self.unstorable(
+                    _("%(what)s: Amazon sent %(value)s, which is not an identifier.")
+                    % {"what": what, "value": _excerpt(value)}
+                )
+            return ""
+        text = clean_text(text)
+        if len(text) > length:
+            self.unstorable(
+                _("%(what)s: Amazon sent %(value)s; at most %(limit)d characters can be stored.")
+                % {"what": what, "value": _excerpt(text), "limit": length}
+            )
+            return text[:length]
+        return text
+
+    def key(self, value, *, what: str, length: int) -> str:
+        """An identifier that is a row's key (order number, item id, package reference):
+        cleaned; "" for one of another type (said, Error); one longer than `length` makes the
+        order an Error order and is stored under its first characters and a digest of the whole,
+        so that two different ones never share a row and the same one finds its row again."""
+        text = self.identifier(value, what=what, length=MAX_KEY_LENGTH)
+        if len(text) > length:
+            self.unstorable(
+                _("%(what)s: Amazon sent %(value)s; at most %(limit)d characters can be stored.")
+                % {"what": what, "value": _excerpt(text), "limit": length}
+            )
+            digest = hashlib.sha256(text.encode()).hexdigest()[:11]
+            return f"{text[: length - 12]}~{digest}"
+        return text
+
+    def text(
+        self,
+        value,
+        *,
+        what: str,
+        length: int,
+        is_personal: bool = False,
+    ) -> str:
+        """Free text: cleaned, and cut to `length` with a note when longer. The note quotes
+        nothing of personal data (the buyer's name and email): it gives the length only."""
+        if type(value) is str and len(value) <= length and not _UNSAFE_IN_LINE.search(value):
+            return value
+        text = _as_text(value)
+        if text is None:
+            if not _is_absent(value):
+                self.notes.append(
+                    _("%(what)s: Amazon sent %(value)s instead of text; it was left out.")
+                    % {"what": what, "value": _("a value") if is_personal else _excerpt(value)}
+                )
+            return ""
+        text = clean_text(text)
+        if len(text) > length:
+            self.notes.append(
+                _("%(what)s: Amazon sent %(count)d characters; the first %(limit)d are kept.")
+                % {"what": what, "count": len(text), "limit": length}
+            )
+            return text[:length]
+        return text
+
+    def timestamp(self, value, *, what: str) -> datetime | None:
+        """An aware UTC datetime; None when Amazon sent none. One that is not ISO 8601 or not
+        possible (before 1995, after 2100) makes the order an Error order. Amazon's times are
+        UTC: one without an offset is read as UTC."""
+        if _is_absent(value):
+            return None
+        parsed = None
+        if isinstance(value, str):
+            try:
+                # Amazon's ISO 8601 first (fromisoformat reads it), then what Django reads.
+                try:
+                    parsed = datetime.fromisoformat(value)
+                except ValueError:
+                    parsed = parse_datetime(value)
+                if parsed is not None:
+                    if parsed.tzinfo is None:
+                        parsed = parsed.replace(tzinfo=UTC)
+                    parsed = parsed.astimezone(UTC)
+            except (ValueError, OverflowError):
+                parsed = None
+        if parsed is None or not EARLIEST_DATE <= parsed < LATEST_DATE:
+            self.unstorable(
+                _("%(what)s: Amazon sent %(value)s, which is not a possible date.")
+                % {"what": what, "value": _excerpt(value)}
+            )
+            return None
+        return parsed
+
+    def amount(self, money, *, what: str, is_signed: bool = False) -> Decimal | None:
+        """A Money's amount in cents; None when Amazon sent none. One that is not a number,
+        has more decimals than cents, is too large for the columns or (unless `is_signed`)
+        negative is said and makes the order an Error order: it is left out."""
+        if _is_absent(money):
+            return None
+        amount = money.get("amount") if isinstance(money, dict) else money
+        if type(amount) is str and type(money) is dict:
+            try:  # the common case, first: a plain amount in cents
+                value = Decimal(amount)
+                if value.is_finite() and value.copy_abs() < MONEY_LIMIT:
+                    cents = _cents(value)
+                    if cents is not None and (is_signed or not cents.is_signed()):
+                        return cents
+            except InvalidOperation:
+                pass
+        if _is_absent(amount):
+            return None
+        reason = None
+        value = None
+        if not isinstance(money, dict) or isinstance(amount, bool):
+            reason = _("is not an amount of money")
+        elif not isinstance(amount, str | int | float):
+            reason = _("is not a number")
+        else:
+            try:
+                value = Decimal(str(amount))
+            except (InvalidOperation, ValueError):
+                reason = _("is not a number")
+        if value is not None:
+            # Exact comparisons only: arithmetic on 1e999999999 overflows the decimal context.
+            if not value.is_finite():
+                reason = _("is not a number")
+            elif value.copy_abs() >= MONEY_LIMIT:
+                reason = _("is too large to store")
+            else:
+                cents = _cents(value)
+                if cents is None:
+                    places = {"places": MONEY_PLACES}
+                    reason = _("has more than %(places)d decimal places") % places
+                elif cents.is_signed() and not is_signed:
+                    reason = _("is negative")
+                else:
+                    return cents
+        self.unstorable(
+            _("%(what)s %(value)s %(reason)s; it was left out.")
+            % {"what": what, "value": _excerpt(amount), "reason": reason}
+        )
         return None
-    amount = value.get("amount")
-    if isinstance(amount, bool) or not isinstance(amount, str | int | float) or amount == "":
+
+    def quantity(self, value, *, what: str) -> int | None:
+        """A count of units; None when Amazon sent none. One that is not a whole number from 0
+        to what the columns hold makes the order an Error order."""
+        if value is None:
+            return None
+        is_count = isinstance(value, int) and not isinstance(value, bool)
+        if is_count and 0 <= value <= quantity_limit():
+            return value
+        self.unstorable(
+            _("%(what)s: Amazon sent the quantity %(value)s, which cannot be stored.")
+            % {"what": what, "value": _excerpt(value)}
+        )
         return None
-    try:
-        value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    except InvalidOperation:
+
+
+def _cents(value: Decimal) -> Decimal | None:
+    """A finite amount below MONEY_LIMIT in cents; None when that would change it."""
+    if value.is_zero():
+        return ZERO  # -0 too
+    if value.copy_abs() < MONEY_QUANTUM:
         return None
-    # NaN passes quantize; our money columns hold 14 digits.
-    return value if value.is_finite() and abs(value) < MONEY_LIMIT else None
+    cents = value.quantize(MONEY_QUANTUM)
+    return cents if cents == value else None
 
 
 def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _text(value) -> str:
-    return value if isinstance(value, str) else ""
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
-def _datetime(value) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_datetime(value)
-    except ValueError:
-        return None
+def _enum_key(value) -> str | None:
+    return value if isinstance(value, str) else None
 
 
-@dataclass
-class _Reading:
-    """What a breakdown is read against: the order's currency, and where to say what is wrong."""
-
-    currency: str
-    problems: list[str]
+# The kinds of an item's proceeds breakdown that are stored: its price, tax and shipping.
+BREAKDOWN_KINDS = ("ITEM", "TAX", "SHIPPING")
 
 
-def _breakdown(breakdowns, kind: str, reading: _Reading, where: str) -> Decimal | None:
-    """The sum of the `kind` entries of a proceeds breakdown, None when there is none. An entry
-    whose amount is not a number, or in another currency than the order's, is left out and
-    said in `reading.problems`: adding it would make the totals wrong without a word."""
-    amounts = []
-    for entry in breakdowns if isinstance(breakdowns, list) else []:
-        if not isinstance(entry, dict) or entry.get("type") != kind:
+def _breakdowns(breakdowns, reading: _Reading, where: str) -> dict[str, Decimal | None]:
+    """The sum of each kind's entries of a proceeds breakdown, None for a kind without any. An
+    entry whose amount cannot be money is left out and makes the order an Error order; one in
+    another currency than the order's is left out and said in `reading.problems`: adding it
+    would make the totals wrong without a word."""
+    amounts: dict[str, list[Decimal]] = {kind: [] for kind in BREAKDOWN_KINDS}
+    for entry in _list(breakdowns):
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        if not isinstance(kind, str) or kind not in amounts:
             continue
         subtotal = _dict(entry.get("subtotal"))
-        amount = _money(subtotal)
-        currency = _text(subtotal.get("currencyCode"))
+        amount = reading.amount(subtotal, what=f"{where}: the {kind} amount")
         if amount is None:
+            continue
+        currency = _as_text(subtotal.get("currencyCode")) or ""
+        if reading.currency and currency and currency != reading.currency:
+            shown = currency if currency.isalnum() and len(currency) <= 8 else _excerpt(currency)
             reading.problems.append(
-                f"{where}: the {kind} amount {subtotal.get('amount')!r} is not a number; "
-                "it was left out."
-            )
-        elif reading.currency and currency and currency != reading.currency:
-            reading.problems.append(
-                f"{where}: the {kind} amount {amount} {currency} is not in the order's "
-                f"currency {reading.currency}; it was left out."
+                f"{where}: the {kind} amount {amount} {shown} is not in the order's currency "
+                f"{reading.currency}; it was left out."
             )
         else:
-            amounts.append(amount)
-    return sum(amounts, Decimal("0.00")) if amounts else None
+            amounts[kind].append(amount)
+    totals: dict[str, Decimal | None] = {}
+    for kind, found in amounts.items():
+        total = sum(found, ZERO) if found else None
+        if total is not None and abs(total) >= MONEY_LIMIT:
+            reading.unstorable(
+                _("%(where)s: the %(kind)s amounts add up to more than can be stored.")
+                % {"where": where, "kind": kind}
+            )
+            total = None
+        totals[kind] = total
+    return totals
 
 
 def _item(payload: dict, reading: _Reading) -> dict | None:
     problems = reading.problems
-    item_id = payload.get("orderItemId")
-    if not item_id:
+    raw_id = payload.get("orderItemId")
+    if _is_absent(raw_id):
         problems.append("An order item has no orderItemId; it was left out.")
         return None
+    item_id = reading.key(raw_id, what=ITEM_ID_LABEL, length=ITEM_LENGTHS["order_item_id"])
+    if not item_id:
+        return None
+    where = f"Item {item_id}"
     product = _dict(payload.get("product"))
     proceeds = _dict(payload.get("proceeds"))
     fulfillment = _dict(payload.get("fulfillment"))
     condition = _dict(product.get("condition"))
-    quantity_ordered = payload.get("quantityOrdered")
-    if not isinstance(quantity_ordered, int) or quantity_ordered < 0:
-        problems.append(f"Item {item_id} has no valid quantityOrdered.")
+    quantity_ordered = reading.quantity(
+        payload.get("quantityOrdered"), what=f"{where}: quantityOrdered"
+    )
+    if quantity_ordered is None:
+        problems.append(f"{where} has no valid quantityOrdered.")
         quantity_ordered = 0
-    quantity_shipped = fulfillment.get("quantityFulfilled") or 0
-    if not isinstance(quantity_shipped, int) or quantity_shipped > quantity_ordered:
-        problems.append(f"Item {item_id} reports {quantity_shipped} shipped of {quantity_ordered}.")
-        is_count = isinstance(quantity_shipped, int) and quantity_shipped >= 0
-        quantity_shipped = min(quantity_shipped, quantity_ordered) if is_count else 0
-    if not product.get("sellerSku"):
-        problems.append(f"Item {item_id} has no seller SKU.")
+    quantity_shipped = reading.quantity(
+        fulfillment.get("quantityFulfilled"), what=f"{where}: quantityFulfilled"
+    )
+    quantity_shipped = quantity_shipped or 0
+    if quantity_shipped > quantity_ordered:
+        problems.append(f"{where} reports {quantity_shipped} shipped of {quantity_ordered}.")
+        quantity_shipped = quantity_ordered
+    seller_sku = reading.identifier(
+        product.get("sellerSku"), what=f"{where}: the SKU", length=ITEM_LENGTHS["seller_sku"]
+    )
+    if not seller_sku:
+        problems.append(f"{where} has no seller SKU.")
     breakdowns = proceeds.get("breakdowns")
-    where = f"Item {item_id}"
-    unit_price = _money(_dict(product.get("price")).get("unitPrice"))
-    item_price = _breakdown(breakdowns, "ITEM", reading, where)
+    unit_price = reading.amount(
+        _dict(product.get("price")).get("unitPrice"), what=f"{where}: the unit price"
+    )
+    totals = _breakdowns(breakdowns, reading, where)
+    item_price = totals["ITEM"]
     if item_price is None and unit_price is not None:
         item_price = unit_price * quantity_ordered
+        if item_price >= MONEY_LIMIT:
+            reading.unstorable(
+                _("%(where)s: the unit price times the quantity is more than can be stored.")
+                % {"where": where}
+            )
+            item_price = None
     return {
-        "order_item_id": str(item_id),
-        "asin": product.get("asin") or "",
-        "seller_sku": product.get("sellerSku") or "",
-        "title": (product.get("title") or "")[:500],
-        "condition": (condition.get("conditionType") or "").title(),
+        "order_item_id": item_id,
+        "asin": reading.identifier(
+            product.get("asin"), what=f"{where}: the ASIN", length=ITEM_LENGTHS["asin"]
+        ),
+        "seller_sku": seller_sku,
+        "title": reading.text(
+            product.get("title"), what=f"{where}: the title", length=ITEM_LENGTHS["title"]
+        ),
+        "condition": reading.text(
+            condition.get("conditionType"),
+            what=f"{where}: the condition",
+            length=ITEM_LENGTHS["condition"],
+        ).title(),
         "quantity_ordered": quantity_ordered,
         "quantity_shipped": quantity_shipped,
         "item_price": item_price,
-        "item_tax": _breakdown(breakdowns, "TAX", reading, where),
+        "item_tax": totals["TAX"],
         # Amazon carries shipping per item (ItemProceedsBreakdown SHIPPING); the order's
         # SHIPPING is their sum, so reading the items' never counts it twice.
-        "shipping_price": _breakdown(breakdowns, "SHIPPING", reading, where),
+        "shipping_price": totals["SHIPPING"],
     }
 
 
-def _package(payload: dict) -> dict | None:
-    reference = payload.get("packageReferenceId")
+def _package_items(entries, reading: _Reading, where: str) -> list[dict]:
+    items = []
+    for entry in _list(entries):
+        if not isinstance(entry, dict):
+            continue
+        item_id = reading.identifier(
+            entry.get("orderItemId"),
+            what=f"{where}: an item id",
+            length=ITEM_LENGTHS["order_item_id"],
+        )
+        quantity = reading.quantity(entry.get("quantity"), what=f"{where}: a quantity")
+        items.append({"orderItemId": item_id or None, "quantity": quantity})
+    return items
+
+
+def _package(payload: dict, reading: _Reading) -> dict | None:
+    raw_reference = payload.get("packageReferenceId")
+    if _is_absent(raw_reference):
+        return None
+    reference = reading.key(
+        raw_reference,
+        what=PACKAGE_REFERENCE_LABEL,
+        length=PACKAGE_LENGTHS["package_reference_id"],
+    )
     if not reference:
         return None
+    where = f"Package {reference}"
     return {
-        "package_reference_id": str(reference),
-        "carrier": payload.get("carrier") or "",
-        "shipping_service": payload.get("shippingService") or "",
-        "tracking_number": payload.get("trackingNumber") or "",
-        "ship_time": _datetime(payload.get("shipTime")),
-        "status": (payload.get("packageStatus") or {}).get("status", ""),
-        "items": [
-            {"orderItemId": entry.get("orderItemId"), "quantity": entry.get("quantity")}
-            for entry in payload.get("packageItems") or []
-            if isinstance(entry, dict)
-        ],
+        "package_reference_id": reference,
+        "carrier": reading.identifier(
+            payload.get("carrier"), what=f"{where}: the carrier", length=PACKAGE_LENGTHS["carrier"]
+        ),
+        "shipping_service": reading.text(
+            payload.get("shippingService"),
+            what=f"{where}: the shipping service",
+            length=PACKAGE_LENGTHS["shipping_service"],
+        ),
+        "tracking_number": reading.identifier(
+            payload.get("trackingNumber"),
+            what=f"{where}: the tracking number",
+            length=PACKAGE_LENGTHS["tracking_number"],
+        ),
+        "ship_time": reading.timestamp(payload.get("shipTime"), what=f"{where}: shipTime"),
+        "status": reading.identifier(
+            _dict(payload.get("packageStatus")).get("status"),
+            what=f"{where}: the status",
+            length=PACKAGE_LENGTHS["status"],
+        ),
+        "items": _package_items(payload.get("packageItems"), reading, where),
     }
+
+
+def _unique(entries: list[dict], key: str, reading: _Reading, what: str) -> list[dict]:
+    """The entries with distinct `key`s: Amazon sending one twice is impossible, and two rows
+    with one key would fail the page's upsert; the later ones are left out, the order is Error."""
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        if entry[key] in seen:
+            reading.unstorable(
+                _("%(what)s %(id)s appears twice; the second was left out.")
+                % {"what": what, "id": _excerpt(entry[key])}
+            )
+            continue
+        seen.add(entry[key])
+        unique.append(entry)
+    return unique
 
 
 def _address(value) -> dict:
-    """The delivery address's known parts that carry text; numbers (a postal code sent as a
-    number) are kept as text, anything else is dropped."""
+    """The delivery address's known parts that carry text, cleaned; numbers (a postal code sent
+    as a number) are kept as text, anything else is dropped."""
     address = {}
     for key, part in _dict(value).items():
         if key not in ADDRESS_KEYS or isinstance(part, bool):
             continue
-        text = str(part).strip() if isinstance(part, str | int | float) else ""
+        text = _as_text(part)
+        if text is None and isinstance(part, float):
+            text = repr(part)
+        text = clean_text(text).strip() if text else ""
         if text:
             address[key] = text
     return address
@@ -250,44 +671,87 @@ def _address_check(status: str, address: dict, problems: list[str], notes: list[
         notes.append(_("Amazon shares the recipient's name and address once the order is paid."))
 
 
-def parse_order(payload: dict) -> ParsedOrder:
-    """Map one `Order`. Raises UnreadableOrder when it has no id or dates to store it by."""
-    if not isinstance(payload, dict) or not payload.get("orderId"):
+def _order_id(payload) -> str:
+    """The order number to store the order under; raises UnreadableOrder without one."""
+    if not isinstance(payload, dict):
+        raise UnreadableOrder("An order that is not a JSON object was skipped.")
+    text = _as_text(payload.get("orderId"))
+    order_id = clean_text(text) if text else ""
+    if not order_id:
         raise UnreadableOrder("An order without an orderId was skipped.")
-    order_id = str(payload["orderId"])
-    created = _datetime(payload.get("createdTime"))
-    updated = _datetime(payload.get("lastUpdatedTime"))
-    if created is None or updated is None:
-        raise UnreadableOrder(f"Order {order_id} has no readable createdTime/lastUpdatedTime.")
+    return order_id
 
+
+def _cancellation_requests(entries: list) -> list[dict]:
+    """The buyer's cancellation requests of the order's items."""
+    requests = []
+    for entry in entries:
+        cancellation = _dict(_dict(entry).get("cancellation"))
+        request = _dict(cancellation.get("cancellationRequest"))
+        if request.get("requester") == "BUYER":
+            requests.append(request)
+    # A buyer who cancelled outright shows as an executed cancellation, with the reason there.
+    for entry in entries:
+        execution = _dict(_dict(_dict(entry).get("cancellation")).get("cancellationExecution"))
+        if execution and execution.get("cancelledBy") == "BUYER":
+            requests.append(execution)
+    return requests
+
+
+def parse_order(payload: dict) -> ParsedOrder:
+    """Map one `Order`. Raises UnreadableOrder when it has no id or dates to store it by; any
+    other payload, however hostile, comes back storable (see the module's docstring)."""
+    order_id = _order_id(payload)
+    if _is_absent(payload.get("createdTime")) or _is_absent(payload.get("lastUpdatedTime")):
+        raise UnreadableOrder(
+            f"Order {_excerpt(order_id)} has no readable createdTime/lastUpdatedTime."
+        )
     problems: list[str] = []
+    reading = _Reading(currency="", problems=problems)
+    id_length = ORDER_LENGTHS["amazon_order_id"]
+    order_id = reading.key(order_id, what=ORDER_NUMBER_LABEL, length=id_length)
+    created = reading.timestamp(payload.get("createdTime"), what="createdTime")
+    updated = reading.timestamp(payload.get("lastUpdatedTime"), what="lastUpdatedTime")
+    # An impossible update time never wins over a stored one: any real read of the order does.
+    updated = updated or EARLIEST_DATE
+    created = created or updated
+
     fulfillment = _dict(payload.get("fulfillment"))
     raw_status = fulfillment.get("fulfillmentStatus")
-    status = STATUS_BY_FULFILLMENT_STATUS.get(raw_status)
+    status = STATUS_BY_FULFILLMENT_STATUS.get(_enum_key(raw_status))
     if status is None:
-        problems.append(f"Unknown order status {raw_status!r}.")
-        status = AmazonOrderStatus.ERROR
-    channel = CHANNEL_BY_FULFILLED_BY.get(fulfillment.get("fulfilledBy"))
+        reading.unstorable(f"Unknown order status {_excerpt(raw_status)}.")
+    raw_channel = fulfillment.get("fulfilledBy")
+    channel = CHANNEL_BY_FULFILLED_BY.get(_enum_key(raw_channel))
     if channel is None:
-        problems.append(f"Unknown fulfillment channel {fulfillment.get('fulfilledBy')!r}.")
+        # None sent is a gap to fill on the next read; a value we do not know is not storable.
+        if _is_absent(raw_channel):
+            problems.append("The order has no fulfillment channel.")
+        else:
+            reading.unstorable(f"Unknown fulfillment channel {_excerpt(raw_channel)}.")
         channel = FulfillmentChannel.MERCHANT
 
     buyer = _dict(payload.get("buyer"))
     address = _address(_dict(payload.get("recipient")).get("deliveryAddress"))
     proceeds = _dict(payload.get("proceeds"))
     grand_total = _dict(proceeds.get("grandTotal"))
-    programs = set(payload.get("programs") or [])
-    reading = _Reading(currency=_text(grand_total.get("currencyCode"))[:3], problems=problems)
-    items = [
-        parsed
-        for entry in payload.get("orderItems") or []
-        if (parsed := _item(entry if isinstance(entry, dict) else {}, reading)) is not None
-    ]
+    reading.currency = reading.identifier(
+        grand_total.get("currencyCode"),
+        what=CURRENCY_LABEL,
+        length=ORDER_LENGTHS["currency"],
+    )
+    entries = _list(payload.get("orderItems"))
+    items = _unique(
+        [parsed for entry in entries if (parsed := _item(_dict(entry), reading)) is not None],
+        "order_item_id",
+        reading,
+        ITEM_LABEL,
+    )
     if not items:
         problems.append("The order has no items.")
-    order_total = _money(grand_total)
+    order_total = reading.amount(grand_total, what=GRAND_TOTAL_LABEL, is_signed=True)
     if order_total is not None and order_total < 0:
-        problems.append(f"The grand total {order_total} is negative; it was left out.")
+        reading.unstorable(f"The grand total {order_total} is negative; it was left out.")
         order_total = None
     if order_total is None and status not in PRICELESS_STATUSES:
         problems.append("The order has no grand total.")
@@ -305,36 +769,45 @@ def parse_order(payload: dict) -> ParsedOrder:
         _address_check(status, address, problems, notes)
     elif not address:
         notes.append(_("Amazon fulfils this order and shares no shipping address."))
-    cancellation_requests = [
-        (entry.get("cancellation") or {}).get("cancellationRequest") or {}
-        for entry in payload.get("orderItems") or []
-        if isinstance(entry, dict)
-    ]
-    buyer_requests = [
-        request for request in cancellation_requests if request.get("requester") == "BUYER"
-    ]
-    # A buyer who cancelled outright shows as an executed cancellation, with the reason there.
-    buyer_requests += [
-        execution
-        for entry in payload.get("orderItems") or []
-        if isinstance(entry, dict)
-        and (execution := (entry.get("cancellation") or {}).get("cancellationExecution") or {})
-        and execution.get("cancelledBy") == "BUYER"
-    ]
+    buyer_requests = _cancellation_requests(entries)
     shipped = sum(item["quantity_shipped"] for item in items)
     ordered = sum(item["quantity_ordered"] for item in items)
+    if ordered > quantity_limit():
+        reading.unstorable(_("The order's quantities add up to more than can be stored."))
+        shipped, ordered = min(shipped, quantity_limit()), min(ordered, quantity_limit())
+    programs = {program for program in _list(payload.get("programs")) if isinstance(program, str)}
+    lengths = ORDER_LENGTHS
     fields = {
-        "marketplace_id": (payload.get("salesChannel") or {}).get("marketplaceId") or "",
+        "marketplace_id": reading.identifier(
+            _dict(payload.get("salesChannel")).get("marketplaceId"),
+            what=MARKETPLACE_ID_LABEL,
+            length=lengths["marketplace_id"],
+        ),
         "status": status,
         "fulfillment_channel": channel,
         "purchase_date": created,
         "last_update_date": updated,
-        "latest_ship_date": _datetime(
-            (fulfillment.get("shipByWindow") or {}).get("latestDateTime")
+        "latest_ship_date": reading.timestamp(
+            _dict(fulfillment.get("shipByWindow")).get("latestDateTime"),
+            what="shipByWindow.latestDateTime",
         ),
-        "ship_service_level": (fulfillment.get("fulfillmentServiceLevel") or "")[:64],
-        "buyer_name": (_text(buyer.get("buyerName")) or address.get("name", ""))[:255],
-        "buyer_email": _text(buyer.get("buyerEmail"))[:255],
+        "ship_service_level": reading.text(
+            fulfillment.get("fulfillmentServiceLevel"),
+            what=SERVICE_LEVEL_LABEL,
+            length=lengths["ship_service_level"],
+        ),
+        "buyer_name": reading.text(
+            buyer.get("buyerName") or address.get("name", ""),
+            what=BUYER_NAME_LABEL,
+            length=lengths["buyer_name"],
+            is_personal=True,
+        ),
+        "buyer_email": reading.text(
+            buyer.get("buyerEmail"),
+            what=BUYER_EMAIL_LABEL,
+            length=lengths["buyer_email"],
+            is_personal=True,
+        ),
         "shipping_address": address,
         "order_total": order_total,
         "currency": reading.currency,
@@ -344,20 +817,31 @@ def parse_order(payload: dict) -> ParsedOrder:
         "is_business_order": "AMAZON_BUSINESS" in programs,
         "is_premium_order": "PREMIUM" in programs,
         "is_replacement_order": any(
-            (associated or {}).get("associationType") == "REPLACEMENT_ORIGINAL_ID"
-            for associated in payload.get("associatedOrders") or []
+            _dict(associated).get("associationType") == "REPLACEMENT_ORIGINAL_ID"
+            for associated in _list(payload.get("associatedOrders"))
         ),
         "is_buyer_requested_cancellation": bool(buyer_requests),
-        "buyer_cancellation_reason": (buyer_requests[0].get("cancelReason") or "")[:255]
+        "buyer_cancellation_reason": reading.text(
+            buyer_requests[0].get("cancelReason"),
+            what=BUYER_CANCELLATION_REASON_LABEL,
+            length=lengths["buyer_cancellation_reason"],
+        )
         if buyer_requests
         else "",
-        "raw_payload": payload,
+        "raw_payload": clean_document(payload),
     }
-    packages = [
-        parsed
-        for entry in payload.get("packages") or []
-        if isinstance(entry, dict) and (parsed := _package(entry)) is not None
-    ]
+    packages = _unique(
+        [
+            parsed
+            for entry in _list(payload.get("packages"))
+            if isinstance(entry, dict) and (parsed := _package(entry, reading)) is not None
+        ],
+        "package_reference_id",
+        reading,
+        PACKAGE_LABEL,
+    )
+    if reading.is_error:
+        fields["status"] = AmazonOrderStatus.ERROR
     return ParsedOrder(
         amazon_order_id=order_id,
         last_update_date=updated,
@@ -365,5 +849,6 @@ def parse_order(payload: dict) -> ParsedOrder:
         items=items,
         packages=packages,
         problems=problems,
-        notes=notes,
+        notes=[*notes, *reading.notes],
+        is_error=reading.is_error,
     )

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -56,17 +57,23 @@ def _per_store(rows, key: str = "store_id") -> dict[int, int]:
     return {row[key]: row["total"] for row in rows}
 
 
+# The statuses a card counts: orders to ship, and orders Amazon sent that could not be stored
+# as sent (order_payload: status Error).
+CARD_STATUSES = (AmazonOrderStatus.UNSHIPPED, AmazonOrderStatus.ERROR)
+
+
 def _attention_counts_attach(stores: list[Store]) -> None:
     """The counts a card flags, in three grouped queries whatever the number of orders: each
-    reads only the rows it counts (partial indexes on Unshipped and on orders needing
-    attention; cancellations are few)."""
+    reads only the rows it counts (the (store, status) index for Unshipped and Error, a
+    partial index on orders needing attention; cancellations are few)."""
     store_ids = [store.pk for store in stores]
     orders = AmazonOrder.objects.filter(store_id__in=store_ids).order_by()
-    unshipped = _per_store(
-        orders.filter(status=AmazonOrderStatus.UNSHIPPED)
-        .values("store_id")
+    by_status = {
+        (row["store_id"], row["status"]): row["total"]
+        for row in orders.filter(status__in=CARD_STATUSES)
+        .values("store_id", "status")
         .annotate(total=Count("*"))
-    )
+    }
     attention = _per_store(
         orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
         .values("store_id")
@@ -84,7 +91,8 @@ def _attention_counts_attach(stores: list[Store]) -> None:
     )
     by_state = {(row["store_id"], row["state"]): row["total"] for row in cancellations}
     for store in stores:
-        store.unshipped_count = unshipped.get(store.pk, 0)
+        store.unshipped_count = by_status.get((store.pk, AmazonOrderStatus.UNSHIPPED), 0)
+        store.error_order_count = by_status.get((store.pk, AmazonOrderStatus.ERROR), 0)
         store.import_error_count = attention.get(store.pk, 0)
         store.cancellation_pending_count = by_state.get(
             (store.pk, AmazonOrderCancellation.State.PENDING), 0
@@ -250,15 +258,34 @@ def _cursor_value_dump(sort: str, value) -> str:
     return str(value)
 
 
+# What a cursor may carry: the values of real rows. A page link is the user's to edit, so
+# anything else (an id or amount the database cannot hold, a NUL byte PostgreSQL refuses in a
+# query, a time that leaves the calendar in UTC) is an InvalidCursor, never a failing query.
+LARGEST_CURSOR_TOTAL = Decimal(10) ** 12
+
+
 def _cursor_value_load(sort: str, raw: str):
     if sort == "purchase_date":
         parsed = datetime.fromisoformat(raw)
         if timezone.is_naive(parsed):
             raise InvalidCursor(raw)
+        parsed.astimezone(UTC)  # OverflowError near year 1 or 9999
         return parsed
     if sort == "grand_total":
-        return Decimal(raw)
+        total = Decimal(raw)
+        if not total.is_finite() or abs(total) >= LARGEST_CURSOR_TOTAL:
+            raise InvalidCursor(raw)
+        return total
+    if "\x00" in raw:
+        raise InvalidCursor(raw)
     return raw
+
+
+def _cursor_id_load(value) -> int:
+    lowest, highest = connection.ops.integer_field_range(AmazonOrder._meta.pk.get_internal_type())
+    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
+        raise InvalidCursor(str(value))
+    return value
 
 
 def order_cursor_encode(*, sort: str, order: AmazonOrder, is_backward: bool) -> str:
@@ -275,11 +302,11 @@ def order_cursor_decode(cursor: str, *, sort: str) -> OrderCursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
-        if payload["s"] != sort or not isinstance(payload["i"], int):
+        if payload["s"] != sort:
             raise InvalidCursor(cursor)
         return OrderCursor(
             value=_cursor_value_load(sort, str(payload["v"])),
-            order_id=payload["i"],
+            order_id=_cursor_id_load(payload["i"]),
             is_backward=bool(payload.get("b")),
         )
     except (
@@ -290,6 +317,8 @@ def order_cursor_decode(cursor: str, *, sort: str) -> OrderCursor:
         TypeError,
         ValueError,
         InvalidOperation,
+        OverflowError,
+        RecursionError,
     ) as error:
         raise InvalidCursor(cursor) from error
 
@@ -300,7 +329,8 @@ def _filtered_orders(store: Store, filters: OrderFilters) -> QuerySet[AmazonOrde
     if filters.purchase_date_from:
         start = datetime.combine(filters.purchase_date_from, time.min)
         orders = orders.filter(purchase_date__gte=timezone.make_aware(start, zone))
-    if filters.purchase_date_to:
+    if filters.purchase_date_to and filters.purchase_date_to < date.max:
+        # date.max has no day after it: the range is then open-ended.
         end = datetime.combine(filters.purchase_date_to + timedelta(days=1), time.min)
         orders = orders.filter(purchase_date__lt=timezone.make_aware(end, zone))
     if filters.order_number:

@@ -29,7 +29,11 @@ from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base.exceptions import SellingApiException
 from sp_api.base.helpers import fill_query_params
 
-from amazon_channel.marketplaces import endpoint_environment_problem
+from amazon_channel.marketplaces import (
+    endpoint_environment_problem,
+    sp_api_endpoint_host_problem,
+    token_endpoint_host_problem,
+)
 from amazon_channel.models import Store
 from amazon_channel.ratelimit import get_rate_limiter, plan_rate_parse
 
@@ -98,7 +102,8 @@ class AmazonNotFound(AmazonRequestError):
 
 class AmazonEndpointRefused(AmazonRequestError):
     """Nothing was sent: the store's SP-API endpoint is an Amazon host of the other environment
-    (a sandbox store at a production host, or the reverse)."""
+    (a sandbox store at a production host, or the reverse), or an endpoint is not Amazon's
+    while the Seller Central sandbox is off."""
 
 
 _token_cache: TTLCache = TTLCache(maxsize=1024, ttl=3000)
@@ -136,6 +141,33 @@ class StoreAccessTokenClient(AccessTokenClient):
     def forget(self) -> None:
         with _token_cache_lock:
             _token_cache.pop(self.cache_key(), None)
+
+    def _request(self, url, data, headers):
+        """POST to Login with Amazon (every grant passes here); the library's, plus a refusal
+        before sending and answers taken as hostile input.
+
+        Raises AmazonEndpointRefused, nothing sent, when `url` is not Login with Amazon's while
+        the Seller Central sandbox is off: the body holds the client secret and the refresh
+        token, and a bad row in the database must not post them elsewhere. Raises ValueError
+        for an answer that is not a JSON object (or, on 200, has no access token) and
+        AuthorizationError for Login with Amazon's refusals, as the library does.
+        """
+        problem = token_endpoint_host_problem(endpoint=url)
+        if problem:
+            raise AmazonEndpointRefused(
+                gettext("No token was asked for. %(problem)s") % {"problem": problem}
+            )
+        response = self._transport.request("POST", url, data=data, headers=headers)
+        answer = response.json()
+        if not isinstance(answer, dict):
+            raise ValueError("the token answer is not a JSON object")
+        if response.status_code != 200:
+            raise AuthorizationError(
+                answer.get("error"), answer.get("error_description"), response.status_code
+            )
+        if not isinstance(answer.get("access_token"), str):
+            raise ValueError("the token answer has no access token")
+        return answer
 
 
 @lru_cache(maxsize=64)
@@ -245,14 +277,20 @@ class AmazonClient:
         }
         self.token_client_class = token_client_class(store.token_endpoint)
 
-    def _refuse_other_environment(self, operation: str) -> None:
-        """Raise AmazonEndpointRefused, before anything is sent, when the store's endpoint is an
-        Amazon host of the other environment: a bad row in the database must not let a sandbox
-        store act on real orders (nor a production store on test data)."""
-        problem = endpoint_environment_problem(
-            endpoint=self.store.sp_api_endpoint,
-            environment=self.store.environment,
-            region=self.store.region,
+    def _refuse_endpoints_not_allowed(self, operation: str) -> None:
+        """Raise AmazonEndpointRefused, before anything is sent, when the store's SP-API
+        endpoint is an Amazon host of the other environment, or an endpoint is not Amazon's
+        while the Seller Central sandbox is off: a bad row in the database must not let a
+        sandbox store act on real orders (nor a production store on test data), nor send the
+        secrets (token endpoint) or access tokens (SP-API endpoint) to another server."""
+        problem = (
+            endpoint_environment_problem(
+                endpoint=self.store.sp_api_endpoint,
+                environment=self.store.environment,
+                region=self.store.region,
+            )
+            or sp_api_endpoint_host_problem(endpoint=self.store.sp_api_endpoint)
+            or token_endpoint_host_problem(endpoint=self.store.token_endpoint)
         )
         if problem:
             raise AmazonEndpointRefused(
@@ -329,7 +367,7 @@ class AmazonClient:
     def _call(self, operation: str, make_client, call):
         """Run one SP-API call with the limiter, a timeout and the error mapping; follow the
         rate Amazon states in the answer, success or error (a 429 never states one)."""
-        self._refuse_other_environment(operation)
+        self._refuse_endpoints_not_allowed(operation)
         client = make_client()
         try:
             # Logged in (or the cached access token) before the limiter's token: a Login with
@@ -388,17 +426,17 @@ class AmazonClient:
             raise AmazonRequestError(
                 f"Amazon refused {operation} ({code}): {message}", status_code=code
             ) from error
-        except httpx.TimeoutException as error:
-            raise AmazonRetryableError(f"Amazon did not answer {operation} in time.") from error
-        except httpx.ConnectError as error:
+        except (httpx.TransportError, ValueError, LookupError, TypeError, AttributeError) as error:
+            # Refused, timed out, not HTTP, a body that is not JSON (the library raises
+            # ValueError) or JSON of another shape (its parsing fails on `[1]` or `"x"`): one
+            # message whatever answered, so that Test connection cannot tell a closed port from
+            # a silent, a non-HTTP or another HTTP service. The cause stays in the chain.
             raise AmazonRetryableError(
-                f"Could not connect to {self.store.sp_api_endpoint} or "
-                f"{self.store.token_endpoint}: check the endpoints and the network."
-            ) from error
-        except (httpx.TransportError, ValueError) as error:
-            # Network failures, and bodies that are not JSON (the library raises ValueError).
-            raise AmazonRetryableError(
-                f"Could not read Amazon's answer to {operation}: {type(error).__name__}."
+                gettext(
+                    "Could not reach Amazon for %(operation)s, or its answer could not be "
+                    "read: check the endpoints and the network."
+                )
+                % {"operation": operation}
             ) from error
 
     def search_parameters(

@@ -4,6 +4,7 @@ import base64
 import binascii
 import dataclasses
 import datetime
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
@@ -119,15 +120,34 @@ def _cursor_value_dump(field: str, value) -> str:
     return str(value)
 
 
+# What a cursor may carry: the values of real rows. A page link is the user's to edit, so
+# anything else (an id or amount the database cannot hold, a NUL byte PostgreSQL refuses in a
+# query, a time that leaves the calendar in UTC) is an InvalidCursor, never a failing query.
+LARGEST_CURSOR_TOTAL = Decimal(10) ** 12
+
+
 def _cursor_value_load(field: str, raw: str):
     if field == "created_at":
         parsed = datetime.datetime.fromisoformat(raw)
         if timezone.is_naive(parsed):
             raise InvalidCursor(raw)
+        parsed.astimezone(datetime.UTC)  # OverflowError near year 1 or 9999
         return parsed
     if field == "grand_total":
-        return Decimal(raw)
+        total = Decimal(raw)
+        if not total.is_finite() or abs(total) >= LARGEST_CURSOR_TOTAL:
+            raise InvalidCursor(raw)
+        return total
+    if "\x00" in raw:
+        raise InvalidCursor(raw)
     return raw
+
+
+def _cursor_id_load(value) -> int:
+    lowest, highest = connection.ops.integer_field_range(CommerceOrder._meta.pk.get_internal_type())
+    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
+        raise InvalidCursor(str(value))
+    return value
 
 
 def order_grid_cursor_encode(*, sort: str, order: CommerceOrder) -> str:
@@ -143,9 +163,10 @@ def order_grid_cursor_decode(cursor: str, *, sort: str) -> tuple[object, int]:
     InvalidCursor."""
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if payload["s"] != sort or not isinstance(payload["i"], int):
+        if payload["s"] != sort:
             raise InvalidCursor(cursor)
-        return _cursor_value_load(sort.removeprefix("-"), str(payload["v"])), payload["i"]
+        value = _cursor_value_load(sort.removeprefix("-"), str(payload["v"]))
+        return value, _cursor_id_load(payload["i"])
     except (
         binascii.Error,
         UnicodeDecodeError,
@@ -154,6 +175,8 @@ def order_grid_cursor_decode(cursor: str, *, sort: str) -> tuple[object, int]:
         TypeError,
         ValueError,
         InvalidOperation,
+        OverflowError,
+        RecursionError,
     ) as error:
         raise InvalidCursor(cursor) from error
 
@@ -188,7 +211,7 @@ def _filtered_orders(
     if purchased_to is not None:
         if isinstance(purchased_to, datetime.datetime):
             orders = orders.filter(created_at__lte=purchased_to)
-        else:
+        elif purchased_to < datetime.date.max:  # date.max has no day after: open-ended
             orders = orders.filter(
                 created_at__lt=_day_start(purchased_to + datetime.timedelta(days=1))
             )
@@ -327,11 +350,13 @@ def _address_name(address_type: str) -> Subquery:
     )
 
 
-def order_export_rows(*, order_ids: Iterable[int]) -> Iterator[list[str]]:
+def order_export_rows(*, order_ids: Iterable[int]) -> Iterator[list]:
     """The CSV rows of "export the selection": a header row, then one row per order in the grid's
-    default order (newest first). Streamed: one query read in chunks, never the whole set in
-    memory. Unknown ids are left out."""
-    yield [
+    default order (newest first). Texts are str, amounts Decimal (the writer tells them apart).
+    One query read in chunks, never the whole set in memory; it runs before this returns, so
+    that a query that fails does so before a streamed response sends its first byte. Unknown
+    ids are left out."""
+    header = [
         _("ID"),
         _("Purchase Date"),
         _("Bill-to Name"),
@@ -367,15 +392,15 @@ def order_export_rows(*, order_ids: Iterable[int]) -> Iterator[list[str]]:
             "external_order_id",
         )
     )
-    for row in rows.iterator(chunk_size=500):
-        (number, created_at, billing, shipping, *rest) = row
-        yield [
-            number,
-            created_at.isoformat(),
-            billing or "",
-            shipping or "",
-            *(str(value) for value in rest),
-        ]
+    chunks = rows.iterator(chunk_size=500)
+    first = next(chunks, None)  # runs the query now
+    found = itertools.chain([first], chunks) if first is not None else iter(())
+    return itertools.chain([header], (_export_row(row) for row in found))
+
+
+def _export_row(row: tuple) -> list:
+    number, created_at, billing, shipping, *rest = row
+    return [number, created_at.isoformat(), billing or "", shipping or "", *rest]
 
 
 def order_view(*, order_id: int) -> CommerceOrder | None:

@@ -1,6 +1,9 @@
+import datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from django import forms
+from django.db import connection
 from django.http import QueryDict
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +12,8 @@ from amazon_channel.marketplaces import (
     MARKETPLACE_CHOICES,
     MARKETPLACES,
     endpoint_environment_problem,
+    sp_api_endpoint_host_problem,
+    token_endpoint_host_problem,
 )
 from amazon_channel.models import AdjustmentReason, AmazonOrderStatus, CancelReason, Store
 from amazon_channel.selectors import (
@@ -19,7 +24,7 @@ from amazon_channel.selectors import (
 )
 from amazon_channel.services.commerce import CHANNEL
 from amazon_channel.services.commerce_actions import DEFAULT_REFUND_REASON
-from commerce_orders.models import InvoiceState, OrderState
+from commerce_orders.models import CommerceOrder, InvoiceState, OrderState
 from commerce_orders.selectors import InvalidCursor as InvalidGridCursor
 from commerce_orders.selectors import order_grid_cursor_decode
 
@@ -101,9 +106,14 @@ class StoreConnectForm(forms.Form):
                 endpoint=endpoint,
                 environment=environment,
                 region=marketplace.region if marketplace else "",
-            )
+            ) or sp_api_endpoint_host_problem(endpoint=endpoint)
             if problem:
                 self.add_error("sp_api_endpoint", problem)
+        token_endpoint = data.get("token_endpoint")
+        if token_endpoint:
+            problem = token_endpoint_host_problem(endpoint=token_endpoint)
+            if problem:
+                self.add_error("token_endpoint", problem)
         return data
 
     def connection_arguments(self) -> dict:
@@ -159,6 +169,46 @@ class CancelOrderForm(forms.Form):
         return cls()
 
 
+# A filter date means its whole day in the merchant's time zone: the day after it and the day
+# before it must exist in every zone, and no purchase predates 1900 (date.max plus a day, or
+# 0001-01-01 east of UTC, overflows).
+EARLIEST_FILTER_DATE = datetime.date(1900, 1, 1)
+LATEST_FILTER_DATE = datetime.date(9998, 12, 31)
+
+
+class FilterDateField(forms.DateField):
+    """A date filter within EARLIEST_FILTER_DATE and LATEST_FILTER_DATE."""
+
+    widget = forms.DateInput(attrs={"type": "date"})
+    default_error_messages = {
+        "out_of_range": _("Enter a date from %(earliest)s to %(latest)s."),
+    }
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and not EARLIEST_FILTER_DATE <= value <= LATEST_FILTER_DATE:
+            raise forms.ValidationError(
+                self.error_messages["out_of_range"],
+                code="out_of_range",
+                params={
+                    "earliest": date_format(EARLIEST_FILTER_DATE, "SHORT_DATE_FORMAT"),
+                    "latest": date_format(LATEST_FILTER_DATE, "SHORT_DATE_FORMAT"),
+                },
+            )
+
+
+class _DefaultsWhenInvalid:
+    """A list page's sort and direction: an unknown value is an error beside the form and the
+    page is shown with the default, so cleaned_data always has them."""
+
+    defaults: ClassVar[dict[str, str]] = {}
+
+    def _defaults_fill(self, cleaned: dict) -> None:
+        for name, default in self.defaults.items():
+            if not cleaned.get(name):
+                cleaned[name] = default
+
+
 SORT_CHOICES = [
     ("purchase_date", _("Purchase Date")),
     ("order_number", _("Order Number")),
@@ -177,19 +227,14 @@ FILTER_FIELDS = (
 )
 
 
-class OrderFilterForm(forms.Form):
-    """All Orders' GET form: filters, sort and the page cursor. Bad values become field errors."""
+class OrderFilterForm(_DefaultsWhenInvalid, forms.Form):
+    """All Orders' GET form: filters, sort and the page cursor. Bad values become field errors;
+    sort and direction then fall back to their defaults."""
 
-    purchase_date_from = forms.DateField(
-        label=_("Purchase date from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    purchase_date_to = forms.DateField(
-        label=_("Purchase date to"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    defaults = {"sort": "purchase_date", "direction": "desc"}
+
+    purchase_date_from = FilterDateField(label=_("Purchase date from"), required=False)
+    purchase_date_to = FilterDateField(label=_("Purchase date to"), required=False)
     order_number = forms.CharField(label=_("Order Number"), max_length=32, required=False)
     buyer_name = forms.CharField(label=_("Buyer's Name"), max_length=255, required=False)
     total_min = forms.DecimalField(
@@ -207,14 +252,9 @@ class OrderFilterForm(forms.Form):
     direction = forms.ChoiceField(label=_("Order"), required=False, choices=DIRECTION_CHOICES)
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def clean_sort(self):
-        return self.cleaned_data["sort"] or "purchase_date"
-
-    def clean_direction(self):
-        return self.cleaned_data["direction"] or "desc"
-
     def clean(self):
         cleaned = super().clean()
+        self._defaults_fill(cleaned)
         date_from, date_to = cleaned.get("purchase_date_from"), cleaned.get("purchase_date_to")
         if date_from and date_to and date_from > date_to:
             self.add_error("purchase_date_to", _("The end of the date range is before its start."))
@@ -223,7 +263,7 @@ class OrderFilterForm(forms.Form):
             self.add_error("total_max", _("The highest total is below the lowest total."))
         cursor = cleaned.get("cursor")
         cleaned["page_cursor"] = None
-        if cursor and cleaned.get("sort") in ORDER_SORTS:
+        if cursor and cleaned["sort"] in ORDER_SORTS:
             try:
                 cleaned["page_cursor"] = order_cursor_decode(cursor, sort=cleaned["sort"])
             except InvalidCursor:
@@ -312,8 +352,11 @@ CARRIER_CHOICES = [
 SALES_CHANNEL_CHOICES = [("", _("All Sales Channels")), (CHANNEL, _("Amazon"))]
 
 
-class CommerceOrderGridForm(forms.Form):
-    """The Orders grid's GET form: search, filters, sort and the page cursor (after or before)."""
+class CommerceOrderGridForm(_DefaultsWhenInvalid, forms.Form):
+    """The Orders grid's GET form: search, filters, sort and the page cursor (after or before).
+    Bad values become field errors; sort and direction then fall back to their defaults."""
+
+    defaults = {"sort": "created_at", "direction": "desc"}
 
     search = forms.CharField(
         label=_("Search by keyword"),
@@ -325,16 +368,8 @@ class CommerceOrderGridForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any status")), *OrderState.choices]
     )
-    purchased_from = forms.DateField(
-        label=_("Purchase date from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    purchased_to = forms.DateField(
-        label=_("Purchase date to"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    purchased_from = FilterDateField(label=_("Purchase date from"), required=False)
+    purchased_to = FilterDateField(label=_("Purchase date to"), required=False)
     total_min = forms.DecimalField(
         label=_("Grand Total from"), required=False, min_value=0, max_digits=14, decimal_places=2
     )
@@ -356,14 +391,9 @@ class CommerceOrderGridForm(forms.Form):
         custom = [(status, status) for status in statuses if status not in OrderState.values]
         self.fields["status"].choices = [("", _("Any status")), *OrderState.choices, *custom]
 
-    def clean_sort(self):
-        return self.cleaned_data["sort"] or "created_at"
-
-    def clean_direction(self):
-        return self.cleaned_data["direction"] or "desc"
-
     def clean(self):
         cleaned = super().clean()
+        self._defaults_fill(cleaned)
         date_from, date_to = cleaned.get("purchased_from"), cleaned.get("purchased_to")
         if date_from and date_to and date_from > date_to:
             self.add_error("purchased_to", _("The end of the date range is before its start."))
@@ -389,8 +419,8 @@ class CommerceOrderGridForm(forms.Form):
     @staticmethod
     def grid_sort(cleaned) -> str:
         """order_grid's sort: the field, "-" in front when descending."""
-        field = cleaned.get("sort") or "created_at"
-        return field if cleaned.get("direction") == "asc" else f"-{field}"
+        field = cleaned["sort"]
+        return field if cleaned["direction"] == "asc" else f"-{field}"
 
     def grid_arguments(self) -> dict:
         """Keyword arguments for order_grid: the valid filters, the sort and the cursor."""
@@ -438,7 +468,8 @@ class CommerceOrderGridForm(forms.Form):
 
 
 class OrderIdsField(forms.Field):
-    """The checked rows of the grid: a list of order ids."""
+    """The checked rows of the grid: a list of order ids, each one an id the database can hold
+    (an id beyond its integer range fails the query on SQLite, or the export mid-stream)."""
 
     widget = forms.MultipleHiddenInput
     default_error_messages = {
@@ -451,10 +482,16 @@ class OrderIdsField(forms.Field):
             return []
         if not isinstance(value, list | tuple):
             value = [value]
+        _lowest, highest = connection.ops.integer_field_range(
+            CommerceOrder._meta.pk.get_internal_type()
+        )
         try:
-            return sorted({int(item) for item in value})
+            ids = {int(item) for item in value}
         except (TypeError, ValueError):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if any(not 1 <= order_id <= highest for order_id in ids):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return sorted(ids)
 
 
 class CommerceOrderSelectionForm(forms.Form):

@@ -1,11 +1,9 @@
 """The merchant's pages: parse, check permission, call one service or selector, render."""
 
-import csv
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required, permission_required
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -48,6 +46,7 @@ from amazon_channel.services.order_edits import (
 )
 from amazon_channel.services.outbox import RetryNotAllowed, outbox_message_retry
 from amazon_channel.services.stores import (
+    StoreEndpointRefused,
     store_connect,
     store_connection_test,
     store_order_settings_update,
@@ -64,6 +63,7 @@ from commerce_orders.selectors import (
     order_statuses_in_use,
     order_view,
 )
+from dashboard.csv_export import csv_download
 from dashboard.forms import (
     AmazonResendForm,
     CancelOrderForm,
@@ -78,29 +78,29 @@ from dashboard.forms import (
     ShippingAddressForm,
     StoreConnectForm,
 )
+from dashboard.permissions import (
+    ADD_CREDIT_MEMO,
+    ADD_INVOICE,
+    ADD_SHIPMENT,
+    CANCEL_ORDER,
+    CHANGE_COMMERCE_ORDER,
+    VIEW_ORDER,
+    VIEW_STORE,
+    permission_for,
+)
 
-VIEW_STORE = "amazon_channel.view_store"
-ADD_STORE = "amazon_channel.add_store"
-CHANGE_STORE = "amazon_channel.change_store"
-SYNC_STORE = "amazon_channel.sync_store"
-VIEW_ORDER = "amazon_channel.view_amazonorder"
-CHANGE_ORDER = "amazon_channel.change_amazonorder"
-CANCEL_ORDER = "amazon_channel.cancel_amazonorder"
 SYNC_LOG_PAGE_SIZE = 25
-VIEW_COMMERCE_ORDER = "commerce_orders.view_commerceorder"
-CHANGE_COMMERCE_ORDER = "commerce_orders.change_commerceorder"
-ADD_INVOICE = "commerce_orders.add_invoice"
-ADD_SHIPMENT = "commerce_orders.add_shipment"
-ADD_CREDIT_MEMO = "commerce_orders.add_creditmemo"
 
 
 def _redirect_back(request, default_url: str):
     """To the page the form was on (a store card or the store dashboard), else `default_url`."""
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
+    # A path of this site only, redirected to as a URL: redirect() would take "None" or
+    # "a:b" for a view name to reverse (NoReverseMatch, a 500).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
+        return HttpResponseRedirect(target)
     return redirect(default_url)
 
 
@@ -108,20 +108,20 @@ def _redirect_back(request, default_url: str):
 
 
 @require_GET
-@permission_required(VIEW_STORE, raise_exception=True)
+@permission_for("store_list")
 def store_list(request):
     return render(request, "dashboard/store_list.html", {"stores": store_list_for_cards()})
 
 
 @require_GET
-@permission_required([VIEW_STORE, ADD_STORE], raise_exception=True)
+@permission_for("store_connect")
 def store_connect_page(request):
     """Add Store: the form, which posts to store_connect_save."""
     return render(request, "dashboard/store_connect.html", {"form": StoreConnectForm()})
 
 
 @require_POST
-@permission_required([VIEW_STORE, ADD_STORE], raise_exception=True)
+@permission_for("store_connect_save")
 def store_connect_save(request):
     """Test connection tells what Amazon says (nothing saved); Save connects the store."""
     form = StoreConnectForm(request.POST)
@@ -135,20 +135,32 @@ def store_connect_save(request):
             else:
                 messages.success(request, _("Amazon accepted the credentials."))
         else:
-            store, created = store_connect(
-                actor=request.user, name=form.cleaned_data["name"], **form.connection_arguments()
-            )
-            messages.success(
-                request,
-                (_("Store %(name)s is connected.") if created else _("Store %(name)s is updated."))
-                % {"name": store.name},
-            )
-            return redirect("dashboard:store_detail", store_id=store.pk)
+            try:
+                store, created = store_connect(
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    **form.connection_arguments(),
+                )
+            except StoreEndpointRefused as error:
+                # The form says the same first; this is the service's word, nothing written.
+                form.add_error(error.field_name, error.message)
+            else:
+                messages.success(
+                    request,
+                    (
+                        _("Store %(name)s is connected.")
+                        if created
+                        else _("Store %(name)s is updated.")
+                    )
+                    % {"name": store.name},
+                )
+                return redirect("dashboard:store_detail", store_id=store.pk)
     return render(request, "dashboard/store_connect.html", {"form": form})
 
 
+@never_cache
 @require_GET
-@permission_required(VIEW_STORE, raise_exception=True)
+@permission_for("store_detail")
 def store_detail(request, store_id):
     store = store_for_dashboard(store_id)
     recent_orders = store_recent_orders(store) if request.user.has_perm(VIEW_ORDER) else None
@@ -160,7 +172,7 @@ def store_detail(request, store_id):
 
 
 @require_GET
-@permission_required(CHANGE_STORE, raise_exception=True)
+@permission_for("store_settings")
 def store_settings(request, store_id):
     """Order Settings: the form, which posts to store_settings_save."""
     store = store_get(store_id)
@@ -169,7 +181,7 @@ def store_settings(request, store_id):
 
 
 @require_POST
-@permission_required(CHANGE_STORE, raise_exception=True)
+@permission_for("store_settings_save")
 def store_settings_save(request, store_id):
     store = store_get(store_id)
     form = OrderSettingsForm(request.POST, instance=store)
@@ -181,7 +193,7 @@ def store_settings_save(request, store_id):
 
 
 @require_GET
-@permission_required(VIEW_STORE, raise_exception=True)
+@permission_for("store_sync_log")
 def store_sync_log(request, store_id):
     store = store_get(store_id)
     page = Paginator(store_sync_runs(store), SYNC_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -189,7 +201,7 @@ def store_sync_log(request, store_id):
 
 
 @require_POST
-@permission_required(CHANGE_STORE, raise_exception=True)
+@permission_for("store_activate")
 def store_activate(request, store_id):
     store = store_set_active(store=store_get(store_id), actor=request.user, is_active=True)
     messages.success(request, _("Store %(name)s is active.") % {"name": store.name})
@@ -197,7 +209,7 @@ def store_activate(request, store_id):
 
 
 @require_POST
-@permission_required(CHANGE_STORE, raise_exception=True)
+@permission_for("store_deactivate")
 def store_deactivate(request, store_id):
     store = store_set_active(store=store_get(store_id), actor=request.user, is_active=False)
     messages.success(
@@ -208,7 +220,7 @@ def store_deactivate(request, store_id):
 
 
 @require_POST
-@permission_required(SYNC_STORE, raise_exception=True)
+@permission_for("store_sync")
 def store_sync(request, store_id):
     store = store_get(store_id)
     store_sync_request(store=store, actor=request.user)
@@ -223,8 +235,9 @@ def store_sync(request, store_id):
 # Amazon orders
 
 
+@never_cache
 @require_GET
-@permission_required(VIEW_ORDER, raise_exception=True)
+@permission_for("order_list")
 def order_list(request, store_id):
     store = store_get(store_id)
     form = OrderFilterForm(request.GET)
@@ -266,8 +279,9 @@ def _order_detail_context(request, store, order, *, address_form=None) -> dict:
     }
 
 
+@never_cache
 @require_GET
-@permission_required(VIEW_ORDER, raise_exception=True)
+@permission_for("order_detail")
 def order_detail(request, store_id, order_id):
     store = store_get(store_id)
     order = amazon_order_detail(store=store, order_id=order_id)
@@ -276,8 +290,9 @@ def order_detail(request, store_id, order_id):
     )
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_ORDER, CHANGE_ORDER], raise_exception=True)
+@permission_for("order_shipping_address_update")
 def order_shipping_address_update(request, store_id, order_id):
     store = store_get(store_id)
     form = ShippingAddressForm(request.POST)
@@ -305,8 +320,9 @@ def _order_cancel_page(request, store, order, form):
     )
 
 
+@never_cache
 @require_GET
-@permission_required([VIEW_ORDER, CANCEL_ORDER], raise_exception=True)
+@permission_for("order_cancel")
 def order_cancel(request, store_id, order_id):
     """Cancel Order: the form, which posts to order_cancel_confirm."""
     store = store_get(store_id)
@@ -314,8 +330,9 @@ def order_cancel(request, store_id, order_id):
     return _order_cancel_page(request, store, order, CancelOrderForm.for_order(order))
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_ORDER, CANCEL_ORDER], raise_exception=True)
+@permission_for("order_cancel_confirm")
 def order_cancel_confirm(request, store_id, order_id):
     store = store_get(store_id)
     order = amazon_order_for_update(store=store, order_id=order_id)
@@ -334,8 +351,9 @@ def order_cancel_confirm(request, store_id, order_id):
     return redirect("dashboard:order_detail", store_id=store.pk, order_id=order.pk)
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_ORDER, CANCEL_ORDER], raise_exception=True)
+@permission_for("order_cancellation_acknowledge")
 def order_cancellation_acknowledge(request, store_id, order_id):
     store = store_get(store_id)
     order = amazon_order_for_update(store=store, order_id=order_id)
@@ -374,8 +392,9 @@ def _commerce_order_redirect(order):
     return redirect("dashboard:commerce_order_detail", order_id=order.pk)
 
 
+@never_cache
 @require_GET
-@permission_required(VIEW_COMMERCE_ORDER, raise_exception=True)
+@permission_for("commerce_order_list")
 def commerce_order_list(request):
     form = CommerceOrderGridForm(request.GET, statuses=order_statuses_in_use())
     form.is_valid()  # Errors are shown beside the fields; the valid filters still apply.
@@ -401,31 +420,21 @@ def _mass_action_choices(user) -> list[tuple[str, str]]:
     return CommerceOrderMassActionForm.base_fields["action"].choices
 
 
-class _Echo:
-    """A file-like object that hands back what is written, for csv.writer into a stream."""
-
-    def write(self, value):
-        return value
-
-
+@never_cache
 @require_POST
-@permission_required(VIEW_COMMERCE_ORDER, raise_exception=True)
+@permission_for("commerce_order_export")
 def commerce_order_export(request):
     form = CommerceOrderSelectionForm(request.POST)
     if not form.is_valid():
         messages.error(request, form.errors["order_ids"][0])
         return _redirect_back(request, reverse("dashboard:commerce_order_list"))
-    writer = csv.writer(_Echo())
     rows = order_export_rows(order_ids=form.cleaned_data["order_ids"])
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
-    return response
+    return csv_download(rows, filename="orders.csv")
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+@permission_for("commerce_order_mass_action")
 def commerce_order_mass_action(request):
     form = CommerceOrderMassActionForm(request.POST)
     if not form.is_valid():
@@ -521,8 +530,9 @@ def _commerce_order_context(request, order, *, comment_form=None) -> dict:
     }
 
 
+@never_cache
 @require_GET
-@permission_required(VIEW_COMMERCE_ORDER, raise_exception=True)
+@permission_for("commerce_order_detail")
 def commerce_order_detail(request, order_id):
     order = _commerce_order_or_404(order_id)
     return render(
@@ -542,8 +552,9 @@ def _commerce_order_action(request, order_id, service, success_message):
     return _commerce_order_redirect(order)
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, ADD_INVOICE], raise_exception=True)
+@permission_for("commerce_order_invoice")
 def commerce_order_invoice(request, order_id):
     return _commerce_order_action(
         request,
@@ -553,16 +564,18 @@ def commerce_order_invoice(request, order_id):
     )
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+@permission_for("commerce_order_hold")
 def commerce_order_hold(request, order_id):
     return _commerce_order_action(
         request, order_id, commerce_services.order_hold, _("You put the order on hold.")
     )
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+@permission_for("commerce_order_unhold")
 def commerce_order_unhold(request, order_id):
     return _commerce_order_action(
         request,
@@ -572,8 +585,9 @@ def commerce_order_unhold(request, order_id):
     )
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+@permission_for("commerce_order_cancel")
 def commerce_order_cancel(request, order_id):
     order = _commerce_order_or_404(order_id)
     amazon_order = amazon_order_of(order)
@@ -590,8 +604,9 @@ def commerce_order_cancel(request, order_id):
     )
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+@permission_for("commerce_order_email_send")
 def commerce_order_email_send(request, order_id):
     order = _commerce_order_or_404(order_id)
     try:
@@ -606,8 +621,9 @@ def commerce_order_email_send(request, order_id):
     return _commerce_order_redirect(order)
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+@permission_for("commerce_order_comment_add")
 def commerce_order_comment_add(request, order_id):
     order = _commerce_order_or_404(order_id)
     form = OrderCommentForm(request.POST)
@@ -661,8 +677,9 @@ SHIP_TEMPLATE = "dashboard/commerce_order_ship.html"
 CREDIT_MEMO_TEMPLATE = "dashboard/commerce_order_creditmemo.html"
 
 
+@never_cache
 @require_GET
-@permission_required([VIEW_COMMERCE_ORDER, ADD_SHIPMENT], raise_exception=True)
+@permission_for("commerce_order_ship")
 def commerce_order_ship(request, order_id):
     """New Shipment: the form, which posts to commerce_order_ship_save."""
     return _document_page(
@@ -670,8 +687,9 @@ def commerce_order_ship(request, order_id):
     )
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, ADD_SHIPMENT], raise_exception=True)
+@permission_for("commerce_order_ship_save")
 def commerce_order_ship_save(request, order_id):
     def create(order, form):
         data = form.cleaned_data
@@ -691,8 +709,9 @@ def commerce_order_ship_save(request, order_id):
     )
 
 
+@never_cache
 @require_GET
-@permission_required([VIEW_COMMERCE_ORDER, ADD_CREDIT_MEMO], raise_exception=True)
+@permission_for("commerce_order_creditmemo")
 def commerce_order_creditmemo(request, order_id):
     """New Memo: the form, which posts to commerce_order_creditmemo_save."""
     return _document_page(
@@ -707,8 +726,9 @@ def commerce_order_creditmemo(request, order_id):
     )
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, ADD_CREDIT_MEMO], raise_exception=True)
+@permission_for("commerce_order_creditmemo_save")
 def commerce_order_creditmemo_save(request, order_id):
     def create(order, form):
         commerce_creditmemo_create(actor=request.user, order=order, **form.refund_arguments())
@@ -723,8 +743,9 @@ def commerce_order_creditmemo_save(request, order_id):
     )
 
 
+@never_cache
 @require_POST
-@permission_required([VIEW_COMMERCE_ORDER, CHANGE_COMMERCE_ORDER], raise_exception=True)
+@permission_for("commerce_order_amazon_retry")
 def commerce_order_amazon_retry(request, order_id, message_id):
     """Retry: send a shipment or refund Amazon refused again; or a refund whose outcome Amazon
     left unknown, once the user confirms that Seller Central does not show it."""

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from seller_central_sandbox.models import SellerRole
 from seller_central_sandbox.ratelimit import USAGE_PLANS, buckets, usage_plan_for
 from seller_central_sandbox.services.sellers import (
+    MAX_FAULT_LATENCY_MS,
     SandboxError,
     access_token_authenticate,
     seller_fault_failure_consume,
@@ -106,7 +107,8 @@ def _handle(request, view, operation, methods, args, kwargs) -> HttpResponse:
     except SandboxError as error:
         return sandbox_error_response(error)
     if seller.fault_latency_ms:
-        time.sleep(seller.fault_latency_ms / 1000)
+        # Capped here too: a row written past the service's check must not hang every thread.
+        time.sleep(min(seller.fault_latency_ms, MAX_FAULT_LATENCY_MS) / 1000)
     # The plan in effect now for this seller (their override, else the documented default).
     plan = usage_plan_for(seller, operation)
     if not buckets.take(

@@ -1,10 +1,30 @@
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from seller_central_sandbox.models import ResultCompression, SellerRole
 from seller_central_sandbox.ratelimit import USAGE_PLANS
+from seller_central_sandbox.services.sellers import (
+    MAX_CLOCK_OFFSET_SECONDS,
+    MAX_FAULT_COUNT,
+    MAX_FAULT_LATENCY_MS,
+)
+
+# The documented plans this sandbox plays go from 0.0056 to 2 requests a second, bursts up to 30:
+# a dynamic plan far beyond them drills nothing.
+MAX_USAGE_PLAN_RATE = Decimal(1000)
+MAX_USAGE_PLAN_BURST = 100_000
+MOMENT_RANGE = timedelta(days=10 * 366)
+
+
+def within_ten_years(value: datetime) -> None:
+    # Orders get dates after their purchase (ship by, deliver by): years near 9999 overflow.
+    if abs(value - timezone.now()) > MOMENT_RANGE:
+        raise ValidationError(_("Choose a time within ten years of today."), code="out_of_range")
 
 
 def now_field() -> forms.DateTimeField:
@@ -12,6 +32,7 @@ def now_field() -> forms.DateTimeField:
     return forms.DateTimeField(
         label=_("Current time"),
         required=False,
+        validators=[within_ten_years],
         help_text=_(
             "Leave empty to use the current time. The same seed and time give the same result."
         ),
@@ -30,16 +51,23 @@ class LifecycleForm(forms.Form):
 
 
 class FaultsForm(forms.Form):
-    fail_next = forms.IntegerField(label=_("Fail the next N calls"), min_value=0, initial=0)
+    fail_next = forms.IntegerField(
+        label=_("Fail the next N calls"), min_value=0, max_value=MAX_FAULT_COUNT, initial=0
+    )
     fail_status = forms.TypedChoiceField(
         label=_("Status of failed calls"), choices=[(500, "500"), (503, "503")], coerce=int
     )
     fail_probability = forms.FloatField(
         label=_("Probability of a failed call"), min_value=0, max_value=1, initial=0
     )
-    latency_ms = forms.IntegerField(label=_("Added latency (ms)"), min_value=0, initial=0)
+    latency_ms = forms.IntegerField(
+        label=_("Added latency (ms)"), min_value=0, max_value=MAX_FAULT_LATENCY_MS, initial=0
+    )
     malformed_next = forms.IntegerField(
-        label=_("Malformed body for the next N calls"), min_value=0, initial=0
+        label=_("Malformed body for the next N calls"),
+        min_value=0,
+        max_value=MAX_FAULT_COUNT,
+        initial=0,
     )
 
 
@@ -71,8 +99,8 @@ class AmazonBehaviourForm(forms.Form):
 
     clock_offset_seconds = forms.IntegerField(
         label=_("Amazon's clock ahead of this machine (seconds)"),
-        min_value=-24 * 3600,
-        max_value=24 * 3600,
+        min_value=-MAX_CLOCK_OFFSET_SECONDS,
+        max_value=MAX_CLOCK_OFFSET_SECONDS,
         initial=0,
         help_text=_("Negative: Amazon's clock is behind. Searches are judged by Amazon's clock."),
     )
@@ -85,9 +113,14 @@ class AmazonBehaviourForm(forms.Form):
     result_compression = forms.ChoiceField(
         label=_("Processing reports"), choices=ResultCompression.choices
     )
-    fatal_next = forms.IntegerField(label=_("FATAL for the next N feeds"), min_value=0, initial=0)
+    fatal_next = forms.IntegerField(
+        label=_("FATAL for the next N feeds"), min_value=0, max_value=MAX_FAULT_COUNT, initial=0
+    )
     fatal_applied = forms.IntegerField(
-        label=_("Messages applied before FATAL"), min_value=0, initial=1
+        label=_("Messages applied before FATAL"),
+        min_value=0,
+        max_value=MAX_FAULT_COUNT,
+        initial=1,
     )
     has_fatal_report = forms.BooleanField(
         label=_("FATAL feeds have a processing report"), required=False, initial=True
@@ -104,10 +137,13 @@ class UsagePlanForm(forms.Form):
         label=_("Rate (requests per second)"),
         required=False,
         min_value=Decimal("0.0001"),
+        max_value=MAX_USAGE_PLAN_RATE,
         max_digits=12,
         decimal_places=6,
     )
-    burst = forms.IntegerField(label=_("Burst"), required=False, min_value=1)
+    burst = forms.IntegerField(
+        label=_("Burst"), required=False, min_value=1, max_value=MAX_USAGE_PLAN_BURST
+    )
 
     def clean_rate(self):
         rate = self.cleaned_data["rate"]

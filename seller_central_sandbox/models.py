@@ -77,6 +77,9 @@ class SandboxSeller(models.Model):
     class Meta:
         ordering = ["seller_id"]
         verbose_name = _("sandbox seller")
+        permissions = [
+            ("control_sandbox", _("Can drive the Seller Central sandbox (orders, faults, plans)")),
+        ]
 
     def __str__(self) -> str:
         return self.seller_id
@@ -139,16 +142,17 @@ class SandboxOrderItem(models.Model):
     order = models.ForeignKey(SandboxOrder, on_delete=models.CASCADE, related_name="items")
     order_item_id = models.CharField(max_length=20)
     asin = models.CharField(max_length=10)
-    seller_sku = models.CharField(max_length=60)
-    title = models.CharField(max_length=300)
+    # Unbounded: the sandbox must hold whatever Amazon may send, to serve hostile orders.
+    seller_sku = models.TextField()
+    title = models.TextField()
     quantity_ordered = models.PositiveIntegerField()
     quantity_shipped = models.PositiveIntegerField(default=0)
     quantity_cancelled = models.PositiveIntegerField(default=0)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     item_tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    gift_message = models.CharField(max_length=300, blank=True)
+    gift_message = models.TextField(blank=True)
     gift_wrap_level = models.CharField(max_length=40, blank=True)
-    buyer_cancel_reason = models.CharField(max_length=200, blank=True)
+    buyer_cancel_reason = models.TextField(blank=True)
     cancelled_by = models.CharField(max_length=20, blank=True)
     cancel_reason = models.CharField(max_length=60, blank=True)
 

@@ -1,8 +1,7 @@
 """The control page at /sandbox/: thin views over the sandbox's services and selectors."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import user_passes_test
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -43,18 +42,14 @@ from seller_central_sandbox.services.sellers import (
     seller_usage_plan_set,
 )
 
-
-def _is_staff(user) -> bool:
-    if not user.is_staff:
-        raise PermissionDenied
-    return True
-
-
-staff_required = user_passes_test(_is_staff)
+# Login is required by LoginRequiredMiddleware; then 403 without the sandbox's own permission
+# (the Operations role has it, superusers too): being staff is not enough.
+CONTROL_SANDBOX = "seller_central_sandbox.control_sandbox"
+control_required = permission_required(CONTROL_SANDBOX, raise_exception=True)
 
 
 @require_GET
-@staff_required
+@control_required
 def seller_list(request: HttpRequest) -> HttpResponse:
     sellers = [
         (
@@ -85,7 +80,7 @@ def seller_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@control_required
 def seller_detail(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
     plans = [
@@ -138,7 +133,7 @@ def _done(request: HttpRequest, seller: SandboxSeller, form, action) -> HttpResp
 
 
 @require_POST
-@staff_required
+@control_required
 def orders_generate_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 
@@ -154,7 +149,7 @@ def orders_generate_view(request: HttpRequest, seller_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@control_required
 def lifecycle_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 
@@ -169,7 +164,7 @@ def lifecycle_view(request: HttpRequest, seller_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@control_required
 def faults_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 
@@ -181,7 +176,7 @@ def faults_view(request: HttpRequest, seller_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@control_required
 def tokens_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
     actions = {
@@ -199,7 +194,7 @@ def tokens_view(request: HttpRequest, seller_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@control_required
 def order_step_view(request: HttpRequest, seller_id: str, order_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 
@@ -214,7 +209,7 @@ def order_step_view(request: HttpRequest, seller_id: str, order_id: str) -> Http
 
 
 @require_POST
-@staff_required
+@control_required
 def behaviour_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 
@@ -234,7 +229,7 @@ def behaviour_view(request: HttpRequest, seller_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@control_required
 def usage_plan_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 
@@ -252,7 +247,7 @@ def usage_plan_view(request: HttpRequest, seller_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@control_required
 def integration_feed_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 

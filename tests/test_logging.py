@@ -90,7 +90,9 @@ def test_a_response_logged_after_the_middleware_returned_still_carries_the_reque
     client, json_records, db
 ):
     # A view's own 400 is logged by Django's handler once the middleware chain has returned.
-    client.force_login(user_with_permissions("merchant", "view_amazonorder", "change_amazonorder"))
+    client.force_login(
+        user_with_permissions("merchant", "view_store", "view_amazonorder", "change_amazonorder")
+    )
     order = AmazonOrderFactory()
 
     response = client.post(

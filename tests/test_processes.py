@@ -78,8 +78,19 @@ def test_the_sandbox_profile_migrates_its_own_tables_and_listens_on_loopback_onl
     services = compose_services()
     sandbox, sandbox_migrate = services["sandbox"], services["sandbox-migrate"]
 
-    # The production migrate leaves the sandbox's tables out; the profile's own migrate adds them.
-    assert "SELLER_CENTRAL_SANDBOX_ENABLED" not in services["migrate"]["environment"]
+    # The production migrate leaves the sandbox's tables out (the sandbox is off unless the
+    # environment turns it on); the profile's own migrate adds them.
+    assert (
+        services["migrate"]["environment"].get(
+            "SELLER_CENTRAL_SANDBOX_ENABLED", "${SELLER_CENTRAL_SANDBOX_ENABLED:-false}"
+        )
+        == "${SELLER_CENTRAL_SANDBOX_ENABLED:-false}"
+    )
+    for name in ("web", "worker", "beat"):
+        assert (
+            services[name]["environment"]["SELLER_CENTRAL_SANDBOX_ENABLED"]
+            == "${SELLER_CENTRAL_SANDBOX_ENABLED:-false}"
+        )
     assert sandbox_migrate["profiles"] == ["sandbox"]
     assert sandbox_migrate["command"] == services["migrate"]["command"]
     assert sandbox_migrate["environment"]["SELLER_CENTRAL_SANDBOX_ENABLED"] == "true"

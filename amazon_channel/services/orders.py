@@ -1,12 +1,19 @@
-"""Storing what Amazon says about orders: bulk, idempotent, newest data wins."""
+"""Storing what Amazon says about orders: bulk, idempotent, newest data wins.
+
+One bad order never costs the others: the parser (order_payload) makes every value storable and
+turns what cannot be stored as sent into an Error order, so a page is one multi-row write. Should
+the database still refuse a page's data, the page is stored again order by order, each in its
+own savepoint, and only the order it refuses is kept as an Error order.
+"""
 
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
 
 from amazon_channel.bulk_rows import BulkRows
 from amazon_channel.models import (
@@ -19,7 +26,7 @@ from amazon_channel.models import (
     Store,
     StoreOrderDay,
 )
-from amazon_channel.order_payload import ParsedOrder, UnreadableOrder, parse_order
+from amazon_channel.order_payload import ParsedOrder, UnreadableOrder, clean_text, parse_order
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +77,26 @@ class UpsertResult:
     # Orders whose stored data changed (or that still need attention), for follow-up work.
     changed_order_ids: list[int] = field(default_factory=list)
 
+    def add(self, other: "UpsertResult") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.with_problems += other.with_problems
+        self.changed_order_ids += other.changed_order_ids
+
 
 def _notes(parsed: ParsedOrder) -> str:
-    return "\n".join([*parsed.problems, *parsed.notes])
+    lines = [*parsed.problems, *parsed.notes]
+    if parsed.is_error:
+        lines.insert(
+            0,
+            _(
+                "Amazon sent values that cannot be stored as they are (below): the order is kept "
+                "with status Error, is not imported into Commerce and is read again on every "
+                "sync."
+            ),
+        )
+    return "\n".join(lines)
 
 
 def _newest_per_order(payloads: list[dict], result: UpsertResult) -> list[ParsedOrder]:
@@ -131,6 +155,24 @@ def _order_row(
 
 # A page is decided again when another writer inserted one of its new orders meanwhile.
 UPSERT_ATTEMPTS = 3
+# PostgreSQL's unique_violation: another writer's row, not our data.
+UNIQUE_VIOLATION = "23505"
+SQLITE_UNIQUE_VIOLATIONS = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+# What the database (or its driver: psycopg2 refuses NUL with a ValueError before sending)
+# answers to data it cannot store.
+DATA_ERRORS = (DataError, IntegrityError, ValueError)
+REASON_LENGTH = 200
+
+
+def _is_concurrent_insert(error: IntegrityError) -> bool:
+    """Whether the IntegrityError is a unique violation (an order inserted meanwhile) rather
+    than data breaking a constraint."""
+    cause = error.__cause__
+    code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+    if code is not None:
+        return code == UNIQUE_VIOLATION
+    name = getattr(cause, "sqlite_errorname", None)
+    return name is None or name in SQLITE_UNIQUE_VIOLATIONS
 
 
 def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
@@ -143,28 +185,102 @@ def amazon_orders_upsert(*, store: Store, payloads: list[dict]) -> UpsertResult:
     (getOrder's recovery runs beside a sync): stored orders are compared under their row
     locks, and an order another writer inserted after our read makes the page be decided
     again against that row, so it is neither overwritten by older data nor imported twice.
+    An order is stored whole with its items and packages, or as an Error order: if the
+    database refuses the page's data (DataError, a constraint, a value its driver cannot
+    send), the page is stored order by order and each refused order is kept as an Error order
+    with the reason, without its items; the others land.
     """
     result = UpsertResult()
     parsed_orders = _newest_per_order(payloads, result)
     if not parsed_orders:
         return result
-    attempt = 1
-    while True:
-        try:
-            with transaction.atomic():
-                written = _page_store(store, parsed_orders)
-            break
-        except IntegrityError:
-            if attempt >= UPSERT_ATTEMPTS:
-                raise
-            attempt += 1
-            logger.info("store %s: an order was inserted concurrently; deciding again", store.pk)
+    try:
+        written = _orders_store(store, parsed_orders)
+    except DATA_ERRORS as error:
+        if isinstance(error, IntegrityError) and _is_concurrent_insert(error):
+            raise
+        # The parser should have made this impossible: said, without the data (personal).
+        logger.warning(
+            "store %s: the database refused a page of %d orders (%s); storing them one by one",
+            store.pk,
+            len(parsed_orders),
+            type(error).__name__,
+        )
+        written = _orders_store_one_by_one(store, parsed_orders)
     written.unreadable = result.unreadable
     return written
 
 
+def _orders_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
+    """The orders in one savepoint, decided again when another writer inserted one meanwhile."""
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                return _page_store(store, parsed_orders)
+        except IntegrityError as error:
+            if not _is_concurrent_insert(error) or attempt >= UPSERT_ATTEMPTS:
+                raise
+            attempt += 1
+            logger.info("store %s: an order was inserted concurrently; deciding again", store.pk)
+
+
+def _orders_store_one_by_one(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
+    """Each order in a savepoint of its own; one the database refuses is stored as an Error
+    order (_error_order) instead."""
+    result = UpsertResult()
+    for parsed in parsed_orders:
+        try:
+            written = _orders_store(store, [parsed])
+        except DATA_ERRORS as error:
+            if isinstance(error, IntegrityError) and _is_concurrent_insert(error):
+                raise
+            logger.warning(
+                "store %s: the database refused order %s (%s); it is kept as an Error order",
+                store.pk,
+                parsed.amazon_order_id,
+                type(error).__name__,
+            )
+            written = _orders_store(store, [_error_order(parsed, error)])
+        result.add(written)
+    return result
+
+
+def _error_order(parsed: ParsedOrder, error: Exception) -> ParsedOrder:
+    """The parsed order reduced to what the parser vouches for (its number, dates and
+    fulfillment channel), status Error, with the database's reason in its notes and no items
+    or packages: what was refused cannot be told apart from the rest."""
+    reason = clean_text((str(error).strip().splitlines() or [type(error).__name__])[0])
+    if len(reason) > REASON_LENGTH:
+        reason = reason[:REASON_LENGTH] + "…"
+    fields = {
+        **parsed.fields,
+        "marketplace_id": "",
+        "status": AmazonOrderStatus.ERROR,
+        "latest_ship_date": None,
+        "ship_service_level": "",
+        "buyer_name": "",
+        "buyer_email": "",
+        "shipping_address": {},
+        "order_total": None,
+        "currency": "",
+        "number_of_items_shipped": 0,
+        "number_of_items_unshipped": 0,
+        "buyer_cancellation_reason": "",
+        "raw_payload": {},
+    }
+    problem = _(
+        "The database refused this order as Amazon sent it (%(reason)s): it is kept without "
+        "its items, its amounts and the buyer's details until a read of it can be stored."
+    ) % {"reason": reason}
+    return replace(
+        parsed, fields=fields, items=[], packages=[], problems=[problem], notes=[], is_error=True
+    )
+
+
 def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
-    """One attempt at storing a page; raises IntegrityError when a new order appeared."""
+    """One attempt at storing a page; raises IntegrityError when a new order appeared, and
+    whatever the database answers to data it refuses."""
     result = UpsertResult()
     # Only what the decision needs: the payloads of stored orders are never read back.
     existing = {

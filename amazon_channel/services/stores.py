@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from amazon_channel.marketplaces import (
@@ -15,6 +16,8 @@ from amazon_channel.marketplaces import (
     TOKEN_ENDPOINT,
     endpoint_environment_problem,
     region_endpoint,
+    sp_api_endpoint_host_problem,
+    token_endpoint_host_problem,
 )
 from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
 from amazon_channel.schedules import STORE_SYNC_TASK, store_sync_task_name
@@ -30,6 +33,9 @@ ORDER_SETTINGS_FIELDS = (
 )
 # Never copied into an event: an event says that they changed, not what they are.
 CREDENTIAL_FIELDS = ("lwa_client_id", "lwa_client_secret", "refresh_token")
+# Typed in, never shown: blank keeps the stored value, except where an endpoint changes.
+SECRET_FIELDS = ("lwa_client_secret", "refresh_token")
+ENDPOINT_FIELDS = ("sp_api_endpoint", "token_endpoint")
 # Written by the sync, not by people: not "settings" of an event.
 SYNC_FIELDS = ("sync_state", "sync_state_message", "orders_watermark", "created_at", "updated_at")
 
@@ -42,28 +48,73 @@ class StoreCredentials:
 
 
 class StoreEndpointRefused(ValueError):
-    """The SP-API endpoint belongs to the other environment (a sandbox store at an Amazon
-    production host, or the reverse); `message` says why in plain words."""
+    """An endpoint the store must not use: an Amazon host of the other environment (a sandbox
+    store at a production host, or the reverse), or a host that is not Amazon's outside the
+    Seller Central sandbox. `message` says why in plain words, `field_name` which endpoint."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, field_name: str = "sp_api_endpoint"):
         super().__init__(message)
         self.message = message
+        self.field_name = field_name
+
+
+class StoreCredentialsRequired(StoreEndpointRefused):
+    """An endpoint changed, or a store was added, without the client secret and the refresh
+    token typed in: stored secrets only ever go to the endpoints they were entered for."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field_name="lwa_client_secret")
 
 
 def store_endpoint_resolve(*, region: str, environment: str, sp_api_endpoint: str | None) -> str:
     """The SP-API endpoint a store of `environment` in `region` uses: the one given, else
     Amazon's host of the region for that environment (sandbox.sellingpartnerapi-<region> for a
     sandbox store). Raises StoreEndpointRefused when the endpoint is an Amazon host of the
-    other environment; hosts that are not Amazon's (our Seller Central sandbox) are kept."""
+    other environment, or not one of Amazon's SP-API hosts while the Seller Central sandbox is
+    off (with the sandbox on, other hosts such as the sandbox's are kept)."""
     endpoint = (sp_api_endpoint or "").strip() or region_endpoint(
         region=region, environment=environment
     )
     problem = endpoint_environment_problem(
         endpoint=endpoint, environment=environment, region=region
-    )
+    ) or sp_api_endpoint_host_problem(endpoint=endpoint)
     if problem:
         raise StoreEndpointRefused(problem)
     return endpoint
+
+
+def store_token_endpoint_resolve(*, token_endpoint: str | None) -> str:
+    """The Login with Amazon token endpoint a store uses: the one given, else Amazon's
+    (https://api.amazon.com/auth/o2/token). Raises StoreEndpointRefused (field
+    "token_endpoint") for a host that is not Login with Amazon's while the Seller Central
+    sandbox is off."""
+    endpoint = (token_endpoint or "").strip() or TOKEN_ENDPOINT
+    problem = token_endpoint_host_problem(endpoint=endpoint)
+    if problem:
+        raise StoreEndpointRefused(problem, field_name="token_endpoint")
+    return endpoint
+
+
+def store_secrets_problem(
+    *, stored: Store | None, endpoints: dict, lwa_client_secret: str, refresh_token: str
+) -> str | None:
+    """Why the change must not be saved as it is, or None when it may: a new store needs both
+    secrets, and so does a change of either endpoint (`endpoints`: the resolved
+    {"sp_api_endpoint": ..., "token_endpoint": ...}) of the `stored` store. Otherwise a person
+    who may change stores but does not know the secrets could point the endpoints at a server
+    of theirs and have the next sync send them the stored secrets (the refresh-token grant
+    posts the client secret and the refresh token) or access tokens."""
+    if lwa_client_secret and refresh_token:
+        return None
+    if stored is None:
+        return gettext("Enter the LWA client secret and the refresh token.")
+    if all(getattr(stored, name) == endpoints.get(name) for name in ENDPOINT_FIELDS):
+        return None
+    return gettext(
+        "Changing the SP-API endpoint or the token endpoint needs the LWA client secret and "
+        "the refresh token entered again: stored credentials are only sent to the endpoints "
+        "they were entered for."
+    )
 
 
 def store_schedule_update(*, store: Store) -> PeriodicTask:
@@ -135,9 +186,20 @@ def store_connect(
     (with the other fields that changed) or "settings changed" naming `actor`, None for the
     system; connecting again with the same values records nothing.
     Raises KeyError for an unknown marketplace, StoreEndpointRefused for an Amazon endpoint of
-    the other environment (nothing is written).
+    the other environment or, while the Seller Central sandbox is off, an endpoint that is not
+    Amazon's, and StoreCredentialsRequired for a blank client secret or refresh token (nothing
+    is written).
     """
     marketplace = MARKETPLACES[marketplace_code.upper()]
+    # The secrets always come with the endpoints here, so they are bound to them by nature.
+    problem = store_secrets_problem(
+        stored=None,
+        endpoints={},
+        lwa_client_secret=credentials.lwa_client_secret,
+        refresh_token=credentials.refresh_token,
+    )
+    if problem:
+        raise StoreCredentialsRequired(problem)
     values = {
         "name": name,
         "region": marketplace.region,
@@ -146,7 +208,7 @@ def store_connect(
         "sp_api_endpoint": store_endpoint_resolve(
             region=marketplace.region, environment=environment, sp_api_endpoint=sp_api_endpoint
         ),
-        "token_endpoint": token_endpoint or TOKEN_ENDPOINT,
+        "token_endpoint": store_token_endpoint_resolve(token_endpoint=token_endpoint),
         "lwa_client_id": credentials.lwa_client_id,
         "lwa_client_secret": credentials.lwa_client_secret,
         "refresh_token": credentials.refresh_token,
@@ -221,17 +283,42 @@ def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
     """Save a store edited as a whole (Django admin), recording what changed naming `actor`:
     "connected" for a new store, else "credentials updated" (no values), "activated" /
     "deactivated", and "settings changed" with old -> new of every other field.
+
+    A blank client secret or refresh token keeps the stored one, unless an endpoint changes:
+    then both must be given (typing the same values again is fine).
     Raises StoreEndpointRefused (nothing saved) when its SP-API endpoint is an Amazon host of
-    the other environment."""
+    the other environment, or an endpoint is not Amazon's while the Seller Central sandbox is
+    off; StoreCredentialsRequired when an endpoint changes (or a store is added) without both
+    secrets."""
     store.sp_api_endpoint = store_endpoint_resolve(
         region=store.region, environment=store.environment, sp_api_endpoint=store.sp_api_endpoint
     )
+    store.token_endpoint = store_token_endpoint_resolve(token_endpoint=store.token_endpoint)
     if store.pk is None:
+        problem = store_secrets_problem(
+            stored=None,
+            endpoints={},
+            lwa_client_secret=store.lwa_client_secret,
+            refresh_token=store.refresh_token,
+        )
+        if problem:
+            raise StoreCredentialsRequired(problem)
         store.save()
         store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.CONNECTED)
         store_schedule_update(store=store)
         return store
     before = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
+    problem = store_secrets_problem(
+        stored=before,
+        endpoints={name: getattr(store, name) for name in ENDPOINT_FIELDS},
+        lwa_client_secret=store.lwa_client_secret,
+        refresh_token=store.refresh_token,
+    )
+    if problem:
+        raise StoreCredentialsRequired(problem)
+    for name in SECRET_FIELDS:
+        if not getattr(store, name):
+            setattr(store, name, getattr(before, name))
     names = [
         field.name
         for field in Store._meta.concrete_fields
@@ -278,14 +365,17 @@ def store_connection_test(
     """Test connection before saving: the same arguments as store_connect, nothing written.
 
     None when Amazon accepts the credentials and the seller participates in the marketplace,
-    else what went wrong in plain words (an endpoint of the other environment is refused
-    before anything is sent).
+    else what went wrong in plain words. An endpoint store_connect would refuse (the other
+    environment's, or not Amazon's while the Seller Central sandbox is off) is refused before
+    anything is sent; a failure to reach the endpoints or to read their answer gets one
+    message whatever answered, so that the test says nothing about other hosts and ports.
     """
     marketplace = MARKETPLACES[marketplace_code.upper()]
     try:
         sp_api_endpoint = store_endpoint_resolve(
             region=marketplace.region, environment=environment, sp_api_endpoint=sp_api_endpoint
         )
+        token_endpoint = store_token_endpoint_resolve(token_endpoint=token_endpoint)
     except StoreEndpointRefused as error:
         return error.message
     unsaved = Store(
@@ -295,7 +385,7 @@ def store_connection_test(
         region=marketplace.region,
         environment=environment,
         sp_api_endpoint=sp_api_endpoint,
-        token_endpoint=token_endpoint or TOKEN_ENDPOINT,
+        token_endpoint=token_endpoint,
         lwa_client_id=credentials.lwa_client_id,
         lwa_client_secret=credentials.lwa_client_secret,
         refresh_token=credentials.refresh_token,

@@ -439,7 +439,11 @@ def attention_orders_retry(*, run: SyncRun, client: AmazonClient) -> None:
     store = run.store
     waiting = store.orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
     order_ids = list(waiting.order_by("last_update_date").values_list("pk", flat=True)[:200])
-    reread = store.orders.filter(pk__in=order_ids, needs_attention=True)
+    # Only ids Amazon could answer for: an over-long id Amazon sent is stored shortened, and a
+    # getOrder of that would be refused on every sync.
+    reread = store.orders.filter(
+        pk__in=order_ids, needs_attention=True, amazon_order_id__regex=r"^\d{3}-\d{7}-\d{7}$"
+    )
     for amazon_order_id in reread.values_list("amazon_order_id", flat=True)[
         :ATTENTION_REREADS_PER_RUN
     ]:

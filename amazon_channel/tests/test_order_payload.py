@@ -2,13 +2,26 @@
 
 import copy
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from amazon_channel.models import AmazonOrderStatus, FulfillmentChannel
-from amazon_channel.order_payload import UnreadableOrder, parse_order
+from amazon_channel.models import (
+    AmazonOrder,
+    AmazonOrderItem,
+    AmazonOrderPackage,
+    AmazonOrderStatus,
+    FulfillmentChannel,
+)
+from amazon_channel.order_payload import (
+    ITEM_LENGTHS,
+    ORDER_LENGTHS,
+    PACKAGE_LENGTHS,
+    UnreadableOrder,
+    parse_order,
+)
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "seller_central_sandbox" / "sp_api_models"
 
@@ -287,3 +300,189 @@ def test_a_grand_total_that_cannot_be_money_is_left_out_and_flagged(amount, prob
 
     assert parsed.fields["order_total"] is None
     assert problem in parsed.problems
+    # A value that cannot be stored as Amazon sent it makes the order an Error order.
+    assert parsed.is_error and parsed.fields["status"] == AmazonOrderStatus.ERROR
+
+
+# Hostile values: cleaned where they can be, an Error order where they cannot be stored as sent.
+
+
+def example() -> dict:
+    return copy.deepcopy(example_orders()[0])
+
+
+def test_nul_and_control_characters_are_removed_and_one_line_values_lose_line_breaks():
+    payload = example()
+    payload["buyer"]["buyerName"] = "John\x00 Smith\x1b"
+    payload["recipient"]["deliveryAddress"]["addressLine1"] = "123\tMain\x07 Street"
+    payload["orderItems"][0]["product"]["title"] = "Echo\nDot\x7f"
+
+    parsed = parse_order(payload)
+
+    assert not parsed.is_error
+    assert parsed.fields["buyer_name"] == "John Smith"
+    assert parsed.fields["shipping_address"]["addressLine1"] == "123 Main Street"
+    assert parsed.items[0]["title"] == "Echo Dot"
+
+
+def test_lone_surrogates_are_replaced_and_the_raw_payload_loses_only_nul_and_surrogates():
+    payload = example()
+    payload["orderItems"][0]["product"]["sellerSku"] = "ECHO\ud800"
+    payload["buyer"]["buyerCompanyName"] = "Smith\x00 Industries\x1b"
+    payload["extra\x00\udfff"] = ["\x00"]
+
+    parsed = parse_order(payload)
+
+    assert parsed.items[0]["seller_sku"] == "ECHO\ufffd"
+    raw = parsed.fields["raw_payload"]
+    assert raw["buyer"]["buyerCompanyName"] == "Smith Industries\x1b"
+    assert raw["extra\ufffd"] == [""]
+    assert raw["orderItems"][0]["product"]["sellerSku"] == "ECHO\ufffd"
+
+
+def test_a_clean_payload_is_stored_as_the_same_document():
+    payload = example()
+
+    assert parse_order(payload).fields["raw_payload"] == payload
+
+
+def test_the_limits_are_the_models_and_a_sku_is_at_most_amazons_40_characters():
+    assert ORDER_LENGTHS["buyer_name"] == AmazonOrder._meta.get_field("buyer_name").max_length
+    assert (
+        ORDER_LENGTHS["amazon_order_id"]
+        == AmazonOrder._meta.get_field("amazon_order_id").max_length
+    )
+    assert PACKAGE_LENGTHS["carrier"] == AmazonOrderPackage._meta.get_field("carrier").max_length
+    assert ITEM_LENGTHS["title"] == AmazonOrderItem._meta.get_field("title").max_length
+    assert ITEM_LENGTHS["seller_sku"] == 40
+
+
+@pytest.mark.parametrize(("length", "is_error"), [(40, False), (41, True)])
+def test_a_sku_longer_than_amazons_limit_makes_an_error_order(length, is_error):
+    payload = example()
+    payload["orderItems"][0]["product"]["sellerSku"] = "S" * length
+
+    parsed = parse_order(payload)
+
+    assert parsed.is_error is is_error
+    assert len(parsed.items[0]["seller_sku"]) == min(length, 40)
+
+
+def test_an_over_long_order_number_is_kept_under_a_key_that_finds_the_same_order_again():
+    first, same, other = example(), example(), example()
+    first["orderId"] = same["orderId"] = "1" * 10_000
+    other["orderId"] = "1" * 9_999 + "2"
+
+    keys = [parse_order(payload).amazon_order_id for payload in (first, same, other)]
+
+    assert keys[0] == keys[1] != keys[2]
+    assert all(len(key) == ORDER_LENGTHS["amazon_order_id"] for key in keys)
+    parsed = parse_order(first)
+    assert parsed.is_error
+    [message] = [problem for problem in parsed.problems if "order number" in problem]
+    assert "(10000 characters)" in message and "1" * 100 not in message
+
+
+def test_a_time_without_an_offset_is_read_as_utc():
+    payload = example()
+    payload["createdTime"] = "2026-11-01T12:00:00"
+
+    parsed = parse_order(payload)
+
+    assert parsed.fields["purchase_date"] == datetime(2026, 11, 1, 12, tzinfo=UTC)
+    assert not parsed.is_error
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("createdTime", "0000-01-01T00:00:00Z"),
+        ("createdTime", "9999-12-31T23:00:00-05:00"),
+        ("createdTime", "2026-02-30T00:00:00Z"),
+        ("lastUpdatedTime", "10000-01-01T00:00:00Z"),
+        ("lastUpdatedTime", "1970-01-01T00:00:00Z"),
+        ("lastUpdatedTime", {"when": "now"}),
+    ],
+)
+def test_an_impossible_order_date_makes_an_error_order_that_a_real_read_overwrites(key, value):
+    payload = example()
+    payload[key] = value
+
+    parsed = parse_order(payload)
+
+    assert parsed.is_error
+    assert any("which is not a possible date" in problem for problem in parsed.problems)
+    # Stored with the oldest possible update time: any real read of the order is newer.
+    real = parse_order(example())
+    assert parsed.last_update_date <= real.last_update_date
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["NaN", float("nan"), float("inf"), "-Infinity", "1e30", 1e30, "1e999999999", "12.345", "-1"],
+)
+def test_an_item_amount_that_cannot_be_money_makes_an_error_order(amount):
+    payload = example()
+    payload["orderItems"][0]["product"]["price"]["unitPrice"]["amount"] = amount
+    for entry in payload["orderItems"][0]["proceeds"]["breakdowns"]:
+        if entry["type"] == "ITEM":
+            entry["subtotal"]["amount"] = amount
+
+    parsed = parse_order(payload)
+
+    assert parsed.is_error
+    assert parsed.items[0]["item_price"] is None
+
+
+def test_the_same_item_twice_is_kept_once_and_makes_an_error_order():
+    payload = example()
+    payload["orderItems"].append(copy.deepcopy(payload["orderItems"][0]))
+
+    parsed = parse_order(payload)
+
+    assert parsed.is_error
+    item_ids = [item["order_item_id"] for item in parsed.items]
+    assert len(item_ids) == len(set(item_ids)) == 2
+
+
+def test_a_missing_fulfillment_channel_is_a_problem_but_an_unknown_one_an_error():
+    missing, unknown = example(), example()
+    missing["fulfillment"].pop("fulfilledBy")
+    unknown["fulfillment"]["fulfilledBy"] = "DRONE"
+
+    assert "The order has no fulfillment channel." in parse_order(missing).problems
+    assert not parse_order(missing).is_error
+    assert parse_order(unknown).is_error
+
+
+def test_a_buyer_name_too_long_is_cut_with_a_note_that_does_not_quote_it():
+    payload = example()
+    payload["buyer"]["buyerName"] = "Bartholomew " * 30
+
+    parsed = parse_order(payload)
+
+    assert not parsed.is_error
+    assert len(parsed.fields["buyer_name"]) == ORDER_LENGTHS["buyer_name"]
+    [note] = [note for note in parsed.notes if "buyer's name" in note]
+    assert "Bartholomew" not in note and "360 characters" in note
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda payload: payload.update(programs=[{"PRIME": True}]),
+        lambda payload: payload["fulfillment"].update(fulfillmentStatus={"status": "SHIPPED"}),
+        lambda payload: payload.update(orderItems=5),
+        lambda payload: payload["orderItems"][0].update(cancellation=["BUYER"]),
+        lambda payload: payload.update(associatedOrders=[None, "x"]),
+        lambda payload: payload["packages"][0].update(packageStatus="SHIPPED"),
+        lambda payload: payload["orderItems"][0]["product"].update(condition={"conditionType": 1}),
+    ],
+)
+def test_values_of_another_type_never_make_the_parser_raise(change):
+    payload = example()
+    change(payload)
+
+    parsed = parse_order(payload)
+
+    assert parsed.amazon_order_id == payload["orderId"]

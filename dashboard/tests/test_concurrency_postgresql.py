@@ -70,7 +70,7 @@ def confirm_together(order, users, reason="NoInventory") -> list[str]:
 
 def two_cancelers():
     return [
-        user_with_permissions(name, "view_amazonorder", "cancel_amazonorder")
+        user_with_permissions(name, "view_store", "view_amazonorder", "cancel_amazonorder")
         for name in ("anna", "ben")
     ]
 

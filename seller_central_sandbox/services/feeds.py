@@ -52,7 +52,7 @@ from seller_central_sandbox.models import (
     SandboxSeller,
 )
 from seller_central_sandbox.services.orders import OrderTransitionError, order_items_cancel
-from seller_central_sandbox.services.sellers import SandboxError
+from seller_central_sandbox.services.sellers import MAX_FAULT_COUNT, SandboxError
 
 DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
 # At SANDBOX_TIME_SCALE = 1 a feed waits this long in the queue, then is processed this long.
@@ -205,8 +205,11 @@ def seller_feed_faults_set(
     applying their first `fatal_applied` messages, with a processing report of those when
     `has_fatal_report`; and how processing reports are compressed (None leaves it). Raises
     SandboxError on a negative count or an unknown compression."""
-    if fatal_next < 0 or fatal_applied < 0:
-        raise SandboxError("Counts cannot be negative.")
+    if not all(
+        isinstance(count, int) and 0 <= count <= MAX_FAULT_COUNT
+        for count in (fatal_next, fatal_applied)
+    ):
+        raise SandboxError(f"Counts must be whole numbers from 0 to {MAX_FAULT_COUNT}.")
     if result_compression is not None and result_compression not in ResultCompression.values:
         raise SandboxError(f"Unknown report compression {result_compression!r}.")
     seller.fault_feed_fatal_next = fatal_next

@@ -149,6 +149,13 @@ def seller_roles_set(*, seller: SandboxSeller, roles: list[str]) -> SandboxSelle
     return seller
 
 
+# Each call of a slowed seller holds a sandbox thread this long: a minute outlasts our request
+# timeout (AMAZON_REQUEST_TIMEOUT_SECONDS), which is all a latency drill needs.
+MAX_FAULT_LATENCY_MS = 60_000
+# Counts of calls or feeds to fail: more than any drill uses, far below the columns' limit.
+MAX_FAULT_COUNT = 1_000_000
+
+
 @dataclass(frozen=True)
 class FaultSettings:
     fail_next: int = 0
@@ -159,13 +166,17 @@ class FaultSettings:
 
 
 def seller_faults_update(*, seller: SandboxSeller, faults: FaultSettings) -> SandboxSeller:
-    """Replace the seller's fault-injection settings; raises SandboxError on a bad value."""
+    """Replace the seller's fault-injection settings; raises SandboxError on a bad value (nothing
+    is saved then): counts from 0 to MAX_FAULT_COUNT, latency from 0 to MAX_FAULT_LATENCY_MS."""
     if faults.fail_status not in (500, 503):
         raise SandboxError("The failure status must be 500 or 503.")
     if not 0 <= faults.fail_probability <= 1:
         raise SandboxError("The failure probability must be between 0 and 1.")
-    if min(faults.fail_next, faults.latency_ms, faults.malformed_next) < 0:
-        raise SandboxError("Counts and latency cannot be negative.")
+    counts = (faults.fail_next, faults.malformed_next)
+    if not all(isinstance(count, int) and 0 <= count <= MAX_FAULT_COUNT for count in counts):
+        raise SandboxError(f"Counts must be whole numbers from 0 to {MAX_FAULT_COUNT}.")
+    if not (isinstance(faults.latency_ms, int) and 0 <= faults.latency_ms <= MAX_FAULT_LATENCY_MS):
+        raise SandboxError(f"The latency must be from 0 to {MAX_FAULT_LATENCY_MS} ms.")
     seller.fault_fail_next = faults.fail_next
     seller.fault_fail_status = faults.fail_status
     seller.fault_fail_probability = faults.fail_probability

@@ -1,9 +1,11 @@
-"""The control page at /sandbox/: staff only, POST forms that drive the services."""
+"""The control page at /sandbox/: for holders of the control_sandbox permission only (being staff
+is not enough), POST forms that drive the services."""
 
 from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
@@ -16,7 +18,7 @@ from seller_central_sandbox.models import (
     SandboxSeller,
 )
 from seller_central_sandbox.services.orders import orders_generate
-from seller_central_sandbox.services.sellers import access_token_grant
+from seller_central_sandbox.services.sellers import access_token_grant, seller_create
 from seller_central_sandbox.tests.helpers import orders_client, orders_without_ids, three_days_ago
 
 pytestmark = pytest.mark.django_db
@@ -83,10 +85,16 @@ def live_access_token(seller) -> SandboxAccessToken:
     )
 
 
+def operator(username: str):
+    """A user who may drive the sandbox, and nothing else."""
+    user = get_user_model().objects.create_user(username, password="pw-12345-long")
+    user.user_permissions.add(Permission.objects.get(codename="control_sandbox"))
+    return user
+
+
 @pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_user("operator", password="pw-12345-long", is_staff=True)
-    client.force_login(user)
+def operator_client(client):
+    client.force_login(operator("operator"))
     return client
 
 
@@ -97,17 +105,42 @@ def test_anonymous_visitors_are_sent_to_login(client):
     assert "/accounts/login/" in response["Location"]
 
 
-def test_non_staff_users_are_forbidden(client):
-    client.force_login(get_user_model().objects.create_user("merchant", password="pw-12345-long"))
+def test_users_without_the_sandbox_permission_are_forbidden_even_staff(client):
+    merchant = get_user_model().objects.create_user("merchant", password="pw-12345-long")
+    staff = get_user_model().objects.create_user("staff", password="pw-12345-long", is_staff=True)
 
-    assert client.get("/sandbox/").status_code == 403
+    for user in (merchant, staff):
+        client.force_login(user)
+        assert client.get("/sandbox/").status_code == 403
+        assert client.get("/sandbox/sellers/A1/").status_code == 403
 
 
-def test_staff_see_sellers_and_generate_orders(staff_client, sandbox_seller):
-    page = staff_client.get("/sandbox/")
+def test_the_operations_role_and_superusers_drive_the_sandbox(client):
+    # Not the transactional sandbox_seller fixture: its flush would drop the migration's groups.
+    seller = seller_create(
+        seller_id="A1ROLES",
+        client_id="amzn1.application-oa2-client.roles",
+        client_secret="roles-secret",
+        refresh_token="Atzr|roles-refresh-token",
+    )
+    member = get_user_model().objects.create_user("ops", password="pw-12345-long")
+    member.groups.add(Group.objects.get(name="Operations"))
+    superuser = get_user_model().objects.create_superuser("root", password="pw-12345-long")
+
+    for user in (member, superuser):
+        client.force_login(user)
+        assert client.get("/sandbox/").status_code == 200
+        response = client.post(url(seller, "tokens"), {"action": "revoke"})
+        assert response.status_code == 302
+        assert tokens_revoked(seller)
+        client.post(url(seller, "tokens"), {"action": "restore"})
+
+
+def test_operators_see_sellers_and_generate_orders(operator_client, sandbox_seller):
+    page = operator_client.get("/sandbox/")
     assert sandbox_seller.seller_id in page.content.decode()
 
-    response = staff_client.post(
+    response = operator_client.post(
         f"/sandbox/sellers/{sandbox_seller.seller_id}/generate", {"count": 4, "seed": 2}
     )
 
@@ -115,12 +148,12 @@ def test_staff_see_sellers_and_generate_orders(staff_client, sandbox_seller):
     assert SandboxOrder.objects.filter(seller=sandbox_seller).count() == 4
 
 
-def test_staff_set_faults_and_move_one_order(
-    staff_client, sandbox_seller, django_assert_max_num_queries
+def test_operators_set_faults_and_move_one_order(
+    operator_client, sandbox_seller, django_assert_max_num_queries
 ):
     orders_generate(seller=sandbox_seller, count=10, seed=1)
     order = SandboxOrder.objects.filter(status="PENDING").order_by("pk").first()
-    staff_client.post(
+    operator_client.post(
         f"/sandbox/sellers/{sandbox_seller.seller_id}/faults",
         {
             "fail_next": 2,
@@ -131,11 +164,11 @@ def test_staff_set_faults_and_move_one_order(
         },
     )
 
-    staff_client.post(
+    operator_client.post(
         f"/sandbox/sellers/{sandbox_seller.seller_id}/orders/{order.order_id}/step", {"step": "pay"}
     )
     with django_assert_max_num_queries(8):
-        detail = staff_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
+        detail = operator_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
 
     sandbox_seller.refresh_from_db()
     order.refresh_from_db()
@@ -148,8 +181,7 @@ def test_a_forged_post_without_csrf_is_refused(sandbox_seller):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    user = get_user_model().objects.create_user("op2", password="pw-12345-long", is_staff=True)
-    client.force_login(user)
+    client.force_login(operator("op2"))
 
     response = client.post(
         f"/sandbox/sellers/{sandbox_seller.seller_id}/generate", {"count": 1, "seed": 1}
@@ -160,12 +192,12 @@ def test_a_forged_post_without_csrf_is_refused(sandbox_seller):
 
 
 def test_the_same_seed_and_time_on_the_page_generate_the_same_orders(
-    staff_client, sandbox_seller_factory
+    operator_client, sandbox_seller_factory
 ):
     first, second = sandbox_seller_factory(), sandbox_seller_factory()
 
     for seller in (first, second):
-        staff_client.post(
+        operator_client.post(
             url(seller, "generate"), {"count": 6, "seed": 2, "now": "2025-06-01T12:00:00Z"}
         )
 
@@ -175,10 +207,10 @@ def test_the_same_seed_and_time_on_the_page_generate_the_same_orders(
     assert set(SandboxOrder.objects.values_list("created_time", flat=True)) == {NOW}
 
 
-def test_staff_advance_lifecycles_at_the_time_they_give(staff_client, sandbox_seller):
+def test_operators_advance_lifecycles_at_the_time_they_give(operator_client, sandbox_seller):
     orders_generate(seller=sandbox_seller, count=20, seed=3, now=NOW)
 
-    response = staff_client.post(
+    response = operator_client.post(
         url(sandbox_seller, "lifecycle"), {"seed": 9, "now": "2025-06-01T12:05:00+00:00"}
     )
 
@@ -193,26 +225,26 @@ def test_staff_advance_lifecycles_at_the_time_they_give(staff_client, sandbox_se
     assert message.startswith("Lifecycle advanced:") and f"paid {paid}" in message
 
 
-def test_staff_revoke_restore_and_expire_tokens(staff_client, sandbox_seller):
+def test_operators_revoke_restore_and_expire_tokens(operator_client, sandbox_seller):
     revoked = live_access_token(sandbox_seller)
 
-    staff_client.post(url(sandbox_seller, "tokens"), {"action": "revoke"})
+    operator_client.post(url(sandbox_seller, "tokens"), {"action": "revoke"})
     revoked.refresh_from_db()
     assert revoked.is_revoked and tokens_revoked(sandbox_seller)
 
-    staff_client.post(url(sandbox_seller, "tokens"), {"action": "restore"})
+    operator_client.post(url(sandbox_seller, "tokens"), {"action": "restore"})
     assert not tokens_revoked(sandbox_seller)
 
     expiring = live_access_token(sandbox_seller)
-    response = staff_client.post(url(sandbox_seller, "tokens"), {"action": "expire"})
+    response = operator_client.post(url(sandbox_seller, "tokens"), {"action": "expire"})
     expiring.refresh_from_db()
     assert expiring.expires_at <= timezone.now()
     assert not expiring.is_revoked
     assert messages_of(response)[-1] == "Done."
 
 
-def test_an_unknown_token_action_is_refused_and_changes_nothing(staff_client, sandbox_seller):
-    response = staff_client.post(url(sandbox_seller, "tokens"), {"action": "delete"})
+def test_an_unknown_token_action_is_refused_and_changes_nothing(operator_client, sandbox_seller):
+    response = operator_client.post(url(sandbox_seller, "tokens"), {"action": "delete"})
 
     assert response.status_code == 302
     [message] = messages_of(response)
@@ -221,8 +253,8 @@ def test_an_unknown_token_action_is_refused_and_changes_nothing(staff_client, sa
 
 
 @pytest.mark.django_db(transaction=True)
-def test_staff_refill_the_rate_limits_of_a_throttled_seller(
-    staff_client, sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+def test_operators_refill_the_rate_limits_of_a_throttled_seller(
+    operator_client, sandbox_seller, sandbox_client_kwargs, rate_limit_clock
 ):
     client = orders_client(sandbox_client_kwargs)
     for _ in range(20):
@@ -230,22 +262,24 @@ def test_staff_refill_the_rate_limits_of_a_throttled_seller(
     with pytest.raises(SellingApiRequestThrottledException):
         client.search_orders(createdAfter=three_days_ago())
 
-    staff_client.post(url(sandbox_seller, "tokens"), {"action": "refill"})
+    operator_client.post(url(sandbox_seller, "tokens"), {"action": "refill"})
 
     assert client.search_orders(createdAfter=three_days_ago()).payload["orders"] == []
 
 
 @pytest.mark.parametrize("view", FORMS)
-def test_only_staff_may_post_the_lifecycle_and_tokens_forms(client, sandbox_seller, view):
+def test_only_operators_may_post_the_lifecycle_and_tokens_forms(client, sandbox_seller, view):
     orders_generate(seller=sandbox_seller, count=20, seed=3, now=NOW)
     data, took_effect = FORMS[view]
 
     anonymous = client.post(url(sandbox_seller, view), data)
-    client.force_login(get_user_model().objects.create_user("merchant", password="pw-12345-long"))
-    merchant = client.post(url(sandbox_seller, view), data)
+    client.force_login(
+        get_user_model().objects.create_user("staff", password="pw-12345-long", is_staff=True)
+    )
+    staff = client.post(url(sandbox_seller, view), data)
 
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
-    assert merchant.status_code == 403
+    assert staff.status_code == 403
     assert not took_effect(sandbox_seller)
 
 
@@ -254,9 +288,7 @@ def test_a_forged_lifecycle_or_tokens_post_is_refused(sandbox_seller, view):
     orders_generate(seller=sandbox_seller, count=20, seed=3, now=NOW)
     data, took_effect = FORMS[view]
     forged = Client(enforce_csrf_checks=True)
-    forged.force_login(
-        get_user_model().objects.create_user("op3", password="pw-12345-long", is_staff=True)
-    )
+    forged.force_login(operator("op3"))
     page = forged.get("/sandbox/")
 
     refused = forged.post(url(sandbox_seller, view), data)
@@ -270,12 +302,12 @@ def test_a_forged_lifecycle_or_tokens_post_is_refused(sandbox_seller, view):
     assert took_effect(sandbox_seller)
 
 
-def test_staff_set_amazons_behaviour_on_the_seller_page(staff_client, sandbox_seller):
-    page = staff_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
+def test_operators_set_amazons_behaviour_on_the_seller_page(operator_client, sandbox_seller):
+    page = operator_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
     assert page.status_code == 200
     assert b'data-panel="behaviour"' in page.content
 
-    response = staff_client.post(url(sandbox_seller, "behaviour"), BEHAVIOUR)
+    response = operator_client.post(url(sandbox_seller, "behaviour"), BEHAVIOUR)
 
     assert response.status_code == 302
     seller = SandboxSeller.objects.get(pk=sandbox_seller.pk)
@@ -288,11 +320,13 @@ def test_staff_set_amazons_behaviour_on_the_seller_page(staff_client, sandbox_se
     assert messages_of(response) == ["Amazon's behaviour saved."]
 
 
-def test_a_usage_plan_is_changed_then_restored_from_the_seller_page(staff_client, sandbox_seller):
-    staff_client.post(
+def test_a_usage_plan_is_changed_then_restored_from_the_seller_page(
+    operator_client, sandbox_seller
+):
+    operator_client.post(
         url(sandbox_seller, "usage-plan"), {"operation": "getOrder", "rate": "2.5", "burst": 40}
     )
-    page = staff_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
+    page = operator_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
     assert SandboxSeller.objects.get(pk=sandbox_seller.pk).usage_plans == {
         "getOrder": {"rate": "2.5", "burst": 40}
     }
@@ -300,14 +334,14 @@ def test_a_usage_plan_is_changed_then_restored_from_the_seller_page(staff_client
         page.content
     )
 
-    response = staff_client.post(url(sandbox_seller, "usage-plan"), {"operation": "getOrder"})
+    response = operator_client.post(url(sandbox_seller, "usage-plan"), {"operation": "getOrder"})
 
     assert SandboxSeller.objects.get(pk=sandbox_seller.pk).usage_plans == {}
     assert messages_of(response) == ["getOrder is back on its documented usage plan."]
 
 
-def test_a_bad_usage_plan_is_refused_and_changes_nothing(staff_client, sandbox_seller):
-    response = staff_client.post(
+def test_a_bad_usage_plan_is_refused_and_changes_nothing(operator_client, sandbox_seller):
+    response = operator_client.post(
         url(sandbox_seller, "usage-plan"), {"operation": "getOrder", "rate": "-1"}
     )
 
