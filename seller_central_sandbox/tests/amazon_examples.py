@@ -13,30 +13,9 @@ from pathlib import Path
 from django.utils.dateparse import parse_datetime
 
 from seller_central_sandbox.models import SandboxOrder, SandboxOrderItem, SandboxSeller
+from seller_central_sandbox.tests.contract import MODEL_FILES, SERVED
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "sp_api_models"
-SERVED_CASE_MODELS = (
-    "orders_2026-01-01.json",
-    "ordersV0.json",
-    "feeds_2021-06-30.json",
-    "sellers.json",
-)
-SERVED_OPERATIONS = {
-    "searchOrders",
-    "getOrder",
-    "getOrders",
-    "getOrderItems",
-    "getOrderAddress",
-    "getOrderBuyerInfo",
-    "confirmShipment",
-    "getFeeds",
-    "createFeed",
-    "getFeed",
-    "cancelFeed",
-    "createFeedDocument",
-    "getFeedDocument",
-    "getMarketplaceParticipations",
-}
 
 
 @dataclass(frozen=True)
@@ -59,12 +38,12 @@ class StaticCase:
 
 def static_cases() -> list[StaticCase]:
     cases = []
-    for name in SERVED_CASE_MODELS:
+    for name in MODEL_FILES:
         model = json.loads((MODELS_DIR / name).read_text())
         for template, methods in model["paths"].items():
             shared = methods.get("parameters", [])
             for method, operation in methods.items():
-                if method == "parameters" or operation["operationId"] not in SERVED_OPERATIONS:
+                if method == "parameters" or operation["operationId"] not in SERVED:
                     continue
                 locations = {
                     parameter["name"]: parameter["in"]

@@ -9,6 +9,24 @@ from pathlib import Path
 import jsonschema
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "sp_api_models"
+# The operations the sandbox serves (the models also describe others, with examples of uneven
+# quality: getOrderItemsBuyerInfo's example lacks its required fields).
+SERVED = {
+    "searchOrders",
+    "getOrder",
+    "getOrders",
+    "getOrderItems",
+    "getOrderAddress",
+    "getOrderBuyerInfo",
+    "confirmShipment",
+    "getFeeds",
+    "createFeed",
+    "getFeed",
+    "cancelFeed",
+    "createFeedDocument",
+    "getFeedDocument",
+    "getMarketplaceParticipations",
+}
 MODEL_FILES = (
     "orders_2026-01-01.json",
     "ordersV0.json",

@@ -3,26 +3,7 @@
 import jsonschema
 import pytest
 
-from seller_central_sandbox.tests.contract import MODEL_FILES, load_model, validate
-
-# The operations the sandbox serves (the models also describe others, with examples of uneven
-# quality: getOrderItemsBuyerInfo's example lacks its required fields).
-SERVED = {
-    "searchOrders",
-    "getOrder",
-    "getOrders",
-    "getOrderItems",
-    "getOrderAddress",
-    "getOrderBuyerInfo",
-    "confirmShipment",
-    "getFeeds",
-    "createFeed",
-    "getFeed",
-    "cancelFeed",
-    "createFeedDocument",
-    "getFeedDocument",
-    "getMarketplaceParticipations",
-}
+from seller_central_sandbox.tests.contract import MODEL_FILES, SERVED, load_model, validate
 
 
 def example_body(model_name: str, response: dict, key: str, example):
