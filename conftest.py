@@ -51,6 +51,13 @@ def pytest_runtest_setup(item):
         require_service(f"needs Chromium at {CHROMIUM_PATH} (apt-get install chromium)")
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Tests hash passwords with MD5: PBKDF2's deliberate slowness cost 0.45 s per created user.
+    Subprocess servers keep the real hashers, so no test signs in there with a password it set."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
