@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint install install-dev lock messages clean
+.PHONY: run test lint install install-dev lock messages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ lock: install-dev
 messages: install-dev
 	$(BIN)/python manage.py makemessages -l fr -l de -l it -l nl --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --no-obsolete
 	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+## The README's screenshots (docs/screenshots/, desktop 1440 px and phone 390 px) from the demo's
+## data in a throwaway database; needs Chromium (CHROMIUM_PATH, default /usr/bin/chromium).
+screenshots: install-dev
+	$(BIN)/python bench/screenshots.py --output docs/screenshots
 
 clean:
 	rm -rf var/celery var/static artifacts .pytest_cache control

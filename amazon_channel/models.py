@@ -239,6 +239,8 @@ class AmazonOrder(models.Model):
             # page reads one store's orders: no index on status or the attention flag alone,
             # which each stored order would pay for.
             models.Index(fields=("store", "status", "id"), name="amazon_order_store_status"),
+            # All Orders sorted by Buyer's Name.
+            models.Index(fields=("store", "buyer_name", "id"), name="amazon_order_store_buyer"),
         ]
 
     def __str__(self) -> str:

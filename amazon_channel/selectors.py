@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
+    F,
     OuterRef,
     Prefetch,
     Q,
@@ -34,6 +35,7 @@ from amazon_channel.models import (
     StoreOrderDay,
     SyncRun,
 )
+from commerce_orders.search import UnaccentedIContains
 
 CHART_DAYS = 30
 RECENT_ORDERS_LIMIT = 20
@@ -239,6 +241,15 @@ class OrderPage:
     orders: list[AmazonOrder] = field(default_factory=list)
     next_cursor: str | None = None
     previous_cursor: str | None = None
+    # How many orders match the filters, counted up to ORDER_COUNT_CAP: is_count_capped says
+    # that there are more.
+    match_count: int = 0
+    is_count_capped: bool = False
+
+
+# Counting stops here: a count reads every matching index entry, and a million-order store
+# must not pay for a million on each page.
+ORDER_COUNT_CAP = 10_000
 
 
 # Sort name in the URL -> the annotated or model field it orders by. An order total may be
@@ -248,6 +259,7 @@ ORDER_SORTS = {
     "order_number": "amazon_order_id",
     "grand_total": "sort_total",
     "status": "status",
+    "buyer_name": "buyer_name",
 }
 MISSING_TOTAL = Decimal("-1")
 
@@ -336,7 +348,8 @@ def _filtered_orders(store: Store, filters: OrderFilters) -> QuerySet[AmazonOrde
     if filters.order_number:
         orders = orders.filter(amazon_order_id__icontains=filters.order_number)
     if filters.buyer_name:
-        orders = orders.filter(buyer_name__icontains=filters.buyer_name)
+        # Accents ignored: "Muller" finds "Müller" (its trigram index on PostgreSQL).
+        orders = orders.filter(UnaccentedIContains(F("buyer_name"), filters.buyer_name))
     if filters.total_min is not None:
         orders = orders.filter(order_total__gte=filters.total_min)
     if filters.total_max is not None:
@@ -356,15 +369,16 @@ def amazon_order_list(
     page_size: int = ORDERS_PAGE_SIZE,
 ) -> OrderPage:
     """All Orders: one page of the store's filtered orders in one query, keyset-paginated on
-    (sort key, id), so that page 10,000 costs what page 1 does and nothing is counted.
+    (sort key, id), so that page 10,000 costs what page 1 does; and one count of the matching
+    orders, capped at ORDER_COUNT_CAP.
 
     A cursor carries the sort key and id of the row it starts after, and whether it leads
     backwards (Previous); reading page_size + 1 rows says whether there is a page beyond.
     """
     key = ORDER_SORTS[sort]
+    filtered = _filtered_orders(store, filters)
     orders = (
-        _filtered_orders(store, filters)
-        .defer(*UNSHOWN_ORDER_FIELDS)
+        filtered.defer(*UNSHOWN_ORDER_FIELDS)
         .annotate(
             sort_total=Coalesce(
                 "order_total",
@@ -397,6 +411,9 @@ def amazon_order_list(
     else:
         has_next, has_previous = has_more, cursor is not None
     page = OrderPage(orders=rows)
+    match_count = filtered.values("pk")[: ORDER_COUNT_CAP + 1].count()
+    page.match_count = min(match_count, ORDER_COUNT_CAP)
+    page.is_count_capped = match_count > ORDER_COUNT_CAP
     if rows and has_next:
         page.next_cursor = order_cursor_encode(sort=sort, order=rows[-1], is_backward=False)
     if rows and has_previous:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -169,7 +170,9 @@ class CommerceOrder(models.Model):
         _("state before hold"), max_length=12, choices=OrderState.choices, blank=True
     )
     hold_before_status = models.CharField(_("status before hold"), max_length=32, blank=True)
-    created_at = models.DateTimeField(_("purchase date"), auto_now_add=True, db_index=True)
+    # When the buyer placed the order: now for the store's own orders, the channel's purchase
+    # date for an imported one (order_create's purchased_at).
+    created_at = models.DateTimeField(_("purchase date"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -28,6 +28,7 @@ from commerce_orders.models import (
     Shipment,
     StockReservation,
 )
+from commerce_orders.search import UnaccentedIContains
 
 
 def order_get_by_external_id(
@@ -196,7 +197,7 @@ def _filtered_orders(
         orders = orders.filter(
             Q(increment_id__icontains=search)
             | Q(external_order_id__icontains=search)
-            | Q(customer_name__icontains=search)
+            | Q(UnaccentedIContains(F("customer_name"), search))
             | Q(customer_email__icontains=search)
         )
     if status:
@@ -267,12 +268,13 @@ def order_grid(
     to know whether a next page exists, nothing counted.
 
     `search` matches order number, channel order id, customer name or email (case-insensitive,
-    substring); `status` and `channel` are exact; `purchased_from` / `purchased_to` are
-    inclusive (a date covers its whole day in the current time zone); `total_min` / `total_max`
-    bound the grand total. `sort` is one of ORDER_GRID_SORTS, "-" for descending. Give
-    `after_cursor` (a page's next_cursor) or `before_cursor` (its previous_cursor), not both.
-    Raises ValueError for an unknown sort, both cursors or page_size < 1; InvalidCursor (a
-    ValueError) for a cursor that cannot be read or was made for another sort.
+    substring; the name also ignoring accents); `status` and `channel` are exact;
+    `purchased_from` / `purchased_to` are inclusive (a date covers its whole day in the current
+    time zone); `total_min` / `total_max` bound the grand total. `sort` is one of
+    ORDER_GRID_SORTS, "-" for descending. Give `after_cursor` (a page's next_cursor) or
+    `before_cursor` (its previous_cursor), not both. Raises ValueError for an unknown sort, both
+    cursors or page_size < 1; InvalidCursor (a ValueError) for a cursor that cannot be read or
+    was made for another sort.
     """
     field = sort.removeprefix("-")
     if field not in ORDER_GRID_SORTS:

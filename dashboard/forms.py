@@ -209,11 +209,30 @@ class _DefaultsWhenInvalid:
                 cleaned[name] = default
 
 
+class _RangesAppliedWhole:
+    """A range filter (from / to) applies whole or not at all: when one end is wrong (not a
+    date or a number, or beyond the other end), the other end gets an error too, and the form's
+    filters leave out both, instead of filtering by half of the range."""
+
+    ranges: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def _ranges_check(self) -> None:
+        for ends in self.ranges:
+            if not any(end in self.errors for end in ends):
+                continue
+            for end in ends:
+                if end not in self.errors and self.data.get(end, "") != "":
+                    self.add_error(
+                        end, _("Not applied until the other end of the range is corrected.")
+                    )
+
+
 SORT_CHOICES = [
     ("purchase_date", _("Purchase Date")),
     ("order_number", _("Order Number")),
     ("grand_total", _("Grand Total")),
     ("status", _("Status")),
+    ("buyer_name", _("Buyer's Name")),
 ]
 DIRECTION_CHOICES = [("desc", _("Descending")), ("asc", _("Ascending"))]
 FILTER_FIELDS = (
@@ -227,11 +246,12 @@ FILTER_FIELDS = (
 )
 
 
-class OrderFilterForm(_DefaultsWhenInvalid, forms.Form):
+class OrderFilterForm(_RangesAppliedWhole, _DefaultsWhenInvalid, forms.Form):
     """All Orders' GET form: filters, sort and the page cursor. Bad values become field errors;
     sort and direction then fall back to their defaults."""
 
     defaults = {"sort": "purchase_date", "direction": "desc"}
+    ranges = (("purchase_date_from", "purchase_date_to"), ("total_min", "total_max"))
 
     purchase_date_from = FilterDateField(label=_("Purchase date from"), required=False)
     purchase_date_to = FilterDateField(label=_("Purchase date to"), required=False)
@@ -261,6 +281,7 @@ class OrderFilterForm(_DefaultsWhenInvalid, forms.Form):
         total_min, total_max = cleaned.get("total_min"), cleaned.get("total_max")
         if total_min is not None and total_max is not None and total_min > total_max:
             self.add_error("total_max", _("The highest total is below the lowest total."))
+        self._ranges_check()
         cursor = cleaned.get("cursor")
         cleaned["page_cursor"] = None
         if cursor and cleaned["sort"] in ORDER_SORTS:
@@ -352,11 +373,12 @@ CARRIER_CHOICES = [
 SALES_CHANNEL_CHOICES = [("", _("All Sales Channels")), (CHANNEL, _("Amazon"))]
 
 
-class CommerceOrderGridForm(_DefaultsWhenInvalid, forms.Form):
+class CommerceOrderGridForm(_RangesAppliedWhole, _DefaultsWhenInvalid, forms.Form):
     """The Orders grid's GET form: search, filters, sort and the page cursor (after or before).
     Bad values become field errors; sort and direction then fall back to their defaults."""
 
     defaults = {"sort": "created_at", "direction": "desc"}
+    ranges = (("purchased_from", "purchased_to"), ("total_min", "total_max"))
 
     search = forms.CharField(
         label=_("Search by keyword"),
@@ -400,6 +422,7 @@ class CommerceOrderGridForm(_DefaultsWhenInvalid, forms.Form):
         total_min, total_max = cleaned.get("total_min"), cleaned.get("total_max")
         if total_min is not None and total_max is not None and total_min > total_max:
             self.add_error("total_max", _("The highest total is below the lowest total."))
+        self._ranges_check()
         cleaned["grid_sort"] = self.grid_sort(cleaned)
         for name in ("after", "before"):
             cursor = cleaned.get(name)

@@ -657,9 +657,11 @@ def _document_page(request, order_id, *, form_class, action, template, refusal=N
     return render(request, template, {"order": order, "form": form_class(order=order)})
 
 
-def _document_save(request, order_id, *, form_class, template, create):
+def _document_save(request, order_id, *, form_class, template, create, page):
     """What the Ship and Credit Memo forms post: `create(order, form)` calls the service and
-    returns the success message. Errors and a refusal are shown on the form."""
+    returns the success message. Errors and a refusal are shown on the form, which stays the
+    form's page (`page`, its URL name) for the address bar and the language menu: this POST-only
+    URL would answer them 405."""
     order = _commerce_order_or_404(order_id)
     form = form_class(request.POST, order=order)
     if form.is_valid():
@@ -670,7 +672,10 @@ def _document_save(request, order_id, *, form_class, template, create):
         else:
             messages.success(request, success_message)
             return _commerce_order_redirect(order)
-    return render(request, template, {"order": order, "form": form}, status=400)
+    page_url = reverse(page, args=[order.pk])
+    return render(
+        request, template, {"order": order, "form": form, "page_url": page_url}, status=400
+    )
 
 
 SHIP_TEMPLATE = "dashboard/commerce_order_ship.html"
@@ -705,7 +710,12 @@ def commerce_order_ship_save(request, order_id):
         return _("The shipment has been created.")
 
     return _document_save(
-        request, order_id, form_class=ShipmentForm, template=SHIP_TEMPLATE, create=create
+        request,
+        order_id,
+        form_class=ShipmentForm,
+        template=SHIP_TEMPLATE,
+        create=create,
+        page="dashboard:commerce_order_ship",
     )
 
 
@@ -740,6 +750,7 @@ def commerce_order_creditmemo_save(request, order_id):
         form_class=CreditMemoForm,
         template=CREDIT_MEMO_TEMPLATE,
         create=create,
+        page="dashboard:commerce_order_creditmemo",
     )
 
 

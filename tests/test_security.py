@@ -507,7 +507,7 @@ def test_store_events_never_hold_the_credentials():
 # A login on every page
 
 
-PUBLIC = {"login", "health", "set_language", "admin:login"}
+PUBLIC = {"login", "health", "set_language", "admin:login", "favicon"}
 
 
 def every_url_pattern(resolver=None, namespace=""):
@@ -559,6 +559,8 @@ def test_the_public_urls_answer_without_a_login(client):
     assert client.get(reverse("admin:login")).status_code == 200
     assert client.post(reverse("set_language"), {"language": "de"}).status_code == 302
     assert client.get(reverse("health")).status_code in {200, 503}
+    # The icon browsers ask for on every page, the login page's too.
+    assert client.get(reverse("favicon")).status_code == 301
 
 
 # Sign-in lockout

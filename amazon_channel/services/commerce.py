@@ -169,6 +169,7 @@ def _import(store: Store, order: AmazonOrder) -> bool:
             shipping_amount=sum(
                 (item.shipping_price or Decimal("0") for item in order.items.all()), Decimal("0")
             ),
+            purchased_at=order.purchase_date,
         )
         custom_status = (
             store.processing_status

@@ -1,12 +1,14 @@
 """Order creation and the order transitions that are not documents of their own."""
 
 import dataclasses
+import datetime
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce_orders.exceptions import CancelRefused, OrderNumberInUse
@@ -118,6 +120,7 @@ def order_create(
     shipping_method: str,
     shipping_amount: Decimal,
     status: str | None = None,
+    purchased_at: datetime.datetime | None = None,
 ) -> CommerceOrder:
     """Create a new Commerce order with its items, both addresses and a history row.
 
@@ -131,7 +134,8 @@ def order_create(
     - with `create_customer_account`, the order belongs to the customer with that email, created
       when missing; otherwise it is a guest order;
     - subtotal = sum(unit price x quantity), tax = sum(line tax), grand total = subtotal + tax +
-      shipping; state "new", status `status` or "new".
+      shipping; state "new", status `status` or "new";
+    - its purchase date (created_at) is `purchased_at` (a sales channel's own date), else now.
     Raises ProductUnavailable (with .problems) when a SKU is missing or short, OrderNumberInUse
     when a given increment_id belongs to another order, ValueError on malformed input.
     """
@@ -162,6 +166,7 @@ def order_create(
                 shipping_method=shipping_method,
                 shipping_amount=shipping_amount,
                 status=status,
+                purchased_at=purchased_at,
             )
     except IntegrityError:
         # A concurrent creator of the same channel order committed first: its order is the one.
@@ -193,6 +198,7 @@ def _order_create_locked(
     shipping_method,
     shipping_amount,
     status,
+    purchased_at,
 ) -> CommerceOrder:
     reference = (
         order_stock_reference(
@@ -240,6 +246,7 @@ def _order_create_locked(
         grand_total=subtotal + tax_amount + shipping_amount,
         external_channel=external_channel,
         external_order_id=external_order_id,
+        created_at=purchased_at or timezone.now(),
     )
     OrderAddress.objects.bulk_create(
         [

@@ -105,3 +105,9 @@ def address_of(order, address_type):
         if address.address_type == address_type:
             return address
     return None
+
+
+@register.filter
+def grouped(value):
+    """A whole number with the active locale's thousands separator: 10,000 or 10.000."""
+    return number_format(value, use_l10n=True, force_grouping=True)
