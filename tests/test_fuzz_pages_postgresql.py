@@ -393,6 +393,7 @@ def world(settings):
         order=commerce_order,
         quantities={order_items_by_sku(commerce_order)["MUG"].pk: 1},
         carrier_code="DHL",
+        tracking_number="TRACK-DHL",
     )
     message = OutboxMessage.objects.get(key=f"ship:{shipment.pk}")
     OutboxMessage.objects.filter(pk=message.pk).update(state="failed", result="Refused")

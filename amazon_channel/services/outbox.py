@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from amazon_channel.carriers import OTHER_CARRIER, amazon_shipment_problem
 from amazon_channel.leases import lease_claim
 from amazon_channel.models import AmazonOrder, AmazonOrderEvent, OutboxMessage, Store
 from amazon_channel.spapi import AmazonClient, AmazonRequestError
@@ -164,6 +165,28 @@ def _is_unknown_refund(message: OutboxMessage) -> bool:
     )
 
 
+def _shipment_problem(message: OutboxMessage) -> str:
+    """What Amazon requires that a shipment message's package lacks ("" for other messages)."""
+    if message.kind != OutboxMessage.Kind.CONFIRM_SHIPMENT:
+        return ""
+    package = message.payload.get("package_detail") or {}
+    carrier_code = package.get("carrierCode") or ""
+    carrier_name = package.get("carrierName") or ""
+    if carrier_code == OTHER_CARRIER and carrier_name == OTHER_CARRIER:
+        carrier_name = ""  # the name defaults to the code: no carrier's name was given
+    return amazon_shipment_problem(
+        carrier_code=carrier_code,
+        carrier_name=carrier_name,
+        tracking_number=package.get("trackingNumber") or "",
+    )
+
+
+def outbox_message_shipment_problem(*, message: OutboxMessage) -> str:
+    """For the order view: what the merchant must correct before a refused shipment can be
+    sent again ("" when a plain retry may do)."""
+    return _shipment_problem(message)
+
+
 def outbox_message_retry(
     *, message: OutboxMessage, actor: AbstractBaseUser, is_absence_confirmed: bool = False
 ) -> OutboxMessage:
@@ -185,6 +208,12 @@ def outbox_message_retry(
             )
         if locked.state != OutboxMessage.State.FAILED and not is_unknown_refund:
             return locked
+        problem = _shipment_problem(locked)
+        if problem:
+            # The same package would be refused again: it must be corrected first.
+            raise RetryNotAllowed(
+                _("%(problem)s Correct the shipment, then send it again.") % {"problem": problem}
+            )
         locked.state = OutboxMessage.State.PENDING
         locked.payload = {
             name: value for name, value in locked.payload.items() if name != AWAITING_MERCHANT
