@@ -533,18 +533,15 @@ def _shipment_rows(order, amazon_messages, correction_form=None) -> list[tuple]:
             problem = outbox_message_shipment_problem(message=message)
             form = (
                 correction_form
-                if correction_form is not None and correction_form.prefix.endswith(
-                    f"-{shipment.pk}"
-                )
+                if correction_form is not None
+                and correction_form.prefix.endswith(f"-{shipment.pk}")
                 else ShipmentCorrectionForm(shipment=shipment)
             )
         rows.append((shipment, message, problem, form))
     return rows
 
 
-def _commerce_order_context(
-    request, order, *, comment_form=None, correction_form=None
-) -> dict:
+def _commerce_order_context(request, order, *, comment_form=None, correction_form=None) -> dict:
     amazon_order = amazon_order_of(order)
     amazon_messages = commerce_order_amazon_messages(order=order) if amazon_order else {}
     amazon_cancel_refusal = cancellation_refusal(amazon_order) if amazon_order else None

@@ -483,7 +483,7 @@ def test_submit_shipment_of_an_amazon_order_requires_tracking_and_a_carrier_of_a
     assert not commerce_order.shipments.exists()
     assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CONFIRM_SHIPMENT).exists()
     # The service refuses too, whatever posts to it.
-    with pytest.raises(ShipmentNotAccepted, match="Amazon requires a tracking number."):
+    with pytest.raises(ShipmentNotAccepted, match=r"Amazon requires a tracking number\."):
         commerce_shipment_create(
             actor=None, order=commerce_order, quantities=everything, carrier_code="DHL"
         )

@@ -154,9 +154,7 @@ def shipment_tracking_update(
             action=OrderAction.COMMENT,
             old_state=order.state,
             old_status=order.status,
-            comment=_(
-                "Shipment #%(number)s corrected: tracking number %(tracking)s (%(carrier)s)."
-            )
+            comment=_("Shipment #%(number)s corrected: tracking number %(tracking)s (%(carrier)s).")
             % {
                 "number": locked.increment_id,
                 "tracking": tracking_number or "—",
