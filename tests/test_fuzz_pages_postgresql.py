@@ -412,6 +412,7 @@ def world(settings):
         "amazon_order_id": [amazon_order.pk, rejected.order_id],
         "commerce_order_id": [commerce_order.pk, store_order.pk],
         "message_id": [message.pk],
+        "shipment_id": [shipment.pk],
         "user": user,
     }
 
