@@ -326,3 +326,30 @@ def test_cancel_order_is_not_offered_while_a_shipment_is_on_its_way_and_says_why
     assert why in page.content()
     amazon_order.refresh_from_db()
     assert amazon_order.status == "Unshipped"
+
+
+def test_a_shipped_fba_order_says_what_amazon_says_and_offers_no_address_edit(live_server, page):
+    store = StoreFactory(name="Demo Store (DE)")
+    fba = AmazonOrderFactory(
+        store=store,
+        amazon_order_id="302-4000002-0000002",
+        fulfillment_channel="AFN",
+        status="Shipped",
+        ship_service_level="Expedited",
+        number_of_items_shipped=1,
+        number_of_items_unshipped=0,
+        shipping_address={"city": "Köln", "countryCode": "DE"},
+    )
+    user_with_app_permissions(
+        "anna", *AMAZON_PERMISSIONS, "amazon_channel.change_amazonorder", *COMMERCE_PERMISSIONS
+    )
+    sign_in(page, live_server, "anna")
+
+    page.goto(f"{live_server.url}/stores/{store.pk}/orders/{fba.pk}/")
+
+    tracking = page.locator("[data-field=amazon-fulfilment]")
+    assert tracking.inner_text().startswith("Fulfilled by Amazon: Amazon reports 1 item shipped")
+    assert "Ship service level: Expedited." in tracking.inner_text()
+    assert "No package has shipped yet." not in page.content()
+    assert page.get_by_text("Edit shipping address").count() == 0
+    shots(page, "amazon_order_fba_shipped")

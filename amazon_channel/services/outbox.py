@@ -3,7 +3,9 @@ did the work, delivered after commit, retried until Amazon answers, settled once
 
 Shipments go one by one through confirmShipment; refunds travel in payment adjustment feeds
 (services/feeds.py). What Amazon refuses is written on the Amazon order (its notes) and the
-message stays FAILED, with a retry action for the merchant.
+message stays FAILED, with a retry action for the merchant; a shipment whose package lacks what
+Amazon requires is corrected (carrier, tracking number) before it is sent again, never resent
+as it was.
 
 A refund whose outcome Amazon's answer leaves unknown (a FATAL feed, a lost createFeed answer)
 is never sent again by itself nor by a plain Retry: Amazon's order shows no refund state (the
@@ -193,7 +195,10 @@ def outbox_message_retry(
     """Send a message again (the merchant's retry): a FAILED one, or a refund whose outcome is
     unknown once the merchant confirms (`is_absence_confirmed`) that Seller Central does not
     show it. Other states are left alone (a second click does nothing). Raises RetryNotAllowed
-    for an unknown refund without that confirmation: a plain retry could refund twice."""
+    for an unknown refund without that confirmation: a plain retry could refund twice; and for a
+    shipment whose package lacks what Amazon requires (a tracking number, a carrier of its list):
+    Amazon would refuse the same package again, so it is corrected first
+    (commerce_actions.commerce_shipment_correct)."""
     from amazon_channel.tasks import outbox_deliver
 
     with transaction.atomic():
