@@ -353,3 +353,39 @@ def test_a_shipped_fba_order_says_what_amazon_says_and_offers_no_address_edit(li
     assert "No package has shipped yet." not in page.content()
     assert page.get_by_text("Edit shipping address").count() == 0
     shots(page, "amazon_order_fba_shipped")
+
+
+def test_amazons_refusal_of_a_shipment_shows_on_the_open_order_view_without_a_reload(
+    live_server, page, amazon_order
+):
+    from amazon_channel.services.outbox import outbox_message_settle
+
+    order = amazon_order.commerce_order
+    user_with_app_permissions("anna", *COMMERCE_PERMISSIONS, *AMAZON_PERMISSIONS)
+    sign_in(page, live_server, "anna")
+    page.goto(f"{live_server.url}/commerce/orders/{order.pk}/ship/")
+    page.select_option("#id_carrier_code", "DHL")
+    page.fill("#id_tracking_number", "00340434161094042557")
+    page.get_by_role("button", name="Submit Shipment").click()
+    page.wait_for_url(f"{live_server.url}/commerce/orders/{order.pk}/")
+    shipment = order.shipments.get()
+    row = page.locator(f"tr[data-shipment='{shipment.increment_id}']")
+    assert row.locator("[data-amazon-state=sent]").inner_text() == "Sent to Amazon"
+    page.evaluate("window.stillTheSamePage = true")
+
+    # The worker's answer from Amazon, while the merchant looks at the page.
+    message = OutboxMessage.objects.get(key=f"ship:{shipment.pk}")
+    reason = "Order 302-4000001-0000001 is CANCELLED: only unshipped orders can be shipped."
+    OutboxMessage.objects.filter(pk=message.pk).update(state="failed", result=reason)
+    message.refresh_from_db()
+    outbox_message_settle(message=message, problem=reason)
+
+    page.wait_for_selector(
+        f"tr[data-shipment='{shipment.increment_id}'] [data-amazon-state=unsent]", timeout=20_000
+    )
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert f"Amazon refused: {reason}" in row.inner_text()
+    assert row.locator("[data-form=shipment-correction]").count() == 1
+    notes = page.locator("[data-field=amazon-notes]")
+    assert f"Amazon refused the shipment #{shipment.increment_id}" in notes.inner_text()
+    shots(page, "commerce_order_refusal_live")
