@@ -30,6 +30,7 @@ from amazon_channel.models import (
     AmazonOrderCancellation,
     AmazonOrderEvent,
     AmazonOrderStatus,
+    OutboxMessage,
     Store,
     StoreEvent,
     StoreOrderDay,
@@ -53,6 +54,39 @@ def _with_last_sync(stores: QuerySet[Store]) -> QuerySet[Store]:
         last_sync_finished_at=Subquery(latest_run.values("finished_at")[:1]),
         last_sync_message=Subquery(latest_run.values("message")[:1]),
     )
+
+
+def refused_shipments() -> QuerySet[OutboxMessage]:
+    """Shipment confirmations Amazon refused that no retry has settled yet: the merchant must
+    correct and send them again (or retry) from their Commerce orders."""
+    return OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.CONFIRM_SHIPMENT, state=OutboxMessage.State.FAILED
+    )
+
+
+def store_refused_shipment_counts(store_ids) -> dict[int, int]:
+    """Refused shipments per store id (stores without any are left out): one grouped query."""
+    rows = (
+        refused_shipments()
+        .filter(store_id__in=store_ids)
+        .order_by()
+        .values("store_id")
+        .annotate(total=Count("*"))
+    )
+    return {row["store_id"]: row["total"] for row in rows}
+
+
+def _with_refused_shipment_count(stores: QuerySet[Store]) -> QuerySet[Store]:
+    """Annotate each store with `refused_shipment_count`, in the stores' own query."""
+    refused = (
+        refused_shipments()
+        .filter(store_id=OuterRef("pk"))
+        .order_by()
+        .values("store_id")
+        .annotate(total=Count("*"))
+        .values("total")
+    )
+    return stores.annotate(refused_shipment_count=Coalesce(Subquery(refused), Value(0)))
 
 
 def _per_store(rows, key: str = "store_id") -> dict[int, int]:
@@ -126,7 +160,9 @@ def store_list_for_cards() -> list[Store]:
 
     `daily_orders` lists the orders of each of the last 30 days, oldest first.
     """
-    stores = list(_with_last_sync(Store.objects.all()).order_by("name"))
+    stores = list(
+        _with_refused_shipment_count(_with_last_sync(Store.objects.all())).order_by("name")
+    )
     _attention_counts_attach(stores)
     daily = _daily_order_counts([store.pk for store in stores])
     for store in stores:
@@ -136,7 +172,9 @@ def store_list_for_cards() -> list[Store]:
 
 def store_for_dashboard(store_id: int) -> Store:
     """One store with the same counts and last sync as its card; Http404 when unknown."""
-    store = get_object_or_404(_with_last_sync(Store.objects.all()), pk=store_id)
+    store = get_object_or_404(
+        _with_refused_shipment_count(_with_last_sync(Store.objects.all())), pk=store_id
+    )
     _attention_counts_attach([store])
     return store
 

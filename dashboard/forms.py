@@ -8,6 +8,7 @@ from django.http import QueryDict
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
+from amazon_channel.carriers import AMAZON_CARRIER_CHOICES, OTHER_CARRIER
 from amazon_channel.marketplaces import (
     MARKETPLACE_CHOICES,
     MARKETPLACES,
@@ -23,7 +24,7 @@ from amazon_channel.selectors import (
     order_cursor_decode,
 )
 from amazon_channel.services.commerce import CHANNEL
-from amazon_channel.services.commerce_actions import DEFAULT_REFUND_REASON
+from amazon_channel.services.commerce_actions import DEFAULT_REFUND_REASON, amazon_order_of
 from commerce_orders.models import CommerceOrder, InvoiceState, OrderState
 from commerce_orders.selectors import InvalidCursor as InvalidGridCursor
 from commerce_orders.selectors import order_grid_cursor_decode
@@ -570,8 +571,30 @@ class _ItemQuantitiesForm(forms.Form):
         }
 
 
-class ShipmentForm(_ItemQuantitiesForm):
-    """New Shipment: the quantities to ship (all that is left by default) and the tracking."""
+class _AmazonCarrierFields:
+    """Carrier and tracking number as Amazon takes them: a carrier of its list, Other with the
+    carrier's name, and a tracking number (amazon_channel.carriers)."""
+
+    def amazon_fields_require(self) -> None:
+        self.fields["carrier_code"].choices = AMAZON_CARRIER_CHOICES
+        self.fields["carrier_code"].initial = "DHL"
+        tracking = self.fields["tracking_number"]
+        tracking.required = True
+        tracking.help_text = _("Amazon requires a tracking number.")
+        tracking.error_messages["required"] = _("Amazon requires a tracking number.")
+        self.fields["carrier_title"].help_text = _(
+            "The carrier's name, required for Other (a carrier that is not on Amazon's list)."
+        )
+
+    def carrier_clean(self, cleaned: dict) -> None:
+        if cleaned.get("carrier_code") == OTHER_CARRIER and not cleaned.get("carrier_title"):
+            self.add_error("carrier_title", _("Enter the carrier's name for Other."))
+
+
+class ShipmentForm(_AmazonCarrierFields, _ItemQuantitiesForm):
+    """New Shipment: the quantities to ship (all that is left by default) and the tracking.
+    For an order from Amazon, the carrier comes from Amazon's list and the tracking number is
+    required, as Amazon requires them; the store's own orders keep the Commerce rules."""
 
     quantity_label = _("Qty to Ship of %(sku)s")
 
@@ -588,13 +611,40 @@ class ShipmentForm(_ItemQuantitiesForm):
     def __init__(self, *args, order, **kwargs):
         items = [(item, item.quantity_to_ship) for item in order.items.all()]
         super().__init__(*args, items=[(item, left) for item, left in items if left > 0], **kwargs)
+        # The service's own test: an order linked to an Amazon order (one query, Amazon's only).
+        self.is_for_amazon = amazon_order_of(order) is not None
+        if self.is_for_amazon:
+            self.amazon_fields_require()
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("carrier_code") == "Other" and not cleaned.get("carrier_title"):
-            self.add_error("carrier_title", _("Enter the carrier's name for Other."))
+        self.carrier_clean(cleaned)
         if not self.errors and not self.quantities():
             raise forms.ValidationError(_("Enter a quantity to ship for at least one item."))
+        return cleaned
+
+
+class ShipmentCorrectionForm(_AmazonCarrierFields, forms.Form):
+    """Correct and send again: the carrier and tracking number of a shipment Amazon refused."""
+
+    carrier_code = forms.ChoiceField(label=_("Carrier"), choices=AMAZON_CARRIER_CHOICES)
+    carrier_title = forms.CharField(label=_("Title"), max_length=255, required=False)
+    tracking_number = forms.CharField(label=_("Tracking Number"), max_length=128)
+
+    def __init__(self, *args, shipment=None, **kwargs):
+        if shipment is not None and not args and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "carrier_code": shipment.carrier_code,
+                "carrier_title": shipment.carrier_title,
+                "tracking_number": shipment.tracking_number,
+            }
+        kwargs.setdefault("prefix", f"shipment-{shipment.pk}" if shipment is not None else None)
+        super().__init__(*args, **kwargs)
+        self.amazon_fields_require()
+
+    def clean(self):
+        cleaned = super().clean()
+        self.carrier_clean(cleaned)
         return cleaned
 
 

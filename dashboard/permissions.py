@@ -23,6 +23,7 @@ The rule:
 |                                          | commerce_order_export                            |
 | view_commerceorder, change_commerceorder | commerce_order_mass_action, _hold, _unhold,      |
 |                                          | _cancel, _email_send, _comment_add, _amazon_retry|
+|                                          | commerce_order_shipment_correct                  |
 | view_commerceorder, add_invoice          | commerce_order_invoice                           |
 | view_commerceorder, add_shipment         | commerce_order_ship, commerce_order_ship_save    |
 | view_commerceorder, add_creditmemo       | commerce_order_creditmemo, _creditmemo_save      |
@@ -82,6 +83,8 @@ URL_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "commerce_order_email_send": (*COMMERCE_ORDER_PAGE, CHANGE_COMMERCE_ORDER),
     "commerce_order_comment_add": (*COMMERCE_ORDER_PAGE, CHANGE_COMMERCE_ORDER),
     "commerce_order_amazon_retry": (*COMMERCE_ORDER_PAGE, CHANGE_COMMERCE_ORDER),
+    # Corrects a shipment Amazon refused and sends it again: a retry with new values.
+    "commerce_order_shipment_correct": (*COMMERCE_ORDER_PAGE, CHANGE_COMMERCE_ORDER),
     "commerce_order_invoice": (*COMMERCE_ORDER_PAGE, ADD_INVOICE),
     "commerce_order_ship": (*COMMERCE_ORDER_PAGE, ADD_SHIPMENT),
     "commerce_order_ship_save": (*COMMERCE_ORDER_PAGE, ADD_SHIPMENT),

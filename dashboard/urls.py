@@ -78,4 +78,9 @@ urlpatterns = [
         views.commerce_order_amazon_retry,
         name="commerce_order_amazon_retry",
     ),
+    path(
+        commerce_order + "shipments/<int:shipment_id>/correct/",
+        views.commerce_order_shipment_correct,
+        name="commerce_order_shipment_correct",
+    ),
 ]

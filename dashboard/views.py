@@ -39,12 +39,19 @@ from amazon_channel.services.commerce_actions import (
     commerce_creditmemo_refusal,
     commerce_order_amazon_messages,
     commerce_orders_mass_action,
+    commerce_shipment_correct,
     commerce_shipment_create,
 )
 from amazon_channel.services.order_edits import (
+    AddressEditNotAllowed,
     amazon_order_shipping_address_update,
+    shipping_address_edit_refusal,
 )
-from amazon_channel.services.outbox import RetryNotAllowed, outbox_message_retry
+from amazon_channel.services.outbox import (
+    RetryNotAllowed,
+    outbox_message_retry,
+    outbox_message_shipment_problem,
+)
 from amazon_channel.services.stores import (
     StoreEndpointRefused,
     store_connect,
@@ -74,6 +81,7 @@ from dashboard.forms import (
     OrderCommentForm,
     OrderFilterForm,
     OrderSettingsForm,
+    ShipmentCorrectionForm,
     ShipmentForm,
     ShippingAddressForm,
     StoreConnectForm,
@@ -276,6 +284,7 @@ def _order_detail_context(request, store, order, *, address_form=None) -> dict:
         "cancel_refusal": cancellation_refusal(order),
         "seller_central_url": seller_central_url(store),
         "address_form": address_form,
+        "address_edit_refusal": shipping_address_edit_refusal(order),
     }
 
 
@@ -301,7 +310,13 @@ def order_shipping_address_update(request, store_id, order_id):
         context = _order_detail_context(request, store, order, address_form=form)
         return render(request, "dashboard/order_detail.html", context, status=400)
     order = amazon_order_for_update(store=store, order_id=order_id)
-    amazon_order_shipping_address_update(order=order, actor=request.user, address=form.cleaned_data)
+    try:
+        amazon_order_shipping_address_update(
+            order=order, actor=request.user, address=form.cleaned_data
+        )
+    except AddressEditNotAllowed as refusal:
+        messages.error(request, refusal.message)
+        return redirect("dashboard:order_detail", store_id=store.pk, order_id=order.pk)
     messages.success(request, _("You saved the order."))
     return redirect("dashboard:order_detail", store_id=store.pk, order_id=order.pk)
 
@@ -506,7 +521,27 @@ def _commerce_order_buttons(user, order, amazon_order, amazon_cancel_refusal) ->
     }
 
 
-def _commerce_order_context(request, order, *, comment_form=None) -> dict:
+def _shipment_rows(order, amazon_messages, correction_form=None) -> list[tuple]:
+    """(shipment, its message to Amazon, what Amazon requires that it lacks, the form that
+    corrects it) for each shipment; the form only for a shipment Amazon refused."""
+    rows = []
+    for shipment in order.shipments.all():
+        message = amazon_messages.get(f"ship:{shipment.pk}")
+        form = None
+        problem = ""
+        if message is not None and message.state == message.State.FAILED:
+            problem = outbox_message_shipment_problem(message=message)
+            form = (
+                correction_form
+                if correction_form is not None
+                and correction_form.prefix.endswith(f"-{shipment.pk}")
+                else ShipmentCorrectionForm(shipment=shipment)
+            )
+        rows.append((shipment, message, problem, form))
+    return rows
+
+
+def _commerce_order_context(request, order, *, comment_form=None, correction_form=None) -> dict:
     amazon_order = amazon_order_of(order)
     amazon_messages = commerce_order_amazon_messages(order=order) if amazon_order else {}
     amazon_cancel_refusal = cancellation_refusal(amazon_order) if amazon_order else None
@@ -516,10 +551,7 @@ def _commerce_order_context(request, order, *, comment_form=None) -> dict:
         "amazon_order": amazon_order,
         "amazon_cancel_refusal": amazon_cancel_refusal,
         "can_view_amazon_order": request.user.has_perms([VIEW_STORE, VIEW_ORDER]),
-        "shipments": [
-            (shipment, amazon_messages.get(f"ship:{shipment.pk}"))
-            for shipment in order.shipments.all()
-        ],
+        "shipments": _shipment_rows(order, amazon_messages, correction_form),
         "credit_memos": [
             (memo, amazon_messages.get(f"refund:{memo.pk}")) for memo in order.credit_memos.all()
         ],
@@ -776,4 +808,27 @@ def commerce_order_amazon_retry(request, order_id, message_id):
         messages.error(request, refusal.message)
         return _commerce_order_redirect(order)
     messages.success(request, _("The message will be sent to Amazon again."))
+    return _commerce_order_redirect(order)
+
+
+@never_cache
+@require_POST
+@permission_for("commerce_order_shipment_correct")
+def commerce_order_shipment_correct(request, order_id, shipment_id):
+    """Correct and send again: a shipment Amazon refused, with its carrier and tracking number
+    corrected; errors are shown on the order view beside the shipment."""
+    order = _commerce_order_or_404(order_id)
+    shipment = next((row for row in order.shipments.all() if row.pk == shipment_id), None)
+    if shipment is None:
+        raise Http404(_("This order has no such shipment."))
+    form = ShipmentCorrectionForm(request.POST, shipment=shipment)
+    if not form.is_valid():
+        context = _commerce_order_context(request, order, correction_form=form)
+        return render(request, "dashboard/commerce_order_detail.html", context, status=400)
+    try:
+        commerce_shipment_correct(actor=request.user, shipment=shipment, **form.cleaned_data)
+    except (CommerceOrderError, RetryNotAllowed) as refusal:
+        messages.error(request, str(refusal))
+        return _commerce_order_redirect(order)
+    messages.success(request, _("The corrected shipment will be sent to Amazon again."))
     return _commerce_order_redirect(order)

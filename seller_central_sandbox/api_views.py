@@ -338,9 +338,18 @@ def confirm_shipment(request: HttpRequest, seller, order_id: str) -> HttpRespons
         raise SandboxError("marketplaceId is required.")
     if not isinstance(detail, dict):
         raise SandboxError("packageDetail is required.")
+    # ordersV0.json PackageDetail.required; amzn/selling-partner-api-models#4329: the
+    # trackingNumber is required by confirmShipment, in the EU stores too.
     for name in ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate"):
         if not isinstance(detail.get(name), str) or not detail[name]:
             raise SandboxError(f"packageDetail.{name} is required.")
+    # ordersV0.json PackageDetail.carrierName: "Required when `carrierCode` is "Other"";
+    # amzn/selling-partner-api-docs#772: an unlisted carrier is Other with its name.
+    carrier_name = detail.get("carrierName")
+    if detail["carrierCode"] == "Other" and (
+        not isinstance(carrier_name, str) or not carrier_name.strip()
+    ):
+        raise SandboxError('packageDetail.carrierName is required when carrierCode is "Other".')
     reference = detail["packageReferenceId"]
     if not reference.isascii() or not reference.isdigit() or int(reference) < 1:
         # ordersV0.json PackageReferenceId: "Only positive numeric values are supported";

@@ -11,8 +11,11 @@ from django.test import Client
 from django.urls import reverse
 
 from amazon_channel.models import AmazonOrder, OutboxMessage
+from amazon_channel.selectors import store_refused_shipment_counts
+from amazon_channel.services.commerce_actions import ShipmentNotAccepted, commerce_shipment_create
+from amazon_channel.services.outbox import outbox_message_enqueue
 from commerce_orders.models import Product
-from commerce_orders.services import invoice_create
+from commerce_orders.services import invoice_create, shipment_create
 from dashboard.tests.factories import COMMERCE_PERMISSIONS, user_with_app_permissions
 from seller_central_sandbox.models import (
     FulfillmentStatus,
@@ -422,4 +425,173 @@ def test_cancel_of_a_commerce_order_from_amazon_leads_to_amazon_cancel_order(
     assert "Reason for cancellation" in response.content.decode()
     commerce_order.refresh_from_db()
     assert commerce_order.state != "canceled"
+    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CANCEL_ORDER).exists()
+
+
+def shipment_made_before_tracking_was_required(amazon_order) -> OutboxMessage:
+    """A shipment of everything without a tracking number, queued as Submit Shipment queued it
+    before Amazon's requirements were checked here (d733a8c): what such a store has left."""
+    commerce_order = amazon_order.commerce_order
+    shipment = shipment_create(
+        actor=None,
+        order=commerce_order,
+        quantities={item.pk: item.quantity_ordered for item in commerce_order.items.all()},
+        carrier_code="DHL",
+    )
+    return outbox_message_enqueue(
+        store=amazon_order.store,
+        kind=OutboxMessage.Kind.CONFIRM_SHIPMENT,
+        key=f"ship:{shipment.pk}",
+        payload={
+            "amazon_order_id": amazon_order.amazon_order_id,
+            "commerce_shipment": shipment.increment_id,
+            "package_detail": {
+                "packageReferenceId": shipment.increment_id,
+                "carrierCode": "DHL",
+                "carrierName": "DHL",
+                "shippingMethod": "",
+                "trackingNumber": "",
+                "shipDate": minutes_ago(1).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "orderItems": [
+                    {"orderItemId": item.order_item.external_item_id, "quantity": item.quantity}
+                    for item in shipment.items.select_related("order_item")
+                ],
+            },
+        },
+    )
+
+
+def test_submit_shipment_of_an_amazon_order_requires_tracking_and_a_carrier_of_amazons_list(
+    synced_store, clerk_client
+):
+    amazon_order = newest_unshipped_order(synced_store)
+    commerce_order = amazon_order.commerce_order
+    everything = {item.pk: item.quantity_ordered for item in commerce_order.items.all()}
+
+    without_tracking = ship(clerk_client, commerce_order, everything, "")
+    unlisted = ship(clerk_client, commerce_order, everything, "TRACK-1", carrier="PostNL")
+    other_unnamed = ship(clerk_client, commerce_order, everything, "TRACK-1", carrier="Other")
+
+    assert without_tracking.status_code == 400
+    assert "Amazon requires a tracking number." in without_tracking.content.decode()
+    assert unlisted.status_code == 400
+    assert "Select a valid choice. PostNL is not one of the available choices." in (
+        unlisted.content.decode()
+    )
+    assert other_unnamed.status_code == 400
+    assert "Enter the carrier&#x27;s name for Other." in other_unnamed.content.decode()
+    assert not commerce_order.shipments.exists()
+    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CONFIRM_SHIPMENT).exists()
+    # The service refuses too, whatever posts to it.
+    with pytest.raises(ShipmentNotAccepted, match=r"Amazon requires a tracking number\."):
+        commerce_shipment_create(
+            actor=None, order=commerce_order, quantities=everything, carrier_code="DHL"
+        )
+
+    named = ship(clerk_client, commerce_order, everything, "TRACK-OTHER", carrier="Other")
+    assert named.status_code == 400  # Other still needs the carrier's name
+    data = {f"quantity_{pk}": str(quantity) for pk, quantity in everything.items()}
+    data.update(
+        {"carrier_code": "Other", "carrier_title": "Trans-o-Flex", "tracking_number": "TOF-1"}
+    )
+    response = clerk_client.post(
+        reverse("dashboard:commerce_order_ship_save", args=[commerce_order.pk]), data
+    )
+    assert response.status_code == 302
+    deliver_outbox(synced_store)
+    package = SandboxPackage.objects.get(order__order_id=amazon_order.amazon_order_id)
+    assert (package.carrier_code, package.carrier_name, package.tracking_number) == (
+        "Other",
+        "Trans-o-Flex",
+        "TOF-1",
+    )
+
+
+def test_a_shipment_refused_for_want_of_tracking_is_corrected_and_reaches_amazon(
+    synced_store, clerk_client
+):
+    amazon_order = newest_unshipped_order(synced_store)
+    commerce_order = amazon_order.commerce_order
+    message = shipment_made_before_tracking_was_required(amazon_order)
+    deliver_outbox(synced_store)
+    message.refresh_from_db()
+    assert message.state == OutboxMessage.State.FAILED
+    assert "packageDetail.trackingNumber is required." in message.result
+    shipment = commerce_order.shipments.get()
+    assert store_refused_shipment_counts([synced_store.pk]) == {synced_store.pk: 1}
+    card = page(clerk_client, reverse("dashboard:store_list"))
+    assert re.search(r'data-count="refused-shipments"[^>]*><strong>1</strong>', card)
+    content = detail(clerk_client, commerce_order)
+    assert "Amazon requires a tracking number." in content
+    assert 'data-action="amazon-retry"' not in content  # the same package would be refused
+    assert 'data-form="shipment-correction"' in content
+
+    # A plain retry (another tab, an old page) is refused: nothing changed.
+    retry(clerk_client, commerce_order, message)
+    message.refresh_from_db()
+    assert message.state == OutboxMessage.State.FAILED
+    prefix = f"shipment-{shipment.pk}"
+    url = reverse(
+        "dashboard:commerce_order_shipment_correct", args=[commerce_order.pk, shipment.pk]
+    )
+    still_empty = clerk_client.post(
+        url, {f"{prefix}-carrier_code": "DHL", f"{prefix}-tracking_number": ""}
+    )
+    assert still_empty.status_code == 400
+    assert "Amazon requires a tracking number." in still_empty.content.decode()
+
+    corrected = clerk_client.post(
+        url, {f"{prefix}-carrier_code": "UPS", f"{prefix}-tracking_number": "1Z999AA10123456784"}
+    )
+
+    assert corrected.status_code == 302
+    deliver_outbox(synced_store)
+    message.refresh_from_db()
+    shipment.refresh_from_db()
+    amazon_order.refresh_from_db()
+    assert message.state == OutboxMessage.State.DONE
+    package = SandboxPackage.objects.get(order__order_id=amazon_order.amazon_order_id)
+    assert (package.carrier_code, package.tracking_number) == ("UPS", "1Z999AA10123456784")
+    assert package.package_reference_id == shipment.increment_id
+    assert (shipment.carrier_code, shipment.tracking_number) == ("UPS", "1Z999AA10123456784")
+    assert amazon_order.channel_notes == ""
+    assert store_refused_shipment_counts([synced_store.pk]) == {}
+    assert "Confirmed by Amazon" in detail(clerk_client, commerce_order)
+    assert commerce_order.events.filter(
+        comment__startswith=f"Shipment #{shipment.increment_id} corrected"
+    ).exists()
+
+
+def test_cancel_order_is_refused_once_a_shipment_is_on_its_way_or_the_commerce_order_shipped(
+    synced_store, clerk_client, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the shipment waits in the outbox
+    amazon_order = newest_unshipped_order(synced_store)
+    commerce_order = amazon_order.commerce_order
+    everything = {item.pk: item.quantity_ordered for item in commerce_order.items.all()}
+    ship(clerk_client, commerce_order, everything, "TRACK-CANCEL")
+    details_url = reverse("dashboard:order_detail", args=[synced_store.pk, amazon_order.pk])
+    cancel_url = reverse("dashboard:order_cancel", args=[synced_store.pk, amazon_order.pk])
+    confirm_url = reverse("dashboard:order_cancel_confirm", args=[synced_store.pk, amazon_order.pk])
+
+    on_its_way = page(clerk_client, details_url)
+    commerce_page = detail(clerk_client, commerce_order)
+    refused = clerk_client.post(confirm_url, {"reason": "NoInventory"}, follow=True)
+
+    assert "A shipment of this order is on its way to Amazon" in on_its_way
+    assert cancel_url not in on_its_way
+    assert "Cancel Order is not available: A shipment of this order is on its way" in (
+        commerce_page
+    )
+    assert "View or Cancel Amazon Order" not in commerce_page
+    assert "A shipment of this order is on its way to Amazon" in refused.content.decode()
+    amazon_order.refresh_from_db()
+    assert amazon_order.status == "Unshipped"
+    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CANCEL_ORDER).exists()
+
+    deliver_outbox(synced_store)  # Amazon took the shipment; our copy still says Unshipped
+    shipped = page(clerk_client, details_url)
+    assert f"Commerce order #{commerce_order.increment_id} has already shipped" in shipped
+    assert cancel_url not in shipped
+    clerk_client.post(confirm_url, {"reason": "NoInventory"})
     assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CANCEL_ORDER).exists()

@@ -393,6 +393,7 @@ def world(settings):
         order=commerce_order,
         quantities={order_items_by_sku(commerce_order)["MUG"].pk: 1},
         carrier_code="DHL",
+        tracking_number="TRACK-DHL",
     )
     message = OutboxMessage.objects.get(key=f"ship:{shipment.pk}")
     OutboxMessage.objects.filter(pk=message.pk).update(state="failed", result="Refused")
@@ -411,6 +412,7 @@ def world(settings):
         "amazon_order_id": [amazon_order.pk, rejected.order_id],
         "commerce_order_id": [commerce_order.pk, store_order.pk],
         "message_id": [message.pk],
+        "shipment_id": [shipment.pk],
         "user": user,
     }
 

@@ -78,19 +78,24 @@ def objects(db):
     message = OutboxMessage.objects.get(key=f"ship:{shipment.pk}")
     own_order = placed_order()
     commerce_services.invoice_create(actor=None, order=own_order)
-    return amazon_order, own_order, message
+    return amazon_order, own_order, message, shipment
 
 
 def url_for(name: str, objects) -> str:
-    amazon_order, own_order, message = objects
+    amazon_order, own_order, message, shipment = objects
     pattern = next(pattern for pattern in dashboard_urls.urlpatterns if pattern.name == name)
-    if name == "commerce_order_amazon_retry":
+    if name in ("commerce_order_amazon_retry", "commerce_order_shipment_correct"):
         order_id = amazon_order.commerce_order_id
     elif name.startswith("commerce_"):
         order_id = own_order.pk
     else:
         order_id = amazon_order.pk
-    arguments = {"store_id": amazon_order.store_id, "order_id": order_id, "message_id": message.pk}
+    arguments = {
+        "store_id": amazon_order.store_id,
+        "order_id": order_id,
+        "message_id": message.pk,
+        "shipment_id": shipment.pk,
+    }
     return reverse(
         f"dashboard:{name}", kwargs={key: arguments[key] for key in pattern.pattern.converters}
     )
@@ -157,7 +162,7 @@ def test_urls_about_orders_are_never_stored_by_browsers_or_proxies(admin_client_
 
 
 def test_the_csv_export_is_never_stored(admin_client_, objects):
-    _amazon_order, own_order, _message = objects
+    _amazon_order, own_order, _message, _shipment = objects
 
     response = admin_client_.post(
         reverse("dashboard:commerce_order_export"), {"order_ids": [own_order.pk]}

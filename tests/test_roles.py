@@ -54,6 +54,7 @@ ALLOWED = {
     "commerce_order_email_send": {MERCHANT},
     "commerce_order_comment_add": {MERCHANT},
     "commerce_order_amazon_retry": {MERCHANT},
+    "commerce_order_shipment_correct": {MERCHANT},
 }
 # The pages (GET); every other dashboard URL is an action (POST).
 PAGES = {
@@ -91,6 +92,7 @@ def url_for(name: str, objects) -> str:
         "order_id": commerce_order.pk if name.startswith("commerce_") else amazon_order.pk,
         # No such message: an allowed user gets past the permission check to a 404.
         "message_id": 1,
+        "shipment_id": 1,
     }
     return reverse(
         f"dashboard:{name}", kwargs={key: arguments[key] for key in pattern.pattern.converters}

@@ -136,6 +136,9 @@ def real_url(name: str) -> str:
     if "message_id" in arguments:
         order, _amazon_order, message = refused_shipment()
         return dashboard_url(name, order_id=order.pk, message_id=message.pk)
+    if "shipment_id" in arguments:
+        order, _amazon_order, _message = refused_shipment()
+        return dashboard_url(name, order_id=order.pk, shipment_id=order.shipments.get().pk)
     if name.startswith("commerce_order") and "order_id" in arguments:
         order = placed_order()
         if name.startswith("commerce_order_creditmemo"):
@@ -318,6 +321,27 @@ def retry_refused_shipment(user):
     assert_amazon_event(amazon_order, user, AmazonOrderEvent.Kind.NOTE)
 
 
+def correct_refused_shipment(user):
+    order, amazon_order, message = refused_shipment()
+    shipment = order.shipments.get()
+    url = dashboard_url(
+        "commerce_order_shipment_correct", order_id=order.pk, shipment_id=shipment.pk
+    )
+    prefix = f"shipment-{shipment.pk}"
+
+    response = post_with_token(
+        user,
+        url,
+        {f"{prefix}-carrier_code": "UPS", f"{prefix}-tracking_number": "1Z999AA10123456784"},
+    )
+
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert message.state == OutboxMessage.State.PENDING
+    assert message.payload["package_detail"]["trackingNumber"] == "1Z999AA10123456784"
+    assert_amazon_event(amazon_order, user, AmazonOrderEvent.Kind.NOTE)
+
+
 def invoice(order):
     commerce_services.invoice_create(actor=None, order=order)
 
@@ -389,6 +413,9 @@ STATE_CHANGING = {
     ),
     "commerce_order_amazon_retry": Action(
         "commerce_orders.change_commerceorder", succeed=retry_refused_shipment
+    ),
+    "commerce_order_shipment_correct": Action(
+        "commerce_orders.change_commerceorder", succeed=correct_refused_shipment
     ),
 }
 

@@ -37,6 +37,7 @@ from amazon_channel.selectors import order_cancellation
 from amazon_channel.services.commerce import commerce_order_settle_cancellation
 from amazon_channel.services.sync import amazon_order_recover
 from amazon_channel.spapi import AmazonError
+from commerce_orders.models import CommerceOrder
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,39 @@ def cancellation_refusal(order: AmazonOrder) -> str | None:
 
 def _refusal(order: AmazonOrder, cancellation: AmazonOrderCancellation | None) -> str | None:
     if order.status == AmazonOrderStatus.UNSHIPPED and order.fulfillment_channel == "MFN":
-        return _earlier_cancellation_refusal(cancellation)
+        return _shipment_refusal(order) or _earlier_cancellation_refusal(cancellation)
     return _status_refusal(order)
+
+
+def _shipment_refusal(order: AmazonOrder) -> str | None:
+    """An order Amazon still shows Unshipped whose goods have left: a shipment of its Commerce
+    order on its way to Amazon, or a Commerce order that has shipped (Amazon does not cancel
+    shipped goods: SP-API.md, "Never send it once any item shipped")."""
+    if order.commerce_order_id is None:
+        return None  # shipments are made on Commerce orders only
+    is_shipment_on_its_way = OutboxMessage.objects.filter(
+        store_id=order.store_id,
+        kind=OutboxMessage.Kind.CONFIRM_SHIPMENT,
+        state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.SENDING],
+        payload__amazon_order_id=order.amazon_order_id,
+    ).exists()
+    if is_shipment_on_its_way:
+        return _(
+            "A shipment of this order is on its way to Amazon: an order that has shipped "
+            "cannot be canceled."
+        )
+    commerce_order = (
+        CommerceOrder.objects.filter(pk=order.commerce_order_id)
+        .only("increment_id")
+        .filter(items__quantity_shipped__gt=0)
+        .first()
+    )
+    if commerce_order is not None:
+        return _(
+            "Commerce order #%(number)s has already shipped: an order that has shipped cannot "
+            "be canceled."
+        ) % {"number": commerce_order.increment_id}
+    return None
 
 
 def _earlier_cancellation_refusal(cancellation: AmazonOrderCancellation | None) -> str | None:
@@ -124,6 +156,8 @@ def amazon_order_cancel(
 
     with transaction.atomic():
         locked = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        # Shipments lock the Amazon order too (commerce_shipment_create), then the Commerce
+        # order: with the Amazon order locked, no shipment starts or ends behind this check.
         cancellation = (
             AmazonOrderCancellation.objects.select_for_update(of=("self",))
             .filter(order=locked)

@@ -7,19 +7,29 @@ payment adjustment feed). Cancel of such an order is Amazon's Cancel Order flow.
 """
 
 import dataclasses
+from datetime import UTC
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from amazon_channel.carriers import amazon_shipment_problem
 from amazon_channel.models import AdjustmentReason, AmazonOrder, AmazonOrderStatus, OutboxMessage
 from amazon_channel.services.commerce import CHANNEL
-from amazon_channel.services.outbox import outbox_message_enqueue
+from amazon_channel.services.outbox import (
+    RetryNotAllowed,
+    outbox_message_enqueue,
+    outbox_message_retry,
+)
 from commerce_orders.exceptions import CommerceOrderError
 from commerce_orders.models import CommerceOrder, CreditMemo, OrderAction, Shipment
-from commerce_orders.services import creditmemo_create, orders_mass_action, shipment_create
+from commerce_orders.services import (
+    creditmemo_create,
+    orders_mass_action,
+    shipment_create,
+    shipment_tracking_update,
+)
 from commerce_orders.services.mass_actions import MassActionResult
 
 DEFAULT_REFUND_REASON = AdjustmentReason.CUSTOMER_RETURN
@@ -42,6 +52,15 @@ class RefundBeforeShipment(CommerceOrderError):
         )
 
 
+class ShipmentNotAccepted(CommerceOrderError):
+    """A shipment of an Amazon order that Amazon would refuse: no tracking number, a carrier
+    that is not on Amazon's list, Other without the carrier's name, or an order canceled."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
 def amazon_order_of(order: CommerceOrder) -> AmazonOrder | None:
     """The Amazon order a Commerce order was created for, if any."""
     if order.external_channel != CHANNEL:
@@ -51,6 +70,23 @@ def amazon_order_of(order: CommerceOrder) -> AmazonOrder | None:
 
 def _money(amount: Decimal) -> str:
     return str(Decimal(amount).quantize(Decimal("0.01")))
+
+
+def _package_detail(*, shipment: Shipment) -> dict:
+    """confirmShipment's packageDetail of a Commerce shipment: one package, its carrier,
+    tracking and items (Amazon's order item ids)."""
+    return {
+        "packageReferenceId": shipment.increment_id,
+        "carrierCode": shipment.carrier_code,
+        "carrierName": shipment.carrier_title or shipment.carrier_code,
+        "shippingMethod": shipment.shipping_method,
+        "trackingNumber": shipment.tracking_number,
+        "shipDate": shipment.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "orderItems": [
+            {"orderItemId": item.order_item.external_item_id, "quantity": item.quantity}
+            for item in shipment.items.select_related("order_item").order_by("pk")
+        ],
+    }
 
 
 def commerce_shipment_create(
@@ -64,8 +100,36 @@ def commerce_shipment_create(
     tracking_number: str = "",
 ) -> Shipment:
     """Ship (commerce_orders.shipment_create) and, for an Amazon order, queue confirmShipment
-    with the same carrier, tracking and items. Raises what shipment_create raises."""
+    with the same carrier, tracking and items.
+
+    For an Amazon order, Amazon's requirements are checked first (amazon_channel.carriers): a
+    tracking number and a carrier of Amazon's list (Other with the carrier's name), else
+    ShipmentNotAccepted and nothing is written. The Amazon order's row is locked before the
+    Commerce order's (the order Cancel Order takes them in), so a shipment and a cancellation
+    never both pass: a canceled Amazon order raises ShipmentNotAccepted. Other orders keep the
+    Commerce rules. Raises what shipment_create raises."""
     with transaction.atomic():
+        amazon_order = None
+        if order.external_channel == CHANNEL:
+            amazon_order = (
+                AmazonOrder.objects.select_for_update(of=("self",))
+                .filter(commerce_order=order)
+                .order_by("pk")
+                .first()
+            )
+        if amazon_order is not None:
+            problem = amazon_shipment_problem(
+                carrier_code=carrier_code,
+                carrier_name=carrier_title,
+                tracking_number=tracking_number,
+            )
+            if problem:
+                raise ShipmentNotAccepted(problem)
+            if amazon_order.status == AmazonOrderStatus.CANCELED:
+                raise ShipmentNotAccepted(
+                    _("Amazon order %(number)s is canceled: it cannot be shipped.")
+                    % {"number": amazon_order.amazon_order_id}
+                )
         shipment = shipment_create(
             actor=actor,
             order=order,
@@ -73,9 +137,8 @@ def commerce_shipment_create(
             carrier_code=carrier_code,
             carrier_title=carrier_title,
             method=method,
-            tracking_number=tracking_number,
+            tracking_number=tracking_number.strip(),
         )
-        amazon_order = amazon_order_of(order)
         if amazon_order is not None:
             outbox_message_enqueue(
                 store=amazon_order.store,
@@ -84,24 +147,62 @@ def commerce_shipment_create(
                 payload={
                     "amazon_order_id": amazon_order.amazon_order_id,
                     "commerce_shipment": shipment.increment_id,
-                    "package_detail": {
-                        "packageReferenceId": shipment.increment_id,
-                        "carrierCode": carrier_code,
-                        "carrierName": carrier_title or carrier_code,
-                        "shippingMethod": method,
-                        "trackingNumber": tracking_number,
-                        "shipDate": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "orderItems": [
-                            {
-                                "orderItemId": item.order_item.external_item_id,
-                                "quantity": item.quantity,
-                            }
-                            for item in shipment.items.select_related("order_item").order_by("pk")
-                        ],
-                    },
+                    "package_detail": _package_detail(shipment=shipment),
                 },
             )
     return shipment
+
+
+def commerce_shipment_correct(
+    *,
+    actor: AbstractBaseUser,
+    shipment: Shipment,
+    carrier_code: str,
+    carrier_title: str = "",
+    tracking_number: str = "",
+) -> OutboxMessage:
+    """Correct the carrier and tracking number of a shipment Amazon refused, and send it to
+    Amazon again (the same package reference, so Amazon still sees one package).
+
+    Guarantees, in one transaction with the message row locked: the Commerce shipment is
+    corrected (commerce_orders.shipment_tracking_update, with its history row), the message's
+    package carries the corrected values, and it goes back to pending with a note on the Amazon
+    order (outbox_message_retry). Raises ShipmentNotAccepted when the corrected values are still
+    not what Amazon requires; RetryNotAllowed when the shipment has no refused message to Amazon
+    (never sent to Amazon, on its way, or confirmed)."""
+    problem = amazon_shipment_problem(
+        carrier_code=carrier_code, carrier_name=carrier_title, tracking_number=tracking_number
+    )
+    if problem:
+        raise ShipmentNotAccepted(problem)
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(of=("self",))
+            .filter(key=f"ship:{shipment.pk}", kind=OutboxMessage.Kind.CONFIRM_SHIPMENT)
+            .first()
+        )
+        if message is None or message.state != OutboxMessage.State.FAILED:
+            raise RetryNotAllowed(
+                _("Only a shipment Amazon refused can be corrected and sent again.")
+            )
+        corrected = shipment_tracking_update(
+            actor=actor,
+            shipment=shipment,
+            carrier_code=carrier_code,
+            carrier_title=carrier_title.strip(),
+            tracking_number=tracking_number.strip(),
+        )
+        message.payload = {
+            **message.payload,
+            "package_detail": {
+                **message.payload.get("package_detail", {}),
+                "carrierCode": corrected.carrier_code,
+                "carrierName": corrected.carrier_title or corrected.carrier_code,
+                "trackingNumber": corrected.tracking_number,
+            },
+        }
+        message.save(update_fields=["payload", "updated_at"])
+        return outbox_message_retry(message=message, actor=actor)
 
 
 def _has_shipped(order: CommerceOrder, amazon_order: AmazonOrder) -> bool:

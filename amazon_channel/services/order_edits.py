@@ -4,7 +4,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from amazon_channel.models import AmazonOrder, AmazonOrderEvent
+from amazon_channel.models import (
+    AmazonOrder,
+    AmazonOrderEvent,
+    AmazonOrderStatus,
+    FulfillmentChannel,
+)
+from commerce_orders.models import CommerceOrderItem
 
 SHIPPING_ADDRESS_KEYS = (
     "name",
@@ -18,6 +24,39 @@ SHIPPING_ADDRESS_KEYS = (
 )
 
 
+class AddressEditNotAllowed(Exception):
+    """The order's shipping address no longer matters here; `message` says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# Where an address edit can still change where the parcel goes.
+ADDRESS_EDIT_CLOSED_STATUSES = (
+    AmazonOrderStatus.SHIPPED,
+    AmazonOrderStatus.PARTIALLY_SHIPPED,
+    AmazonOrderStatus.CANCELED,
+)
+
+
+def shipping_address_edit_refusal(order: AmazonOrder) -> str | None:
+    """None when Edit shipping address can matter (a merchant-fulfilled order that has neither
+    shipped, here or on Amazon, nor been canceled), else why not, in the merchant's words."""
+    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
+        return _("Amazon fulfils this order: it ships it to the address the buyer gave Amazon.")
+    if order.status == AmazonOrderStatus.CANCELED:
+        return _("The order is canceled: its shipping address no longer matters.")
+    if order.status in ADDRESS_EDIT_CLOSED_STATUSES or (
+        order.commerce_order_id is not None
+        and CommerceOrderItem.objects.filter(
+            order_id=order.commerce_order_id, quantity_shipped__gt=0
+        ).exists()
+    ):
+        return _("The order has shipped: its shipping address can no longer change.")
+    return None
+
+
 def amazon_order_shipping_address_update(
     *, order: AmazonOrder, actor: AbstractBaseUser, address: dict
 ) -> AmazonOrder:
@@ -25,13 +64,18 @@ def amazon_order_shipping_address_update(
 
     Only SHIPPING_ADDRESS_KEYS are written (blank values are dropped); keys Amazon sent that the
     form does not edit (companyName, addressLine3...) are kept. Nothing is saved and no event is
-    written when nothing changed. Raises ValueError for an unknown key.
+    written when nothing changed. Raises ValueError for an unknown key; AddressEditNotAllowed,
+    checked under the order's lock, for an order fulfilled by Amazon, shipped or canceled
+    (shipping_address_edit_refusal).
     """
     unknown = set(address) - set(SHIPPING_ADDRESS_KEYS)
     if unknown:
         raise ValueError(f"unknown address keys {sorted(unknown)!r}")
     with transaction.atomic():
         locked = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        refusal = shipping_address_edit_refusal(locked)
+        if refusal is not None:
+            raise AddressEditNotAllowed(refusal)
         old_address = dict(locked.shipping_address or {})
         new_address = {
             key: value for key, value in old_address.items() if key not in SHIPPING_ADDRESS_KEYS

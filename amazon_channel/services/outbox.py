@@ -3,7 +3,9 @@ did the work, delivered after commit, retried until Amazon answers, settled once
 
 Shipments go one by one through confirmShipment; refunds travel in payment adjustment feeds
 (services/feeds.py). What Amazon refuses is written on the Amazon order (its notes) and the
-message stays FAILED, with a retry action for the merchant.
+message stays FAILED, with a retry action for the merchant; a shipment whose package lacks what
+Amazon requires is corrected (carrier, tracking number) before it is sent again, never resent
+as it was.
 
 A refund whose outcome Amazon's answer leaves unknown (a FATAL feed, a lost createFeed answer)
 is never sent again by itself nor by a plain Retry: Amazon's order shows no refund state (the
@@ -23,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from amazon_channel.carriers import OTHER_CARRIER, amazon_shipment_problem
 from amazon_channel.leases import lease_claim
 from amazon_channel.models import AmazonOrder, AmazonOrderEvent, OutboxMessage, Store
 from amazon_channel.spapi import AmazonClient, AmazonRequestError
@@ -164,13 +167,38 @@ def _is_unknown_refund(message: OutboxMessage) -> bool:
     )
 
 
+def _shipment_problem(message: OutboxMessage) -> str:
+    """What Amazon requires that a shipment message's package lacks ("" for other messages)."""
+    if message.kind != OutboxMessage.Kind.CONFIRM_SHIPMENT:
+        return ""
+    package = message.payload.get("package_detail") or {}
+    carrier_code = package.get("carrierCode") or ""
+    carrier_name = package.get("carrierName") or ""
+    if carrier_code == OTHER_CARRIER and carrier_name == OTHER_CARRIER:
+        carrier_name = ""  # the name defaults to the code: no carrier's name was given
+    return amazon_shipment_problem(
+        carrier_code=carrier_code,
+        carrier_name=carrier_name,
+        tracking_number=package.get("trackingNumber") or "",
+    )
+
+
+def outbox_message_shipment_problem(*, message: OutboxMessage) -> str:
+    """For the order view: what the merchant must correct before a refused shipment can be
+    sent again ("" when a plain retry may do)."""
+    return _shipment_problem(message)
+
+
 def outbox_message_retry(
     *, message: OutboxMessage, actor: AbstractBaseUser, is_absence_confirmed: bool = False
 ) -> OutboxMessage:
     """Send a message again (the merchant's retry): a FAILED one, or a refund whose outcome is
     unknown once the merchant confirms (`is_absence_confirmed`) that Seller Central does not
     show it. Other states are left alone (a second click does nothing). Raises RetryNotAllowed
-    for an unknown refund without that confirmation: a plain retry could refund twice."""
+    for an unknown refund without that confirmation: a plain retry could refund twice; and for a
+    shipment whose package lacks what Amazon requires (a tracking number, a carrier of its list):
+    Amazon would refuse the same package again, so it is corrected first
+    (commerce_actions.commerce_shipment_correct)."""
     from amazon_channel.tasks import outbox_deliver
 
     with transaction.atomic():
@@ -185,6 +213,12 @@ def outbox_message_retry(
             )
         if locked.state != OutboxMessage.State.FAILED and not is_unknown_refund:
             return locked
+        problem = _shipment_problem(locked)
+        if problem:
+            # The same package would be refused again: it must be corrected first.
+            raise RetryNotAllowed(
+                _("%(problem)s Correct the shipment, then send it again.") % {"problem": problem}
+            )
         locked.state = OutboxMessage.State.PENDING
         locked.payload = {
             name: value for name, value in locked.payload.items() if name != AWAITING_MERCHANT

@@ -15,7 +15,7 @@ from commerce_orders.services.orders import (
     order_unhold,
 )
 from commerce_orders.services.sequences import sequence_next_value
-from commerce_orders.services.shipments import shipment_create
+from commerce_orders.services.shipments import shipment_create, shipment_tracking_update
 from commerce_orders.services.stock import (
     StockLine,
     order_stock_reference,
@@ -44,6 +44,7 @@ __all__ = [
     "orders_mass_action",
     "sequence_next_value",
     "shipment_create",
+    "shipment_tracking_update",
     "stock_release",
     "stock_reserve",
 ]

@@ -118,3 +118,50 @@ def shipment_create(
             comment=comment,
         )
         return shipment
+
+
+def shipment_tracking_update(
+    *,
+    actor: AbstractBaseUser | None,
+    shipment: Shipment,
+    carrier_code: str,
+    carrier_title: str = "",
+    tracking_number: str = "",
+) -> Shipment:
+    """Correct a shipment's carrier and tracking number (a typo, the wrong carrier).
+
+    Guarantees: under the order's row lock, the shipment's carrier, title and tracking number
+    are replaced and one history row "Shipment #X: tracking number T (carrier)" is appended;
+    nothing is written when nothing changed. Quantities and the order's state are not touched.
+    """
+    with transaction.atomic():
+        order = order_lock(order=shipment.order)
+        locked = Shipment.objects.select_for_update(of=("self",)).get(pk=shipment.pk)
+        values = {
+            "carrier_code": carrier_code,
+            "carrier_title": carrier_title,
+            "tracking_number": tracking_number,
+        }
+        changed = [name for name, value in values.items() if getattr(locked, name) != value]
+        if not changed:
+            return locked
+        for name in changed:
+            setattr(locked, name, values[name])
+        locked.save(update_fields=changed)
+        order_event_append(
+            order=order,
+            actor=actor,
+            action=OrderAction.COMMENT,
+            old_state=order.state,
+            old_status=order.status,
+            comment=_("Shipment #%(number)s corrected: tracking number %(tracking)s (%(carrier)s).")
+            % {
+                "number": locked.increment_id,
+                "tracking": tracking_number or "—",
+                "carrier": carrier_title or carrier_code,
+            },
+        )
+    shipment.carrier_code = locked.carrier_code
+    shipment.carrier_title = locked.carrier_title
+    shipment.tracking_number = locked.tracking_number
+    return locked

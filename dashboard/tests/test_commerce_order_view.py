@@ -224,12 +224,20 @@ def test_the_order_view_reads_the_same_queries_however_many_documents(clerk_clie
     items = order_items_by_sku(order)
     invoice_create(actor=None, order=order)
     commerce_shipment_create(
-        actor=None, order=order, quantities={items["MUG"].pk: 1}, carrier_code="DHL"
+        actor=None,
+        order=order,
+        quantities={items["MUG"].pk: 1},
+        carrier_code="DHL",
+        tracking_number="TRACK-DHL",
     )
     commerce_creditmemo_create(actor=None, order=order, quantities={items["TEE"].pk: 1})
     with_one = queries_of_the_order_view(clerk_client, order)
     commerce_shipment_create(
-        actor=None, order=order, quantities={items["MUG"].pk: 1}, carrier_code="UPS"
+        actor=None,
+        order=order,
+        quantities={items["MUG"].pk: 1},
+        carrier_code="UPS",
+        tracking_number="TRACK-UPS",
     )
     commerce_creditmemo_create(actor=None, order=order, quantities={items["MUG"].pk: 1})
     order.events.create(action="comment", comment="One more row.")
@@ -310,6 +318,7 @@ def test_retry_of_another_orders_message_is_a_404(clerk_client):
         order=other,
         quantities={order_items_by_sku(other)["MUG"].pk: 1},
         carrier_code="DHL",
+        tracking_number="TRACK-DHL",
     )
     message = OutboxMessage.objects.get(key=f"ship:{shipment.pk}")
 
@@ -653,7 +662,11 @@ def test_a_credit_memo_of_a_shipped_amazon_order_queues_the_refund_with_its_reas
     invoice_create(actor=None, order=order)
     items = order_items_by_sku(order)
     commerce_shipment_create(
-        actor=None, order=order, quantities={items["TEE"].pk: 1}, carrier_code="DHL"
+        actor=None,
+        order=order,
+        quantities={items["TEE"].pk: 1},
+        carrier_code="DHL",
+        tracking_number="TRACK-DHL",
     )
 
     form_page = clerk_client.get(action_url("creditmemo", order))

@@ -21,7 +21,7 @@ from amazon_channel.tests.factories import (
     AmazonOrderItemFactory,
     StoreFactory,
 )
-from commerce_orders.tests.factories import CommerceOrderFactory
+from commerce_orders.tests.factories import CommerceOrderFactory, placed_order
 from dashboard.tests.factories import CancellationFactory
 
 pytestmark = pytest.mark.django_db
@@ -401,3 +401,79 @@ def test_the_address_service_refuses_unknown_keys(merchant):
         amazon_order_shipping_address_update(
             order=order, actor=merchant, address={"addressLine3": "x"}
         )
+
+
+@pytest.mark.parametrize(
+    ("fulfillment_channel", "status", "is_commerce_shipped", "reason"),
+    [
+        ("AFN", "Unshipped", False, "Amazon fulfils this order"),
+        ("AFN", "Shipped", False, "Amazon fulfils this order"),
+        ("MFN", "Shipped", False, "The order has shipped"),
+        ("MFN", "PartiallyShipped", False, "The order has shipped"),
+        ("MFN", "Canceled", False, "The order is canceled"),
+        ("MFN", "Unshipped", True, "The order has shipped"),
+    ],
+)
+def test_edit_shipping_address_is_offered_only_where_it_can_matter(
+    merchant_client, fulfillment_channel, status, is_commerce_shipped, reason
+):
+    order = AmazonOrderFactory(
+        fulfillment_channel=fulfillment_channel, status=status, shipping_address=ADDRESS
+    )
+    if is_commerce_shipped:
+        commerce_order = placed_order(external_order_id=order.amazon_order_id)
+        commerce_order.items.update(quantity_shipped=1)
+        order.commerce_order = commerce_order
+        order.save(update_fields=["commerce_order"])
+    url = reverse("dashboard:order_shipping_address_update", args=[order.store_id, order.pk])
+
+    content = merchant_client.get(detail_url(order)).content.decode()
+    response = merchant_client.post(url, {**ADDRESS, "addressLine1": "Domstraße 1"}, follow=True)
+
+    assert "Edit shipping address" not in content
+    assert f'action="{url}"' not in content
+    assert response.redirect_chain == [(detail_url(order), 302)]
+    assert reason in response.content.decode()
+    order.refresh_from_db()
+    assert order.shipping_address == ADDRESS
+    assert not order.events.exists()
+
+
+def test_edit_shipping_address_stays_on_an_unshipped_merchant_fulfilled_order(merchant_client):
+    order = AmazonOrderFactory(fulfillment_channel="MFN", status="Unshipped")
+
+    content = merchant_client.get(detail_url(order)).content.decode()
+
+    assert "Edit shipping address" in content
+
+
+def test_a_shipped_amazon_fulfilled_order_says_what_amazon_says_of_its_shipment(merchant_client):
+    last_update = timezone.now() - timedelta(days=1)
+    order = AmazonOrderFactory(
+        fulfillment_channel="AFN",
+        status="Shipped",
+        ship_service_level="Expedited",
+        number_of_items_shipped=2,
+        number_of_items_unshipped=0,
+        last_update_date=last_update,
+    )
+
+    content = merchant_client.get(detail_url(order)).content.decode()
+
+    assert "No package has shipped yet." not in content
+    shipped_on = date_format(timezone.localtime(last_update), "SHORT_DATETIME_FORMAT")
+    assert (
+        f"Fulfilled by Amazon: Amazon reports 2 items shipped (Amazon's last update: "
+        f"{shipped_on})." in content
+    )
+    assert "Ship service level: Expedited." in content
+    assert "Amazon gives no packages or tracking numbers of the orders it fulfils." in content
+
+
+def test_an_unshipped_merchant_order_still_says_no_package_has_shipped(merchant_client):
+    order = AmazonOrderFactory(fulfillment_channel="MFN", status="Unshipped")
+
+    content = merchant_client.get(detail_url(order)).content.decode()
+
+    assert "No package has shipped yet." in content
+    assert "Fulfilled by Amazon" not in content.split("Tracking", 1)[1]

@@ -108,3 +108,51 @@ def test_an_impossible_shipment_is_refused_and_changes_nothing(
     assert refused.value.amzn_code == "InvalidInput"
     after = list(SandboxOrderItem.objects.filter(order=order).values_list("quantity_shipped"))
     assert after == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"trackingNumber": ""},
+        {"trackingNumber": None},
+        {"carrierCode": "Other", "carrierName": ""},
+        {"carrierCode": "Other", "carrierName": None},
+    ],
+    ids=["empty tracking", "no tracking", "Other without a name", "Other, no name field"],
+)
+def test_a_shipment_without_tracking_or_the_carriers_name_is_refused_and_nothing_ships(
+    sandbox_seller, sandbox_client_kwargs, change
+):
+    # ordersV0.json PackageDetail.required lists trackingNumber (models#4329: required, the EU
+    # stores included); carrierName is "Required when carrierCode is Other" (docs#772).
+    order = unshipped_merchant_order(sandbox_seller, seed=31)
+    item = order.items.order_by("pk").first()
+    detail = package("1", [(item.order_item_id, 1)])
+    detail.update(change)
+    detail = {name: value for name, value in detail.items() if value is not None}
+    client = orders_v0_client(sandbox_client_kwargs)
+
+    with pytest.raises(SellingApiBadRequestException) as refused:
+        client.confirm_shipment(
+            order.order_id, marketplaceId=order.marketplace_id, packageDetail=detail
+        )
+
+    assert refused.value.amzn_code == "InvalidInput"
+    missing = "trackingNumber" if "trackingNumber" in change else "carrierName"
+    assert f"packageDetail.{missing} is required" in refused.value.message
+    order.refresh_from_db()
+    assert order.status == FulfillmentStatus.UNSHIPPED
+    assert not order.packages.exists()
+
+
+def test_a_carrier_named_with_other_is_accepted(sandbox_seller, sandbox_client_kwargs):
+    order = unshipped_merchant_order(sandbox_seller, seed=32)
+    item = order.items.order_by("pk").first()
+    detail = package("1", [(item.order_item_id, item.quantity_ordered)])
+    detail.update({"carrierCode": "Other", "carrierName": "Trans-o-Flex"})
+
+    orders_v0_client(sandbox_client_kwargs).confirm_shipment(
+        order.order_id, marketplaceId=order.marketplace_id, packageDetail=detail
+    )
+
+    assert order.packages.get().carrier_name == "Trans-o-Flex"
