@@ -239,6 +239,12 @@ class AmazonOrder(models.Model):
             # page reads one store's orders: no index on status or the attention flag alone,
             # which each stored order would pay for.
             models.Index(fields=("store", "status", "id"), name="amazon_order_store_status"),
+            # The store cards' tile of buyer cancellation requests (few rows).
+            models.Index(
+                fields=("store",),
+                condition=Q(is_buyer_requested_cancellation=True),
+                name="amazon_order_buyer_cancel",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -703,6 +709,7 @@ class StoreEvent(models.Model):
         DEACTIVATED = "deactivated", _("Deactivated")
         SYNC_REQUESTED = "sync_requested", _("Sync requested")
         REAUTHORIZATION_NEEDED = "reauthorization_needed", _("Needs reauthorization")
+        REAUTHORIZED = "reauthorized", _("Reauthorized")
 
     store = models.ForeignKey(
         Store, on_delete=models.CASCADE, related_name="events", verbose_name=_("store")
