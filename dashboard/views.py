@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from amazon_channel.health import broker_check, database_check
+from amazon_channel.models import SyncState
 from amazon_channel.selectors import (
     amazon_order_detail,
     amazon_order_for_update,
@@ -239,6 +240,7 @@ def _sync_progress_payload(request, progress, *, status_url: str = "") -> dict:
     }
     return {
         "is_finished": progress.is_finished,
+        "is_flagged": progress.store.sync_state != SyncState.OK,
         "html": render_to_string("partials/sync_progress.html", context, request=request),
         "status_html": render_to_string("partials/store_status.html", context, request=request),
         "status_url": status_url,

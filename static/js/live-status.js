@@ -27,6 +27,12 @@ function syncShow(storeId, answer) {
   for (const badge of document.querySelectorAll(`[data-store-status="${storeId}"]`)) {
     badge.outerHTML = answer.status_html;
   }
+  if (answer.is_flagged) {
+    const card = document.querySelector(`article.card[data-store="${storeId}"]`);
+    if (card) {
+      card.classList.add("card-flagged");
+    }
+  }
 }
 
 function syncFollow(storeId, statusUrl, startedAt = Date.now()) {
