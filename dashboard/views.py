@@ -169,12 +169,25 @@ def store_connect_save(request):
 @require_GET
 @permission_for("store_detail")
 def store_detail(request, store_id):
+    """The store's dashboard; `?following_sync=<run id>` follows the sync requested after
+    that run (Reauthorize sends here) to its result."""
     store = store_for_dashboard(store_id)
     recent_orders = store_recent_orders(store) if request.user.has_perm(VIEW_ORDER) else None
+    following = request.GET.get("following_sync", "")
+    following_sync_url = (
+        f"{reverse('dashboard:store_sync_status', args=[store.pk])}?after={following}"
+        if following.isdigit() and len(following) < 19
+        else ""
+    )
     return render(
         request,
         "dashboard/store_detail.html",
-        {"store": store, "recent_orders": recent_orders, "events": store_recent_events(store)},
+        {
+            "store": store,
+            "recent_orders": recent_orders,
+            "events": store_recent_events(store),
+            "following_sync_url": following_sync_url,
+        },
     )
 
 
@@ -312,18 +325,25 @@ def store_reauthorize_save(request, store_id):
     form = StoreReauthorizeForm(request.POST)
     if form.is_valid():
         try:
-            store = store_reauthorize(
+            outcome = store_reauthorize(
                 store=store, actor=request.user, refresh_token=form.cleaned_data["refresh_token"]
             )
         except StoreEndpointRefused as error:
             form.add_error("refresh_token", error.message)
         else:
+            detail_url = reverse("dashboard:store_detail", args=[store.pk])
+            if not outcome.is_queued:
+                messages.success(
+                    request, _("Store %(name)s is reauthorized.") % {"name": store.name}
+                )
+                return HttpResponseRedirect(detail_url)
             messages.success(
                 request,
                 _("Store %(name)s is reauthorized: a sync has been requested.")
                 % {"name": store.name},
             )
-            return redirect("dashboard:store_detail", store_id=store.pk)
+            # The store's page follows that sync to its result.
+            return HttpResponseRedirect(f"{detail_url}?following_sync={outcome.after_run_id}")
     return render(
         request, "dashboard/store_reauthorize.html", {"store": store, "form": form}, status=400
     )

@@ -132,8 +132,10 @@ def test_revoked_access_shows_on_the_badge_sync_now_waits_and_reauthorize_brings
     shoot(page, screenshot, "store_reauthorize")
     page.fill("#id_refresh_token", f"{seller.refresh_token}-again")
     page.get_by_role("button", name="Save").click()
-    page.wait_for_url(f"{live_server.url}/stores/{store.pk}/")
+    page.wait_for_url(re.compile(rf".*/stores/{store.pk}/\?following_sync=\d+$"))
     assert "is reauthorized: a sync has been requested" in page.locator(".message").inner_text()
+    # The page follows the sync Reauthorize requested, to its result.
+    page.locator("[data-sync-result] [data-sync-state=succeeded]").wait_for(timeout=30_000)
     assert page.locator("h1 [data-status]").text_content() == "Active"
     assert page.locator("table.history tr[data-event=reauthorized]").count() == 1
 

@@ -299,22 +299,31 @@ def store_sync_request(
     waiting_for = store_waiting_for(store)
     if waiting_for:
         return SyncRequestOutcome(is_queued=False, waiting_for=waiting_for)
-    runs = SyncRun.objects.filter(store=store).order_by("-pk")
-    running = runs.filter(status=SyncRun.Status.RUNNING).values_list("pk", flat=True).first()
-    latest = runs.values_list("pk", flat=True).first()
-    after_run_id = running - 1 if running is not None else latest or 0
     store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.SYNC_REQUESTED)
     store_sync_orders.delay_on_commit(store_id=store.pk, kind=kind)
-    return SyncRequestOutcome(is_queued=True, after_run_id=after_run_id)
+    return SyncRequestOutcome(is_queued=True, after_run_id=_requested_run_after(store))
+
+
+def _requested_run_after(store: Store) -> int:
+    """The run id a sync requested now comes after: a running run is the one that answers (a
+    second is not started beside it), else the next run."""
+    runs = SyncRun.objects.filter(store=store).order_by("-pk")
+    running = runs.filter(status=SyncRun.Status.RUNNING).values_list("pk", flat=True).first()
+    if running is not None:
+        return running - 1
+    return runs.values_list("pk", flat=True).first() or 0
 
 
 @transaction.atomic
-def store_reauthorize(*, store: Store, actor: AbstractBaseUser | None, refresh_token: str) -> Store:
+def store_reauthorize(
+    *, store: Store, actor: AbstractBaseUser | None, refresh_token: str
+) -> SyncRequestOutcome:
     """Reauthorize: store the new refresh token (encrypted like every credential), clear a
     "needs reauthorization" pause, record "reauthorized" naming `actor` (never the token),
-    switch the scheduled sync back on, and queue a sync and the delivery of the messages that
-    waited, once the transaction commits. Raises StoreCredentialsRequired for a blank token
-    (nothing written). The token goes only to the endpoints already stored."""
+    switch the scheduled sync back on, and queue a sync (an active store's; the outcome says
+    which run to follow) and the delivery of the messages that waited, once the transaction
+    commits. Raises StoreCredentialsRequired for a blank token (nothing written). The token
+    goes only to the endpoints already stored."""
     from amazon_channel.tasks import outbox_deliver, store_sync_orders
 
     refresh_token = refresh_token.strip()
@@ -327,10 +336,11 @@ def store_reauthorize(*, store: Store, actor: AbstractBaseUser | None, refresh_t
     store.save(update_fields=["refresh_token", "sync_state", "sync_state_message", "updated_at"])
     store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.REAUTHORIZED)
     store_schedule_update(store=store)
-    if store.is_active:
-        store_sync_orders.delay_on_commit(store_id=store.pk, kind=SyncRun.Kind.MANUAL)
     outbox_deliver.delay_on_commit(store_id=store.pk)
-    return store
+    if not store.is_active:
+        return SyncRequestOutcome(is_queued=False, waiting_for=store_waiting_for(store))
+    store_sync_orders.delay_on_commit(store_id=store.pk, kind=SyncRun.Kind.MANUAL)
+    return SyncRequestOutcome(is_queued=True, after_run_id=_requested_run_after(store))
 
 
 @transaction.atomic

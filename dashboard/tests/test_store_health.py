@@ -410,6 +410,7 @@ def test_the_sync_log_shows_the_store_problem_and_each_failed_run_message(mercha
     assert "invalid grant parameter" in notice
     assert reverse("dashboard:store_reauthorize", args=[store.pk]) in notice
     assert re.search(
-        r'class="note note-error" data-run-message>Message: Access to requested resource is denied.<',
+        r'class="note note-error" data-run-message>Message: Access to requested resource is '
+        r"denied.<",
         content,
     )
