@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -206,9 +206,18 @@ class StoreAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Sync now"), permissions=["sync"])
     def sync_now(self, request, queryset):
+        count = 0
         for store in queryset:
-            store_sync_request(store=store, actor=request.user)
-        count = len(queryset)
+            outcome = store_sync_request(store=store, actor=request.user)
+            if outcome.is_queued:
+                count += 1
+            else:
+                self.message_user(
+                    request,
+                    _("%(name)s is not synced now. %(waiting_for)s")
+                    % {"name": store.name, "waiting_for": outcome.waiting_for},
+                    level=messages.WARNING,
+                )
         self.message_user(
             request,
             ngettext(

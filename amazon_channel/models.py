@@ -241,6 +241,12 @@ class AmazonOrder(models.Model):
             models.Index(fields=("store", "status", "id"), name="amazon_order_store_status"),
             # All Orders sorted by Buyer's Name.
             models.Index(fields=("store", "buyer_name", "id"), name="amazon_order_store_buyer"),
+            # The store cards' tile of buyer cancellation requests (few rows).
+            models.Index(
+                fields=("store",),
+                condition=Q(is_buyer_requested_cancellation=True),
+                name="amazon_order_buyer_cancel",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -705,6 +711,7 @@ class StoreEvent(models.Model):
         DEACTIVATED = "deactivated", _("Deactivated")
         SYNC_REQUESTED = "sync_requested", _("Sync requested")
         REAUTHORIZATION_NEEDED = "reauthorization_needed", _("Needs reauthorization")
+        REAUTHORIZED = "reauthorized", _("Reauthorized")
 
     store = models.ForeignKey(
         Store, on_delete=models.CASCADE, related_name="events", verbose_name=_("store")

@@ -20,6 +20,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -56,39 +57,6 @@ def _with_last_sync(stores: QuerySet[Store]) -> QuerySet[Store]:
     )
 
 
-def refused_shipments() -> QuerySet[OutboxMessage]:
-    """Shipment confirmations Amazon refused that no retry has settled yet: the merchant must
-    correct and send them again (or retry) from their Commerce orders."""
-    return OutboxMessage.objects.filter(
-        kind=OutboxMessage.Kind.CONFIRM_SHIPMENT, state=OutboxMessage.State.FAILED
-    )
-
-
-def store_refused_shipment_counts(store_ids) -> dict[int, int]:
-    """Refused shipments per store id (stores without any are left out): one grouped query."""
-    rows = (
-        refused_shipments()
-        .filter(store_id__in=store_ids)
-        .order_by()
-        .values("store_id")
-        .annotate(total=Count("*"))
-    )
-    return {row["store_id"]: row["total"] for row in rows}
-
-
-def _with_refused_shipment_count(stores: QuerySet[Store]) -> QuerySet[Store]:
-    """Annotate each store with `refused_shipment_count`, in the stores' own query."""
-    refused = (
-        refused_shipments()
-        .filter(store_id=OuterRef("pk"))
-        .order_by()
-        .values("store_id")
-        .annotate(total=Count("*"))
-        .values("total")
-    )
-    return stores.annotate(refused_shipment_count=Coalesce(Subquery(refused), Value(0)))
-
-
 def _per_store(rows, key: str = "store_id") -> dict[int, int]:
     return {row[key]: row["total"] for row in rows}
 
@@ -98,10 +66,68 @@ def _per_store(rows, key: str = "store_id") -> dict[int, int]:
 CARD_STATUSES = (AmazonOrderStatus.UNSHIPPED, AmazonOrderStatus.ERROR)
 
 
+# What the card's tiles and All Orders' "Needs attention" filter select, by name: one
+# definition for the count and the list it links to.
+ATTENTION_CANCELLATION_PENDING = "cancellation_pending"
+ATTENTION_CANCELLATION_REJECTED = "cancellation_rejected"
+ATTENTION_IMPORT_ERROR = "import_error"
+ATTENTION_BUYER_CANCELLATION = "buyer_cancellation"
+ATTENTION_REFUSED_SHIPMENT = "refused_shipment"
+
+
+def _refused_shipments() -> QuerySet[OutboxMessage]:
+    """Shipment confirmations Amazon refused that nobody sent again yet: the merchant corrects
+    and sends them again (or retries) from their Commerce orders."""
+    return OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.CONFIRM_SHIPMENT, state=OutboxMessage.State.FAILED
+    ).annotate(order_number=KT("payload__amazon_order_id"))
+
+
+def attention_q(name: str, *, store: Store) -> Q:
+    """The orders of `store` that a tile counts (see ATTENTION_*); raises KeyError else."""
+    if name == ATTENTION_REFUSED_SHIPMENT:
+        numbers = _refused_shipments().filter(store=store).values("order_number")
+        return Q(amazon_order_id__in=Subquery(numbers))
+    return {
+        ATTENTION_CANCELLATION_PENDING: Q(
+            cancellation__state=AmazonOrderCancellation.State.PENDING
+        ),
+        ATTENTION_CANCELLATION_REJECTED: Q(
+            cancellation__state=AmazonOrderCancellation.State.REJECTED,
+            cancellation__is_rejection_acknowledged=False,
+        ),
+        ATTENTION_IMPORT_ERROR: Q(needs_attention=True) | ~Q(commerce_import_error=""),
+        ATTENTION_BUYER_CANCELLATION: Q(is_buyer_requested_cancellation=True)
+        & ~Q(status=AmazonOrderStatus.CANCELED),
+    }[name]
+
+
+def purchase_date_q(date_from: date | None, date_to: date | None) -> Q:
+    """Orders placed from the start of `date_from` to the end of `date_to`, days of the
+    current time zone (All Orders' date filter and the card's last 30 days)."""
+    zone = timezone.get_current_timezone()
+    condition = Q()
+    if date_from:
+        start = datetime.combine(date_from, time.min)
+        condition &= Q(purchase_date__gte=timezone.make_aware(start, zone))
+    if date_to and date_to < date.max:
+        # date.max has no day after it: the range is then open-ended.
+        end = datetime.combine(date_to + timedelta(days=1), time.min)
+        condition &= Q(purchase_date__lt=timezone.make_aware(end, zone))
+    return condition
+
+
+def last_days_range(*, days: int = CHART_DAYS) -> tuple[date, date]:
+    """The first and last day (current time zone) of "the last `days` days", today included."""
+    today = timezone.localdate()
+    return today - timedelta(days=days - 1), today
+
+
 def _attention_counts_attach(stores: list[Store]) -> None:
-    """The counts a card flags, in three grouped queries whatever the number of orders: each
-    reads only the rows it counts (the (store, status) index for Unshipped and Error, a
-    partial index on orders needing attention; cancellations are few)."""
+    """The counts a card flags, in five grouped queries whatever the number of orders: each
+    reads only the rows it counts (the (store, status) index for Unshipped and Error, partial
+    indexes on orders needing attention and on buyer cancellation requests; cancellations and
+    refused shipments are few). Each count is what its tile's link lists."""
     store_ids = [store.pk for store in stores]
     orders = AmazonOrder.objects.filter(store_id__in=store_ids).order_by()
     by_status = {
@@ -114,6 +140,19 @@ def _attention_counts_attach(stores: list[Store]) -> None:
         orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
         .values("store_id")
         .annotate(total=Count("*"))
+    )
+    buyer_cancellations = _per_store(
+        orders.filter(is_buyer_requested_cancellation=True)
+        .exclude(status=AmazonOrderStatus.CANCELED)
+        .values("store_id")
+        .annotate(total=Count("*"))
+    )
+    refused_shipments = _per_store(
+        _refused_shipments()
+        .filter(store_id__in=store_ids)
+        .order_by()
+        .values("store_id")
+        .annotate(total=Count("order_number", distinct=True))
     )
     cancellations = (
         AmazonOrderCancellation.objects.filter(store_id__in=store_ids)
@@ -130,12 +169,26 @@ def _attention_counts_attach(stores: list[Store]) -> None:
         store.unshipped_count = by_status.get((store.pk, AmazonOrderStatus.UNSHIPPED), 0)
         store.error_order_count = by_status.get((store.pk, AmazonOrderStatus.ERROR), 0)
         store.import_error_count = attention.get(store.pk, 0)
+        store.buyer_cancellation_count = buyer_cancellations.get(store.pk, 0)
+        store.refused_shipment_count = refused_shipments.get(store.pk, 0)
         store.cancellation_pending_count = by_state.get(
             (store.pk, AmazonOrderCancellation.State.PENDING), 0
         )
         store.cancellation_rejected_count = by_state.get(
             (store.pk, AmazonOrderCancellation.State.REJECTED), 0
         )
+
+
+def _recent_order_totals(store_ids: list[int]) -> dict[int, int]:
+    """Orders of the last CHART_DAYS days per store, as All Orders filtered on those days
+    counts them (days of the current time zone): the link under the chart lists these."""
+    first_day, last_day = last_days_range()
+    return _per_store(
+        AmazonOrder.objects.filter(purchase_date_q(first_day, last_day), store_id__in=store_ids)
+        .order_by()
+        .values("store_id")
+        .annotate(total=Count("*"))
+    )
 
 
 def _daily_order_counts(store_ids: list[int], *, days: int = CHART_DAYS) -> dict[int, list[int]]:
@@ -155,26 +208,26 @@ def _daily_order_counts(store_ids: list[int], *, days: int = CHART_DAYS) -> dict
 
 
 def store_list_for_cards() -> list[Store]:
-    """Every store with its card's counts, last sync and `daily_orders` chart data, in five
+    """Every store with its card's counts, last sync and `daily_orders` chart data, in eight
     queries whatever the number of stores and orders.
 
-    `daily_orders` lists the orders of each of the last 30 days, oldest first.
+    `daily_orders` lists the orders of each of the last 30 days, oldest first;
+    `recent_order_total` counts them as All Orders does over the same days.
     """
-    stores = list(
-        _with_refused_shipment_count(_with_last_sync(Store.objects.all())).order_by("name")
-    )
+    stores = list(_with_last_sync(Store.objects.all()).order_by("name"))
     _attention_counts_attach(stores)
-    daily = _daily_order_counts([store.pk for store in stores])
+    store_ids = [store.pk for store in stores]
+    daily = _daily_order_counts(store_ids)
+    totals = _recent_order_totals(store_ids)
     for store in stores:
         store.daily_orders = daily[store.pk]
+        store.recent_order_total = totals.get(store.pk, 0)
     return stores
 
 
 def store_for_dashboard(store_id: int) -> Store:
     """One store with the same counts and last sync as its card; Http404 when unknown."""
-    store = get_object_or_404(
-        _with_refused_shipment_count(_with_last_sync(Store.objects.all())), pk=store_id
-    )
+    store = get_object_or_404(_with_last_sync(Store.objects.all()), pk=store_id)
     _attention_counts_attach([store])
     return store
 
@@ -182,6 +235,36 @@ def store_for_dashboard(store_id: int) -> Store:
 def store_get(store_id: int) -> Store:
     """The store, plain; Http404 when unknown."""
     return get_object_or_404(Store, pk=store_id)
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """Where a requested sync is: `run` is the store's first run after the one the request
+    named (None while no worker has started it), or its latest run when none was named.
+    `is_finished` once that run ended, or nothing will run (`store.sync_state`,
+    `store.is_active`)."""
+
+    store: Store
+    run: SyncRun | None
+    is_requested: bool
+    is_finished: bool
+
+
+def store_sync_progress(*, store: Store, after_run_id: int | None) -> SyncProgress:
+    """The progress of Sync now (see SyncProgress), in one query after the store's."""
+    runs = SyncRun.objects.filter(store=store)
+    if after_run_id is None:
+        run = runs.order_by("-started_at", "-id").first()
+    else:
+        run = runs.filter(pk__gt=after_run_id).order_by("pk").first()
+    is_blocked = not store.is_active or store.is_sync_paused
+    if run is not None and run.status != SyncRun.Status.RUNNING:
+        is_finished = True
+    else:
+        is_finished = run is None and (is_blocked or after_run_id is None)
+    return SyncProgress(
+        store=store, run=run, is_requested=after_run_id is not None, is_finished=is_finished
+    )
 
 
 def store_sync_runs(store: Store) -> QuerySet[SyncRun]:
@@ -265,6 +348,7 @@ class OrderFilters:
     total_min: Decimal | None = None
     total_max: Decimal | None = None
     status: str = ""
+    attention: str = ""
 
 
 @dataclass(frozen=True)
@@ -374,15 +458,9 @@ def order_cursor_decode(cursor: str, *, sort: str) -> OrderCursor:
 
 
 def _filtered_orders(store: Store, filters: OrderFilters) -> QuerySet[AmazonOrder]:
-    orders = AmazonOrder.objects.filter(store=store)
-    zone = timezone.get_current_timezone()
-    if filters.purchase_date_from:
-        start = datetime.combine(filters.purchase_date_from, time.min)
-        orders = orders.filter(purchase_date__gte=timezone.make_aware(start, zone))
-    if filters.purchase_date_to and filters.purchase_date_to < date.max:
-        # date.max has no day after it: the range is then open-ended.
-        end = datetime.combine(filters.purchase_date_to + timedelta(days=1), time.min)
-        orders = orders.filter(purchase_date__lt=timezone.make_aware(end, zone))
+    orders = AmazonOrder.objects.filter(
+        purchase_date_q(filters.purchase_date_from, filters.purchase_date_to), store=store
+    )
     if filters.order_number:
         orders = orders.filter(amazon_order_id__icontains=filters.order_number)
     if filters.buyer_name:
@@ -394,6 +472,8 @@ def _filtered_orders(store: Store, filters: OrderFilters) -> QuerySet[AmazonOrde
         orders = orders.filter(order_total__lte=filters.total_max)
     if filters.status:
         orders = orders.filter(status=filters.status)
+    if filters.attention:
+        orders = orders.filter(attention_q(filters.attention, store=store))
     return orders
 
 

@@ -18,6 +18,11 @@ from amazon_channel.marketplaces import (
 )
 from amazon_channel.models import AdjustmentReason, AmazonOrderStatus, CancelReason, Store
 from amazon_channel.selectors import (
+    ATTENTION_BUYER_CANCELLATION,
+    ATTENTION_CANCELLATION_PENDING,
+    ATTENTION_CANCELLATION_REJECTED,
+    ATTENTION_IMPORT_ERROR,
+    ATTENTION_REFUSED_SHIPMENT,
     ORDER_SORTS,
     InvalidCursor,
     OrderFilters,
@@ -135,6 +140,21 @@ class StoreConnectForm(forms.Form):
         }
 
 
+class StoreReauthorizeForm(forms.Form):
+    """Reauthorize: the refresh token Seller Central gives when the app is authorized again."""
+
+    refresh_token = forms.CharField(
+        label=_("New refresh token"),
+        max_length=1000,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text=_(
+            "Authorize the app again in Amazon Seller Central (Apps and Services, Manage Your "
+            "Apps) and paste the refresh token it shows."
+        ),
+    )
+
+
 class ShippingAddressForm(forms.Form):
     # Field names are the keys of Amazon's address (AmazonOrder.shipping_address).
     name = forms.CharField(label=_("Name"), max_length=255, required=False)
@@ -244,7 +264,17 @@ FILTER_FIELDS = (
     "total_min",
     "total_max",
     "status",
+    "attention",
 )
+# The store card's tiles, by the filter they link to.
+ATTENTION_CHOICES = [
+    ("", _("All orders")),
+    (ATTENTION_CANCELLATION_PENDING, _("Cancellation pending")),
+    (ATTENTION_CANCELLATION_REJECTED, _("Cancellation rejected")),
+    (ATTENTION_BUYER_CANCELLATION, _("Cancellation requested by the buyer")),
+    (ATTENTION_REFUSED_SHIPMENT, _("Shipment refused by Amazon")),
+    (ATTENTION_IMPORT_ERROR, _("Import errors")),
+]
 
 
 class OrderFilterForm(_RangesAppliedWhole, _DefaultsWhenInvalid, forms.Form):
@@ -268,6 +298,9 @@ class OrderFilterForm(_RangesAppliedWhole, _DefaultsWhenInvalid, forms.Form):
         label=_("Status"),
         required=False,
         choices=[("", _("Any status")), *AmazonOrderStatus.choices],
+    )
+    attention = forms.ChoiceField(
+        label=_("Needs attention"), required=False, choices=ATTENTION_CHOICES
     )
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
     direction = forms.ChoiceField(label=_("Order"), required=False, choices=DIRECTION_CHOICES)
@@ -333,6 +366,8 @@ class OrderFilterForm(_RangesAppliedWhole, _DefaultsWhenInvalid, forms.Form):
             return number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
         if name == "status":
             return AmazonOrderStatus(value).label
+        if name == "attention":
+            return dict(ATTENTION_CHOICES)[value]
         return value
 
 

@@ -9,12 +9,15 @@ The rule:
 
 | permissions                              | pages (GET) and actions (POST), by URL name      |
 | ---------------------------------------- | ------------------------------------------------ |
-| view_store                               | store_list, store_detail, store_sync_log         |
+| view_store                               | store_list, store_detail, store_sync_log,        |
+|                                          | store_sync_status                                |
 | view_store, add_store                    | store_connect, store_connect_save                |
 | view_store, change_store                 | store_settings, store_settings_save,             |
-|                                          | store_activate, store_deactivate                 |
+|                                          | store_activate, store_deactivate,                |
+|                                          | store_reauthorize, store_reauthorize_save        |
 | view_store, sync_store                   | store_sync                                       |
-| view_store, view_amazonorder             | order_list, order_detail                         |
+| view_store, view_amazonorder             | order_list, order_detail,                        |
+|                                          | order_cancellation_status                        |
 | view_store, view_amazonorder,            | order_shipping_address_update                    |
 | change_amazonorder                       |                                                  |
 | view_store, view_amazonorder,            | order_cancel, order_cancel_confirm,              |
@@ -59,15 +62,19 @@ URL_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "store_list": STORE_PAGE,
     "store_detail": STORE_PAGE,
     "store_sync_log": STORE_PAGE,
+    "store_sync_status": STORE_PAGE,
     "store_connect": (*STORE_PAGE, ADD_STORE),
     "store_connect_save": (*STORE_PAGE, ADD_STORE),
     "store_settings": (*STORE_PAGE, CHANGE_STORE),
     "store_settings_save": (*STORE_PAGE, CHANGE_STORE),
     "store_activate": (*STORE_PAGE, CHANGE_STORE),
     "store_deactivate": (*STORE_PAGE, CHANGE_STORE),
+    "store_reauthorize": (*STORE_PAGE, CHANGE_STORE),
+    "store_reauthorize_save": (*STORE_PAGE, CHANGE_STORE),
     "store_sync": (*STORE_PAGE, SYNC_STORE),
     "order_list": AMAZON_ORDER_PAGE,
     "order_detail": AMAZON_ORDER_PAGE,
+    "order_cancellation_status": AMAZON_ORDER_PAGE,
     "order_shipping_address_update": (*AMAZON_ORDER_PAGE, CHANGE_ORDER),
     "order_cancel": (*AMAZON_ORDER_PAGE, CANCEL_ORDER),
     "order_cancel_confirm": (*AMAZON_ORDER_PAGE, CANCEL_ORDER),

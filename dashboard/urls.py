@@ -20,6 +20,13 @@ urlpatterns = [
     path(store + "activate/", views.store_activate, name="store_activate"),
     path(store + "deactivate/", views.store_deactivate, name="store_deactivate"),
     path(store + "sync/", views.store_sync, name="store_sync"),
+    path(store + "sync/status/", views.store_sync_status, name="store_sync_status"),
+    path(store + "reauthorize/", views.store_reauthorize_page, name="store_reauthorize"),
+    path(
+        store + "reauthorize/save/",
+        views.store_reauthorize_save,
+        name="store_reauthorize_save",
+    ),
     path(store + "orders/", views.order_list, name="order_list"),
     path(order, views.order_detail, name="order_detail"),
     path(order + "cancel/", views.order_cancel, name="order_cancel"),
@@ -28,6 +35,11 @@ urlpatterns = [
         order + "shipping-address/",
         views.order_shipping_address_update,
         name="order_shipping_address_update",
+    ),
+    path(
+        order + "cancellation/status/",
+        views.order_cancellation_status,
+        name="order_cancellation_status",
     ),
     path(
         order + "cancellation/review/",

@@ -1,10 +1,12 @@
 """The merchant's pages: parse, check permission, call one service or selector, render."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from amazon_channel.health import broker_check, database_check
+from amazon_channel.models import SyncState
 from amazon_channel.selectors import (
     amazon_order_detail,
     amazon_order_for_update,
@@ -25,6 +28,7 @@ from amazon_channel.selectors import (
     store_list_for_cards,
     store_recent_events,
     store_recent_orders,
+    store_sync_progress,
     store_sync_runs,
 )
 from amazon_channel.services.cancellation import (
@@ -57,8 +61,10 @@ from amazon_channel.services.stores import (
     store_connect,
     store_connection_test,
     store_order_settings_update,
+    store_reauthorize,
     store_set_active,
     store_sync_request,
+    store_waiting_for,
 )
 from commerce_orders import services as commerce_services
 from commerce_orders.exceptions import CommerceOrderError
@@ -85,6 +91,7 @@ from dashboard.forms import (
     ShipmentForm,
     ShippingAddressForm,
     StoreConnectForm,
+    StoreReauthorizeForm,
 )
 from dashboard.permissions import (
     ADD_CREDIT_MEMO,
@@ -170,12 +177,25 @@ def store_connect_save(request):
 @require_GET
 @permission_for("store_detail")
 def store_detail(request, store_id):
+    """The store's dashboard; `?following_sync=<run id>` follows the sync requested after
+    that run (Reauthorize sends here) to its result."""
     store = store_for_dashboard(store_id)
     recent_orders = store_recent_orders(store) if request.user.has_perm(VIEW_ORDER) else None
+    following = request.GET.get("following_sync", "")
+    following_sync_url = (
+        f"{reverse('dashboard:store_sync_status', args=[store.pk])}?after={following}"
+        if following.isdigit() and len(following) < 19
+        else ""
+    )
     return render(
         request,
         "dashboard/store_detail.html",
-        {"store": store, "recent_orders": recent_orders, "events": store_recent_events(store)},
+        {
+            "store": store,
+            "recent_orders": recent_orders,
+            "events": store_recent_events(store),
+            "following_sync_url": following_sync_url,
+        },
     )
 
 
@@ -227,17 +247,114 @@ def store_deactivate(request, store_id):
     return _redirect_back(request, reverse("dashboard:store_list"))
 
 
+def _wants_json(request) -> bool:
+    """Whether the page's script posted the form (it asks for JSON), not the browser."""
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _sync_progress_payload(request, progress, *, status_url: str = "") -> dict:
+    """What the Sync now script shows: the progress line, the store's badge, where to poll."""
+    context = {
+        "store": progress.store,
+        "progress": progress,
+        "clock_margin_seconds": round(settings.AMAZON_CLOCK_SKEW_MARGIN_SECONDS),
+    }
+    return {
+        "is_finished": progress.is_finished,
+        "is_flagged": progress.store.sync_state != SyncState.OK,
+        "html": render_to_string("partials/sync_progress.html", context, request=request),
+        "status_html": render_to_string("partials/store_status.html", context, request=request),
+        "status_url": status_url,
+    }
+
+
 @require_POST
 @permission_for("store_sync")
 def store_sync(request, store_id):
+    """Sync now. The page's script gets JSON (the progress and where to poll it); a plain form
+    post gets a message and goes back."""
     store = store_get(store_id)
-    store_sync_request(store=store, actor=request.user)
-    messages.success(
-        request,
-        _("A sync of %(name)s has been requested. Its result appears in the sync log.")
-        % {"name": store.name},
-    )
+    outcome = store_sync_request(store=store, actor=request.user)
+    if _wants_json(request):
+        after = outcome.after_run_id if outcome.is_queued else None
+        status_url = reverse("dashboard:store_sync_status", args=[store.pk])
+        progress = store_sync_progress(store=store_get(store_id), after_run_id=after)
+        return JsonResponse(
+            _sync_progress_payload(
+                request,
+                progress,
+                status_url=f"{status_url}?after={after}" if outcome.is_queued else "",
+            )
+        )
+    if outcome.is_queued:
+        messages.success(
+            request,
+            _("A sync of %(name)s has been requested. Its result appears in the sync log.")
+            % {"name": store.name},
+        )
+    else:
+        messages.warning(
+            request,
+            _("%(name)s is not synced now. %(waiting_for)s")
+            % {"name": store.name, "waiting_for": outcome.waiting_for},
+        )
     return _redirect_back(request, reverse("dashboard:store_list"))
+
+
+@never_cache
+@require_GET
+@permission_for("store_sync_status")
+def store_sync_status(request, store_id):
+    """JSON for the Sync now script: the requested sync's progress (the first run after the
+    run id `after`), or the latest run's."""
+    store = store_get(store_id)
+    after = request.GET.get("after", "")
+    after_run_id = int(after) if after.isdigit() and len(after) < 19 else None
+    progress = store_sync_progress(store=store, after_run_id=after_run_id)
+    return JsonResponse(_sync_progress_payload(request, progress))
+
+
+@require_GET
+@permission_for("store_reauthorize")
+def store_reauthorize_page(request, store_id):
+    """Reauthorize: the form for a new refresh token, which posts to store_reauthorize_save."""
+    store = store_get(store_id)
+    return render(
+        request,
+        "dashboard/store_reauthorize.html",
+        {"store": store, "form": StoreReauthorizeForm()},
+    )
+
+
+@require_POST
+@permission_for("store_reauthorize_save")
+def store_reauthorize_save(request, store_id):
+    store = store_get(store_id)
+    form = StoreReauthorizeForm(request.POST)
+    if form.is_valid():
+        try:
+            outcome = store_reauthorize(
+                store=store, actor=request.user, refresh_token=form.cleaned_data["refresh_token"]
+            )
+        except StoreEndpointRefused as error:
+            form.add_error("refresh_token", error.message)
+        else:
+            detail_url = reverse("dashboard:store_detail", args=[store.pk])
+            if not outcome.is_queued:
+                messages.success(
+                    request, _("Store %(name)s is reauthorized.") % {"name": store.name}
+                )
+                return HttpResponseRedirect(detail_url)
+            messages.success(
+                request,
+                _("Store %(name)s is reauthorized: a sync has been requested.")
+                % {"name": store.name},
+            )
+            # The store's page follows that sync to its result.
+            return HttpResponseRedirect(f"{detail_url}?following_sync={outcome.after_run_id}")
+    return render(
+        request, "dashboard/store_reauthorize.html", {"store": store, "form": form}, status=400
+    )
 
 
 # Amazon orders
@@ -359,11 +476,41 @@ def order_cancel_confirm(request, store_id, order_id):
     except CancellationNotAllowed as refusal:
         messages.error(request, refusal.message)
     else:
-        messages.success(
-            request,
-            _("The Amazon order has been canceled and the request has been submitted to Amazon."),
-        )
+        if store_waiting_for(store):
+            # Nothing reaches Amazon meanwhile: the order page's notice says what it waits for.
+            messages.success(request, _("The Amazon order has been canceled."))
+        else:
+            messages.success(
+                request,
+                _(
+                    "The Amazon order has been canceled and the request has been submitted to "
+                    "Amazon."
+                ),
+            )
     return redirect("dashboard:order_detail", store_id=store.pk, order_id=order.pk)
+
+
+@never_cache
+@require_GET
+@permission_for("order_cancellation_status")
+def order_cancellation_status(request, store_id, order_id):
+    """JSON for the order page's script while a cancellation is in flight: its state, the
+    notice to show and the order's status."""
+    store = store_get(store_id)
+    order = amazon_order_for_update(store=store, order_id=order_id)
+    cancellation = order_cancellation(order)
+    context = {"store": store, "order": order, "cancellation": cancellation}
+    return JsonResponse(
+        {
+            "state": cancellation.state if cancellation else "",
+            "html": render_to_string(
+                "partials/order_cancellation_notice.html", context, request=request
+            )
+            if cancellation
+            else "",
+            "order_status": order.get_status_display(),
+        }
+    )
 
 
 @never_cache
@@ -739,6 +886,12 @@ def commerce_order_ship_save(request, order_id):
             method=data["method"],
             tracking_number=data["tracking_number"],
         )
+        amazon_order = amazon_order_of(order)
+        waiting_for = store_waiting_for(amazon_order.store) if amazon_order else ""
+        if waiting_for:
+            return _("The shipment has been created. Amazon is told once it can be: %(why)s") % {
+                "why": waiting_for
+            }
         return _("The shipment has been created.")
 
     return _document_save(

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from amazon_channel.models import AmazonOrder, OutboxMessage
-from amazon_channel.selectors import store_refused_shipment_counts
+from amazon_channel.selectors import store_for_dashboard
 from amazon_channel.services.commerce_actions import ShipmentNotAccepted, commerce_shipment_create
 from amazon_channel.services.outbox import outbox_message_enqueue
 from commerce_orders.models import Product
@@ -518,7 +518,7 @@ def test_a_shipment_refused_for_want_of_tracking_is_corrected_and_reaches_amazon
     assert message.state == OutboxMessage.State.FAILED
     assert "packageDetail.trackingNumber is required." in message.result
     shipment = commerce_order.shipments.get()
-    assert store_refused_shipment_counts([synced_store.pk]) == {synced_store.pk: 1}
+    assert store_for_dashboard(synced_store.pk).refused_shipment_count == 1
     card = page(clerk_client, reverse("dashboard:store_list"))
     assert re.search(r'data-count="refused-shipments"[^>]*><strong>1</strong>', card)
     content = detail(clerk_client, commerce_order)
@@ -555,7 +555,7 @@ def test_a_shipment_refused_for_want_of_tracking_is_corrected_and_reaches_amazon
     assert package.package_reference_id == shipment.increment_id
     assert (shipment.carrier_code, shipment.tracking_number) == ("UPS", "1Z999AA10123456784")
     assert amazon_order.channel_notes == ""
-    assert store_refused_shipment_counts([synced_store.pk]) == {}
+    assert store_for_dashboard(synced_store.pk).refused_shipment_count == 0
     assert "Confirmed by Amazon" in detail(clerk_client, commerce_order)
     assert commerce_order.events.filter(
         comment__startswith=f"Shipment #{shipment.increment_id} corrected"

@@ -23,11 +23,16 @@ TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates"
 # Commerce orders, pages and actions alike (an action shows its page again on an error).
 NEVER_CACHED = {
     "store_detail",
+    # Polled for a sync's progress: an answer kept by a cache would never change.
+    "store_sync_status",
     *(pattern.name for pattern in dashboard_urls.urlpatterns if "order" in pattern.name),
 }
 # Pages (GET); every other dashboard URL is an action (POST).
 PAGES = {
     "store_list",
+    "store_sync_status",
+    "store_reauthorize",
+    "order_cancellation_status",
     "store_detail",
     "store_sync_log",
     "store_connect",

@@ -33,8 +33,12 @@ ALLOWED = {
     "store_activate": {STORE_MANAGER},
     "store_deactivate": {STORE_MANAGER},
     "store_sync": {STORE_MANAGER, OPERATIONS},
+    "store_sync_status": EVERYONE,
+    "store_reauthorize": {STORE_MANAGER},
+    "store_reauthorize_save": {STORE_MANAGER},
     "order_list": {MERCHANT, OPERATIONS},
     "order_detail": {MERCHANT, OPERATIONS},
+    "order_cancellation_status": {MERCHANT, OPERATIONS},
     "order_shipping_address_update": {MERCHANT},
     "order_cancel": {MERCHANT},
     "order_cancel_confirm": {MERCHANT},
@@ -59,6 +63,9 @@ ALLOWED = {
 # The pages (GET); every other dashboard URL is an action (POST).
 PAGES = {
     "store_list",
+    "store_sync_status",
+    "store_reauthorize",
+    "order_cancellation_status",
     "store_detail",
     "store_sync_log",
     "store_connect",
@@ -149,7 +156,15 @@ def test_view_order_without_view_store_opens_no_order_page_of_a_store(client, ob
 
 
 @pytest.mark.parametrize(
-    "name", ["store_settings", "store_settings_save", "store_activate", "store_deactivate"]
+    "name",
+    [
+        "store_settings",
+        "store_settings_save",
+        "store_activate",
+        "store_deactivate",
+        "store_reauthorize",
+        "store_reauthorize_save",
+    ],
 )
 def test_changing_a_store_needs_view_store_too(client, objects, name):
     client.force_login(user_with_app_permissions("changer", "amazon_channel.change_store"))

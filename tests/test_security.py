@@ -48,9 +48,12 @@ READ_ONLY = {
     "store_detail",
     "store_settings",
     "store_sync_log",
+    "store_sync_status",
+    "store_reauthorize",
     "order_list",
     "order_detail",
     "order_cancel",
+    "order_cancellation_status",
     "commerce_order_list",
     "commerce_order_detail",
     "commerce_order_ship",
@@ -60,6 +63,7 @@ READ_ONLY = {
 FORM_PAGES = {
     "store_connect": "store_connect_save",
     "store_settings": "store_settings_save",
+    "store_reauthorize": "store_reauthorize_save",
     "order_cancel": "order_cancel_confirm",
     "commerce_order_ship": "commerce_order_ship_save",
     "commerce_order_creditmemo": "commerce_order_creditmemo_save",
@@ -198,6 +202,22 @@ def sync(user, *, capture_on_commit):
     # The sync task is queued for when the transaction commits.
     assert len(callbacks) == 1
     assert_store_event(store, user, StoreEvent.Kind.SYNC_REQUESTED)
+
+
+def reauthorize(user, *, capture_on_commit):
+    store = StoreFactory(sync_state="needs_reauthorization", sync_state_message="invalid_grant")
+    with capture_on_commit(execute=False) as callbacks:
+        response = post_with_token(
+            user,
+            dashboard_url("store_reauthorize_save", store_id=store.pk),
+            {"refresh_token": "Atzr|new-token"},
+        )
+    assert response.status_code == 302
+    stored = Store.objects.get(pk=store.pk)
+    assert (stored.refresh_token, stored.sync_state) == ("Atzr|new-token", "ok")
+    # A sync and the delivery of what waited, queued for when the transaction commits.
+    assert len(callbacks) == 2
+    assert_store_event(store, user, StoreEvent.Kind.REAUTHORIZED)
 
 
 def save_settings(user):
@@ -356,6 +376,7 @@ STATE_CHANGING = {
     "store_activate": Action("amazon_channel.change_store", succeed=activate),
     "store_deactivate": Action("amazon_channel.change_store", succeed=deactivate),
     "store_sync": Action("amazon_channel.sync_store", succeed=sync),
+    "store_reauthorize_save": Action("amazon_channel.change_store", succeed=reauthorize),
     "order_cancel_confirm": Action(
         "amazon_channel.cancel_amazonorder", succeed=cancel_amazon_order
     ),
@@ -498,8 +519,8 @@ def test_state_changing_urls_succeed_with_token_and_permission_and_name_the_user
     action = STATE_CHANGING[name]
     user = user_with_all_permissions_but("merchant")
 
-    if action.succeed is sync:
-        sync(user, capture_on_commit=django_capture_on_commit_callbacks)
+    if action.succeed in (sync, reauthorize):
+        action.succeed(user, capture_on_commit=django_capture_on_commit_callbacks)
     else:
         action.succeed(user)
 

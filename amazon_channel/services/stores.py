@@ -266,16 +266,81 @@ def store_set_active(*, store: Store, actor: AbstractBaseUser | None, is_active:
     return store
 
 
+@dataclass(frozen=True)
+class SyncRequestOutcome:
+    """What Sync now did: queued a sync, or nothing, and then `waiting_for` says what the store
+    waits for in plain words. The requested sync is the store's first run after
+    `after_run_id` (a run already going on counts as it)."""
+
+    is_queued: bool
+    after_run_id: int = 0
+    waiting_for: str = ""
+
+
+def store_waiting_for(store: Store) -> str:
+    """What keeps the store from reaching Amazon, in plain words; "" when nothing does."""
+    if store.sync_state == SyncState.NEEDS_REAUTHORIZATION:
+        return gettext("Waiting for the store to be reauthorized.")
+    if not store.is_active:
+        return gettext("Waiting for the store to be activated.")
+    return ""
+
+
 @transaction.atomic
 def store_sync_request(
     *, store: Store, actor: AbstractBaseUser | None, kind: str = SyncRun.Kind.MANUAL
-) -> None:
+) -> SyncRequestOutcome:
     """Sync now: records "sync requested" naming `actor` and queues a sync of the store once
-    the transaction commits."""
+    the transaction commits. An inactive store, or one that needs reauthorization, is not
+    synced (nothing recorded, nothing queued): the outcome says what it waits for."""
     from amazon_channel.tasks import store_sync_orders
 
+    store = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
+    waiting_for = store_waiting_for(store)
+    if waiting_for:
+        return SyncRequestOutcome(is_queued=False, waiting_for=waiting_for)
     store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.SYNC_REQUESTED)
     store_sync_orders.delay_on_commit(store_id=store.pk, kind=kind)
+    return SyncRequestOutcome(is_queued=True, after_run_id=_requested_run_after(store))
+
+
+def _requested_run_after(store: Store) -> int:
+    """The run id a sync requested now comes after: a running run is the one that answers (a
+    second is not started beside it), else the next run."""
+    runs = SyncRun.objects.filter(store=store).order_by("-pk")
+    running = runs.filter(status=SyncRun.Status.RUNNING).values_list("pk", flat=True).first()
+    if running is not None:
+        return running - 1
+    return runs.values_list("pk", flat=True).first() or 0
+
+
+@transaction.atomic
+def store_reauthorize(
+    *, store: Store, actor: AbstractBaseUser | None, refresh_token: str
+) -> SyncRequestOutcome:
+    """Reauthorize: store the new refresh token (encrypted like every credential), clear a
+    "needs reauthorization" pause, record "reauthorized" naming `actor` (never the token),
+    switch the scheduled sync back on, and queue a sync (an active store's; the outcome says
+    which run to follow) and the delivery of the messages that waited, once the transaction
+    commits. Raises StoreCredentialsRequired for a blank token (nothing written). The token
+    goes only to the endpoints already stored."""
+    from amazon_channel.tasks import outbox_deliver, store_sync_orders
+
+    refresh_token = refresh_token.strip()
+    if not refresh_token:
+        raise StoreCredentialsRequired(gettext("Enter the new refresh token."))
+    store = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
+    store.refresh_token = refresh_token
+    if store.sync_state == SyncState.NEEDS_REAUTHORIZATION:
+        store.sync_state, store.sync_state_message = SyncState.OK, ""
+    store.save(update_fields=["refresh_token", "sync_state", "sync_state_message", "updated_at"])
+    store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.REAUTHORIZED)
+    store_schedule_update(store=store)
+    outbox_deliver.delay_on_commit(store_id=store.pk)
+    if not store.is_active:
+        return SyncRequestOutcome(is_queued=False, waiting_for=store_waiting_for(store))
+    store_sync_orders.delay_on_commit(store_id=store.pk, kind=SyncRun.Kind.MANUAL)
+    return SyncRequestOutcome(is_queued=True, after_run_id=_requested_run_after(store))
 
 
 @transaction.atomic

@@ -203,3 +203,22 @@ def test_a_store_added_in_the_admin_is_recorded_as_connected(admin_client, admin
     assert list(StoreEvent.objects.filter(store=store).values_list("kind", "actor")) == [
         (StoreEvent.Kind.CONNECTED, admin_user.pk)
     ]
+
+
+def test_sync_now_in_the_admin_queues_active_stores_and_says_which_wait(
+    admin_client, admin_user, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    healthy = StoreFactory(name="Berlin Shop")
+    paused = StoreFactory(name="Paris Shop", sync_state="needs_reauthorization")
+
+    response = admin_client.post(
+        reverse("admin:amazon_channel_store_changelist"),
+        {"action": "sync_now", "_selected_action": [healthy.pk, paused.pk]},
+        follow=True,
+    )
+
+    content = response.content.decode()
+    assert "A sync was queued for 1 store." in content
+    assert "Paris Shop is not synced now. Waiting for the store to be reauthorized." in content
+    assert StoreEvent.objects.filter(kind=StoreEvent.Kind.SYNC_REQUESTED).count() == 1

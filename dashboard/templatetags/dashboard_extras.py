@@ -1,7 +1,9 @@
 from datetime import UTC, date, timedelta
 from functools import lru_cache
+from urllib.parse import urlencode
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.html import escape
@@ -10,6 +12,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from amazon_channel.models import AmazonOrderStatus
+from amazon_channel.selectors import last_days_range
 
 register = template.Library()
 
@@ -38,15 +41,33 @@ def amazon_status(value):
 
 
 @register.inclusion_tag("partials/order_chart.html")
-def order_chart(daily_counts):
-    """A bar chart of orders per day (oldest first, UTC days), drawn as inline SVG on the server."""
+def order_chart(daily_counts, total=None, list_url=""):
+    """A bar chart of orders per day (oldest first, UTC days), drawn as inline SVG on the server.
+    `total` (else the bars' sum) is linked to `list_url`, the list of the orders it counts."""
     first_day = timezone.now().astimezone(UTC).date() - timedelta(days=len(daily_counts) - 1)
     return {
         "bars": _chart_bars(tuple(daily_counts), first_day, get_language()),
-        "total": sum(daily_counts),
+        "total": sum(daily_counts) if total is None else total,
+        "list_url": list_url,
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
     }
+
+
+@register.simple_tag
+def recent_orders_url(store) -> str:
+    """All Orders of the store filtered on the days the card's "in the last 30 days" counts."""
+    first_day, last_day = last_days_range()
+    query = urlencode(
+        {"purchase_date_from": first_day.isoformat(), "purchase_date_to": last_day.isoformat()}
+    )
+    return f"{reverse('dashboard:order_list', args=[store.pk])}?{query}"
+
+
+@register.simple_tag
+def attention_url(store, **filters) -> str:
+    """All Orders of the store with the filters of a card's tile (status=..., attention=...)."""
+    return f"{reverse('dashboard:order_list', args=[store.pk])}?{urlencode(filters)}"
 
 
 @lru_cache(maxsize=512)

@@ -97,8 +97,9 @@ def test_store_cards_use_the_same_queries_for_5_or_50_orders(
         AmazonOrderFactory.create_batch(orders_per_store, store=store)
         CancellationFactory(order__store=store)
 
-    # Session, user, permissions (2), stores with last sync, three attention counts, chart.
-    with django_assert_num_queries(9):
+    # Session, user, permissions (2), stores with last sync, five attention counts, chart,
+    # last 30 days' total.
+    with django_assert_num_queries(12):
         response = merchant_client.get(reverse("dashboard:store_list"))
 
     assert response.status_code == 200
@@ -234,9 +235,9 @@ def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
         AmazonOrderFactory(store=store, commerce_order=CommerceOrderFactory())
     CancellationFactory(order__store=store)
 
-    # Session, user, permissions (2), store with last sync, three attention counts, recent orders,
+    # Session, user, permissions (2), store with last sync, five attention counts, recent orders,
     # history.
-    with django_assert_num_queries(10) as captured:
+    with django_assert_num_queries(12) as captured:
         response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
 
     assert not any("raw_payload" in query["sql"] for query in captured.captured_queries)

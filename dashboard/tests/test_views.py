@@ -31,8 +31,8 @@ def test_store_cards_list_each_store_with_its_recent_orders(
     AmazonOrderFactory.create_batch(3, store=store)
     StoreFactory(name="Paris Shop", is_active=False)
 
-    # Session, user, stores with last sync, three attention counts, chart.
-    with django_assert_max_num_queries(7):
+    # Session, user, stores with last sync, five attention counts, chart, last 30 days' total.
+    with django_assert_max_num_queries(10):
         response = admin_client.get(reverse("dashboard:store_list"))
 
     assert response.status_code == 200
