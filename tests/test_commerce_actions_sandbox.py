@@ -520,7 +520,7 @@ def test_a_shipment_refused_for_want_of_tracking_is_corrected_and_reaches_amazon
     shipment = commerce_order.shipments.get()
     assert store_for_dashboard(synced_store.pk).refused_shipment_count == 1
     card = page(clerk_client, reverse("dashboard:store_list"))
-    assert re.search(r'data-count="refused-shipments"[^>]*><strong>1</strong>', card)
+    assert re.search(r'data-count="refused-shipments"[^>]*><a [^>]*><strong>1</strong>', card)
     content = detail(clerk_client, commerce_order)
     assert "Amazon requires a tracking number." in content
     assert 'data-action="amazon-retry"' not in content  # the same package would be refused

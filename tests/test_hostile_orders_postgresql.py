@@ -355,7 +355,7 @@ def test_an_error_order_never_gets_a_commerce_order():
 
 
 def error_tile(html: str) -> str:
-    match = re.search(r'data-count="error-orders"[^>]*><strong>(\d+)</strong>', html)
+    match = re.search(r'data-count="error-orders"[^>]*><a [^>]*><strong>(\d+)</strong>', html)
     assert match, "the store card has no Error tile"
     return match.group(1)
 
