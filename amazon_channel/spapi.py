@@ -447,7 +447,6 @@ class AmazonClient:
         *,
         last_updated_after: datetime,
         last_updated_before: datetime,
-        included_data: list[str] | None = None,
         max_results: int = 100,
     ) -> dict:
         """The query of a search's first page, as it is sent (JSON, so that a run can store it):
@@ -456,7 +455,7 @@ class AmazonClient:
             "lastUpdatedAfter": iso8601(last_updated_after),
             "lastUpdatedBefore": iso8601(last_updated_before),
             "marketplaceIds": [self.store.marketplace_id],
-            "includedData": list(SEARCH_INCLUDED_DATA if included_data is None else included_data),
+            "includedData": list(SEARCH_INCLUDED_DATA),
             "maxResultsPerPage": max_results,
         }
 
