@@ -23,6 +23,7 @@ from amazon_channel.models import (
 )
 from amazon_channel.services.stores import (
     ENDPOINT_FIELDS,
+    SECRET_FIELDS,
     StoreEndpointRefused,
     store_endpoint_resolve,
     store_save,
@@ -32,9 +33,6 @@ from amazon_channel.services.stores import (
     store_token_endpoint_resolve,
 )
 from commerce_orders.admin import AppendOnlyAdminMixin
-
-# Typed in, never sent back to the browser.
-SECRET_FIELDS = ("lwa_client_secret", "refresh_token")
 
 
 def preformatted(text: str):

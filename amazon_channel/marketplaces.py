@@ -52,10 +52,6 @@ class Marketplace:
     region: str
     currency: str
 
-    def endpoint(self, environment: str) -> str:
-        """Amazon's SP-API endpoint of the marketplace's region in that environment."""
-        return region_endpoint(region=self.region, environment=environment)
-
 
 MARKETPLACES = {
     marketplace.code: marketplace

@@ -593,8 +593,21 @@ class OutboxMessage(models.Model):
             ),
         ]
 
+    # In the payload of a refund whose outcome is unknown once only the merchant can settle it.
+    AWAITING_MERCHANT = "is_awaiting_merchant"
+
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def is_awaiting_merchant(self) -> bool:
+        """A refund whose outcome Amazon's answer left unknown: only the merchant, having checked
+        Seller Central, may send it again."""
+        return (
+            self.kind == self.Kind.REFUND_ORDER
+            and self.state == self.State.VERIFYING
+            and bool(self.payload.get(self.AWAITING_MERCHANT))
+        )
 
 
 class AmazonOrderCancellation(models.Model):

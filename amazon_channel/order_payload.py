@@ -212,6 +212,9 @@ class ParsedOrder:
     notes: list[str] = field(default_factory=list)
     # A value could not be stored as Amazon sent it: status Error, never imported into Commerce.
     is_error: bool = False
+    # Amazon withheld parts of the address the merchant's parcel needs: a problem only while
+    # the address written lacks them (the merchant may complete it, services/orders.py).
+    withheld_address_problem: str = ""
 
 
 def _excerpt(value) -> str:
@@ -637,27 +640,30 @@ def _address(value) -> dict:
     return address
 
 
-def _address_check(status: str, address: dict, problems: list[str], notes: list[str]) -> None:
-    """What a merchant-fulfilled order's address says. Amazon shares the recipient's name,
-    street and postal code only with apps holding the restricted Direct-to-Consumer Shipping
-    role, and only for Unshipped, PartiallyShipped and Shipped orders (Access Orders PII,
+def parcel_address_missing(address: dict) -> list[str]:
+    """The parts of a shipping address a parcel needs that it lacks (name, street, postal code)."""
+    return [str(label) for key, label in PARCEL_ADDRESS_PARTS if not address.get(key)]
+
+
+def _address_check(status: str, address: dict, problems: list[str], notes: list[str]) -> str:
+    """What a merchant-fulfilled order's address says; returns the withheld-address problem of
+    an order waiting for the merchant's parcel ("" otherwise). Amazon shares the recipient's
+    name, street and postal code only with apps holding the restricted Direct-to-Consumer
+    Shipping role, and only for Unshipped, PartiallyShipped and Shipped orders (Access Orders PII,
     https://developer-docs.amazon.com/sp-api/docs/access-orders-pii); city, region and country
     come without them. An order waiting for the merchant's parcel cannot go without them."""
-    missing = [label for key, label in PARCEL_ADDRESS_PARTS if not address.get(key)]
+    missing = parcel_address_missing(address)
     if not missing:
-        return
-    parts = ", ".join(str(label) for label in missing)
+        return ""
+    parts = ", ".join(missing)
     if status in TO_SHIP_STATUSES:
-        problems.append(
-            _(
-                "Amazon withheld the recipient's %(parts)s, which the parcel needs. Amazon "
-                "shares them only with apps that hold the Direct-to-Consumer Shipping role: "
-                "the seller's authorization of this app may lack it. The order is not imported "
-                "into Commerce and is read again on every sync until they arrive."
-            )
-            % {"parts": parts}
-        )
-    elif status == AmazonOrderStatus.SHIPPED and not address:
+        return _(
+            "Amazon withheld the recipient's %(parts)s, which the parcel needs. Amazon "
+            "shares them only with apps that hold the Direct-to-Consumer Shipping role: "
+            "the seller's authorization of this app may lack it. The order is not imported "
+            "into Commerce and is read again on every sync until they arrive."
+        ) % {"parts": parts}
+    if status == AmazonOrderStatus.SHIPPED and not address:
         problems.append("The order has no shipping address.")
     elif status == AmazonOrderStatus.SHIPPED:
         notes.append(
@@ -669,6 +675,7 @@ def _address_check(status: str, address: dict, problems: list[str], notes: list[
         )
     elif status in PRICELESS_STATUSES:
         notes.append(_("Amazon shares the recipient's name and address once the order is paid."))
+    return ""
 
 
 def _order_id(payload) -> str:
@@ -765,8 +772,9 @@ def parse_order(payload: dict) -> ParsedOrder:
                 "they will be read when it is paid."
             )
         )
+    withheld_address_problem = ""
     if channel == FulfillmentChannel.MERCHANT:
-        _address_check(status, address, problems, notes)
+        withheld_address_problem = _address_check(status, address, problems, notes)
     elif not address:
         notes.append(_("Amazon fulfils this order and shares no shipping address."))
     buyer_requests = _cancellation_requests(entries)
@@ -851,4 +859,5 @@ def parse_order(payload: dict) -> ParsedOrder:
         problems=problems,
         notes=[*notes, *reading.notes],
         is_error=reading.is_error,
+        withheld_address_problem=withheld_address_problem,
     )

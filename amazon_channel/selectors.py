@@ -138,6 +138,8 @@ def _attention_counts_attach(stores: list[Store]) -> None:
     }
     attention = _per_store(
         orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
+        # An Error order is counted under Error only.
+        .exclude(status=AmazonOrderStatus.ERROR)
         .values("store_id")
         .annotate(total=Count("*"))
     )

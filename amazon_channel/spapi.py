@@ -430,7 +430,10 @@ class AmazonClient:
             # Refused, timed out, not HTTP, a body that is not JSON (the library raises
             # ValueError) or JSON of another shape (its parsing fails on `[1]` or `"x"`): one
             # message whatever answered, so that Test connection cannot tell a closed port from
-            # a silent, a non-HTTP or another HTTP service. The cause stays in the chain.
+            # a silent, a non-HTTP or another HTTP service. The cause stays in the chain, and
+            # is logged unless it is the network: a failed call of ours looks the same here.
+            if not isinstance(error, httpx.TransportError):
+                logger.warning("unreadable answer or failed call for %s", operation, exc_info=True)
             raise AmazonRetryableError(
                 gettext(
                     "Could not reach Amazon for %(operation)s, or its answer could not be "
@@ -444,7 +447,6 @@ class AmazonClient:
         *,
         last_updated_after: datetime,
         last_updated_before: datetime,
-        included_data: list[str] | None = None,
         max_results: int = 100,
     ) -> dict:
         """The query of a search's first page, as it is sent (JSON, so that a run can store it):
@@ -453,7 +455,7 @@ class AmazonClient:
             "lastUpdatedAfter": iso8601(last_updated_after),
             "lastUpdatedBefore": iso8601(last_updated_before),
             "marketplaceIds": [self.store.marketplace_id],
-            "includedData": list(SEARCH_INCLUDED_DATA if included_data is None else included_data),
+            "includedData": list(SEARCH_INCLUDED_DATA),
             "maxResultsPerPage": max_results,
         }
 

@@ -9,13 +9,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
 from amazon_channel.carriers import AMAZON_CARRIER_CHOICES, OTHER_CARRIER
-from amazon_channel.marketplaces import (
-    MARKETPLACE_CHOICES,
-    MARKETPLACES,
-    endpoint_environment_problem,
-    sp_api_endpoint_host_problem,
-    token_endpoint_host_problem,
-)
+from amazon_channel.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
 from amazon_channel.models import AdjustmentReason, AmazonOrderStatus, CancelReason, Store
 from amazon_channel.selectors import (
     ATTENTION_BUYER_CANCELLATION,
@@ -30,6 +24,11 @@ from amazon_channel.selectors import (
 )
 from amazon_channel.services.commerce import CHANNEL
 from amazon_channel.services.commerce_actions import DEFAULT_REFUND_REASON, amazon_order_of
+from amazon_channel.services.stores import (
+    StoreEndpointRefused,
+    store_endpoint_resolve,
+    store_token_endpoint_resolve,
+)
 from commerce_orders.models import CommerceOrder, InvoiceState, OrderState
 from commerce_orders.selectors import InvalidCursor as InvalidGridCursor
 from commerce_orders.selectors import order_grid_cursor_decode
@@ -106,20 +105,19 @@ class StoreConnectForm(forms.Form):
         data = super().clean()
         endpoint, environment = data.get("sp_api_endpoint"), data.get("environment")
         marketplace = MARKETPLACES.get(data.get("marketplace_code") or "")
-        if endpoint and environment:
-            # Said here, before Test connection or Save: store_connect would refuse it too.
-            problem = endpoint_environment_problem(
-                endpoint=endpoint,
-                environment=environment,
-                region=marketplace.region if marketplace else "",
-            ) or sp_api_endpoint_host_problem(endpoint=endpoint)
-            if problem:
-                self.add_error("sp_api_endpoint", problem)
-        token_endpoint = data.get("token_endpoint")
-        if token_endpoint:
-            problem = token_endpoint_host_problem(endpoint=token_endpoint)
-            if problem:
-                self.add_error("token_endpoint", problem)
+        # Said beside the fields, before Test connection or Save: the services' own checks.
+        if endpoint and environment and marketplace:
+            try:
+                store_endpoint_resolve(
+                    region=marketplace.region, environment=environment, sp_api_endpoint=endpoint
+                )
+            except StoreEndpointRefused as error:
+                self.add_error(error.field_name, error.message)
+        if data.get("token_endpoint"):
+            try:
+                store_token_endpoint_resolve(token_endpoint=data["token_endpoint"])
+            except StoreEndpointRefused as error:
+                self.add_error(error.field_name, error.message)
         return data
 
     def connection_arguments(self) -> dict:

@@ -157,7 +157,8 @@ def store_connect_save(request):
                     **form.connection_arguments(),
                 )
             except StoreEndpointRefused as error:
-                # The form says the same first; this is the service's word, nothing written.
+                # The form has said the endpoints' problems; the service also asks for the
+                # secrets (StoreCredentialsRequired). Nothing was written.
                 form.add_error(error.field_name, error.message)
             else:
                 messages.success(

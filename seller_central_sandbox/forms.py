@@ -1,29 +1,24 @@
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from seller_central_sandbox.models import ResultCompression, SellerRole
 from seller_central_sandbox.ratelimit import USAGE_PLANS
+from seller_central_sandbox.services.orders import is_within_ten_years
 from seller_central_sandbox.services.sellers import (
     MAX_CLOCK_OFFSET_SECONDS,
     MAX_FAULT_COUNT,
     MAX_FAULT_LATENCY_MS,
+    MAX_USAGE_PLAN_BURST,
+    MAX_USAGE_PLAN_RATE,
+    MIN_USAGE_PLAN_RATE,
 )
-
-# The documented plans this sandbox plays go from 0.0056 to 2 requests a second, bursts up to 30:
-# a dynamic plan far beyond them drills nothing.
-MAX_USAGE_PLAN_RATE = Decimal(1000)
-MAX_USAGE_PLAN_BURST = 100_000
-MOMENT_RANGE = timedelta(days=10 * 366)
 
 
 def within_ten_years(value: datetime) -> None:
-    # Orders get dates after their purchase (ship by, deliver by): years near 9999 overflow.
-    if abs(value - timezone.now()) > MOMENT_RANGE:
+    if not is_within_ten_years(value):
         raise ValidationError(_("Choose a time within ten years of today."), code="out_of_range")
 
 
@@ -136,7 +131,7 @@ class UsagePlanForm(forms.Form):
     rate = forms.DecimalField(
         label=_("Rate (requests per second)"),
         required=False,
-        min_value=Decimal("0.0001"),
+        min_value=MIN_USAGE_PLAN_RATE,
         max_value=MAX_USAGE_PLAN_RATE,
         max_digits=12,
         decimal_places=6,

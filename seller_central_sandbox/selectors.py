@@ -23,6 +23,7 @@ from seller_central_sandbox.models import (
     SandboxPackage,
     SandboxSeller,
 )
+from seller_central_sandbox.ratelimit import USAGE_PLANS, usage_plan_for
 from seller_central_sandbox.services.sellers import SandboxError
 
 TOKEN_MAX_AGE = timedelta(hours=24)
@@ -228,6 +229,14 @@ def feeds_unfinished(*, seller: SandboxSeller) -> list[str]:
 
 def sellers_for_control_page() -> QuerySet:
     return SandboxSeller.objects.order_by("seller_id")
+
+
+def usage_plans_for_control_page(*, seller: SandboxSeller) -> list[tuple[str, str, int, bool]]:
+    """Each operation's plan as the API applies it to the seller (usage_plan_for): operation,
+    rate, burst, and whether the seller's plan replaces the documented one."""
+    changed = seller.usage_plans or {}
+    plans = [(operation, usage_plan_for(seller, operation)) for operation in sorted(USAGE_PLANS)]
+    return [(operation, plan.rate, plan.burst, operation in changed) for operation, plan in plans]
 
 
 def orders_for_control_page(*, seller: SandboxSeller, limit: int = 100) -> list[SandboxOrder]:

@@ -20,9 +20,11 @@ from seller_central_sandbox.forms import (
     UsagePlanForm,
 )
 from seller_central_sandbox.models import SandboxSeller
-from seller_central_sandbox.ratelimit import USAGE_PLANS
-from seller_central_sandbox.selectors import orders_for_control_page, sellers_for_control_page
-from seller_central_sandbox.services.feeds import seller_feed_faults_set
+from seller_central_sandbox.selectors import (
+    orders_for_control_page,
+    sellers_for_control_page,
+    usage_plans_for_control_page,
+)
 from seller_central_sandbox.services.integrations import integration_acknowledgements_submit
 from seller_central_sandbox.services.orders import (
     order_lifecycle_step,
@@ -33,10 +35,9 @@ from seller_central_sandbox.services.sellers import (
     FaultSettings,
     SandboxError,
     seller_access_tokens_expire,
-    seller_clock_offset_set,
+    seller_amazon_behaviour_set,
     seller_faults_update,
     seller_rate_limits_refill,
-    seller_roles_set,
     seller_tokens_restore,
     seller_tokens_revoke,
     seller_usage_plan_set,
@@ -83,15 +84,6 @@ def seller_list(request: HttpRequest) -> HttpResponse:
 @control_required
 def seller_detail(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
-    plans = [
-        (
-            operation,
-            (seller.usage_plans or {}).get(operation, {}).get("rate", plan.rate),
-            (seller.usage_plans or {}).get(operation, {}).get("burst", plan.burst),
-            operation in (seller.usage_plans or {}),
-        )
-        for operation, plan in sorted(USAGE_PLANS.items())
-    ]
     return render(
         request,
         "seller_central_sandbox/seller_detail.html",
@@ -110,7 +102,7 @@ def seller_detail(request: HttpRequest, seller_id: str) -> HttpResponse:
                 }
             ),
             "usage_plan_form": UsagePlanForm(),
-            "usage_plans": plans,
+            "usage_plans": usage_plans_for_control_page(seller=seller),
             "integration_form": IntegrationFeedForm(),
         },
     )
@@ -214,10 +206,10 @@ def behaviour_view(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
 
     def action(data):
-        seller_clock_offset_set(seller=seller, seconds=data["clock_offset_seconds"])
-        seller_roles_set(seller=seller, roles=data["roles"])
-        seller_feed_faults_set(
+        seller_amazon_behaviour_set(
             seller=seller,
+            clock_offset_seconds=data["clock_offset_seconds"],
+            roles=data["roles"],
             fatal_next=data["fatal_next"],
             fatal_applied=data["fatal_applied"],
             has_fatal_report=data["has_fatal_report"],

@@ -8,6 +8,7 @@ Amazon's, and the cloud metadata address 169.254.169.254 (never contacted by the
 socket layer refuses and records any attempt to reach it).
 """
 
+import logging
 import socket
 import socketserver
 import threading
@@ -273,3 +274,24 @@ def test_with_the_sandbox_on_whatever_answers_test_connection_says_the_same(
         visitors(targets)[name]
         for name in ("non-HTTP port", "other web server", "other JSON service")
     )
+
+
+def test_an_answer_that_cannot_be_read_is_logged_with_its_cause_the_network_is_not(
+    merchant_client, targets, caplog
+):
+    # When Test connection reaches a service whose answer is not Amazon's shape, and a closed port
+    for name in ("other JSON service", "closed port"):
+        url, _server = targets[name]
+        with caplog.at_level(logging.WARNING, logger="amazon_channel.spapi"):
+            response = merchant_client.post(reverse("dashboard:store_connect_save"), scan_form(url))
+        # Then the merchant reads the same message for both
+        errors = " ".join(response.context["form"].non_field_errors())
+        assert "Could not reach Amazon for getMarketplaceParticipations" in errors
+        logged = [r for r in caplog.records if r.getMessage().startswith("unreadable answer")]
+        # And the log keeps the cause of an unreadable answer (a failed call of ours looks the
+        # same), not of a network failure
+        if name == "other JSON service":
+            assert logged and all(record.exc_info for record in logged)
+        else:
+            assert logged == []
+        caplog.clear()

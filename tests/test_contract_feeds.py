@@ -9,6 +9,7 @@
 
 import gzip
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,12 @@ from amazon_channel.models import (
     OutboxMessage,
 )
 from amazon_channel.services.cancellation import amazon_order_cancel
-from amazon_channel.services.feeds import _feed_open
+from amazon_channel.services.feeds import (
+    UNDECIDED_LIMIT,
+    _feed_open,
+    store_outbox_deliver,
+    stores_with_outbox_work,
+)
 from amazon_channel.services.sync import lease_duration
 from amazon_channel.spapi import AmazonClient, AmazonRetryableError, feed_document_download
 from seller_central_sandbox.models import (
@@ -288,6 +294,83 @@ def test_a_lost_feed_still_in_queue_is_waited_for_and_not_sent_twice(store, sell
     assert amazon_status(order) == "CANCELLED"
     assert list(AmazonFeed.objects.values_list("feed_id", flat=True)) == [""]
     assert erp.feed_id not in set(AmazonFeed.objects.values_list("feed_id", flat=True))
+
+
+# An order whose state Amazon does not tell
+
+
+def cancellation_checked_against(store, seller, merchant, *, status: str) -> OutboxMessage:
+    """A cancellation Amazon did not apply, in a feed it ended FATAL without a report, checked
+    once against its order while Amazon shows the order in `status`."""
+    (order,) = unshipped(store, 1)
+    amazon_order_cancel(order=order, actor=merchant, reason="NoInventory")
+    seller_feed_faults_set(seller=seller, fatal_next=1, fatal_applied=0, has_fatal_report=False)
+    SandboxOrder.objects.filter(order_id=order.amazon_order_id).update(status=status)
+    deadline = time.monotonic() + 30
+    while AmazonFeed.objects.filter(processing_status="FATAL").count() == 0:
+        assert time.monotonic() < deadline, "the feed did not end in time"
+        outcome = store_outbox_deliver(store_id=store.pk, holder="delivery")
+        time.sleep(min(outcome.wait_seconds, 1))
+    return OutboxMessage.objects.get(kind=OutboxMessage.Kind.CANCEL_ORDER)
+
+
+def test_a_cancellation_waiting_on_its_order_is_left_to_its_delivery_until_the_next_check(
+    store, seller, merchant
+):
+    # Given a cancellation whose order Amazon shows in a status we cannot read, checked once
+    message = cancellation_checked_against(store, seller, merchant, status="ON_HOLD")
+
+    # Then it waits for its next check, and the beat's sweep does not start another delivery
+    assert message.state == OutboxMessage.State.VERIFYING
+    assert message.lease_expires_at > timezone.now()
+    assert store.pk not in stores_with_outbox_work()
+
+    # Until that check is due and no delivery took it (its task was lost)
+    OutboxMessage.objects.filter(pk=message.pk).update(lease_expires_at=timezone.now())
+    assert store.pk in stores_with_outbox_work()
+
+
+def test_a_cancellation_whose_order_stays_unreadable_is_handed_to_the_merchant(
+    store, seller, merchant
+):
+    # Given a cancellation whose order Amazon has shown in an unknown status for a day
+    message = cancellation_checked_against(store, seller, merchant, status="ON_HOLD")
+    assert message.state == OutboxMessage.State.VERIFYING
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        updated_at=timezone.now() - UNDECIDED_LIMIT - timedelta(minutes=1),
+        lease_expires_at=timezone.now(),
+    )
+
+    # When it is checked again
+    deliver_outbox(store)
+
+    # Then it is no longer checked: rejected, telling the merchant to look in Seller Central
+    message.refresh_from_db()
+    assert message.state == OutboxMessage.State.FAILED
+    cancellation = message.cancellation
+    assert cancellation.state == AmazonOrderCancellation.State.REJECTED
+    assert "ON_HOLD" in cancellation.amazon_message
+    assert "check the order in Amazon Seller Central" in cancellation.amazon_message
+    assert store.pk not in stores_with_outbox_work()
+
+
+def test_a_cancellation_whose_order_amazon_refuses_to_show_is_handed_to_the_merchant(
+    store, seller, merchant
+):
+    # Given a cancellation waiting on its order, which Amazon refuses to show (400)
+    message = cancellation_checked_against(store, seller, merchant, status="ON_HOLD")
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        payload={**message.payload, "amazon_order_id": "not-an-order-id"}
+    )
+
+    # When it is checked again
+    deliver_outbox(store)
+
+    # Then a 4xx is not retried: rejected, telling the merchant to look in Seller Central
+    message.refresh_from_db()
+    assert message.state == OutboxMessage.State.FAILED
+    assert message.cancellation.state == AmazonOrderCancellation.State.REJECTED
+    assert "check the order in Amazon Seller Central" in message.cancellation.amazon_message
 
 
 # GZIP processing reports

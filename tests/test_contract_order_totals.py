@@ -131,3 +131,51 @@ def test_a_unit_price_that_does_not_divide_the_items_price_is_flagged_by_the_cen
     assert order.commerce_import_error == (
         "Commerce total 23.99 GBP differs from Amazon's 24.00 GBP by 0.01 GBP."
     )
+
+
+@pytest.mark.django_db
+def test_a_total_difference_never_starves_the_retry_of_blocked_orders():
+    from amazon_channel.models import SyncRun
+    from amazon_channel.services.sync import attention_orders_retry
+
+    # Given 200 orders imported with Amazon's tip, so each differs from its Commerce total
+    with_tip, _ = amazons_examples()
+    store = StoreFactory(is_import_enabled=True)
+    for sku in ("ECHO-DOT-4-CHARCOAL", "FIRE-TV-4K-2021"):
+        Product.objects.create(sku=sku, name=sku, price="1.00", quantity_in_stock=900)
+    payloads = []
+    for number in range(200):
+        payload = copy.deepcopy(with_tip)
+        payload["orderId"] = f"123-{number:07d}-0000001"
+        for position, item in enumerate(payload["orderItems"]):
+            item["orderItemId"] = f"{number:07d}{position:07d}"
+        payloads.append(payload)
+    amazon_orders_upsert(store=store, payloads=payloads)
+    commerce_orders_follow(store=store, order_ids=list(store.orders.values_list("pk", flat=True)))
+    assert store.orders.filter(commerce_order__isnull=False).count() == 200
+    assert store.orders.exclude(commerce_import_error="").count() == 200
+    # and a newer order blocked by a SKU Commerce does not have yet
+    blocked = copy.deepcopy(with_tip)
+    blocked["orderId"] = "123-9999999-0000001"
+    blocked["lastUpdatedTime"] = "2025-01-02T00:00:00Z"
+    blocked["orderItems"] = blocked["orderItems"][:1]
+    blocked["orderItems"][0]["product"]["sellerSku"] = "NEW-SKU"
+    amazon_orders_upsert(store=store, payloads=[blocked])
+    order = AmazonOrder.objects.get(amazon_order_id=blocked["orderId"])
+    commerce_orders_follow(store=store, order_ids=[order.pk])
+    order.refresh_from_db()
+    assert order.commerce_order is None and "NEW-SKU" in order.commerce_import_error
+
+    # When the SKU is created and a sync retries the orders that need it
+    Product.objects.create(sku="NEW-SKU", name="New", price="1.00", quantity_in_stock=9)
+    run = SyncRun.objects.create(
+        store=store,
+        kind=SyncRun.Kind.SCHEDULED,
+        window_start=minutes_ago(60),
+        window_end=minutes_ago(2),
+    )
+    attention_orders_retry(run=run, client=None)
+
+    # Then the blocked order is imported: the differences of linked orders are no retry work
+    order.refresh_from_db()
+    assert order.commerce_order is not None

@@ -17,7 +17,6 @@ from amazon_channel import spapi
 from amazon_channel.models import AmazonOrder, SyncRun, SyncState
 from amazon_channel.services.sync import sync_run_start, sync_run_step
 from amazon_channel.spapi import AmazonClient
-from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import orders_generate
 from tests.sync_helpers import minutes_ago, store_for_seller, sync_to_the_end
 from tests.test_sync_sandbox import assert_one_copy_of_each
@@ -141,25 +140,6 @@ def test_a_resumed_run_repeats_the_parameters_stored_with_its_token_even_after_a
     assert run.pages == 3 and run.search_parameters == stored
     assert_every_page_repeats_the_first(searches(sandbox_server))
     assert AmazonOrder.objects.filter(store=run.store).count() == 250
-
-
-def test_a_run_left_by_the_code_before_stored_parameters_resumes_with_what_it_first_sent(
-    sandbox_server, seller, fast_amazon, monkeypatch
-):
-    run = a_run_one_page_in(sandbox_server, seller)
-    # What a run of the previous code holds: a token and its window, no parameters.
-    SyncRun.objects.filter(pk=run.pk).update(search_parameters={})
-    worker_dies(run)
-    monkeypatch.setattr(spapi, "SEARCH_INCLUDED_DATA", ["BUYER", "FULFILLMENT", "TAX"])
-
-    step_until_finished(run.pk, holder="worker-b")
-
-    run.refresh_from_db()
-    assert run.status == SyncRun.Status.SUCCEEDED, run.message
-    assert_every_page_repeats_the_first(searches(sandbox_server))
-    assert set(
-        AmazonOrder.objects.filter(store=run.store).values_list("amazon_order_id", flat=True)
-    ) == set(SandboxOrder.objects.filter(seller=seller).values_list("order_id", flat=True))
 
 
 def test_every_run_starts_from_its_own_first_page(sandbox_server, seller, fast_amazon):

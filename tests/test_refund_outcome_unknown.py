@@ -116,6 +116,7 @@ def test_a_refund_of_unknown_outcome_is_never_sent_again_by_itself_nor_by_a_plai
 
     # Then its outcome is unknown: it is not sent again, however often the outbox runs
     assert message.state == OutboxMessage.State.VERIFYING
+    assert message.is_awaiting_merchant
     deliver_outbox(synced_store)
     assert refunds_at_amazon(amazon_order) == 1
     assert refund_feeds(seller) == 1
@@ -163,6 +164,7 @@ def test_a_refund_of_unknown_outcome_is_sent_again_once_the_merchant_confirms_it
     # Then it is sent again, once, and confirmed; the confirmation is on record with its user
     message.refresh_from_db()
     assert message.state == OutboxMessage.State.DONE
+    assert not message.is_awaiting_merchant
     assert refunds_at_amazon(amazon_order) == 1
     assert refund_feeds(seller) == 2
     amazon_order.refresh_from_db()

@@ -15,7 +15,6 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from amazon_channel.models import (
     AmazonOrder,
@@ -24,6 +23,7 @@ from amazon_channel.models import (
     FulfillmentChannel,
     Store,
 )
+from amazon_channel.order_payload import TO_SHIP_STATUSES, parcel_address_missing
 from commerce_orders.exceptions import CommerceOrderError, ProductUnavailable
 from commerce_orders.models import OrderState
 from commerce_orders.services import (
@@ -53,13 +53,6 @@ IMPORTABLE = {
     "AFN": {AmazonOrderStatus.SHIPPED},
 }
 PENDING = {AmazonOrderStatus.PENDING, AmazonOrderStatus.PENDING_AVAILABILITY}
-# Orders the merchant still ships: their Commerce order needs the whole address for the parcel.
-TO_SHIP = {AmazonOrderStatus.UNSHIPPED, AmazonOrderStatus.PARTIALLY_SHIPPED}
-PARCEL_ADDRESS_PARTS = (
-    ("name", _lazy("name")),
-    ("addressLine1", _lazy("street")),
-    ("postalCode", _lazy("postal code")),
-)
 
 
 def _stock_reference(order: AmazonOrder) -> str:
@@ -106,10 +99,10 @@ def _withheld_address_parts(order: AmazonOrder) -> list[str]:
     """What the parcel of an order the merchant still ships lacks of its address: Amazon
     withholds the recipient's name, street and postal code from apps without the restricted
     Direct-to-Consumer Shipping role. An address the merchant completed here counts."""
-    if order.fulfillment_channel != FulfillmentChannel.MERCHANT or order.status not in TO_SHIP:
+    is_to_ship = order.status in TO_SHIP_STATUSES
+    if order.fulfillment_channel != FulfillmentChannel.MERCHANT or not is_to_ship:
         return []
-    address = order.shipping_address or {}
-    return [str(label) for key, label in PARCEL_ADDRESS_PARTS if not address.get(key)]
+    return parcel_address_missing(order.shipping_address or {})
 
 
 def _total_difference(order: AmazonOrder, commerce_order) -> str:

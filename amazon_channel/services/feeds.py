@@ -21,7 +21,11 @@ What a feed's outcome says of each message:
 An unknown outcome puts the message in VERIFYING, and nothing is sent again until Amazon's
 state of the order has been read (getOrder). A cancellation is confirmed when Amazon shows the
 order (or the items) cancelled, rejected when the order has shipped meanwhile, and sent again in
-a new feed, once and under its own idempotency key, when the order is still Unshipped. A refund
+a new feed, once (the message's RESENT_AFTER_CHECK flag, same idempotency key), when the order is
+still Unshipped. An order Amazon refuses to show (4xx), or whose state stays unreadable for
+UNDECIDED_LIMIT, ends the cancellation as rejected, telling the merchant to check it in Seller
+Central. A waiting message carries its next check in `lease_expires_at` (no holder), so that the
+beat's sweep restarts only the deliveries whose task was lost. A refund
 cannot be verified this way (Amazon's order shows no refund state): it waits for the merchant
 (see services/outbox.py).
 
@@ -75,7 +79,12 @@ from amazon_channel.services.outbox import (
     outbox_message_settle,
     shipments_deliver,
 )
-from amazon_channel.services.sync import backoff_seconds, lease_duration, store_problem_report
+from amazon_channel.services.sync import (
+    backoff_seconds,
+    clock_skew_margin,
+    lease_duration,
+    store_problem_report,
+)
 from amazon_channel.spapi import (
     AmazonAuthorizationError,
     AmazonClient,
@@ -95,8 +104,9 @@ UNFINISHED = (
     AmazonFeed.State.CREATING,
     AmazonFeed.State.SUBMITTED,
 )
-# Our clock and Amazon's differ by seconds: the window of a lost feed is widened by this.
-CLOCK_MARGIN = timedelta(minutes=1)
+# How long a cancellation's order may stay unreadable (an unknown status) before the merchant
+# is asked to check it in Seller Central.
+UNDECIDED_LIMIT = timedelta(days=1)
 # A cancellation message sent again after Amazon's order showed it was not applied.
 RESENT_AFTER_CHECK = "is_resent_after_check"
 
@@ -467,13 +477,15 @@ def _lost_feed_wait(feed: AmazonFeed, client: AmazonClient) -> float:
         .exclude(feed_id="")
         .values_list("feed_id", flat=True)
     )
-    window_end = quiet_from + CLOCK_MARGIN
+    # Our clock and Amazon's differ by seconds: the window is widened by the usual margin.
+    margin = clock_skew_margin()
+    window_end = quiet_from + margin
     unfinished = client.feeds_unfinished(
         feed_type=feed.feed_type,
-        created_since=feed.submitted_at - CLOCK_MARGIN,
+        created_since=feed.submitted_at - margin,
         # Until Amazon's now (the default) while the window is still open: Amazon's clock may
         # be behind ours, and a time in its future may be refused.
-        created_until=window_end if window_end < now - CLOCK_MARGIN else None,
+        created_until=window_end if window_end < now - margin else None,
     )
     if any(str(candidate["feedId"]) not in known for candidate in unfinished):
         return settings.AMAZON_FEED_POLL_SECONDS
@@ -520,8 +532,12 @@ def _verification_apply(message: OutboxMessage, holder: str, order: dict | None)
     is_rejected = False
     with transaction.atomic():
         if outcome is not None and outcome.is_undecided:
-            _verified_release(message, holder)
-            return
+            if message.updated_at > timezone.now() - UNDECIDED_LIMIT:
+                _verified_release(message, holder)
+                return
+            outcome_refusal = _verification_given_up_text(
+                _("its status is %(status)s") % {"status": _order_status_shown(order)}
+            )
         if outcome is not None and outcome.is_applied:
             if _verified(message, holder, state=OutboxMessage.State.DONE, result="OK"):
                 cancellation_confirm(cancellation=cancellation)
@@ -553,6 +569,28 @@ def _verification_apply(message: OutboxMessage, holder: str, order: dict | None)
 
 def _verified_release(message: OutboxMessage, holder: str) -> None:
     OutboxMessage.objects.filter(pk=message.pk, lease_holder=holder).update(lease_holder="")
+
+
+def _order_status_shown(order: dict) -> str:
+    fulfillment = order.get("fulfillment")
+    status = fulfillment.get("fulfillmentStatus") if isinstance(fulfillment, dict) else None
+    return str(status)[:40] if status else "-"
+
+
+def _verification_given_up_text(reason: str) -> str:
+    return _(
+        "Amazon's order does not show whether the cancellation was applied (%(reason)s): "
+        "check the order in Amazon Seller Central."
+    ) % {"reason": reason}
+
+
+def _verification_give_up(message: OutboxMessage, holder: str, reason: str) -> None:
+    """Amazon refuses to show the order (4xx, terminal): the cancellation ends rejected, and
+    the merchant checks the order in Seller Central."""
+    text = _verification_given_up_text(reason)
+    with transaction.atomic():
+        if _verified(message, holder, state=OutboxMessage.State.FAILED, result=text):
+            cancellation_reject(cancellation=message.cancellation, amazon_message=text)
 
 
 def _awaiting_amazon() -> Q:
@@ -609,18 +647,24 @@ def _messages_verify(*, store: Store, client: AmazonClient, holder: str) -> floa
             except AmazonNotFound:
                 order = None
             except AmazonRequestError as error:
-                _verified_release(claimed, holder)
                 logger.info("outbox message %s: getOrder refused: %s", claimed.pk, error.message)
-                waits.append(backoff_seconds(4))
+                _verification_give_up(claimed, holder, error.message)
                 continue
             _verification_apply(claimed, holder, order)
         except AmazonRetryableError as error:
             # Throttled or unreachable: the rest waits for the next pass.
             waits.append(error.wait_seconds or backoff_seconds(2))
             break
-    if not OutboxMessage.objects.filter(_awaiting_amazon(), store=store).exists():
+    awaiting = OutboxMessage.objects.filter(_awaiting_amazon(), store=store)
+    if not awaiting.exists():
         return 0.0
-    return min(waits) if waits else settings.AMAZON_FEED_POLL_SECONDS
+    wait = min(waits) if waits else settings.AMAZON_FEED_POLL_SECONDS
+    # This delivery comes back after `wait`: until then (and a lease's margin) the sweep leaves
+    # the waiting messages alone, as it does SENDING ones.
+    awaiting.filter(lease_holder__in=["", holder]).update(
+        lease_expires_at=timezone.now() + timedelta(seconds=wait) + lease_duration()
+    )
+    return wait
 
 
 def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
@@ -668,8 +712,8 @@ def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
             store_problem_report(store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
             return DeliveryOutcome(is_finished=True)
         except AmazonRequestError as error:
-            # getFeed or getFeedDocument refused: the feed was created, so its outcome is
-            # unknown (never "refused": Amazon may have applied it).
+            # getFeed refused (getFeedDocument's 4xx is read in _finished_feed_answer): the feed
+            # was created, so its outcome is unknown (never "refused": Amazon may have applied it).
             _feed_settle(
                 claimed,
                 holder,
@@ -688,12 +732,12 @@ def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
 
 def stores_with_outbox_work() -> list[int]:
     """Stores with messages waiting, a message or a feed whose worker has gone quiet, or a
-    message whose outcome Amazon's side is still to settle."""
+    message whose outcome Amazon's side is still to settle and whose next check is due."""
     now = timezone.now()
     pending = OutboxMessage.objects.filter(
         Q(state=OutboxMessage.State.PENDING)
         | Q(state=OutboxMessage.State.SENDING, lease_expires_at__lt=now)
-        | _awaiting_amazon()
+        | (_awaiting_amazon() & (Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)))
     ).values_list("store_id", flat=True)
     stalled = AmazonFeed.objects.filter(state__in=UNFINISHED, lease_expires_at__lt=now).values_list(
         "store_id", flat=True

@@ -26,7 +26,13 @@ from amazon_channel.models import (
     Store,
     StoreOrderDay,
 )
-from amazon_channel.order_payload import ParsedOrder, UnreadableOrder, clean_text, parse_order
+from amazon_channel.order_payload import (
+    ParsedOrder,
+    UnreadableOrder,
+    clean_text,
+    parcel_address_missing,
+    parse_order,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +91,16 @@ class UpsertResult:
         self.changed_order_ids += other.changed_order_ids
 
 
-def _notes(parsed: ParsedOrder) -> str:
-    lines = [*parsed.problems, *parsed.notes]
+def _problems(parsed: ParsedOrder, address: dict | None) -> list[str]:
+    """The order's problems: Amazon's withheld address parts count only while the address
+    written (the merchant's completed one wins) still lacks them."""
+    if parsed.withheld_address_problem and parcel_address_missing(address or {}):
+        return [*parsed.problems, parsed.withheld_address_problem]
+    return parsed.problems
+
+
+def _notes(parsed: ParsedOrder, problems: list[str]) -> str:
+    lines = [*problems, *parsed.notes]
     if parsed.is_error:
         lines.insert(
             0,
@@ -150,7 +164,8 @@ def _order_row(
         values[SHIPPING_ADDRESS_POSITION] = stored.shipping_address
     if status is not None:
         values[STATUS_POSITION] = status
-    return (store_id, parsed.amazon_order_id, *values, _notes(parsed), bool(parsed.problems))
+    problems = _problems(parsed, values[SHIPPING_ADDRESS_POSITION])
+    return (store_id, parsed.amazon_order_id, *values, _notes(parsed, problems), bool(problems))
 
 
 # A page is decided again when another writer inserted one of its new orders meanwhile.
@@ -274,7 +289,14 @@ def _error_order(parsed: ParsedOrder, error: Exception) -> ParsedOrder:
         "its items, its amounts and the buyer's details until a read of it can be stored."
     ) % {"reason": reason}
     return replace(
-        parsed, fields=fields, items=[], packages=[], problems=[problem], notes=[], is_error=True
+        parsed,
+        fields=fields,
+        items=[],
+        packages=[],
+        problems=[problem],
+        notes=[],
+        is_error=True,
+        withheld_address_problem="",
     )
 
 
@@ -320,12 +342,10 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
             )
     # A plain INSERT for new orders: if another writer inserted one since our read, the unique
     # constraint stops us (after its commit) instead of overwriting its row unseen.
+    new_rows = [_order_row(store.pk, parsed) for parsed in new_orders]
     inserted = {
         amazon_order_id: pk
-        for pk, amazon_order_id in ORDER_ROWS.insert(
-            [_order_row(store.pk, parsed) for parsed in new_orders],
-            returning=("id", "amazon_order_id"),
-        )
+        for pk, amazon_order_id in ORDER_ROWS.insert(new_rows, returning=("id", "amazon_order_id"))
     }
     for parsed in new_orders:
         pk = inserted[parsed.amazon_order_id]
@@ -345,7 +365,8 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
 
     result.created = len(new_orders)
     result.updated = len(update_rows)
-    result.with_problems = sum(1 for _, parsed in touched if parsed.problems)
+    # A row's last value is needs_attention.
+    result.with_problems = sum(1 for row in [*update_rows, *new_rows] if row[-1])
     result.changed_order_ids = [pk for pk, _ in touched]
     return result
 

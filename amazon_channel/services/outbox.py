@@ -43,8 +43,7 @@ class ApiDelivery:
     wait_seconds: float = 0.0
 
 
-# In the payload of a refund whose outcome is unknown once only the merchant can settle it.
-AWAITING_MERCHANT = "is_awaiting_merchant"
+AWAITING_MERCHANT = OutboxMessage.AWAITING_MERCHANT
 
 
 class RetryNotAllowed(Exception):
@@ -157,16 +156,6 @@ def outbox_message_doubt(*, message: OutboxMessage) -> None:
     _channel_notes_refresh(order)
 
 
-def _is_unknown_refund(message: OutboxMessage) -> bool:
-    """A refund whose outcome Amazon's answer left unknown: only the merchant, having checked
-    Seller Central, may send it again."""
-    return (
-        message.kind == OutboxMessage.Kind.REFUND_ORDER
-        and message.state == OutboxMessage.State.VERIFYING
-        and bool(message.payload.get(AWAITING_MERCHANT))
-    )
-
-
 def _shipment_problem(message: OutboxMessage) -> str:
     """What Amazon requires that a shipment message's package lacks ("" for other messages)."""
     if message.kind != OutboxMessage.Kind.CONFIRM_SHIPMENT:
@@ -203,7 +192,7 @@ def outbox_message_retry(
 
     with transaction.atomic():
         locked = OutboxMessage.objects.select_for_update(of=("self",)).get(pk=message.pk)
-        is_unknown_refund = _is_unknown_refund(locked)
+        is_unknown_refund = locked.is_awaiting_merchant
         if is_unknown_refund and not is_absence_confirmed:
             raise RetryNotAllowed(
                 _(

@@ -96,19 +96,23 @@ def store_token_endpoint_resolve(*, token_endpoint: str | None) -> str:
 
 
 def store_secrets_problem(
-    *, stored: Store | None, endpoints: dict, lwa_client_secret: str, refresh_token: str
+    *,
+    stored: Store | None,
+    endpoints: dict | None = None,
+    lwa_client_secret: str,
+    refresh_token: str,
 ) -> str | None:
     """Why the change must not be saved as it is, or None when it may: a new store needs both
     secrets, and so does a change of either endpoint (`endpoints`: the resolved
-    {"sp_api_endpoint": ..., "token_endpoint": ...}) of the `stored` store. Otherwise a person
-    who may change stores but does not know the secrets could point the endpoints at a server
-    of theirs and have the next sync send them the stored secrets (the refresh-token grant
-    posts the client secret and the refresh token) or access tokens."""
+    {"sp_api_endpoint": ..., "token_endpoint": ...}, read only for a `stored` store).
+    Otherwise a person who may change stores but does not know the secrets could point the
+    endpoints at a server of theirs and have the next sync send them the stored secrets (the
+    refresh-token grant posts the client secret and the refresh token) or access tokens."""
     if lwa_client_secret and refresh_token:
         return None
     if stored is None:
         return gettext("Enter the LWA client secret and the refresh token.")
-    if all(getattr(stored, name) == endpoints.get(name) for name in ENDPOINT_FIELDS):
+    if all(getattr(stored, name) == (endpoints or {}).get(name) for name in ENDPOINT_FIELDS):
         return None
     return gettext(
         "Changing the SP-API endpoint or the token endpoint needs the LWA client secret and "
@@ -194,7 +198,6 @@ def store_connect(
     # The secrets always come with the endpoints here, so they are bound to them by nature.
     problem = store_secrets_problem(
         stored=None,
-        endpoints={},
         lwa_client_secret=credentials.lwa_client_secret,
         refresh_token=credentials.refresh_token,
     )
@@ -362,7 +365,6 @@ def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
     if store.pk is None:
         problem = store_secrets_problem(
             stored=None,
-            endpoints={},
             lwa_client_secret=store.lwa_client_secret,
             refresh_token=store.refresh_token,
         )

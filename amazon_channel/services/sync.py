@@ -46,16 +46,6 @@ CLOCK_MARGIN = timedelta(minutes=2)  # Amazon's rule: *Before at least 2 minutes
 # A 400 on a window ending less than this before the end our clock allows may be Amazon's clock
 # running behind ours; a window ending earlier was refused for something else.
 MAX_CLOCK_SKEW = timedelta(minutes=15)
-# What searchOrders' first page asked for before runs kept their parameters (commit 8a00283):
-# a run of that code resumed by this one repeats them, whatever SEARCH_INCLUDED_DATA is now.
-PRE_PARAMETERS_INCLUDED_DATA = [
-    "BUYER",
-    "RECIPIENT",
-    "PROCEEDS",
-    "FULFILLMENT",
-    "PACKAGES",
-    "CANCELLATION",
-]
 FIRST_SYNC_DAYS = 30
 MAX_CONSECUTIVE_ERRORS = 8
 # Orders left needing attention that one run reads again with getOrder (rate 0.5/s, burst 30).
@@ -266,14 +256,12 @@ def _commit_page(
 
 def _search_parameters(run: SyncRun, client: AmazonClient) -> dict:
     """The parameters of the run's next searchOrders call. Once a page was read they are the
-    ones stored with its token, never recomputed (a deploy may have changed what we ask for);
-    a run whose token predates stored parameters repeats what that code sent for its window."""
+    ones stored with its token, never recomputed (a deploy may have changed what we ask for;
+    runs of the code before stored parameters got theirs in migration 0017)."""
     if run.search_parameters:
         return run.search_parameters
     return client.search_parameters(
-        last_updated_after=run.window_start,
-        last_updated_before=run.window_end,
-        included_data=PRE_PARAMETERS_INCLUDED_DATA if run.pagination_token else None,
+        last_updated_after=run.window_start, last_updated_before=run.window_end
     )
 
 
@@ -437,7 +425,10 @@ def attention_orders_retry(*, run: SyncRun, client: AmazonClient) -> None:
     Best effort within the rate limit: what is not reached now is retried by the next run.
     """
     store = run.store
-    waiting = store.orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
+    # A linked order's commerce_import_error only tells a total difference: no retry work.
+    waiting = store.orders.filter(
+        Q(needs_attention=True) | (~Q(commerce_import_error="") & Q(commerce_order__isnull=True))
+    )
     order_ids = list(waiting.order_by("last_update_date").values_list("pk", flat=True)[:200])
     # Only ids Amazon could answer for: an over-long id Amazon sent is stored shortened, and a
     # getOrder of that would be refused on every sync.

@@ -65,3 +65,66 @@ def test_payloads_compressed_in_python_become_json_text_and_back():
     orders = apps.get_model("amazon_channel", "AmazonOrder").objects.order_by("pk")
     assert [order.raw_payload for order in orders] == [{"orderId": "302-1", "city": "Köln"}, {}]
     migrate(AFTER)
+
+
+def test_a_run_left_by_the_code_before_stored_parameters_gets_what_it_first_sent():
+    from datetime import UTC, datetime
+
+    apps = migrate([("amazon_channel", "0012_roles")])
+    Store = apps.get_model("amazon_channel", "Store")
+    SyncRun = apps.get_model("amazon_channel", "SyncRun")
+
+    def store(seller_id):
+        return Store.objects.create(
+            name=seller_id,
+            region="EU",
+            marketplace_code="DE",
+            marketplace_id="A1PA6795UKMFR9",
+            seller_id=seller_id,
+        )
+
+    window = {
+        "window_start": datetime(2026, 11, 1, 12, 0, 5, tzinfo=UTC),
+        "window_end": datetime(2026, 11, 2, 8, 30, tzinfo=UTC),
+    }
+    # A run of the code before: one page read, its token kept, its parameters not
+    left = SyncRun.objects.create(
+        store=store("AOLD"),
+        kind="scheduled",
+        status="running",
+        pagination_token="token-2",
+        **window,
+    )
+    stored = {"lastUpdatedAfter": "2026-11-01T12:00:05Z", "includedData": ["BUYER"]}
+    current = SyncRun.objects.create(
+        store=store("ACURRENT"),
+        kind="scheduled",
+        status="running",
+        pagination_token="token-3",
+        search_parameters=stored,
+        **window,
+    )
+    starting = SyncRun.objects.create(
+        store=store("ASTARTING"), kind="scheduled", status="running", **window
+    )
+
+    apps = migrate([("amazon_channel", "0017_mend_runs_before_parameters")])
+    runs = apps.get_model("amazon_channel", "SyncRun").objects
+
+    assert runs.get(pk=left.pk).search_parameters == {
+        "lastUpdatedAfter": "2026-11-01T12:00:05Z",
+        "lastUpdatedBefore": "2026-11-02T08:30:00Z",
+        "marketplaceIds": ["A1PA6795UKMFR9"],
+        "includedData": [
+            "BUYER",
+            "RECIPIENT",
+            "PROCEEDS",
+            "FULFILLMENT",
+            "PACKAGES",
+            "CANCELLATION",
+        ],
+        "maxResultsPerPage": 100,
+    }
+    assert runs.get(pk=current.pk).search_parameters == stored
+    # A run without a token starts from its first page with today's parameters
+    assert runs.get(pk=starting.pk).search_parameters == {}

@@ -187,3 +187,35 @@ def test_an_amazon_fulfilled_order_without_an_address_is_explained_not_flagged()
     order = AmazonOrder.objects.get()
     assert result.with_problems == 0 and not order.needs_attention
     assert order.order_notes == "Amazon fulfils this order and shares no shipping address."
+
+
+def test_an_address_the_merchant_completes_clears_the_flag_on_the_next_read():
+    from django.contrib.auth import get_user_model
+
+    from amazon_channel.services.order_edits import amazon_order_shipping_address_update
+    from amazon_channel.tests.test_order_payload import without_personal_data
+
+    # Given an order to ship whose name, street and postal code Amazon withheld
+    store = StoreFactory()
+    payload = without_personal_data("UNSHIPPED")
+    amazon_orders_upsert(store=store, payloads=[payload])
+    order = AmazonOrder.objects.get()
+    assert order.needs_attention and "withheld" in order.order_notes
+
+    # When the merchant completes the address, and Amazon's same order is read again
+    merchant = get_user_model().objects.create_user("anna")
+    amazon_order_shipping_address_update(
+        order=order,
+        actor=merchant,
+        address={"name": "Erika Muster", "addressLine1": "Weg 1", "postalCode": "10115"},
+    )
+    again = amazon_orders_upsert(store=store, payloads=[payload])
+
+    # Then the order no longer needs attention, its note is gone, and a further read of the
+    # same order changes nothing
+    order.refresh_from_db()
+    assert again.updated == 1 and again.with_problems == 0
+    assert not order.needs_attention
+    assert "withheld" not in order.order_notes
+    assert order.shipping_address["postalCode"] == "10115"
+    assert amazon_orders_upsert(store=store, payloads=[payload]).unchanged == 1

@@ -48,6 +48,19 @@ def test_a_card_counts_what_needs_attention(merchant_client):
     assert "card-flagged" in response.content.decode()
 
 
+def test_an_error_order_is_counted_once_on_its_card(merchant_client):
+    # Given an order Amazon sent with values that cannot be stored (flagged with its problem)
+    store = StoreFactory()
+    AmazonOrderFactory(store=store, status="Error", needs_attention=True)
+
+    response = merchant_client.get(reverse("dashboard:store_list"))
+
+    # Then it is counted under Error, not under Import errors as well
+    card = card_of(response, store)
+    assert (card.error_order_count, card.import_error_count) == (1, 0)
+    assert "card-flagged" in response.content.decode()
+
+
 def test_a_card_shows_the_last_sync_and_a_reauthorization_pause(merchant_client):
     store = StoreFactory(
         sync_state=SyncState.NEEDS_REAUTHORIZATION,

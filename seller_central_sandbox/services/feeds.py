@@ -52,7 +52,7 @@ from seller_central_sandbox.models import (
     SandboxSeller,
 )
 from seller_central_sandbox.services.orders import OrderTransitionError, order_items_cancel
-from seller_central_sandbox.services.sellers import MAX_FAULT_COUNT, SandboxError
+from seller_central_sandbox.services.sellers import SandboxError, seller_amazon_behaviour_set
 
 DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
 # At SANDBOX_TIME_SCALE = 1 a feed waits this long in the queue, then is processed this long.
@@ -68,19 +68,35 @@ def _scaled(seconds: float) -> timedelta:
     return timedelta(seconds=seconds / max(float(settings.SANDBOX_TIME_SCALE), 1e-9))
 
 
-def feed_document_create(*, seller: SandboxSeller, content_type: str) -> SandboxFeedDocument:
-    """createFeedDocument: an empty document and the token of its upload URL (5 minutes)."""
-    if not content_type:
-        raise SandboxError("contentType is required.")
-    now = timezone.now()
+def _document_new(
+    *,
+    seller: SandboxSeller,
+    content_type: str,
+    now: datetime,
+    content: bytes | None = None,
+    is_result: bool = False,
+    compression_algorithm: str = "",
+) -> SandboxFeedDocument:
+    """A feed document with Amazon's identity: its id, and a URL token valid for five minutes
+    from `now`."""
     return SandboxFeedDocument.objects.create(
         seller=seller,
         document_id=f"amzn1.tortuga.4.na.{uuid.uuid4()}",
         url_token=secrets.token_urlsafe(32),
         url_expires_at=now + DOCUMENT_URL_LIFETIME,
         content_type=content_type[:100],
+        content=content,
+        compression_algorithm=compression_algorithm,
+        is_result=is_result,
         created_at=now,
     )
+
+
+def feed_document_create(*, seller: SandboxSeller, content_type: str) -> SandboxFeedDocument:
+    """createFeedDocument: an empty document and the token of its upload URL (5 minutes)."""
+    if not content_type:
+        raise SandboxError("contentType is required.")
+    return _document_new(seller=seller, content_type=content_type, now=timezone.now())
 
 
 def feed_document_url_refresh(*, document: SandboxFeedDocument) -> SandboxFeedDocument:
@@ -173,15 +189,7 @@ def feeds_foreign_create(
     if not feed_type:
         raise SandboxError("feedType is required.")
     now = timezone.now()
-    document = SandboxFeedDocument.objects.create(
-        seller=seller,
-        document_id=f"amzn1.tortuga.4.na.{uuid.uuid4()}",
-        url_token=secrets.token_urlsafe(32),
-        url_expires_at=now + DOCUMENT_URL_LIFETIME,
-        content_type=content_type[:100],
-        content=content,
-        created_at=now,
-    )
+    document = _document_new(seller=seller, content_type=content_type, now=now, content=content)
     return SandboxFeed.objects.create(
         seller=seller,
         feed_id=_new_feed_id(),
@@ -205,22 +213,13 @@ def seller_feed_faults_set(
     applying their first `fatal_applied` messages, with a processing report of those when
     `has_fatal_report`; and how processing reports are compressed (None leaves it). Raises
     SandboxError on a negative count or an unknown compression."""
-    if not all(
-        isinstance(count, int) and 0 <= count <= MAX_FAULT_COUNT
-        for count in (fatal_next, fatal_applied)
-    ):
-        raise SandboxError(f"Counts must be whole numbers from 0 to {MAX_FAULT_COUNT}.")
-    if result_compression is not None and result_compression not in ResultCompression.values:
-        raise SandboxError(f"Unknown report compression {result_compression!r}.")
-    seller.fault_feed_fatal_next = fatal_next
-    seller.fault_feed_fatal_applied = fatal_applied
-    seller.fault_feed_fatal_report = has_fatal_report
-    fields = ["fault_feed_fatal_next", "fault_feed_fatal_applied", "fault_feed_fatal_report"]
-    if result_compression is not None:
-        seller.result_compression = result_compression
-        fields.append("result_compression")
-    seller.save(update_fields=fields)
-    return seller
+    return seller_amazon_behaviour_set(
+        seller=seller,
+        fatal_next=fatal_next,
+        fatal_applied=fatal_applied,
+        has_fatal_report=has_fatal_report,
+        result_compression=result_compression,
+    )
 
 
 def _fatal_fault_consume(seller: SandboxSeller) -> SandboxSeller | None:
@@ -338,16 +337,13 @@ def _is_compressed(seller: SandboxSeller) -> bool:
 
 def _result_document(feed: SandboxFeed, report: bytes, ended: datetime) -> SandboxFeedDocument:
     is_compressed = _is_compressed(feed.seller)
-    return SandboxFeedDocument.objects.create(
+    return _document_new(
         seller=feed.seller,
-        document_id=f"amzn1.tortuga.4.na.{uuid.uuid4()}",
-        url_token=secrets.token_urlsafe(32),
-        url_expires_at=ended + DOCUMENT_URL_LIFETIME,
         content_type=XML_CONTENT_TYPE,
+        now=ended,
         content=gzip.compress(report, mtime=0) if is_compressed else report,
         compression_algorithm=GZIP if is_compressed else "",
         is_result=True,
-        created_at=ended,
     )
 
 

@@ -21,6 +21,7 @@ from seller_central_sandbox.models import (
     SandboxPackage,
     SandboxSeller,
 )
+from seller_central_sandbox.selectors import amazon_now
 from seller_central_sandbox.services.sellers import SandboxError
 
 Status = FulfillmentStatus
@@ -80,6 +81,19 @@ def _move(
     )
 
 
+# Orders get dates after their purchase (ship by, deliver by): years near 9999 overflow.
+MOMENT_RANGE = timedelta(days=10 * 366)
+
+
+def is_within_ten_years(moment: datetime) -> bool:
+    return abs(moment - timezone.now()) <= MOMENT_RANGE
+
+
+def _moment_check(now: datetime | None) -> None:
+    if now is not None and not is_within_ten_years(now):
+        raise SandboxError("Choose a time within ten years of today.")
+
+
 def orders_generate(
     *,
     seller: SandboxSeller,
@@ -94,8 +108,10 @@ def orders_generate(
     seller's next sync sees them once the two-minute rule allows. With a `window` the orders
     are history instead, spread over the `window` before `now` (the demo's seeded past).
     The same (seed, now, window, marketplaces) give the same orders whatever the database
-    holds: only the id of an order whose drawn id is taken differs, redrawn deterministically."""
-    now = now or timezone.now() + timedelta(seconds=seller.clock_offset_seconds)
+    holds: only the id of an order whose drawn id is taken differs, redrawn deterministically.
+    Raises SandboxError for a `now` more than ten years from today."""
+    _moment_check(now)
+    now = now or amazon_now(seller)
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     marketplace_ids = marketplace_ids or seller.marketplace_ids
     created = []
@@ -157,7 +173,9 @@ def orders_lifecycle_advance(
 ) -> Counter:
     """One step of the world moving on, deterministic for a seed: pending orders get paid (or the
     buyer cancels them), Amazon ships its AFN orders, buyers ask to cancel unshipped MFN orders.
-    Returns how many orders took each step."""
+    Returns how many orders took each step. Raises SandboxError for a `now` more than ten years
+    from today."""
+    _moment_check(now)
     now = now or timezone.now()
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     steps: Counter = Counter()

@@ -4,13 +4,19 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from seller_central_sandbox.catalog import DEFAULT_MARKETPLACE_ID, MARKETPLACES
-from seller_central_sandbox.models import SandboxAccessToken, SandboxSeller, SellerRole
+from seller_central_sandbox.models import (
+    ResultCompression,
+    SandboxAccessToken,
+    SandboxSeller,
+    SellerRole,
+)
 from seller_central_sandbox.ratelimit import USAGE_PLANS, usage_plan_rate_is_valid
 
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=3600)
@@ -141,12 +147,7 @@ def seller_roles_set(*, seller: SandboxSeller, roles: list[str]) -> SandboxSelle
     order). From the next call on, the order operations answer 403 without a role that opens
     them, and the buyer's personal data is left out without the restricted role. Raises
     SandboxError on an unknown role."""
-    unknown = sorted(set(roles) - set(SellerRole.values))
-    if unknown:
-        raise SandboxError(f"Unknown roles: {', '.join(unknown)}")
-    seller.roles = [role for role in SellerRole.values if role in roles]
-    seller.save(update_fields=["roles"])
-    return seller
+    return seller_amazon_behaviour_set(seller=seller, roles=roles)
 
 
 # Each call of a slowed seller holds a sandbox thread this long: a minute outlasts our request
@@ -235,11 +236,72 @@ def seller_clock_offset_set(*, seller: SandboxSeller, seconds: int) -> SandboxSe
     call on: searchOrders judges "at least two minutes before the time of the request" by it
     (orders_2026-01-01.json, createdBefore and lastUpdatedBefore), and new orders are placed
     at Amazon's now. Raises SandboxError beyond a day either way."""
-    if not isinstance(seconds, int) or abs(seconds) > MAX_CLOCK_OFFSET_SECONDS:
-        raise SandboxError("The clock offset must be a whole number of seconds within a day.")
-    SandboxSeller.objects.filter(pk=seller.pk).update(clock_offset_seconds=seconds)
-    seller.clock_offset_seconds = seconds
+    return seller_amazon_behaviour_set(seller=seller, clock_offset_seconds=seconds)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_FAULT_COUNT
+
+
+def seller_amazon_behaviour_set(
+    *,
+    seller: SandboxSeller,
+    clock_offset_seconds: int | None = None,
+    roles: list[str] | None = None,
+    result_compression: str | None = None,
+    fatal_next: int | None = None,
+    fatal_applied: int | None = None,
+    has_fatal_report: bool | None = None,
+) -> SandboxSeller:
+    """How Amazon behaves towards the seller's application, from the next call on; None keeps a
+    setting as it is. Its clock (seller_clock_offset_set), the roles the seller granted
+    (seller_roles_set, kept in SellerRole's order), how processing reports are compressed, and
+    the FATAL fault: the next `fatal_next` feeds end FATAL after applying their first
+    `fatal_applied` messages, with a processing report of those when `has_fatal_report`.
+    Everything is checked before anything is saved, in one save under the row lock. Raises
+    SandboxError on a clock offset beyond a day, an unknown role or compression, or a count
+    outside 0..MAX_FAULT_COUNT."""
+    changes: dict = {}
+    if clock_offset_seconds is not None:
+        is_whole = isinstance(clock_offset_seconds, int) and not isinstance(
+            clock_offset_seconds, bool
+        )
+        if not is_whole or abs(clock_offset_seconds) > MAX_CLOCK_OFFSET_SECONDS:
+            raise SandboxError("The clock offset must be a whole number of seconds within a day.")
+        changes["clock_offset_seconds"] = clock_offset_seconds
+    if roles is not None:
+        unknown = sorted(set(roles) - set(SellerRole.values))
+        if unknown:
+            raise SandboxError(f"Unknown roles: {', '.join(unknown)}")
+        changes["roles"] = [role for role in SellerRole.values if role in roles]
+    if result_compression is not None:
+        if result_compression not in ResultCompression.values:
+            raise SandboxError(f"Unknown report compression {result_compression!r}.")
+        changes["result_compression"] = result_compression
+    for name, count in (
+        ("fault_feed_fatal_next", fatal_next),
+        ("fault_feed_fatal_applied", fatal_applied),
+    ):
+        if count is not None:
+            if not _is_count(count):
+                raise SandboxError(f"Counts must be whole numbers from 0 to {MAX_FAULT_COUNT}.")
+            changes[name] = count
+    if has_fatal_report is not None:
+        changes["fault_feed_fatal_report"] = bool(has_fatal_report)
+    with transaction.atomic():
+        locked = SandboxSeller.objects.select_for_update().get(pk=seller.pk)
+        for name, value in changes.items():
+            setattr(locked, name, value)
+            setattr(seller, name, value)
+        locked.save(update_fields=list(changes))
     return seller
+
+
+# The documented plans this sandbox plays go from 0.0056 to 2 requests a second, bursts up to 30:
+# a dynamic plan far beyond them drills nothing.
+MIN_USAGE_PLAN_RATE = Decimal("0.0001")
+MAX_USAGE_PLAN_RATE = Decimal(1000)
+MAX_USAGE_PLAN_BURST = 100_000
 
 
 def seller_usage_plan_set(
@@ -249,14 +311,21 @@ def seller_usage_plan_set(
     on, in every process (Amazon's dynamic usage plans): `rate` (requests per second, as
     x-amzn-RateLimit-Limit states it) and `burst`; None keeps the default of that part, and
     both None restores the documented plan. The rate-limit header states the plan in effect.
-    Raises SandboxError on an unknown operation, a rate that is not a positive number or a
-    burst below 1."""
+    Raises SandboxError on an unknown operation, a rate that is not a number from
+    MIN_USAGE_PLAN_RATE to MAX_USAGE_PLAN_RATE or a burst outside 1..MAX_USAGE_PLAN_BURST."""
     if operation not in USAGE_PLANS:
         raise SandboxError(f"Unknown operation {operation}.")
-    if rate is not None and not usage_plan_rate_is_valid(rate):
-        raise SandboxError("The rate must be a positive number of requests per second.")
-    if burst is not None and (isinstance(burst, bool) or not isinstance(burst, int) or burst < 1):
-        raise SandboxError("The burst must be a whole number of at least 1.")
+    if rate is not None and not (
+        usage_plan_rate_is_valid(rate)
+        and MIN_USAGE_PLAN_RATE <= Decimal(str(rate).strip()) <= MAX_USAGE_PLAN_RATE
+    ):
+        raise SandboxError(
+            f"The rate must be a number of requests per second from {MIN_USAGE_PLAN_RATE} "
+            f"to {MAX_USAGE_PLAN_RATE}."
+        )
+    is_whole = isinstance(burst, int) and not isinstance(burst, bool)
+    if burst is not None and not (is_whole and 1 <= burst <= MAX_USAGE_PLAN_BURST):
+        raise SandboxError(f"The burst must be a whole number from 1 to {MAX_USAGE_PLAN_BURST}.")
     override = {}
     if rate is not None:
         override["rate"] = str(rate).strip()

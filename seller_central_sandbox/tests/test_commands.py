@@ -198,6 +198,59 @@ def test_amazons_behaviour_is_set_from_the_command_line(capsys):
     assert seller.roles == []
 
 
+def test_an_amazon_command_keeps_what_it_is_not_given():
+    # Given a seller whose next 3 feeds end FATAL after 5 messages, without a report
+    seller = create_seller()
+    call_command(
+        "sandbox", "amazon", "--seller-id", seller.seller_id,
+        "--fatal-next", "3", "--fatal-applied", "5", "--fatal-without-report",
+    )  # fmt: skip
+
+    # When only the report compression is changed, then only what FATAL feeds apply
+    call_command(
+        "sandbox", "amazon", "--seller-id", seller.seller_id, "--report-compression", "gzip"
+    )
+    seller.refresh_from_db()
+    assert seller.result_compression == "gzip"
+    assert (seller.fault_feed_fatal_next, seller.fault_feed_fatal_applied) == (3, 5)
+    assert seller.fault_feed_fatal_report is False
+
+    call_command("sandbox", "amazon", "--seller-id", seller.seller_id, "--fatal-applied", "7")
+    seller.refresh_from_db()
+    assert (seller.fault_feed_fatal_next, seller.fault_feed_fatal_applied) == (3, 7)
+    assert seller.fault_feed_fatal_report is False
+    assert seller.result_compression == "gzip"
+
+    # And a report comes back when asked for, on its own
+    call_command("sandbox", "amazon", "--seller-id", seller.seller_id, "--fatal-report")
+    seller.refresh_from_db()
+    assert (seller.fault_feed_fatal_next, seller.fault_feed_fatal_applied) == (3, 7)
+    assert seller.fault_feed_fatal_report is True
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["orders-generate", "--now", "9999-12-31T00:00:00Z"],
+        ["orders-generate", "--now", "0001-01-02T00:00:00Z"],
+        ["lifecycle", "--now", "9999-12-31T00:00:00Z"],
+        ["amazon", "--usage-plan", "getOrder=1e300"],
+        ["amazon", "--usage-plan", "getOrder=0.00000001"],
+        ["amazon", "--usage-plan", "getOrder=1/100001"],
+    ],
+)
+def test_the_command_refuses_what_the_control_page_refuses(arguments):
+    seller = create_seller()
+    action, *rest = arguments
+
+    with pytest.raises(CommandError):
+        call_command("sandbox", action, "--seller-id", seller.seller_id, *rest)
+
+    seller.refresh_from_db()
+    assert seller.usage_plans == {}
+    assert not seller.orders.exists()
+
+
 def test_a_malformed_usage_plan_or_an_unknown_operation_is_an_error():
     seller = create_seller()
 
@@ -215,18 +268,17 @@ def test_a_malformed_usage_plan_or_an_unknown_operation_is_an_error():
 
 
 def test_another_integration_submits_a_feed_of_its_own(capsys):
+    from seller_central_sandbox.testing import order_in_status
+
     seller = create_seller()
-    call_command(
-        "sandbox", "orders-generate", "--seller-id", seller.seller_id, "--count", "10",
-        "--seed", "3",
-    )  # fmt: skip
+    unshipped = order_in_status(seller=seller, status="UNSHIPPED", fulfilled_by="MERCHANT", seed=3)
 
     call_command("sandbox", "integration-feed", "--seller-id", seller.seller_id)
 
     feed = seller.feeds.get()
     assert feed.application == "ERP"
     assert feed.feed_type == "POST_ORDER_ACKNOWLEDGEMENT_DATA"
-    assert b"<StatusCode>Success</StatusCode>" in bytes(feed.input_document.content) or (
-        not SandboxOrder.objects.filter(seller=seller, status="UNSHIPPED").exists()
-    )
+    content = bytes(feed.input_document.content)
+    assert f"<AmazonOrderID>{unshipped.order_id}</AmazonOrderID>".encode() in content
+    assert b"<StatusCode>Success</StatusCode>" in content
     assert f"ERP submitted feed {feed.feed_id}" in capsys.readouterr().out

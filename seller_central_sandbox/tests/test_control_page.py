@@ -340,6 +340,20 @@ def test_a_usage_plan_is_changed_then_restored_from_the_seller_page(
     assert messages_of(response) == ["getOrder is back on its documented usage plan."]
 
 
+def test_the_usage_plan_table_shows_the_plan_the_api_applies(operator_client, sandbox_seller):
+    # Given a stored override whose rate the API ignores (usage_plan_for keeps the documented
+    # one) and whose burst it applies
+    SandboxSeller.objects.filter(pk=sandbox_seller.pk).update(
+        usage_plans={"getOrder": {"rate": "fast", "burst": 40}}
+    )
+
+    page = operator_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
+
+    assert b'<tr data-operation="getOrder"><td>getOrder</td><td>0.5 *</td><td>40</td>' in (
+        page.content
+    )
+
+
 def test_a_bad_usage_plan_is_refused_and_changes_nothing(operator_client, sandbox_seller):
     response = operator_client.post(
         url(sandbox_seller, "usage-plan"), {"operation": "getOrder", "rate": "-1"}

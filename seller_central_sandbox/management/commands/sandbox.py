@@ -11,7 +11,7 @@
     manage.py sandbox amazon --seller-id A1 [--clock-offset SECONDS] [--roles ROLE ...]
         [--usage-plan OPERATION=RATE[/BURST] ...] [--default-usage-plan OPERATION ...]
         [--report-compression none|gzip|alternate]
-        [--fatal-next N [--fatal-applied M] [--fatal-without-report]]
+        [--fatal-next N] [--fatal-applied M] [--fatal-report | --no-fatal-report]
     manage.py sandbox integration-feed --seller-id A1 [--application ERP]
 
 The same seed and --now give the same orders and steps; --now defaults to the current time, so
@@ -25,18 +25,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from seller_central_sandbox.models import ResultCompression, SandboxSeller, SellerRole
-from seller_central_sandbox.services.feeds import seller_feed_faults_set
 from seller_central_sandbox.services.integrations import integration_acknowledgements_submit
 from seller_central_sandbox.services.orders import orders_generate, orders_lifecycle_advance
 from seller_central_sandbox.services.sellers import (
     FaultSettings,
     SandboxError,
     seller_access_tokens_expire,
-    seller_clock_offset_set,
+    seller_amazon_behaviour_set,
     seller_create,
     seller_faults_update,
     seller_rate_limits_refill,
-    seller_roles_set,
     seller_tokens_restore,
     seller_tokens_revoke,
     seller_usage_plan_set,
@@ -146,8 +144,23 @@ class Command(BaseCommand):
         )
         amazon.add_argument("--report-compression", choices=ResultCompression.values)
         amazon.add_argument("--fatal-next", type=int, help="The next N feeds end FATAL.")
-        amazon.add_argument("--fatal-applied", type=int, default=1)
-        amazon.add_argument("--fatal-without-report", action="store_true")
+        amazon.add_argument(
+            "--fatal-applied", type=int, help="Messages a FATAL feed applies before it stops."
+        )
+        amazon.add_argument(
+            "--fatal-report",
+            dest="has_fatal_report",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Whether FATAL feeds have a processing report.",
+        )
+        amazon.add_argument(
+            "--fatal-without-report",
+            dest="has_fatal_report",
+            action="store_const",
+            const=False,
+            help="The same as --no-fatal-report.",
+        )
 
         integration = actions.add_parser(
             "integration-feed",
@@ -208,10 +221,16 @@ class Command(BaseCommand):
         return seller
 
     def _amazon(self, seller: SandboxSeller, options: dict) -> None:
-        if options["clock_offset"] is not None:
-            seller = seller_clock_offset_set(seller=seller, seconds=options["clock_offset"])
-        if options["roles"] is not None:
-            seller = seller_roles_set(seller=seller, roles=options["roles"])
+        # What is not given is kept (None).
+        seller = seller_amazon_behaviour_set(
+            seller=seller,
+            clock_offset_seconds=options["clock_offset"],
+            roles=options["roles"],
+            result_compression=options["report_compression"],
+            fatal_next=options["fatal_next"],
+            fatal_applied=options["fatal_applied"],
+            has_fatal_report=options["has_fatal_report"],
+        )
         for operation, rate, burst in options["usage_plan"]:
             seller = seller_usage_plan_set(
                 seller=seller, operation=operation, rate=rate, burst=burst
@@ -219,14 +238,6 @@ class Command(BaseCommand):
         for operation in options["default_usage_plan"]:
             seller = seller_usage_plan_set(
                 seller=seller, operation=operation, rate=None, burst=None
-            )
-        if options["fatal_next"] is not None or options["report_compression"]:
-            seller = seller_feed_faults_set(
-                seller=seller,
-                fatal_next=_given(options["fatal_next"], seller.fault_feed_fatal_next),
-                fatal_applied=options["fatal_applied"],
-                has_fatal_report=not options["fatal_without_report"],
-                result_compression=options["report_compression"],
             )
         plans = ", ".join(
             f"{name}={plan.get('rate', '-')}/{plan.get('burst', '-')}"
