@@ -75,7 +75,7 @@ def _attention_counts_attach(stores: list[Store]) -> None:
         .annotate(total=Count("*"))
     }
     attention = _per_store(
-        orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
+        orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=[]))
         .values("store_id")
         .annotate(total=Count("*"))
     )

@@ -2,9 +2,9 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from amazon_channel.models import AmazonOrder, AmazonOrderEvent
+from amazon_channel.notes import note
 
 SHIPPING_ADDRESS_KEYS = (
     "name",
@@ -56,8 +56,13 @@ def amazon_order_shipping_address_update(
                 order=locked,
                 kind=AmazonOrderEvent.Kind.ADDRESS_CHANGED,
                 actor=actor,
-                message=_("Shipping address changed by %(user)s: %(fields)s")
-                % {"user": actor.get_username(), "fields": ", ".join(changed)},
+                notes=[
+                    note(
+                        "history.address_changed",
+                        user=actor.get_username(),
+                        fields=", ".join(changed),
+                    )
+                ],
             )
     order.shipping_address = locked.shipping_address
     return locked

@@ -437,7 +437,7 @@ def attention_orders_retry(*, run: SyncRun, client: AmazonClient) -> None:
     Best effort within the rate limit: what is not reached now is retried by the next run.
     """
     store = run.store
-    waiting = store.orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
+    waiting = store.orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=[]))
     order_ids = list(waiting.order_by("last_update_date").values_list("pk", flat=True)[:200])
     # Only ids Amazon could answer for: an over-long id Amazon sent is stored shortened, and a
     # getOrder of that would be refused on every sync.

@@ -10,6 +10,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from amazon_channel.models import AmazonOrderStatus
+from commerce_orders.notes import notes_text as notes_text_of
 
 register = template.Library()
 
@@ -105,3 +106,9 @@ def address_of(order, address_type):
         if address.address_type == address_type:
             return address
     return None
+
+
+@register.filter
+def notes_text(entries) -> str:
+    """Stored notes (commerce_orders.notes) in the reader's language, one a line."""
+    return notes_text_of(entries)
