@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from amazon_channel.models import AmazonOrder, OutboxMessage
+from amazon_channel.services.cancellation import cancellation_reject
 from amazon_channel.services.commerce import commerce_orders_follow
 from amazon_channel.services.orders import amazon_orders_upsert
 from amazon_channel.services.outbox import outbox_message_settle
@@ -18,7 +19,11 @@ from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_services_orders import order_payload
 from commerce_orders.notes import notes_text
 from commerce_orders.tests.factories import ProductFactory
-from dashboard.tests.factories import COMMERCE_PERMISSIONS, user_with_app_permissions
+from dashboard.tests.factories import (
+    COMMERCE_PERMISSIONS,
+    CancellationFactory,
+    user_with_app_permissions,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +183,17 @@ def test_a_payload_problem_is_stored_as_codes_not_sentences(store):
     with translation.override("de"):
         german = notes_text(order.order_notes)
     assert "has no seller SKU" not in german and "SKU" in german
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_rejection_in_our_words_shows_in_the_merchants_language(merchant, store, language):
+    english = "Amazon does not find the order: the cancellation was not applied."
+    cancellation = CancellationFactory(order__store=store)
+    # What the feed's verification writes when Amazon no longer knows the order.
+    cancellation_reject(cancellation=cancellation, amazon_message=english)
+    order = cancellation.order
+
+    html = page(merchant, reverse("dashboard:order_detail", args=[store.pk, order.pk]), language)
+
+    assert english not in html
+    assert html.replace("&#x27;", "'").count(translated(language, english)) == 2  # notice, history
