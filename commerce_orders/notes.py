@@ -35,8 +35,9 @@ def messages_register(templates: dict[str, Promise]) -> None:
 def _stored(value):
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, Promise):  # a label: kept as text only when it has no code
-        return str(value)
+    if isinstance(value, Promise):
+        # Stored as text it would stay in the writer's language: a label needs its own code.
+        raise TypeError(f"a translated label as a parameter: give it a code ({value!r})")
     if isinstance(value, list | tuple):
         return [_stored(part) for part in value]
     return value

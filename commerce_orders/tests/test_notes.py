@@ -8,6 +8,7 @@ import polib
 import pytest
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from commerce_orders.notes import (
     MESSAGES,
@@ -145,3 +146,8 @@ def test_a_credit_memo_line_of_two_sentences_becomes_two_notes():
         note("commerce.credit_memo_created", number="000000001", amount="5.00", currency="EUR"),
         note("commerce.refunded_items_returned"),
     ]
+
+
+def test_a_translated_label_as_a_parameter_is_refused_it_needs_a_code():
+    with pytest.raises(TypeError):
+        note("history.accepted", kind=gettext_lazy("shipment"))
