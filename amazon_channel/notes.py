@@ -148,6 +148,11 @@ messages_register(
             "Seller Central does not show the %(kind)s (confirmed by the user): "
             "sending it to Amazon again."
         ),
+        # What SP-API calls said (spapi.py), in a store's history.
+        "store.credentials_rejected": _(
+            "Amazon rejected the store's credentials (%(code)s): %(message)s"
+        ),
+        "store.login_unavailable": _("Login with Amazon is unavailable."),
         # Amazon's refusals (services/outbox.py) and what a feed's answer said (feeds.py).
         "refusal.numbered": _("Amazon refused the %(kind)s #%(number)s: %(reason)s"),
         "refusal.plain": _("Amazon refused the %(kind)s: %(reason)s"),

@@ -43,7 +43,7 @@ def _stored(value):
     return value
 
 
-def note(code: str, **params) -> dict:
+def note(code: str, /, **params) -> dict:
     """The stored form of message `code` with its parameters; raises KeyError for an unknown
     code (a typo must fail where it is written, not on a page)."""
     if code not in MESSAGES:

@@ -10,11 +10,12 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from amazon_channel.models import AmazonOrder, OutboxMessage
+from amazon_channel.models import AmazonOrder, OutboxMessage, SyncState
 from amazon_channel.services.cancellation import cancellation_reject
 from amazon_channel.services.commerce import commerce_orders_follow
 from amazon_channel.services.orders import amazon_orders_upsert
 from amazon_channel.services.outbox import outbox_message_settle
+from amazon_channel.services.sync import store_problem_report
 from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_services_orders import order_payload
 from commerce_orders.notes import notes_text
@@ -197,3 +198,25 @@ def test_a_rejection_in_our_words_shows_in_the_merchants_language(merchant, stor
 
     assert english not in html
     assert html.replace("&#x27;", "'").count(translated(language, english)) == 2  # notice, history
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_store_history_says_why_it_needs_reauthorization_in_the_merchants_language(
+    merchant, store, language
+):
+    amazon_words = "The refresh token is invalid."
+    # What the sync does with AmazonAuthorizationError's message (spapi.py).
+    store_problem_report(
+        store.pk,
+        SyncState.NEEDS_REAUTHORIZATION,
+        f"Amazon rejected the store's credentials (invalid_grant): {amazon_words}",
+    )
+
+    html = page(merchant, reverse("dashboard:store_detail", args=[store.pk]), language)
+    history = html[html.index('data-section="store-history"') :].replace("&#x27;", "'")
+
+    sentence = translated(
+        language, "Amazon rejected the store's credentials (%(code)s): %(message)s"
+    )
+    assert sentence % {"code": "invalid_grant", "message": amazon_words} in history
+    assert "Amazon rejected the store's credentials" not in history
