@@ -33,6 +33,7 @@ from amazon_channel.services.stores import (
     store_token_endpoint_resolve,
 )
 from commerce_orders.admin import AppendOnlyAdminMixin
+from commerce_orders.notes import notes_text
 
 
 def preformatted(text: str):
@@ -246,13 +247,13 @@ class StoreAdmin(admin.ModelAdmin):
 
 @admin.register(StoreEvent)
 class StoreEventAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "store", "kind", "actor", "changed_settings", "message")
+    list_display = ("created_at", "store", "kind", "actor", "changed_settings", "message_text")
     list_filter = ("kind", "store")
     list_select_related = ("store", "actor")
     search_fields = ("store__name", "actor__username")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    fields = ("created_at", "store", "kind", "actor", "changed_settings", "message")
+    fields = ("created_at", "store", "kind", "actor", "changed_settings", "message_text")
     readonly_fields = fields
 
     @admin.display(description=_("changes"))
@@ -292,7 +293,7 @@ class AmazonOrderPackageInline(AppendOnlyAdminMixin, admin.TabularInline):
 class AmazonOrderEventInline(AppendOnlyAdminMixin, admin.TabularInline):
     model = AmazonOrderEvent
     extra = 0
-    fields = ("created_at", "kind", "actor", "old_status", "new_status", "message")
+    fields = ("created_at", "kind", "actor", "old_status", "new_status", "message_text")
     readonly_fields = fields
 
 
@@ -327,9 +328,25 @@ class AmazonOrderAdmin(admin.ModelAdmin):
         "updated_at",
         "last_update_date",
         "commerce_order",
-        "commerce_import_error",
+        "order_notes_shown",
+        "channel_notes_shown",
+        "commerce_import_error_shown",
     )
+    # The notes are codes (commerce_orders.notes): shown in the reader's language, not edited.
+    exclude = ("order_notes", "channel_notes", "commerce_import_error")
     inlines = (AmazonOrderItemInline, AmazonOrderPackageInline, AmazonOrderEventInline)
+
+    @admin.display(description=_("order notes"))
+    def order_notes_shown(self, order):
+        return notes_text(order.order_notes)
+
+    @admin.display(description=_("Amazon's refusals"))
+    def channel_notes_shown(self, order):
+        return notes_text(order.channel_notes)
+
+    @admin.display(description=_("import error"))
+    def commerce_import_error_shown(self, order):
+        return notes_text(order.commerce_import_error)
 
 
 @admin.register(AmazonOrderEvent)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amazon_channel.fields import EncryptedTextField, JSONTextField
 from amazon_channel.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
+from commerce_orders.notes import notes_render
 
 
 class Region(models.TextChoices):
@@ -176,12 +177,14 @@ class AmazonOrder(models.Model):
     buyer_cancellation_reason = models.CharField(
         _("buyer's cancellation reason"), max_length=255, blank=True
     )
-    order_notes = models.TextField(_("order notes"), blank=True)
+    # The three notes are lists of notes (commerce_orders.notes): codes shown in the reader's
+    # language, and text as a person or Amazon wrote it.
+    order_notes = models.JSONField(_("order notes"), default=list, blank=True)
     # What Amazon refused of our messages about this order (a shipment, a refund); cleared when
     # a retry goes through.
-    channel_notes = models.TextField(_("Amazon's refusals"), blank=True)
+    channel_notes = models.JSONField(_("Amazon's refusals"), default=list, blank=True)
     # Why no Commerce order could be created yet (a missing SKU...); retried on every sync.
-    commerce_import_error = models.TextField(_("import error"), blank=True)
+    commerce_import_error = models.JSONField(_("import error"), default=list, blank=True)
     # Set while the last read of this order found something to fix; retried on every sync.
     needs_attention = models.BooleanField(_("needs attention"), default=False)
     commerce_order = models.OneToOneField(
@@ -225,7 +228,7 @@ class AmazonOrder(models.Model):
             ),
             models.Index(
                 fields=("store",),
-                condition=Q(needs_attention=True) | ~Q(commerce_import_error=""),
+                condition=Q(needs_attention=True) | ~Q(commerce_import_error=[]),
                 name="amazon_order_store_attention",
             ),
             # All Orders sorted by Grand Total (a missing total sorts as -1, see selectors).
@@ -696,6 +699,8 @@ class AmazonOrderEvent(models.Model):
     )
     old_status = models.CharField(_("old status"), max_length=24, blank=True)
     new_status = models.CharField(_("new status"), max_length=24, blank=True)
+    # What the system says, as codes (commerce_orders.notes); `message` keeps Amazon's words.
+    notes = models.JSONField(_("notes"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
@@ -706,6 +711,11 @@ class AmazonOrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind}"
+
+    @property
+    def message_text(self) -> str:
+        """The system's notes in the reader's language, then the message as written."""
+        return "\n".join([*notes_render(self.notes), *([self.message] if self.message else [])])
 
     @property
     def actor_label(self) -> str:
@@ -740,6 +750,8 @@ class StoreEvent(models.Model):
     )
     # {field name: [old, new]} of the settings that changed, as stored (never a credential).
     changes = models.JSONField(_("changes"), default=dict, blank=True)
+    # What the system says, as codes (commerce_orders.notes); `message` keeps Amazon's words.
+    notes = models.JSONField(_("notes"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
@@ -753,6 +765,11 @@ class StoreEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.kind}"
+
+    @property
+    def message_text(self) -> str:
+        """The system's notes in the reader's language, then the message as written."""
+        return "\n".join([*notes_render(self.notes), *([self.message] if self.message else [])])
 
     @property
     def actor_label(self) -> str:

@@ -30,8 +30,6 @@ from functools import cache
 import orjson
 from django.db import connection, models
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from amazon_channel.fields import SerializedJSON, json_bytes
 from amazon_channel.models import (
@@ -41,6 +39,7 @@ from amazon_channel.models import (
     AmazonOrderStatus,
     FulfillmentChannel,
 )
+from amazon_channel.notes import note
 
 STATUS_BY_FULFILLMENT_STATUS = {
     "PENDING_AVAILABILITY": AmazonOrderStatus.PENDING_AVAILABILITY,
@@ -59,9 +58,9 @@ PRICELESS_STATUSES = {AmazonOrderStatus.PENDING, AmazonOrderStatus.PENDING_AVAIL
 # The merchant still has to ship these: the parcel needs the recipient's whole address.
 TO_SHIP_STATUSES = {AmazonOrderStatus.UNSHIPPED, AmazonOrderStatus.PARTIALLY_SHIPPED}
 PARCEL_ADDRESS_PARTS = (
-    ("name", gettext_lazy("name")),
-    ("addressLine1", gettext_lazy("street")),
-    ("postalCode", gettext_lazy("postal code")),
+    ("name", note("part.address_name")),
+    ("addressLine1", note("part.address_street")),
+    ("postalCode", note("part.address_postal_code")),
 )
 ADDRESS_KEYS = (
     "name",
@@ -79,18 +78,18 @@ ADDRESS_KEYS = (
 
 
 # How the values are named in Order Notes (translated when a note is written).
-ITEM_ID_LABEL = gettext_lazy("An item id")
-PACKAGE_REFERENCE_LABEL = gettext_lazy("A package reference")
-ORDER_NUMBER_LABEL = gettext_lazy("The order number")
-CURRENCY_LABEL = gettext_lazy("The currency")
-ITEM_LABEL = gettext_lazy("Item")
-GRAND_TOTAL_LABEL = gettext_lazy("The grand total")
-MARKETPLACE_ID_LABEL = gettext_lazy("The marketplace id")
-SERVICE_LEVEL_LABEL = gettext_lazy("The service level")
-BUYER_NAME_LABEL = gettext_lazy("The buyer's name")
-BUYER_EMAIL_LABEL = gettext_lazy("The buyer's email")
-BUYER_CANCELLATION_REASON_LABEL = gettext_lazy("The buyer's cancellation reason")
-PACKAGE_LABEL = gettext_lazy("Package")
+ITEM_ID_LABEL = note("part.item_id_label")
+PACKAGE_REFERENCE_LABEL = note("part.package_reference_label")
+ORDER_NUMBER_LABEL = note("part.order_number_label")
+CURRENCY_LABEL = note("part.currency_label")
+ITEM_LABEL = note("part.item_label")
+GRAND_TOTAL_LABEL = note("part.grand_total_label")
+MARKETPLACE_ID_LABEL = note("part.marketplace_id_label")
+SERVICE_LEVEL_LABEL = note("part.service_level_label")
+BUYER_NAME_LABEL = note("part.buyer_name_label")
+BUYER_EMAIL_LABEL = note("part.buyer_email_label")
+BUYER_CANCELLATION_REASON_LABEL = note("part.buyer_cancellation_reason_label")
+PACKAGE_LABEL = note("part.package_label")
 
 
 def _lengths(model: type[models.Model]) -> dict[str, int]:
@@ -206,29 +205,27 @@ class ParsedOrder:
     fields: dict
     items: list[dict]
     packages: list[dict]
-    # What needs fixing: the order is flagged and read again on the next sync.
-    problems: list[str] = field(default_factory=list)
+    # What needs fixing: the order is flagged and read again on the next sync. Both lists hold
+    # notes (commerce_orders.notes), shown in the reader's language.
+    problems: list[dict] = field(default_factory=list)
     # What is normal but would surprise a merchant: written in Order Notes, not flagged.
-    notes: list[str] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
     # A value could not be stored as Amazon sent it: status Error, never imported into Commerce.
     is_error: bool = False
     # Amazon withheld parts of the address the merchant's parcel needs: a problem only while
     # the address written lacks them (the merchant may complete it, services/orders.py).
-    withheld_address_problem: str = ""
+    withheld_address_problem: dict | None = None
 
 
-def _excerpt(value) -> str:
+def _excerpt(value) -> str | dict:
     """What Amazon sent, quoted briefly and safely: a repr (controls and bidirectional marks
     show escaped) of at most EXCERPT_LENGTH characters, with the length of a longer text."""
     if isinstance(value, str):
         if len(value) <= EXCERPT_LENGTH:
             return repr(value)
-        return _("%(start)s… (%(count)d characters)") % {
-            "start": repr(value[:EXCERPT_LENGTH]),
-            "count": len(value),
-        }
+        return note("part.excerpt", start=repr(value[:EXCERPT_LENGTH]), count=len(value))
     if isinstance(value, dict | list):
-        return _("a JSON %(kind)s") % {"kind": "object" if isinstance(value, dict) else "array"}
+        return note("part.json_object" if isinstance(value, dict) else "part.json_array")
     text = repr(value)
     return text if len(text) <= EXCERPT_LENGTH else text[:EXCERPT_LENGTH] + "…"
 
@@ -255,11 +252,11 @@ class _Reading:
     """What a payload is read against: the order's currency, and where to say what is wrong."""
 
     currency: str
-    problems: list[str]
-    notes: list[str] = field(default_factory=list)
+    problems: list[dict]
+    notes: list[dict] = field(default_factory=list)
     is_error: bool = False
 
-    def unstorable(self, message: str) -> None:
+    def unstorable(self, message: dict) -> None:
         """A value cannot be stored as Amazon sent it: said, and the order becomes Error."""
         self.problems.append(message)
         self.is_error = True
@@ -272,17 +269,11 @@ class _Reading:
         text = _as_text(value)
         if text is None:
             if not _is_absent(value):
-                self.unstorable(
-                    _("%(what)s: Amazon sent %(value)s, which is not an identifier.")
-                    % {"what": what, "value": _excerpt(value)}
-                )
+                self.unstorable(note("order.not_identifier", what=what, value=_excerpt(value)))
             return ""
         text = clean_text(text)
         if len(text) > length:
-            self.unstorable(
-                _("%(what)s: Amazon sent %(value)s; at most %(limit)d characters can be stored.")
-                % {"what": what, "value": _excerpt(text), "limit": length}
-            )
+            self.unstorable(note("order.too_long", what=what, value=_excerpt(text), limit=length))
             return text[:length]
         return text
 
@@ -293,10 +284,7 @@ class _Reading:
         so that two different ones never share a row and the same one finds its row again."""
         text = self.identifier(value, what=what, length=MAX_KEY_LENGTH)
         if len(text) > length:
-            self.unstorable(
-                _("%(what)s: Amazon sent %(value)s; at most %(limit)d characters can be stored.")
-                % {"what": what, "value": _excerpt(text), "limit": length}
-            )
+            self.unstorable(note("order.too_long", what=what, value=_excerpt(text), limit=length))
             digest = hashlib.sha256(text.encode()).hexdigest()[:11]
             return f"{text[: length - 12]}~{digest}"
         return text
@@ -317,16 +305,16 @@ class _Reading:
         if text is None:
             if not _is_absent(value):
                 self.notes.append(
-                    _("%(what)s: Amazon sent %(value)s instead of text; it was left out.")
-                    % {"what": what, "value": _("a value") if is_personal else _excerpt(value)}
+                    note(
+                        "order.not_text",
+                        what=what,
+                        value=note("part.a_value") if is_personal else _excerpt(value),
+                    )
                 )
             return ""
         text = clean_text(text)
         if len(text) > length:
-            self.notes.append(
-                _("%(what)s: Amazon sent %(count)d characters; the first %(limit)d are kept.")
-                % {"what": what, "count": len(text), "limit": length}
-            )
+            self.notes.append(note("order.text_cut", what=what, count=len(text), limit=length))
             return text[:length]
         return text
 
@@ -351,10 +339,7 @@ class _Reading:
             except (ValueError, OverflowError):
                 parsed = None
         if parsed is None or not EARLIEST_DATE <= parsed < LATEST_DATE:
-            self.unstorable(
-                _("%(what)s: Amazon sent %(value)s, which is not a possible date.")
-                % {"what": what, "value": _excerpt(value)}
-            )
+            self.unstorable(note("order.not_date", what=what, value=_excerpt(value)))
             return None
         return parsed
 
@@ -379,32 +364,30 @@ class _Reading:
         reason = None
         value = None
         if not isinstance(money, dict) or isinstance(amount, bool):
-            reason = _("is not an amount of money")
+            reason = note("part.not_money")
         elif not isinstance(amount, str | int | float):
-            reason = _("is not a number")
+            reason = note("part.not_number")
         else:
             try:
                 value = Decimal(str(amount))
             except (InvalidOperation, ValueError):
-                reason = _("is not a number")
+                reason = note("part.not_number")
         if value is not None:
             # Exact comparisons only: arithmetic on 1e999999999 overflows the decimal context.
             if not value.is_finite():
-                reason = _("is not a number")
+                reason = note("part.not_number")
             elif value.copy_abs() >= MONEY_LIMIT:
-                reason = _("is too large to store")
+                reason = note("part.too_large")
             else:
                 cents = _cents(value)
                 if cents is None:
-                    places = {"places": MONEY_PLACES}
-                    reason = _("has more than %(places)d decimal places") % places
+                    reason = note("part.decimal_places", places=MONEY_PLACES)
                 elif cents.is_signed() and not is_signed:
-                    reason = _("is negative")
+                    reason = note("part.negative")
                 else:
                     return cents
         self.unstorable(
-            _("%(what)s %(value)s %(reason)s; it was left out.")
-            % {"what": what, "value": _excerpt(amount), "reason": reason}
+            note("order.amount_left_out", what=what, value=_excerpt(amount), reason=reason)
         )
         return None
 
@@ -416,11 +399,13 @@ class _Reading:
         is_count = isinstance(value, int) and not isinstance(value, bool)
         if is_count and 0 <= value <= quantity_limit():
             return value
-        self.unstorable(
-            _("%(what)s: Amazon sent the quantity %(value)s, which cannot be stored.")
-            % {"what": what, "value": _excerpt(value)}
-        )
+        self.unstorable(note("order.quantity_unstorable", what=what, value=_excerpt(value)))
         return None
+
+
+def _part(where: dict, part) -> dict:
+    """ "Item 1: the SKU": what of an item or package a note is about."""
+    return note("part.of", where=where, part=part)
 
 
 def _cents(value: Decimal) -> Decimal | None:
@@ -449,7 +434,7 @@ def _enum_key(value) -> str | None:
 BREAKDOWN_KINDS = ("ITEM", "TAX", "SHIPPING")
 
 
-def _breakdowns(breakdowns, reading: _Reading, where: str) -> dict[str, Decimal | None]:
+def _breakdowns(breakdowns, reading: _Reading, where: dict) -> dict[str, Decimal | None]:
     """The sum of each kind's entries of a proceeds breakdown, None for a kind without any. An
     entry whose amount cannot be money is left out and makes the order an Error order; one in
     another currency than the order's is left out and said in `reading.problems`: adding it
@@ -460,15 +445,21 @@ def _breakdowns(breakdowns, reading: _Reading, where: str) -> dict[str, Decimal 
         if not isinstance(kind, str) or kind not in amounts:
             continue
         subtotal = _dict(entry.get("subtotal"))
-        amount = reading.amount(subtotal, what=f"{where}: the {kind} amount")
+        amount = reading.amount(subtotal, what=_part(where, note("part.kind_amount", kind=kind)))
         if amount is None:
             continue
         currency = _as_text(subtotal.get("currencyCode")) or ""
         if reading.currency and currency and currency != reading.currency:
             shown = currency if currency.isalnum() and len(currency) <= 8 else _excerpt(currency)
             reading.problems.append(
-                f"{where}: the {kind} amount {amount} {shown} is not in the order's currency "
-                f"{reading.currency}; it was left out."
+                note(
+                    "order.other_currency",
+                    where=where,
+                    kind=kind,
+                    amount=amount,
+                    currency=shown,
+                    order_currency=reading.currency,
+                )
             )
         else:
             amounts[kind].append(amount)
@@ -476,10 +467,7 @@ def _breakdowns(breakdowns, reading: _Reading, where: str) -> dict[str, Decimal 
     for kind, found in amounts.items():
         total = sum(found, ZERO) if found else None
         if total is not None and abs(total) >= MONEY_LIMIT:
-            reading.unstorable(
-                _("%(where)s: the %(kind)s amounts add up to more than can be stored.")
-                % {"where": where, "kind": kind}
-            )
+            reading.unstorable(note("order.amounts_too_large", where=where, kind=kind))
             total = None
         totals[kind] = total
     return totals
@@ -489,60 +477,68 @@ def _item(payload: dict, reading: _Reading) -> dict | None:
     problems = reading.problems
     raw_id = payload.get("orderItemId")
     if _is_absent(raw_id):
-        problems.append("An order item has no orderItemId; it was left out.")
+        problems.append(note("order.item_without_id"))
         return None
     item_id = reading.key(raw_id, what=ITEM_ID_LABEL, length=ITEM_LENGTHS["order_item_id"])
     if not item_id:
         return None
-    where = f"Item {item_id}"
+    where = note("part.item", id=item_id)
     product = _dict(payload.get("product"))
     proceeds = _dict(payload.get("proceeds"))
     fulfillment = _dict(payload.get("fulfillment"))
     condition = _dict(product.get("condition"))
     quantity_ordered = reading.quantity(
-        payload.get("quantityOrdered"), what=f"{where}: quantityOrdered"
+        payload.get("quantityOrdered"), what=_part(where, "quantityOrdered")
     )
     if quantity_ordered is None:
-        problems.append(f"{where} has no valid quantityOrdered.")
+        problems.append(note("order.item_without_quantity", where=where))
         quantity_ordered = 0
     quantity_shipped = reading.quantity(
-        fulfillment.get("quantityFulfilled"), what=f"{where}: quantityFulfilled"
+        fulfillment.get("quantityFulfilled"), what=_part(where, "quantityFulfilled")
     )
     quantity_shipped = quantity_shipped or 0
     if quantity_shipped > quantity_ordered:
-        problems.append(f"{where} reports {quantity_shipped} shipped of {quantity_ordered}.")
+        problems.append(
+            note(
+                "order.item_shipped_more",
+                where=where,
+                shipped=quantity_shipped,
+                ordered=quantity_ordered,
+            )
+        )
         quantity_shipped = quantity_ordered
     seller_sku = reading.identifier(
-        product.get("sellerSku"), what=f"{where}: the SKU", length=ITEM_LENGTHS["seller_sku"]
+        product.get("sellerSku"),
+        what=_part(where, note("part.sku")),
+        length=ITEM_LENGTHS["seller_sku"],
     )
     if not seller_sku:
-        problems.append(f"{where} has no seller SKU.")
+        problems.append(note("order.item_without_sku", where=where))
     breakdowns = proceeds.get("breakdowns")
     unit_price = reading.amount(
-        _dict(product.get("price")).get("unitPrice"), what=f"{where}: the unit price"
+        _dict(product.get("price")).get("unitPrice"), what=_part(where, note("part.unit_price"))
     )
     totals = _breakdowns(breakdowns, reading, where)
     item_price = totals["ITEM"]
     if item_price is None and unit_price is not None:
         item_price = unit_price * quantity_ordered
         if item_price >= MONEY_LIMIT:
-            reading.unstorable(
-                _("%(where)s: the unit price times the quantity is more than can be stored.")
-                % {"where": where}
-            )
+            reading.unstorable(note("order.item_price_too_large", where=where))
             item_price = None
     return {
         "order_item_id": item_id,
         "asin": reading.identifier(
-            product.get("asin"), what=f"{where}: the ASIN", length=ITEM_LENGTHS["asin"]
+            product.get("asin"), what=_part(where, note("part.asin")), length=ITEM_LENGTHS["asin"]
         ),
         "seller_sku": seller_sku,
         "title": reading.text(
-            product.get("title"), what=f"{where}: the title", length=ITEM_LENGTHS["title"]
+            product.get("title"),
+            what=_part(where, note("part.title")),
+            length=ITEM_LENGTHS["title"],
         ),
         "condition": reading.text(
             condition.get("conditionType"),
-            what=f"{where}: the condition",
+            what=_part(where, note("part.condition")),
             length=ITEM_LENGTHS["condition"],
         ).title(),
         "quantity_ordered": quantity_ordered,
@@ -555,17 +551,19 @@ def _item(payload: dict, reading: _Reading) -> dict | None:
     }
 
 
-def _package_items(entries, reading: _Reading, where: str) -> list[dict]:
+def _package_items(entries, reading: _Reading, where: dict) -> list[dict]:
     items = []
     for entry in _list(entries):
         if not isinstance(entry, dict):
             continue
         item_id = reading.identifier(
             entry.get("orderItemId"),
-            what=f"{where}: an item id",
+            what=_part(where, note("part.an_item_id")),
             length=ITEM_LENGTHS["order_item_id"],
         )
-        quantity = reading.quantity(entry.get("quantity"), what=f"{where}: a quantity")
+        quantity = reading.quantity(
+            entry.get("quantity"), what=_part(where, note("part.a_quantity"))
+        )
         items.append({"orderItemId": item_id or None, "quantity": quantity})
     return items
 
@@ -581,43 +579,42 @@ def _package(payload: dict, reading: _Reading) -> dict | None:
     )
     if not reference:
         return None
-    where = f"Package {reference}"
+    where = note("part.package", id=reference)
     return {
         "package_reference_id": reference,
         "carrier": reading.identifier(
-            payload.get("carrier"), what=f"{where}: the carrier", length=PACKAGE_LENGTHS["carrier"]
+            payload.get("carrier"),
+            what=_part(where, note("part.carrier")),
+            length=PACKAGE_LENGTHS["carrier"],
         ),
         "shipping_service": reading.text(
             payload.get("shippingService"),
-            what=f"{where}: the shipping service",
+            what=_part(where, note("part.shipping_service")),
             length=PACKAGE_LENGTHS["shipping_service"],
         ),
         "tracking_number": reading.identifier(
             payload.get("trackingNumber"),
-            what=f"{where}: the tracking number",
+            what=_part(where, note("part.tracking_number")),
             length=PACKAGE_LENGTHS["tracking_number"],
         ),
-        "ship_time": reading.timestamp(payload.get("shipTime"), what=f"{where}: shipTime"),
+        "ship_time": reading.timestamp(payload.get("shipTime"), what=_part(where, "shipTime")),
         "status": reading.identifier(
             _dict(payload.get("packageStatus")).get("status"),
-            what=f"{where}: the status",
+            what=_part(where, note("part.status")),
             length=PACKAGE_LENGTHS["status"],
         ),
         "items": _package_items(payload.get("packageItems"), reading, where),
     }
 
 
-def _unique(entries: list[dict], key: str, reading: _Reading, what: str) -> list[dict]:
+def _unique(entries: list[dict], key: str, reading: _Reading, what: dict) -> list[dict]:
     """The entries with distinct `key`s: Amazon sending one twice is impossible, and two rows
     with one key would fail the page's upsert; the later ones are left out, the order is Error."""
     seen: set[str] = set()
     unique = []
     for entry in entries:
         if entry[key] in seen:
-            reading.unstorable(
-                _("%(what)s %(id)s appears twice; the second was left out.")
-                % {"what": what, "id": _excerpt(entry[key])}
-            )
+            reading.unstorable(note("order.appears_twice", what=what, id=_excerpt(entry[key])))
             continue
         seen.add(entry[key])
         unique.append(entry)
@@ -640,42 +637,33 @@ def _address(value) -> dict:
     return address
 
 
-def parcel_address_missing(address: dict) -> list[str]:
-    """The parts of a shipping address a parcel needs that it lacks (name, street, postal code)."""
-    return [str(label) for key, label in PARCEL_ADDRESS_PARTS if not address.get(key)]
+def parcel_address_missing(address: dict) -> list[dict]:
+    """The parts of a shipping address a parcel needs that it lacks (name, street, postal code),
+    as notes."""
+    return [part for key, part in PARCEL_ADDRESS_PARTS if not address.get(key)]
 
 
-def _address_check(status: str, address: dict, problems: list[str], notes: list[str]) -> str:
+def _address_check(
+    status: str, address: dict, problems: list[dict], notes: list[dict]
+) -> dict | None:
     """What a merchant-fulfilled order's address says; returns the withheld-address problem of
-    an order waiting for the merchant's parcel ("" otherwise). Amazon shares the recipient's
+    an order waiting for the merchant's parcel (None otherwise). Amazon shares the recipient's
     name, street and postal code only with apps holding the restricted Direct-to-Consumer
     Shipping role, and only for Unshipped, PartiallyShipped and Shipped orders (Access Orders PII,
     https://developer-docs.amazon.com/sp-api/docs/access-orders-pii); city, region and country
     come without them. An order waiting for the merchant's parcel cannot go without them."""
-    missing = parcel_address_missing(address)
-    if not missing:
-        return ""
-    parts = ", ".join(missing)
+    parts = parcel_address_missing(address)
+    if not parts:
+        return None
     if status in TO_SHIP_STATUSES:
-        return _(
-            "Amazon withheld the recipient's %(parts)s, which the parcel needs. Amazon "
-            "shares them only with apps that hold the Direct-to-Consumer Shipping role: "
-            "the seller's authorization of this app may lack it. The order is not imported "
-            "into Commerce and is read again on every sync until they arrive."
-        ) % {"parts": parts}
+        return note("order.address_withheld", parts=parts)
     if status == AmazonOrderStatus.SHIPPED and not address:
-        problems.append("The order has no shipping address.")
+        problems.append(note("order.no_address"))
     elif status == AmazonOrderStatus.SHIPPED:
-        notes.append(
-            _(
-                "Amazon shared no recipient's %(parts)s for this shipped order: the seller's "
-                "authorization of this app may lack the Direct-to-Consumer Shipping role."
-            )
-            % {"parts": parts}
-        )
+        notes.append(note("order.address_withheld_shipped", parts=parts))
     elif status in PRICELESS_STATUSES:
-        notes.append(_("Amazon shares the recipient's name and address once the order is paid."))
-    return ""
+        notes.append(note("order.address_after_payment"))
+    return None
 
 
 def _order_id(payload) -> str:
@@ -711,9 +699,9 @@ def parse_order(payload: dict) -> ParsedOrder:
     order_id = _order_id(payload)
     if _is_absent(payload.get("createdTime")) or _is_absent(payload.get("lastUpdatedTime")):
         raise UnreadableOrder(
-            f"Order {_excerpt(order_id)} has no readable createdTime/lastUpdatedTime."
+            f"Order {order_id[:EXCERPT_LENGTH]!r} has no readable createdTime/lastUpdatedTime."
         )
-    problems: list[str] = []
+    problems: list[dict] = []
     reading = _Reading(currency="", problems=problems)
     id_length = ORDER_LENGTHS["amazon_order_id"]
     order_id = reading.key(order_id, what=ORDER_NUMBER_LABEL, length=id_length)
@@ -727,15 +715,17 @@ def parse_order(payload: dict) -> ParsedOrder:
     raw_status = fulfillment.get("fulfillmentStatus")
     status = STATUS_BY_FULFILLMENT_STATUS.get(_enum_key(raw_status))
     if status is None:
-        reading.unstorable(f"Unknown order status {_excerpt(raw_status)}.")
+        reading.unstorable(note("order.unknown_status", value=_excerpt(raw_status)))
     raw_channel = fulfillment.get("fulfilledBy")
     channel = CHANNEL_BY_FULFILLED_BY.get(_enum_key(raw_channel))
     if channel is None:
         # None sent is a gap to fill on the next read; a value we do not know is not storable.
         if _is_absent(raw_channel):
-            problems.append("The order has no fulfillment channel.")
+            problems.append(note("order.no_fulfillment_channel"))
         else:
-            reading.unstorable(f"Unknown fulfillment channel {_excerpt(raw_channel)}.")
+            reading.unstorable(
+                note("order.unknown_fulfillment_channel", value=_excerpt(raw_channel))
+            )
         channel = FulfillmentChannel.MERCHANT
 
     buyer = _dict(payload.get("buyer"))
@@ -755,33 +745,28 @@ def parse_order(payload: dict) -> ParsedOrder:
         ITEM_LABEL,
     )
     if not items:
-        problems.append("The order has no items.")
+        problems.append(note("order.no_items"))
     order_total = reading.amount(grand_total, what=GRAND_TOTAL_LABEL, is_signed=True)
     if order_total is not None and order_total < 0:
-        reading.unstorable(f"The grand total {order_total} is negative; it was left out.")
+        reading.unstorable(note("order.negative_grand_total", amount=order_total))
         order_total = None
     if order_total is None and status not in PRICELESS_STATUSES:
-        problems.append("The order has no grand total.")
-    notes: list[str] = []
+        problems.append(note("order.no_grand_total"))
+    notes: list[dict] = []
     is_priceless = order_total is None or any(item["item_price"] is None for item in items)
     if status in PRICELESS_STATUSES and is_priceless:
         # Amazon changes the order when it is paid, so the next search reads its prices.
-        notes.append(
-            _(
-                "Amazon gives no prices while the order is pending; "
-                "they will be read when it is paid."
-            )
-        )
-    withheld_address_problem = ""
+        notes.append(note("order.priceless_pending"))
+    withheld_address_problem = None
     if channel == FulfillmentChannel.MERCHANT:
         withheld_address_problem = _address_check(status, address, problems, notes)
     elif not address:
-        notes.append(_("Amazon fulfils this order and shares no shipping address."))
+        notes.append(note("order.fulfilled_by_amazon"))
     buyer_requests = _cancellation_requests(entries)
     shipped = sum(item["quantity_shipped"] for item in items)
     ordered = sum(item["quantity_ordered"] for item in items)
     if ordered > quantity_limit():
-        reading.unstorable(_("The order's quantities add up to more than can be stored."))
+        reading.unstorable(note("order.quantities_too_large"))
         shipped, ordered = min(shipped, quantity_limit()), min(ordered, quantity_limit())
     programs = {program for program in _list(payload.get("programs")) if isinstance(program, str)}
     lengths = ORDER_LENGTHS

@@ -137,7 +137,7 @@ def _attention_counts_attach(stores: list[Store]) -> None:
         .annotate(total=Count("*"))
     }
     attention = _per_store(
-        orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=""))
+        orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=[]))
         # An Error order is counted under Error only.
         .exclude(status=AmazonOrderStatus.ERROR)
         .values("store_id")

@@ -393,6 +393,7 @@ class AmazonClient:
                     "Login with Amazon is unavailable.", status_code=error.status_code
                 ) from error
             raise AmazonAuthorizationError(
+                # Kept in this spelling: amazon_channel/notes.py reads it back as its code.
                 f"Amazon rejected the store's credentials ({error.error_code}): {error.message}",
                 status_code=error.status_code,
             ) from error

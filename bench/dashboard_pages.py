@@ -146,7 +146,7 @@ def load(*, orders: int, store_ids: list[int], commerce_orders: int) -> dict:
             g %% 3 = 0, g %% 17 = 0, false, false,
             status = 'Unshipped' AND g %% 97 = 0,
             CASE WHEN status = 'Unshipped' AND g %% 97 = 0 THEN 'Found a better price' ELSE '' END,
-            '', '', '', g %% 5000 = 0, NULL,
+            '[]'::jsonb, '[]'::jsonb, '[]'::jsonb, g %% 5000 = 0, NULL,
             %(raw_payload)s,
             purchase_date + interval '5 minutes',
             purchase_date + interval '5 minutes'
@@ -192,14 +192,14 @@ def load(*, orders: int, store_ids: list[int], commerce_orders: int) -> dict:
         "events (10% of orders)",
         """
         INSERT INTO amazon_channel_amazonorderevent (
-            order_id, kind, actor_id, old_status, new_status, message, created_at
+            order_id, kind, actor_id, old_status, new_status, notes, message, created_at
         )
         SELECT o.id,
                CASE k WHEN 1 THEN 'imported' WHEN 2 THEN 'status_changed' ELSE 'updated' END,
                NULL,
                CASE k WHEN 1 THEN '' ELSE 'Unshipped' END,
                CASE k WHEN 1 THEN 'Unshipped' ELSE o.status END,
-               '', o.purchase_date + k * interval '1 hour'
+               '[]'::jsonb, '', o.purchase_date + k * interval '1 hour'
         FROM amazon_channel_amazonorder o
         CROSS JOIN LATERAL generate_series(1, 1 + (o.id %% 3)::int) AS k
         WHERE o.id %% 10 = 0

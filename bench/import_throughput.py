@@ -97,7 +97,7 @@ def naive_page(store, page, measure) -> None:
         for payload in page:
             parsed = parse_order(payload)
             fields = dict(parsed.fields)
-            fields["order_notes"] = "\n".join(parsed.problems)
+            fields["order_notes"] = [*parsed.problems, *parsed.notes]
             fields["needs_attention"] = bool(parsed.problems)
             order, _ = AmazonOrder.objects.update_or_create(
                 store=store, amazon_order_id=parsed.amazon_order_id, defaults=fields

@@ -91,7 +91,7 @@ class CommerceOrderItemInline(admin.TabularInline):
 class CommerceOrderEventInline(AppendOnlyAdminMixin, admin.TabularInline):
     model = CommerceOrderEvent
     extra = 0
-    fields = ("created_at", "action", "actor", "old_status", "new_status", "comment")
+    fields = ("created_at", "action", "actor", "old_status", "new_status", "comment_text")
     readonly_fields = fields
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from commerce_orders.models import OrderAction, OrderState
+from commerce_orders.notes import note
 
 
 class CommerceOrderError(Exception):
@@ -273,6 +274,18 @@ class StockProblem:
     quantity_requested: int
     # Salable quantity at the time of the check; None when the SKU is not in the catalog.
     quantity_available: int | None = None
+
+    @property
+    def note(self) -> dict:
+        """The problem as a stored note (commerce_orders.notes), shown in the reader's language."""
+        if self.reason == self.NOT_IN_CATALOG:
+            return note("commerce.sku_not_in_catalog", sku=self.sku)
+        return note(
+            "commerce.sku_out_of_stock",
+            sku=self.sku,
+            ordered=self.quantity_requested,
+            available=self.quantity_available or 0,
+        )
 
     @property
     def message(self) -> str:

@@ -9,6 +9,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from commerce_orders.notes import notes_render
+
 
 def money_field(verbose_name, **kwargs):
     return models.DecimalField(
@@ -323,7 +325,9 @@ class CommerceOrderEvent(models.Model):
     new_state = models.CharField(_("new state"), max_length=12, blank=True)
     old_status = models.CharField(_("old status"), max_length=32, blank=True)
     new_status = models.CharField(_("new status"), max_length=32, blank=True)
+    # What a person wrote; what the system says is in `notes`, as codes (commerce_orders.notes).
     comment = models.TextField(_("comment"), blank=True)
+    notes = models.JSONField(_("notes"), default=list, blank=True)
     is_customer_notified = models.BooleanField(_("customer notified"), default=False)
     is_visible_on_storefront = models.BooleanField(_("visible on storefront"), default=False)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
@@ -335,6 +339,18 @@ class CommerceOrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.action}"
+
+    @property
+    def comment_lines(self) -> list[str]:
+        """The system's notes in the reader's language, then the person's comment."""
+        lines = notes_render(self.notes)
+        if self.comment:
+            lines.append(self.comment)
+        return lines
+
+    @property
+    def comment_text(self) -> str:
+        return "\n".join(self.comment_lines)
 
 
 class CommerceSequence(models.Model):

@@ -47,9 +47,21 @@ def _boolean_select(label, choices):
 
 
 class OrderSettingsForm(forms.ModelForm):
+    """Order Settings, as in the Commerce channel. The custom processing status is one of the
+    Commerce statuses an order in processing can have (the grid can then find its orders), and
+    is asked for only when Order Status is Custom (static/js/order-settings.js hides it else)."""
+
     is_import_enabled = _boolean_select(_("Import Amazon Orders"), ENABLED_CHOICES)
     is_pending_quantity_reserved = _boolean_select(
         _("Reserve quantity for pending orders"), YES_NO_CHOICES
+    )
+    processing_status = forms.ChoiceField(
+        label=_("Processing status"),
+        required=False,
+        help_text=_(
+            "With a Custom Order Status: the status of imported orders once they are invoiced. "
+            "Only existing Commerce statuses can be chosen, so that the Orders grid finds them."
+        ),
     )
 
     class Meta:
@@ -62,6 +74,55 @@ class OrderSettingsForm(forms.ModelForm):
             "order_status_source",
             "processing_status",
         )
+        help_texts: ClassVar[dict] = {
+            "customer_creation": _(
+                "Guest creates Commerce orders as guest orders; Build new customer account "
+                "creates a customer account from the Amazon buyer's details."
+            ),
+            "order_number_source": _(
+                "Commerce order number sequence numbers the imported orders like your other "
+                "Commerce orders; Amazon order number uses Amazon's number as the Commerce "
+                "order number."
+            ),
+            "order_status_source": _(
+                "Default gives imported orders the Processing status once invoiced; Custom lets "
+                "you choose another existing status."
+            ),
+        }
+
+    def __init__(self, *args, statuses=(), **kwargs):
+        """`statuses`: the Commerce statuses in use (order_statuses_in_use); those of another
+        state than processing (complete, canceled...) are not offered."""
+        super().__init__(*args, **kwargs)
+        self.fields["is_import_enabled"].help_text = _(
+            "Enabled creates a Commerce order for each Amazon order received, to be managed in "
+            "Commerce order processing; Disabled keeps Amazon orders in the channel only."
+        )
+        self.fields["is_pending_quantity_reserved"].help_text = _(
+            "Yes reserves the quantity of Pending Amazon orders in the catalog until Amazon "
+            "confirms the payment or the order is canceled."
+        )
+        custom = [
+            (status, status)
+            for status in statuses
+            if status not in OrderState.values and status.strip()
+        ]
+        self.fields["processing_status"].choices = [
+            (OrderState.PROCESSING.value, OrderState.PROCESSING.label),
+            *custom,
+        ]
+        # What the browser's script toggles (the field is shown when JavaScript does not run).
+        self.fields["order_status_source"].widget.attrs["data-toggles-custom-status"] = ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("order_status_source") == Store.OrderStatusSource.CUSTOM:
+            if not cleaned.get("processing_status") and "processing_status" not in self.errors:
+                self.add_error("processing_status", _("Choose the status of imported orders."))
+        elif "order_status_source" in cleaned:
+            # Default: the Commerce default, whatever the hidden select held.
+            cleaned["processing_status"] = OrderState.PROCESSING.value
+        return cleaned
 
 
 class StoreConnectForm(forms.Form):

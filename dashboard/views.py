@@ -205,7 +205,7 @@ def store_detail(request, store_id):
 def store_settings(request, store_id):
     """Order Settings: the form, which posts to store_settings_save."""
     store = store_get(store_id)
-    form = OrderSettingsForm(instance=store)
+    form = OrderSettingsForm(instance=store, statuses=order_statuses_in_use())
     return render(request, "dashboard/store_settings.html", {"store": store, "form": form})
 
 
@@ -213,7 +213,7 @@ def store_settings(request, store_id):
 @permission_for("store_settings_save")
 def store_settings_save(request, store_id):
     store = store_get(store_id)
-    form = OrderSettingsForm(request.POST, instance=store)
+    form = OrderSettingsForm(request.POST, instance=store, statuses=order_statuses_in_use())
     if not form.is_valid():
         return render(request, "dashboard/store_settings.html", {"store": store, "form": form})
     store_order_settings_update(store=store, actor=request.user, values=form.cleaned_data)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
+from commerce_orders.notes import notes_text
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL_PATH = PROJECT_DIR / "seller_central_sandbox" / "sp_api_models" / "orders_2026-01-01.json"
 MODEL = json.loads(MODEL_PATH.read_text())
@@ -455,15 +457,15 @@ def page_check(hostile_payloads: list[dict]) -> PageOutcome:
             failures.append(f"hostile order {order_id[:40]!r} was not stored")
             continue
         outcome.stored += 1
-        if len(order.order_notes) > NOTE_LIMIT:
-            failures.append(f"an Order Note of {len(order.order_notes)} characters")
+        if len(notes_text(order.order_notes)) > NOTE_LIMIT:
+            failures.append(f"an Order Note of {len(notes_text(order.order_notes))} characters")
         if parsed.fields["status"] == AmazonOrderStatus.ERROR:
             outcome.errors += 1
             if order.status != AmazonOrderStatus.ERROR or not order.needs_attention:
                 failures.append(f"Error order stored as {order.status}")
             if order.commerce_order_id is not None:
                 failures.append("an Error order got a Commerce order")
-            if "cannot be stored" not in order.order_notes:
+            if "cannot be stored" not in notes_text(order.order_notes):
                 failures.append("an Error order without its note")
         else:
             stored_items = {item.order_item_id for item in order.items.all()}

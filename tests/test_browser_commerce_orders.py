@@ -7,6 +7,7 @@ import pytest
 
 from amazon_channel.models import OutboxMessage
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+from commerce_orders.notes import notes_text
 from commerce_orders.tests.factories import placed_order
 from dashboard.tests.factories import (
     COMMERCE_PERMISSIONS,
@@ -156,7 +157,7 @@ def test_a_shipment_amazon_refused_shows_on_the_amazon_order_and_is_retried_from
     message.refresh_from_db()
     assert message.state == OutboxMessage.State.PENDING
     amazon_order.refresh_from_db()
-    assert amazon_order.channel_notes == ""
+    assert notes_text(amazon_order.channel_notes) == ""
 
 
 def shots(page, name: str) -> None:

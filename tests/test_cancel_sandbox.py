@@ -13,6 +13,7 @@ from amazon_channel.models import (
 )
 from amazon_channel.services.cancellation import CancellationNotAllowed, amazon_order_cancel
 from commerce_orders.models import OrderState, Product, StockReservation
+from commerce_orders.notes import notes_text
 from commerce_orders.services import order_stock_reference
 from seller_central_sandbox.models import SandboxFeed, SandboxOrder
 from seller_central_sandbox.services.orders import (
@@ -108,7 +109,7 @@ def test_a_confirmed_cancellation_reaches_amazon_and_settles_everything(
     order.refresh_from_db()
     assert order.status == "Canceled"
     assert order.commerce_order.state == OrderState.COMPLETE
-    assert "No inventory" in order.commerce_order.events.order_by("-pk").first().comment
+    assert "No inventory" in order.commerce_order.events.order_by("-pk").first().comment_text
     assert [message.to for message in mail.outbox] == [[order.buyer_email]]
     assert order.amazon_order_id in mail.outbox[0].subject
     kinds = list(order.events.order_by("pk").values_list("kind", flat=True))
@@ -150,7 +151,7 @@ def test_a_confirmed_cancellation_releases_the_stock_an_unimported_order_still_h
     order.refresh_from_db()
     assert order.status == "Unshipped"
     assert order.commerce_order_id is None
-    assert order.commerce_import_error
+    assert notes_text(order.commerce_import_error)
     stock_before = stock_of(units)
 
     # When the merchant cancels it and Amazon confirms

@@ -6,6 +6,7 @@ import pytest
 
 from amazon_channel.models import AmazonOrder, Store
 from commerce_orders.models import CommerceOrder, OrderState, Product
+from commerce_orders.notes import notes_text
 from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import (
     ShipmentItem,
@@ -105,7 +106,7 @@ def test_an_out_of_stock_sku_blocks_the_import_with_a_note_and_is_retried_once_s
     sync_to_the_end(store)
     order = AmazonOrder.objects.get(amazon_order_id=placed.order_id)
     assert order.commerce_order_id is None
-    assert f"SKU {short} is out of stock" in order.commerce_import_error
+    assert f"SKU {short} is out of stock" in notes_text(order.commerce_import_error)
     assert CommerceOrder.objects.count() == 0
 
     Product.objects.filter(sku=short).update(quantity_in_stock=10)
@@ -116,7 +117,7 @@ def test_an_out_of_stock_sku_blocks_the_import_with_a_note_and_is_retried_once_s
     assert (again.orders_created, again.orders_updated) == (0, 0)
     assert again.commerce_orders_created == 1
     assert order.commerce_order_id is not None
-    assert order.commerce_import_error == ""
+    assert notes_text(order.commerce_import_error) == ""
 
 
 def test_an_imported_order_is_invoiced_offline_with_amazon_payment_and_shipping(
@@ -168,11 +169,11 @@ def test_a_missing_sku_blocks_the_import_with_a_note_and_is_retried(sandbox_serv
     sync_to_the_end(store)
     blocked = list(
         AmazonOrder.objects.filter(store=store, status__in=["Unshipped", "Shipped"]).exclude(
-            commerce_import_error=""
+            commerce_import_error=[]
         )
     )
     assert blocked
-    assert all(SKUS[0] in order.commerce_import_error for order in blocked)
+    assert all(SKUS[0] in notes_text(order.commerce_import_error) for order in blocked)
     assert all(order.commerce_order_id is None for order in blocked)
 
     Product.objects.create(sku=SKUS[0], name="Speaker", price="10.00", quantity_in_stock=500)
@@ -181,8 +182,8 @@ def test_a_missing_sku_blocks_the_import_with_a_note_and_is_retried(sandbox_serv
     for order in blocked:
         order.refresh_from_db()
         assert order.commerce_order_id is not None
-        assert order.commerce_import_error == ""
-    assert not AmazonOrder.objects.filter(store=store).exclude(commerce_import_error="").exists()
+        assert notes_text(order.commerce_import_error) == ""
+    assert not AmazonOrder.objects.filter(store=store).exclude(commerce_import_error=[]).exists()
 
 
 def test_pending_orders_reserve_stock_and_release_it_when_imported(sandbox_server, seller, catalog):
@@ -255,7 +256,7 @@ def test_shipped_on_amazon_completes_and_canceled_by_the_buyer_settles_the_order
     )
     canceled = commerce_order_of(ours)
     assert canceled.state == OrderState.COMPLETE
-    assert "Ordered by mistake" in canceled.events.order_by("-pk").first().comment
+    assert "Ordered by mistake" in canceled.events.order_by("-pk").first().comment_text
 
 
 def test_with_import_disabled_no_commerce_order_is_made(sandbox_server, seller, catalog):

@@ -17,6 +17,7 @@ from amazon_channel.services.order_edits import (
     amazon_order_shipping_address_update,
 )
 from commerce_orders.models import CommerceOrder, OrderAddress, Product
+from commerce_orders.notes import notes_text
 from seller_central_sandbox.catalog import PRODUCTS
 from seller_central_sandbox.models import SellerRole
 from seller_central_sandbox.services.sellers import seller_roles_set
@@ -66,9 +67,11 @@ def test_an_order_to_ship_without_its_address_is_flagged_and_imported_once_amazo
     placed, store, order = withheld_order(sandbox_server, seller, seed=300)
 
     assert order.needs_attention
-    assert "Direct-to-Consumer Shipping role" in order.order_notes
+    assert "Direct-to-Consumer Shipping role" in notes_text(order.order_notes)
     assert order.commerce_order_id is None and not CommerceOrder.objects.exists()
-    assert "withheld the recipient's name, street, postal code" in order.commerce_import_error
+    assert "withheld the recipient's name, street, postal code" in notes_text(
+        order.commerce_import_error
+    )
     assert order.shipping_address["city"] == placed.details["address"]["city"]
 
     seller_roles_set(seller=seller, roles=[TRACKING, RESTRICTED])
@@ -77,8 +80,8 @@ def test_an_order_to_ship_without_its_address_is_flagged_and_imported_once_amazo
     order.refresh_from_db()
     # Amazon changed nothing: the order came back by the re-read of orders needing attention.
     assert (again.orders_created, again.orders_updated, again.commerce_orders_created) == (0, 0, 1)
-    assert not order.needs_attention and order.order_notes == ""
-    assert order.commerce_import_error == ""
+    assert not order.needs_attention and notes_text(order.order_notes) == ""
+    assert notes_text(order.commerce_import_error) == ""
     address = shipping_address_of(order)
     expected = placed.details["address"]
     assert (address.name, address.street, address.postal_code) == (
@@ -103,7 +106,7 @@ def test_an_address_the_merchant_completes_lets_the_order_be_imported(
     sync_to_the_end(store)
 
     order.refresh_from_db()
-    assert order.commerce_order is not None and order.commerce_import_error == ""
+    assert order.commerce_order is not None and notes_text(order.commerce_import_error) == ""
     address = shipping_address_of(order)
     assert (address.name, address.street, address.postal_code) == (
         "Erika Muster",

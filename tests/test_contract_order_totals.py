@@ -19,6 +19,7 @@ from amazon_channel.services.commerce import commerce_orders_follow
 from amazon_channel.services.orders import amazon_orders_upsert
 from amazon_channel.tests.factories import StoreFactory
 from commerce_orders.models import Product
+from commerce_orders.notes import notes_text
 from seller_central_sandbox.catalog import PRODUCTS
 from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import orders_generate
@@ -78,7 +79,7 @@ def test_generated_orders_become_commerce_orders_and_invoices_of_amazons_total(
         assert order.order_total == amazons_charge(placed), order.amazon_order_id
         assert commerce_order.grand_total == invoice.grand_total == order.order_total
         assert commerce_order.shipping_amount == Decimal(placed.details["shippingPrice"])
-        assert order.commerce_import_error == ""
+        assert notes_text(order.commerce_import_error) == ""
         with_shipping += commerce_order.shipping_amount > 0
     assert len(imported) >= 10 and with_shipping >= 3
 
@@ -102,7 +103,7 @@ def test_amazons_example_with_item_shipping_imports_at_amazons_total():
 
     assert order.commerce_order.shipping_amount == Decimal("10.00")
     assert order.commerce_order.grand_total == order.order_total == Decimal("103.97")
-    assert order.commerce_import_error == ""
+    assert notes_text(order.commerce_import_error) == ""
 
 
 @pytest.mark.django_db
@@ -112,7 +113,7 @@ def test_a_charge_commerce_does_not_hold_is_flagged_with_the_difference():
     order = import_example(with_tip, skus=["ECHO-DOT-4-CHARCOAL", "FIRE-TV-4K-2021"])
 
     assert order.commerce_order.grand_total == Decimal("149.99")
-    assert order.commerce_import_error == (
+    assert notes_text(order.commerce_import_error) == (
         "Commerce total 149.99 USD differs from Amazon's 154.99 USD by 5.00 USD."
     )
 
@@ -128,7 +129,7 @@ def test_a_unit_price_that_does_not_divide_the_items_price_is_flagged_by_the_cen
 
     # Commerce holds a unit price: 3 x 3.33 = 9.99 for Amazon's 10.00.
     assert order.commerce_order.grand_total == Decimal("23.99")
-    assert order.commerce_import_error == (
+    assert notes_text(order.commerce_import_error) == (
         "Commerce total 23.99 GBP differs from Amazon's 24.00 GBP by 0.01 GBP."
     )
 

@@ -20,6 +20,7 @@ from amazon_channel.services.orders import amazon_orders_upsert
 from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_services_orders import order_payload
 from commerce_orders.models import CommerceOrder
+from commerce_orders.notes import notes_text
 from commerce_orders.tests.factories import ProductFactory
 from seller_central_sandbox.models import FulfilledBy, FulfillmentStatus
 from seller_central_sandbox.services.orders import orders_generate
@@ -55,7 +56,7 @@ def assert_the_others_landed_whole(store, page: list[dict]) -> None:
         if number == HOSTILE_NUMBER:
             continue
         order = stored(payload)
-        assert order.status == AmazonOrderStatus.UNSHIPPED, order.order_notes
+        assert order.status == AmazonOrderStatus.UNSHIPPED, notes_text(order.order_notes)
         assert order.items.count() == len(payload["orderItems"])
 
 
@@ -126,7 +127,7 @@ def test_nul_and_control_characters_are_removed_and_the_whole_page_lands(where):
 
     assert result.created == 5
     order = stored(hostile)
-    assert order.status == AmazonOrderStatus.UNSHIPPED, order.order_notes
+    assert order.status == AmazonOrderStatus.UNSHIPPED, notes_text(order.order_notes)
     assert is_clean(order, hostile)
     assert gift_message_stored(order)
     assert_the_others_landed_whole(store, page)
@@ -149,10 +150,12 @@ def test_a_ten_thousand_character_sku_makes_only_its_order_an_error_order():
     order = stored(hostile)
     assert order.status == AmazonOrderStatus.ERROR
     assert order.needs_attention
-    assert "the SKU" in order.order_notes and "10000 characters" in order.order_notes
-    assert "at most 40 characters" in order.order_notes
-    assert "S" * 100 not in order.order_notes
-    assert len(order.order_notes) < NOTE_LIMIT
+    assert "the SKU" in notes_text(order.order_notes) and "10000 characters" in notes_text(
+        order.order_notes
+    )
+    assert "at most 40 characters" in notes_text(order.order_notes)
+    assert "S" * 100 not in notes_text(order.order_notes)
+    assert len(notes_text(order.order_notes)) < NOTE_LIMIT
     assert AmazonOrder.objects.filter(store=store).count() == 5
     assert_the_others_landed_whole(store, page)
 
@@ -257,8 +260,8 @@ def test_an_order_amazon_sent_with_values_that_cannot_be_stored_is_an_error_orde
     assert result.created == 5 and again.created == 0
     [order] = AmazonOrder.objects.filter(store=store, status=AmazonOrderStatus.ERROR)
     assert order.needs_attention
-    assert "cannot be stored as they are" in order.order_notes
-    assert len(order.order_notes) < NOTE_LIMIT
+    assert "cannot be stored as they are" in notes_text(order.order_notes)
+    assert len(notes_text(order.order_notes)) < NOTE_LIMIT
     assert_the_others_landed_whole(store, page)
 
 
@@ -306,7 +309,9 @@ def test_a_title_too_long_for_its_column_is_cut_with_a_note_and_the_order_stays_
     assert order.status == AmazonOrderStatus.UNSHIPPED and not order.needs_attention
     item = order.items.get(order_item_id=first_item(hostile)["orderItemId"])
     assert item.title == "T" * AmazonOrderItem._meta.get_field("title").max_length
-    assert "the title: Amazon sent 900 characters; the first 500 are kept." in order.order_notes
+    assert "the title: Amazon sent 900 characters; the first 500 are kept." in notes_text(
+        order.order_notes
+    )
 
 
 @pytest.mark.django_db
@@ -327,8 +332,8 @@ def test_an_order_the_database_still_refuses_is_stored_alone_as_an_error_order(c
     assert result.created == 5
     refused = stored(page[2])
     assert refused.status == AmazonOrderStatus.ERROR and refused.needs_attention
-    assert "The database refused this order" in refused.order_notes
-    assert "value too long" in refused.order_notes
+    assert "The database refused this order" in notes_text(refused.order_notes)
+    assert "value too long" in notes_text(refused.order_notes)
     assert refused.buyer_name == "" and not refused.items.exists()
     for payload in page[:2] + page[3:]:
         assert stored(payload).status == AmazonOrderStatus.UNSHIPPED
@@ -438,8 +443,10 @@ def test_a_hostile_order_in_the_sandbox_costs_only_itself_and_the_store_goes_on(
     assert AmazonOrder.objects.filter(store=store).count() == 12
     error_order = AmazonOrder.objects.get(store=store, amazon_order_id=hostile.order_id)
     assert error_order.status == AmazonOrderStatus.ERROR
-    assert "the SKU" in error_order.order_notes and "10000 characters" in error_order.order_notes
-    assert len(error_order.order_notes) < NOTE_LIMIT
+    assert "the SKU" in notes_text(error_order.order_notes) and "10000 characters" in notes_text(
+        error_order.order_notes
+    )
+    assert len(notes_text(error_order.order_notes)) < NOTE_LIMIT
     assert "\x00" not in error_order.buyer_name and error_order.buyer_name.startswith("Eve")
     others = AmazonOrder.objects.filter(store=store).exclude(pk=error_order.pk)
     assert not others.filter(status=AmazonOrderStatus.ERROR).exists()

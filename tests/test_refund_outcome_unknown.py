@@ -18,6 +18,7 @@ from django.utils import timezone
 from amazon_channel.models import AmazonOrderEvent, OutboxMessage
 from amazon_channel.services.feeds import store_outbox_deliver
 from commerce_orders.models import Product
+from commerce_orders.notes import notes_text
 from commerce_orders.services import invoice_create
 from dashboard.tests.factories import COMMERCE_PERMISSIONS, user_with_app_permissions
 from seller_central_sandbox.models import FeedProcessingStatus, SandboxFeed, SandboxRefund
@@ -126,7 +127,7 @@ def test_a_refund_of_unknown_outcome_is_never_sent_again_by_itself_nor_by_a_plai
     assert 'data-action="amazon-retry"' not in row
     assert 'name="is_absent_in_seller_central"' in row
     amazon_order.refresh_from_db()
-    assert "check this refund in Seller Central" in amazon_order.channel_notes
+    assert "check this refund in Seller Central" in notes_text(amazon_order.channel_notes)
 
     # When the form is posted without the confirmation (a plain retry)
     retry_url = reverse(
@@ -168,10 +169,12 @@ def test_a_refund_of_unknown_outcome_is_sent_again_once_the_merchant_confirms_it
     assert refunds_at_amazon(amazon_order) == 1
     assert refund_feeds(seller) == 2
     amazon_order.refresh_from_db()
-    assert amazon_order.channel_notes == ""
-    confirmation = amazon_order.events.get(
-        kind=AmazonOrderEvent.Kind.NOTE, message__startswith="Seller Central does not show"
-    )
+    assert notes_text(amazon_order.channel_notes) == ""
+    [confirmation] = [
+        event
+        for event in amazon_order.events.filter(kind=AmazonOrderEvent.Kind.NOTE)
+        if event.message_text.startswith("Seller Central does not show")
+    ]
     assert confirmation.actor.get_username() == "clerk"
 
 

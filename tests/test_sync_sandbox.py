@@ -27,6 +27,7 @@ from amazon_channel.services.sync import (
     sync_run_step,
 )
 from amazon_channel.spapi import iso8601
+from commerce_orders.notes import notes_text
 from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import (
     ShipmentItem,
@@ -366,7 +367,7 @@ def test_a_pending_order_and_an_amazon_fulfilled_one_are_explained_not_flagged(s
     sync_to_the_end(store)
     ours = AmazonOrder.objects.get(amazon_order_id=pending.order_id)
     # Amazon shares neither prices nor the buyer's personal data before payment.
-    assert ours.order_notes == (
+    assert notes_text(ours.order_notes) == (
         "Amazon gives no prices while the order is pending; they will be read when it is paid.\n"
         "Amazon shares the recipient's name and address once the order is paid."
     )
@@ -374,7 +375,9 @@ def test_a_pending_order_and_an_amazon_fulfilled_one_are_explained_not_flagged(s
     assert {"name", "addressLine1", "postalCode"}.isdisjoint(ours.shipping_address)
     assert ours.shipping_address["city"] and ours.buyer_name == ours.buyer_email == ""
     afn = AmazonOrder.objects.get(amazon_order_id=fulfilled_by_amazon.order_id)
-    assert afn.order_notes == "Amazon fulfils this order and shares no shipping address."
+    assert (
+        notes_text(afn.order_notes) == "Amazon fulfils this order and shares no shipping address."
+    )
     assert not afn.needs_attention
     assert not AmazonOrder.objects.filter(store=store, needs_attention=True).exists()
 
@@ -384,7 +387,7 @@ def test_a_pending_order_and_an_amazon_fulfilled_one_are_explained_not_flagged(s
 
     ours.refresh_from_db()
     assert ours.status == "Unshipped"
-    assert ours.order_notes == ""
+    assert notes_text(ours.order_notes) == ""
     assert ours.shipping_address["addressLine1"] and ours.buyer_name and ours.buyer_email
     assert ours.order_total is not None
     assert all(item.item_price is not None for item in ours.items.all())

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
     the list sorts by buyer's name; imported Commerce orders carry Amazon's purchase date."""
 
     dependencies = [
-        ("amazon_channel", "0014_health_reauthorized_and_buyer_cancellations"),
+        ("amazon_channel", "0015_lang_notes_as_codes"),
         ("commerce_orders", "0008_layout_purchase_date_unaccent_search"),
     ]
 

@@ -31,6 +31,7 @@ from amazon_channel.models import (
     CancelReason,
     OutboxMessage,
 )
+from amazon_channel.notes import note, note_from_english
 from amazon_channel.notifications import buyer_cancellation_email_send
 from amazon_channel.order_payload import STATUS_BY_FULFILLMENT_STATUS
 from amazon_channel.selectors import order_cancellation
@@ -220,7 +221,7 @@ def amazon_order_cancel(
             actor=actor,
             old_status=old_status,
             new_status=locked.status,
-            message=CancelReason(reason).label,
+            notes=[note(f"cancel_reason.{reason}")],
         )
         outbox_deliver.delay_on_commit(store_id=locked.store_id)
     order.status = locked.status
@@ -244,7 +245,7 @@ def amazon_order_cancellation_acknowledge(
                 order_id=locked.order_id,
                 kind=AmazonOrderEvent.Kind.NOTE,
                 actor=actor,
-                message=_("Rejected cancellation reviewed."),
+                notes=[note("history.rejected_cancellation_reviewed")],
             )
         return locked
 
@@ -279,9 +280,11 @@ def cancellation_confirm(*, cancellation: AmazonOrderCancellation) -> None:
             order=order,
             kind=AmazonOrderEvent.Kind.CANCEL_CONFIRMED,
             new_status=order.status,
-            message=CancelReason(locked.reason).label,
+            notes=[note(f"cancel_reason.{locked.reason}")],
         )
-        commerce_order_settle_cancellation(order=order, reason=CancelReason(locked.reason).label)
+        commerce_order_settle_cancellation(
+            order=order, reason=note(f"cancel_reason.{locked.reason}")
+        )
         transaction.on_commit(
             lambda: buyer_cancellation_email_send(order=order, reason=locked.reason)
         )
@@ -310,7 +313,7 @@ def cancellation_reject(*, cancellation: AmazonOrderCancellation, amazon_message
             kind=AmazonOrderEvent.Kind.CANCEL_REJECTED,
             old_status=old_status,
             new_status=order.status,
-            message=amazon_message,
+            notes=[note_from_english(amazon_message)],
         )
 
 

@@ -14,7 +14,6 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from amazon_channel.models import (
     AmazonOrder,
@@ -23,6 +22,7 @@ from amazon_channel.models import (
     FulfillmentChannel,
     Store,
 )
+from amazon_channel.notes import note, text_note
 from amazon_channel.order_payload import TO_SHIP_STATUSES, parcel_address_missing
 from commerce_orders.exceptions import CommerceOrderError, ProductUnavailable
 from commerce_orders.models import OrderState
@@ -55,6 +55,18 @@ IMPORTABLE = {
 PENDING = {AmazonOrderStatus.PENDING, AmazonOrderStatus.PENDING_AVAILABILITY}
 
 
+class ItemWithoutPrice(ValueError):
+    """An item Amazon has not priced yet: no Commerce order until it has."""
+
+    def __init__(self, *, sku: str) -> None:
+        self.sku = sku
+        super().__init__(f"Item {sku} has no price yet.")
+
+
+def _problem_notes(error: ProductUnavailable) -> list[dict]:
+    return [problem.note for problem in error.problems]
+
+
 def _stock_reference(order: AmazonOrder) -> str:
     return order_stock_reference(external_channel=CHANNEL, external_order_id=order.amazon_order_id)
 
@@ -65,7 +77,7 @@ def _lines(order: AmazonOrder) -> list[OrderLine]:
         if item.quantity_ordered <= 0:
             continue
         if item.item_price is None:
-            raise ValueError(_("Item %(sku)s has no price yet.") % {"sku": item.seller_sku})
+            raise ItemWithoutPrice(sku=item.seller_sku)
         lines.append(
             OrderLine(
                 sku=item.seller_sku,
@@ -95,7 +107,7 @@ def _address(order: AmazonOrder) -> AddressData:
     )
 
 
-def _withheld_address_parts(order: AmazonOrder) -> list[str]:
+def _withheld_address_parts(order: AmazonOrder) -> list[dict]:
     """What the parcel of an order the merchant still ships lacks of its address: Amazon
     withholds the recipient's name, street and postal code from apps without the restricted
     Direct-to-Consumer Shipping role. An address the merchant completed here counts."""
@@ -105,25 +117,26 @@ def _withheld_address_parts(order: AmazonOrder) -> list[str]:
     return parcel_address_missing(order.shipping_address or {})
 
 
-def _total_difference(order: AmazonOrder, commerce_order) -> str:
-    """Why the Commerce order's grand total is not Amazon's, or "" when it is (or Amazon gave
+def _total_difference(order: AmazonOrder, commerce_order) -> list[dict]:
+    """Why the Commerce order's grand total is not Amazon's, or [] when it is (or Amazon gave
     none to compare). Commerce holds items, their tax and shipping: Amazon's other charges
     (gift wrap, discounts, delivery tips) and a unit price that does not divide the item's
     price (10.00 for 3 units) leave a difference the merchant must see."""
     if order.order_total is None or commerce_order.grand_total == order.order_total:
-        return ""
-    return _(
-        "Commerce total %(commerce)s %(currency)s differs from Amazon's %(amazon)s "
-        "%(currency)s by %(difference)s %(currency)s."
-    ) % {
-        "commerce": commerce_order.grand_total,
-        "amazon": order.order_total,
-        "difference": abs(order.order_total - commerce_order.grand_total),
-        "currency": order.currency,
-    }
+        return []
+    return [
+        note(
+            "import.total_differs",
+            commerce=commerce_order.grand_total,
+            amazon=order.order_total,
+            difference=abs(order.order_total - commerce_order.grand_total),
+            currency=order.currency,
+        )
+    ]
 
 
-def _record_import_error(order: AmazonOrder, message: str) -> None:
+def _record_import_error(order: AmazonOrder, message: list[dict]) -> None:
+    """Write why no Commerce order exists (notes, [] once nothing blocks it) on the order."""
     with transaction.atomic():
         locked = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
         if locked.commerce_import_error != message:
@@ -171,7 +184,9 @@ def _import(store: Store, order: AmazonOrder) -> bool:
         )
         invoice_create(actor=None, order=commerce_order, capture_offline=True, status=custom_status)
         if order.status == AmazonOrderStatus.SHIPPED:
-            order_complete(actor=None, order=commerce_order, comment=_("Shipped on Amazon."))
+            order_complete(
+                actor=None, order=commerce_order, notes=[note("history.shipped_on_amazon")]
+            )
         locked.commerce_order = commerce_order
         # A total that is not Amazon's stays on the order as its Commerce problem.
         locked.commerce_import_error = _total_difference(order, commerce_order)
@@ -179,8 +194,7 @@ def _import(store: Store, order: AmazonOrder) -> bool:
         AmazonOrderEvent.objects.create(
             order=locked,
             kind=AmazonOrderEvent.Kind.NOTE,
-            message=_("Commerce order %(number)s created.")
-            % {"number": commerce_order.increment_id},
+            notes=[note("history.commerce_order_created", number=commerce_order.increment_id)],
         )
     order.commerce_order = commerce_order
     order.commerce_import_error = locked.commerce_import_error
@@ -190,17 +204,17 @@ def _import(store: Store, order: AmazonOrder) -> bool:
 def _follow_linked(order: AmazonOrder) -> None:
     commerce_order = order.commerce_order
     if order.status == AmazonOrderStatus.SHIPPED and commerce_order.state == OrderState.PROCESSING:
-        order_complete(actor=None, order=commerce_order, comment=_("Shipped on Amazon."))
+        order_complete(actor=None, order=commerce_order, notes=[note("history.shipped_on_amazon")])
     elif order.status == AmazonOrderStatus.CANCELED and commerce_order.state in (
         OrderState.NEW,
         OrderState.PROCESSING,
     ):
-        reason = order.buyer_cancellation_reason or _("Canceled on Amazon.")
+        reason = order.buyer_cancellation_reason or note("history.canceled_on_amazon")
         order_complete_after_channel_cancellation(actor=None, order=commerce_order, reason=reason)
 
 
 def _reserve(store: Store, order: AmazonOrder) -> None:
-    message = ""
+    message = []
     if store.is_pending_quantity_reserved:
         try:
             stock_reserve(
@@ -212,7 +226,7 @@ def _reserve(store: Store, order: AmazonOrder) -> None:
                 ],
             )
         except ProductUnavailable as error:
-            message = _("Stock not reserved: %(problems)s.") % {"problems": error}
+            message = [note("import.stock_not_reserved", problems=_problem_notes(error))]
     if order.commerce_import_error != message:
         _record_import_error(order, message)
 
@@ -236,23 +250,21 @@ def amazon_order_commerce_follow(*, store: Store, order: AmazonOrder) -> bool:
             return False
         withheld = _withheld_address_parts(order)
         if withheld:
-            _record_import_error(
-                order,
-                _(
-                    "Commerce order not created: Amazon withheld the recipient's %(parts)s "
-                    "(the seller's authorization of this app may lack the Direct-to-Consumer "
-                    "Shipping role). Retried on every sync until they arrive."
-                )
-                % {"parts": ", ".join(withheld)},
-            )
+            _record_import_error(order, [note("import.address_withheld", parts=withheld)])
             return False
         return _import(store, order)
     except ProductUnavailable as error:
         _record_import_error(
-            order, _("Commerce order not created: %(problems)s.") % {"problems": error}
+            order, [note("import.not_created_problems", problems=_problem_notes(error))]
+        )
+    except ItemWithoutPrice as error:
+        _record_import_error(
+            order,
+            [note("import.not_created", error=note("import.item_without_price", sku=error.sku))],
         )
     except (CommerceOrderError, ValueError) as error:
-        _record_import_error(order, _("Commerce order not created: %(error)s") % {"error": error})
+        # Commerce's other refusals carry their sentence only: kept as text.
+        _record_import_error(order, [note("import.not_created", error=text_note(str(error)))])
     return False
 
 

@@ -67,6 +67,7 @@ from amazon_channel.feed_documents import (
 )
 from amazon_channel.leases import lease_claim, lease_extend
 from amazon_channel.models import AmazonFeed, AmazonOrderEvent, OutboxMessage, Store, SyncState
+from amazon_channel.notes import note
 from amazon_channel.services.cancellation import (
     cancellation_confirm,
     cancellation_outcome_read,
@@ -552,10 +553,7 @@ def _verification_apply(message: OutboxMessage, holder: str, order: dict | None)
                 AmazonOrderEvent.objects.create(
                     order_id=cancellation.order_id,
                     kind=AmazonOrderEvent.Kind.NOTE,
-                    message=_(
-                        "Amazon had not applied the cancellation and the order is still "
-                        "unshipped: sending it to Amazon again."
-                    ),
+                    notes=[note("history.cancellation_resent")],
                 )
                 return
             else:

@@ -10,6 +10,7 @@ from amazon_channel.models import (
     AmazonOrderStatus,
     FulfillmentChannel,
 )
+from amazon_channel.notes import note
 from commerce_orders.models import CommerceOrderItem
 
 SHIPPING_ADDRESS_KEYS = (
@@ -100,8 +101,13 @@ def amazon_order_shipping_address_update(
                 order=locked,
                 kind=AmazonOrderEvent.Kind.ADDRESS_CHANGED,
                 actor=actor,
-                message=_("Shipping address changed by %(user)s: %(fields)s")
-                % {"user": actor.get_username(), "fields": ", ".join(changed)},
+                notes=[
+                    note(
+                        "history.address_changed",
+                        user=actor.get_username(),
+                        fields=", ".join(changed),
+                    )
+                ],
             )
     order.shipping_address = locked.shipping_address
     return locked

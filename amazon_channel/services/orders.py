@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from django.db import DataError, IntegrityError, connection, transaction
-from django.utils.translation import gettext as _
 
 from amazon_channel.bulk_rows import BulkRows
 from amazon_channel.models import (
@@ -26,6 +25,7 @@ from amazon_channel.models import (
     Store,
     StoreOrderDay,
 )
+from amazon_channel.notes import note
 from amazon_channel.order_payload import (
     ParsedOrder,
     UnreadableOrder,
@@ -91,7 +91,10 @@ class UpsertResult:
         self.changed_order_ids += other.changed_order_ids
 
 
-def _problems(parsed: ParsedOrder, address: dict | None) -> list[str]:
+ERROR_KEPT = note("order.error_kept")
+
+
+def _problems(parsed: ParsedOrder, address: dict | None) -> list[dict]:
     """The order's problems: Amazon's withheld address parts count only while the address
     written (the merchant's completed one wins) still lacks them."""
     if parsed.withheld_address_problem and parcel_address_missing(address or {}):
@@ -99,18 +102,11 @@ def _problems(parsed: ParsedOrder, address: dict | None) -> list[str]:
     return parsed.problems
 
 
-def _notes(parsed: ParsedOrder, problems: list[str]) -> str:
-    lines = [*problems, *parsed.notes]
+def _notes(parsed: ParsedOrder, problems: list[dict]) -> list[dict]:
+    """The order's Order Notes (commerce_orders.notes): its problems, then the rest."""
     if parsed.is_error:
-        lines.insert(
-            0,
-            _(
-                "Amazon sent values that cannot be stored as they are (below): the order is kept "
-                "with status Error, is not imported into Commerce and is read again on every "
-                "sync."
-            ),
-        )
-    return "\n".join(lines)
+        return [ERROR_KEPT, *problems, *parsed.notes]
+    return [*problems, *parsed.notes]
 
 
 def _newest_per_order(payloads: list[dict], result: UpsertResult) -> list[ParsedOrder]:
@@ -284,10 +280,7 @@ def _error_order(parsed: ParsedOrder, error: Exception) -> ParsedOrder:
         "buyer_cancellation_reason": "",
         "raw_payload": {},
     }
-    problem = _(
-        "The database refused this order as Amazon sent it (%(reason)s): it is kept without "
-        "its items, its amounts and the buyer's details until a read of it can be stored."
-    ) % {"reason": reason}
+    problem = note("order.database_refused", reason=reason)
     return replace(
         parsed,
         fields=fields,
@@ -296,7 +289,7 @@ def _error_order(parsed: ParsedOrder, error: Exception) -> ParsedOrder:
         problems=[problem],
         notes=[],
         is_error=True,
-        withheld_address_problem="",
+        withheld_address_problem=None,
     )
 
 

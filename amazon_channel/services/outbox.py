@@ -23,19 +23,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from amazon_channel.carriers import OTHER_CARRIER, amazon_shipment_problem
 from amazon_channel.leases import lease_claim
 from amazon_channel.models import AmazonOrder, AmazonOrderEvent, OutboxMessage, Store
+from amazon_channel.notes import note, note_from_english
 from amazon_channel.spapi import AmazonClient, AmazonRequestError
 
 logger = logging.getLogger(__name__)
-
-KIND_LABELS = {
-    OutboxMessage.Kind.CONFIRM_SHIPMENT: gettext_lazy("shipment"),
-    OutboxMessage.Kind.REFUND_ORDER: gettext_lazy("refund"),
-}
 
 
 @dataclass
@@ -77,31 +72,35 @@ def _order_for(message: OutboxMessage) -> AmazonOrder | None:
     ).first()
 
 
-def _refusal_text(message: OutboxMessage, reason: str) -> str:
+KIND_CODES = {
+    OutboxMessage.Kind.CONFIRM_SHIPMENT: "part.shipment",
+    OutboxMessage.Kind.REFUND_ORDER: "part.refund",
+}
+
+
+def _kind(message: OutboxMessage):
+    code = KIND_CODES.get(message.kind)
+    return note(code) if code else message.kind
+
+
+def _refusal_note(message: OutboxMessage, reason: str) -> dict:
     """What the Amazon order's notes and history say of a refusal, naming the Commerce
-    shipment or credit memo ("Amazon refused the shipment #000000003: ...")."""
-    label = KIND_LABELS.get(message.kind, message.kind)
+    shipment or credit memo ("Amazon refused the shipment #000000003: ..."). Amazon's words
+    stay as they are; a sentence of ours (a feed's answer) becomes its code."""
     number = message.payload.get("commerce_shipment") or message.payload.get("commerce_credit_memo")
+    reason_note = note_from_english(reason)
     if number:
-        return _("Amazon refused the %(kind)s #%(number)s: %(reason)s") % {
-            "kind": label,
-            "number": number,
-            "reason": reason,
-        }
-    return _("Amazon refused the %(kind)s: %(reason)s") % {"kind": label, "reason": reason}
+        return note("refusal.numbered", kind=_kind(message), number=number, reason=reason_note)
+    return note("refusal.plain", kind=_kind(message), reason=reason_note)
 
 
-def _unknown_outcome_text(message: OutboxMessage) -> str:
-    label = KIND_LABELS.get(message.kind, message.kind)
+def _unknown_outcome_note(message: OutboxMessage) -> dict:
     number = message.payload.get("commerce_credit_memo") or message.payload.get("commerce_shipment")
-    return _(
-        "Amazon's answer does not say whether the %(kind)s #%(number)s was applied: "
-        "check this %(kind)s in Seller Central."
-    ) % {"kind": label, "number": number or "?"}
+    return note("refusal.outcome_unknown", kind=_kind(message), number=number or "?")
 
 
 def _channel_notes_refresh(order: AmazonOrder) -> None:
-    """The Amazon order's notes: one line per message Amazon refused and no retry has settled,
+    """The Amazon order's notes: one per message Amazon refused and no retry has settled,
     and per refund whose outcome is unknown; empty again once every one is settled."""
     open_messages = OutboxMessage.objects.filter(
         store_id=order.store_id,
@@ -114,12 +113,12 @@ def _channel_notes_refresh(order: AmazonOrder) -> None:
             **{f"payload__{AWAITING_MERCHANT}": True},
         )
     )
-    notes = "\n".join(
-        _refusal_text(message, message.result)
+    notes = [
+        _refusal_note(message, message.result)
         if message.state == OutboxMessage.State.FAILED
-        else _unknown_outcome_text(message)
+        else _unknown_outcome_note(message)
         for message in open_messages.order_by("pk")
-    )
+    ]
     AmazonOrder.objects.filter(pk=order.pk).update(channel_notes=notes)
 
 
@@ -128,15 +127,14 @@ def outbox_message_settle(*, message: OutboxMessage, problem: str) -> None:
     order = _order_for(message)
     if order is None:
         return
-    label = KIND_LABELS.get(message.kind, message.kind)
     AmazonOrderEvent.objects.create(
         order=order,
         kind=AmazonOrderEvent.Kind.NOTE,
-        message=(
-            _refusal_text(message, problem)
+        notes=[
+            _refusal_note(message, problem)
             if problem
-            else _("Amazon accepted the %(kind)s.") % {"kind": label}
-        ),
+            else note("history.accepted", kind=_kind(message))
+        ],
     )
     _channel_notes_refresh(order)
 
@@ -151,7 +149,7 @@ def outbox_message_doubt(*, message: OutboxMessage) -> None:
     if order is None:
         return
     AmazonOrderEvent.objects.create(
-        order=order, kind=AmazonOrderEvent.Kind.NOTE, message=_unknown_outcome_text(message)
+        order=order, kind=AmazonOrderEvent.Kind.NOTE, notes=[_unknown_outcome_note(message)]
     )
     _channel_notes_refresh(order)
 
@@ -229,20 +227,14 @@ def outbox_message_retry(
         )
         order = _order_for(locked)
         if order is not None:
-            label = KIND_LABELS.get(locked.kind, locked.kind)
-            text = (
-                _(
-                    "Seller Central does not show the %(kind)s (confirmed by the user): "
-                    "sending it to Amazon again."
-                )
-                if is_unknown_refund
-                else _("Sending the %(kind)s to Amazon again.")
+            code = (
+                "history.sending_again_confirmed" if is_unknown_refund else "history.sending_again"
             )
             AmazonOrderEvent.objects.create(
                 order=order,
                 kind=AmazonOrderEvent.Kind.NOTE,
                 actor=actor,
-                message=text % {"kind": label},
+                notes=[note(code, kind=_kind(locked))],
             )
             _channel_notes_refresh(order)
         outbox_deliver.delay_on_commit(store_id=locked.store_id)

@@ -154,10 +154,17 @@ def store_event_record(
     kind: str,
     changes: dict | None = None,
     message: str = "",
+    notes: list[dict] | tuple = (),
 ) -> StoreEvent:
-    """Append a row to the store's history; call it inside the transaction of the change."""
+    """Append a row to the store's history; call it inside the transaction of the change.
+    `notes` is what the system says (commerce_orders.notes), `message` Amazon's own words."""
     return StoreEvent.objects.create(
-        store=store, actor=actor, kind=kind, changes=changes or {}, message=message
+        store=store,
+        actor=actor,
+        kind=kind,
+        changes=changes or {},
+        message=message,
+        notes=list(notes),
     )
 
 

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 
 from amazon_channel.leases import lease_claim, lease_extend
 from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
+from amazon_channel.notes import note_from_english
 from amazon_channel.services.commerce import commerce_orders_follow
 from amazon_channel.services.orders import UpsertResult, amazon_orders_upsert
 from amazon_channel.services.stores import store_event_record, store_schedule_update
@@ -207,11 +208,15 @@ def store_problem_report(store_id: int, state: str, message: str) -> None:
         store.sync_state_message = message
         store.save(update_fields=["sync_state", "sync_state_message", "updated_at"])
         if is_newly_paused:
+            # A sentence of ours (the credentials refused, with Amazon's words inside) is kept
+            # as its code, to be read in the merchant's language; Amazon's own words as text.
+            said = note_from_english(message)
             store_event_record(
                 store=store,
                 actor=None,
                 kind=StoreEvent.Kind.REAUTHORIZATION_NEEDED,
-                message=message,
+                message="" if "code" in said else message,
+                notes=[said] if "code" in said else [],
             )
     if state == SyncState.NEEDS_REAUTHORIZATION:
         store_schedule_update(store=store)
@@ -427,7 +432,7 @@ def attention_orders_retry(*, run: SyncRun, client: AmazonClient) -> None:
     store = run.store
     # A linked order's commerce_import_error only tells a total difference: no retry work.
     waiting = store.orders.filter(
-        Q(needs_attention=True) | (~Q(commerce_import_error="") & Q(commerce_order__isnull=True))
+        Q(needs_attention=True) | (~Q(commerce_import_error=[]) & Q(commerce_order__isnull=True))
     )
     order_ids = list(waiting.order_by("last_update_date").values_list("pk", flat=True)[:200])
     # Only ids Amazon could answer for: an over-long id Amazon sent is stored shortened, and a

@@ -8,6 +8,7 @@ from django.utils import timezone
 from amazon_channel.bulk_rows import BulkRows
 from amazon_channel.models import AmazonOrder, AmazonOrderPackage
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+from commerce_orders.notes import text_note
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,7 @@ def test_an_inserted_row_reads_back_as_the_orm_stores_it():
         if field.name not in ("id", "amazon_order_id", "raw_payload", "created_at", "updated_at"):
             assert getattr(bulk, field.attname) == getattr(orm, field.attname), field.name
     # The columns left out take their defaults, and now for auto_now / auto_now_add.
-    assert bulk.channel_notes == "" and bulk.is_shipping_address_edited is False
+    assert bulk.channel_notes == [] and bulk.is_shipping_address_edited is False
     assert bulk.commerce_order_id is None
     # Stored as the ORM stores them, lookups included (SQLite compares datetimes as text).
     assert (
@@ -95,7 +96,9 @@ def test_an_insert_over_a_stored_unique_key_raises_and_writes_nothing():
 def test_an_upsert_updates_the_named_fields_only_and_inserts_the_new_rows():
     store = StoreFactory()
     stored = AmazonOrderFactory(
-        store=store, amazon_order_id="302-0000000-0000001", commerce_import_error="SKU missing"
+        store=store,
+        amazon_order_id="302-0000000-0000001",
+        commerce_import_error=[text_note("SKU missing")],
     )
     AmazonOrder.objects.filter(pk=stored.pk).update(
         created_at=PURCHASED, updated_at=PURCHASED, buyer_name="Erika"
@@ -113,7 +116,8 @@ def test_an_upsert_updates_the_named_fields_only_and_inserts_the_new_rows():
     stored.refresh_from_db()
     assert (stored.status, stored.order_total) == ("Shipped", None)
     # Not named: left as they were, the purchase date and payload included.
-    assert stored.commerce_import_error == "SKU missing" and stored.buyer_name == "Erika"
+    assert stored.commerce_import_error == [text_note("SKU missing")]
+    assert stored.buyer_name == "Erika"
     assert stored.created_at == PURCHASED and stored.updated_at > PURCHASED
     assert stored.purchase_date != PURCHASED
     assert AmazonOrder.objects.filter(store=store).count() == 2

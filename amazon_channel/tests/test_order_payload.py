@@ -22,6 +22,7 @@ from amazon_channel.order_payload import (
     UnreadableOrder,
     parse_order,
 )
+from commerce_orders.notes import notes_render
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "seller_central_sandbox" / "sp_api_models"
 
@@ -50,7 +51,7 @@ def test_amazons_example_orders_parse_without_problems():
 def test_the_search_example_maps_onto_the_dashboard_fields():
     parsed = parse_order(example_orders()[0])
 
-    assert parsed.problems == []
+    assert notes_render(parsed.problems) == []
     assert parsed.fields["status"] == AmazonOrderStatus.SHIPPED
     assert parsed.fields["fulfillment_channel"] == FulfillmentChannel.MERCHANT
     assert parsed.fields["order_total"] == Decimal("154.99")
@@ -73,7 +74,7 @@ def test_an_unknown_status_is_kept_as_error_with_the_reason():
     parsed = parse_order(payload)
 
     assert parsed.fields["status"] == AmazonOrderStatus.ERROR
-    assert "Unknown order status 'TELEPORTED'." in parsed.problems
+    assert "Unknown order status 'TELEPORTED'." in notes_render(parsed.problems)
 
 
 def pending_without_prices(status: str = "PENDING", *, paid: dict | None = None) -> dict:
@@ -94,8 +95,8 @@ def pending_without_prices(status: str = "PENDING", *, paid: dict | None = None)
 def test_a_pending_order_without_prices_is_explained_but_not_flagged(status):
     parsed = parse_order(pending_without_prices(status))
 
-    assert parsed.problems == []
-    assert parsed.notes == [
+    assert notes_render(parsed.problems) == []
+    assert notes_render(parsed.notes) == [
         "Amazon gives no prices while the order is pending; they will be read when it is paid."
     ]
     assert parsed.fields["order_total"] is None
@@ -107,8 +108,8 @@ def test_an_unshipped_order_without_prices_is_a_problem():
 
     parsed = parse_order(payload)
 
-    assert "The order has no grand total." in parsed.problems
-    assert parsed.notes == []
+    assert "The order has no grand total." in notes_render(parsed.problems)
+    assert notes_render(parsed.notes) == []
 
 
 def test_an_amazon_fulfilled_order_without_an_address_is_explained_but_not_flagged():
@@ -118,8 +119,10 @@ def test_an_amazon_fulfilled_order_without_an_address_is_explained_but_not_flagg
 
     parsed = parse_order(payload)
 
-    assert parsed.problems == []
-    assert parsed.notes == ["Amazon fulfils this order and shares no shipping address."]
+    assert notes_render(parsed.problems) == []
+    assert notes_render(parsed.notes) == [
+        "Amazon fulfils this order and shares no shipping address."
+    ]
     assert parsed.fields["shipping_address"] == {}
 
 
@@ -129,8 +132,8 @@ def test_a_merchant_fulfilled_order_without_an_address_is_a_problem():
 
     parsed = parse_order(payload)
 
-    assert "The order has no shipping address." in parsed.problems
-    assert parsed.notes == []
+    assert "The order has no shipping address." in notes_render(parsed.problems)
+    assert notes_render(parsed.notes) == []
 
 
 def test_an_order_with_prices_and_an_address_has_no_notes():
@@ -164,7 +167,7 @@ def test_an_order_to_ship_without_the_recipients_name_street_or_postcode_is_flag
 
     # Kept apart from the other problems: it stands until the address written is complete.
     assert parsed.problems == []
-    problem = parsed.withheld_address_problem
+    [problem] = notes_render([parsed.withheld_address_problem])
     assert "withheld the recipient's name, street, postal code" in problem
     assert "Direct-to-Consumer Shipping role" in problem
     assert parsed.fields["shipping_address"]["city"] == "Seattle"
@@ -179,24 +182,25 @@ def test_an_order_to_ship_missing_only_its_postcode_is_flagged_for_the_postcode(
     parsed = parse_order(payload)
 
     assert parsed.problems == []
-    assert "withheld the recipient's postal code," in parsed.withheld_address_problem
+    [problem] = notes_render([parsed.withheld_address_problem])
+    assert "withheld the recipient's postal code," in problem
 
 
 @pytest.mark.parametrize("status", ["PENDING", "PENDING_AVAILABILITY"])
 def test_a_pending_order_without_personal_data_is_explained_not_flagged(status):
     parsed = parse_order(without_personal_data(status))
 
-    assert parsed.problems == []
+    assert notes_render(parsed.problems) == []
     assert "Amazon shares the recipient's name and address once the order is paid." in (
-        parsed.notes
+        notes_render(parsed.notes)
     )
 
 
 def test_a_shipped_order_without_personal_data_is_explained_not_flagged():
     parsed = parse_order(without_personal_data("SHIPPED"))
 
-    assert parsed.problems == []
-    [note] = parsed.notes
+    assert notes_render(parsed.problems) == []
+    [note] = notes_render(parsed.notes)
     assert "name, street, postal code" in note and "Direct-to-Consumer Shipping" in note
 
 
@@ -206,7 +210,7 @@ def test_a_cancelled_merchant_order_without_an_address_is_not_flagged():
     payload["fulfillment"]["fulfillmentStatus"] = "CANCELLED"
     payload.pop("recipient")
 
-    assert parse_order(payload).problems == []
+    assert notes_render(parse_order(payload).problems) == []
 
 
 def with_item_breakdown(entry: dict) -> dict:
@@ -224,7 +228,7 @@ def test_a_shipping_charge_that_is_not_a_number_is_left_out_and_flagged():
     parsed = parse_order(payload)
 
     assert parsed.items[0]["shipping_price"] is None
-    assert parsed.problems == [
+    assert notes_render(parsed.problems) == [
         "Item 12345678901234: the SHIPPING amount '4,99' is not a number; it was left out."
     ]
 
@@ -237,7 +241,7 @@ def test_a_shipping_charge_in_another_currency_is_left_out_and_flagged():
     parsed = parse_order(payload)
 
     assert parsed.items[0]["shipping_price"] is None
-    assert parsed.problems == [
+    assert notes_render(parsed.problems) == [
         "Item 12345678901234: the SHIPPING amount 4.99 EUR is not in the order's currency "
         "USD; it was left out."
     ]
@@ -254,7 +258,7 @@ def test_shipping_charges_of_an_item_add_up():
     parsed = parse_order(payload)
 
     assert parsed.items[0]["shipping_price"] == Decimal("5.99")
-    assert parsed.problems == []
+    assert notes_render(parsed.problems) == []
 
 
 @pytest.mark.parametrize(
@@ -302,7 +306,7 @@ def test_a_grand_total_that_cannot_be_money_is_left_out_and_flagged(amount, prob
     parsed = parse_order(payload)
 
     assert parsed.fields["order_total"] is None
-    assert problem in parsed.problems
+    assert problem in notes_render(parsed.problems)
     # A value that cannot be stored as Amazon sent it makes the order an Error order.
     assert parsed.is_error and parsed.fields["status"] == AmazonOrderStatus.ERROR
 
@@ -382,7 +386,7 @@ def test_an_over_long_order_number_is_kept_under_a_key_that_finds_the_same_order
     assert all(len(key) == ORDER_LENGTHS["amazon_order_id"] for key in keys)
     parsed = parse_order(first)
     assert parsed.is_error
-    [message] = [problem for problem in parsed.problems if "order number" in problem]
+    [message] = [problem for problem in notes_render(parsed.problems) if "order number" in problem]
     assert "(10000 characters)" in message and "1" * 100 not in message
 
 
@@ -414,7 +418,9 @@ def test_an_impossible_order_date_makes_an_error_order_that_a_real_read_overwrit
     parsed = parse_order(payload)
 
     assert parsed.is_error
-    assert any("which is not a possible date" in problem for problem in parsed.problems)
+    assert any(
+        "which is not a possible date" in problem for problem in notes_render(parsed.problems)
+    )
     # Stored with the oldest possible update time: any real read of the order is newer.
     real = parse_order(example())
     assert parsed.last_update_date <= real.last_update_date
@@ -453,7 +459,7 @@ def test_a_missing_fulfillment_channel_is_a_problem_but_an_unknown_one_an_error(
     missing["fulfillment"].pop("fulfilledBy")
     unknown["fulfillment"]["fulfilledBy"] = "DRONE"
 
-    assert "The order has no fulfillment channel." in parse_order(missing).problems
+    assert "The order has no fulfillment channel." in notes_render(parse_order(missing).problems)
     assert not parse_order(missing).is_error
     assert parse_order(unknown).is_error
 
@@ -466,7 +472,7 @@ def test_a_buyer_name_too_long_is_cut_with_a_note_that_does_not_quote_it():
 
     assert not parsed.is_error
     assert len(parsed.fields["buyer_name"]) == ORDER_LENGTHS["buyer_name"]
-    [note] = [note for note in parsed.notes if "buyer's name" in note]
+    [note] = [note for note in notes_render(parsed.notes) if "buyer's name" in note]
     assert "Bartholomew" not in note and "360 characters" in note
 
 

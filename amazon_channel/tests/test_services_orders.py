@@ -13,6 +13,7 @@ from amazon_channel.models import (
 from amazon_channel.services.orders import amazon_orders_upsert
 from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_order_payload import example_orders
+from commerce_orders.notes import notes_render
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,7 @@ def test_a_surprising_order_is_kept_with_notes_and_the_page_goes_on():
     assert (result.created, result.unreadable, result.with_problems) == (2, 1, 1)
     kept = AmazonOrder.objects.get(amazon_order_id=surprising["orderId"])
     assert kept.status == "Error" and kept.needs_attention
-    assert "Unknown order status 'TELEPORTED'." in kept.order_notes
+    assert "Unknown order status 'TELEPORTED'." in notes_render(kept.order_notes)
     assert AmazonOrder.objects.filter(amazon_order_id=order_payload(3)["orderId"]).exists()
 
 
@@ -162,16 +163,17 @@ def test_a_pending_order_is_explained_in_its_notes_and_priced_once_paid():
 
     order = AmazonOrder.objects.get()
     assert first.with_problems == 0 and not order.needs_attention
-    assert order.order_notes == (
+    assert order.order_notes == [{"code": "order.priceless_pending"}]
+    assert notes_render(order.order_notes) == [
         "Amazon gives no prices while the order is pending; they will be read when it is paid."
-    )
+    ]
     assert order.order_total is None
 
     amazon_orders_upsert(store=store, payloads=[order_payload(1, updated_minutes=10)])
 
     order.refresh_from_db()
     assert order.status == "Unshipped"
-    assert order.order_notes == "" and not order.needs_attention
+    assert order.order_notes == [] and not order.needs_attention
     assert order.order_total is not None
     assert all(item.item_price is not None for item in order.items.all())
 
@@ -186,7 +188,9 @@ def test_an_amazon_fulfilled_order_without_an_address_is_explained_not_flagged()
 
     order = AmazonOrder.objects.get()
     assert result.with_problems == 0 and not order.needs_attention
-    assert order.order_notes == "Amazon fulfils this order and shares no shipping address."
+    assert notes_render(order.order_notes) == [
+        "Amazon fulfils this order and shares no shipping address."
+    ]
 
 
 def test_an_address_the_merchant_completes_clears_the_flag_on_the_next_read():

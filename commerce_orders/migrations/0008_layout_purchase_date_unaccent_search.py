@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     customer name search ignores accents, with its trigram index on PostgreSQL."""
 
     dependencies = [
-        ("commerce_orders", "0005_grid_sort_indexes"),
+        ("commerce_orders", "0007_lang_event_notes"),
     ]
 
     operations = [

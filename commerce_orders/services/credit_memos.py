@@ -5,7 +5,6 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Sum
-from django.utils.translation import gettext as _
 
 from commerce_orders.exceptions import (
     CreditMemoTotalNotPositive,
@@ -21,6 +20,7 @@ from commerce_orders.models import (
     OrderAction,
     OrderState,
 )
+from commerce_orders.notes import note
 from commerce_orders.services.invoices import tax_share
 from commerce_orders.services.orders import money
 from commerce_orders.services.sequences import CREDIT_MEMO_SEQUENCE, document_number_next
@@ -182,19 +182,23 @@ def creditmemo_create(
         order.total_refunded += grand_total
         order_state_set(order=order, state=target)
         order.save(update_fields=["state", "status", "total_refunded", "updated_at"])
-        text = _(
-            "Credit Memo #%(number)s created. We refunded %(amount)s %(currency)s offline."
-        ) % {"number": memo.increment_id, "amount": grand_total, "currency": order.currency}
+        notes = [
+            note(
+                "commerce.credit_memo_created",
+                number=memo.increment_id,
+                amount=grand_total,
+                currency=order.currency,
+            )
+        ]
         if return_to_stock and returned:
-            text += " " + _("The refunded items were returned to stock.")
-        if comment:
-            text += "\n" + comment
+            notes.append(note("commerce.refunded_items_returned"))
         order_event_append(
             order=order,
             actor=actor,
             action=OrderAction.CREDIT_MEMO,
             old_state=old_state,
             old_status=old_status,
-            comment=text,
+            comment=comment,
+            notes=notes,
         )
         return memo

@@ -5,7 +5,6 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Sum
-from django.utils.translation import gettext as _
 
 from commerce_orders.exceptions import NothingToInvoice
 from commerce_orders.models import (
@@ -16,6 +15,7 @@ from commerce_orders.models import (
     OrderAction,
     OrderState,
 )
+from commerce_orders.notes import note
 from commerce_orders.services.orders import money
 from commerce_orders.services.sequences import INVOICE_SEQUENCE, document_number_next
 from commerce_orders.services.transitions import (
@@ -126,25 +126,22 @@ def invoice_create(
             order.state = OrderState.PROCESSING
         order.save(update_fields=fields)
         if capture_offline:
-            comment = _(
-                "Invoice #%(number)s created. Captured amount of %(amount)s %(currency)s offline."
-            )
+            code = "commerce.invoice_captured_offline"
         else:
-            comment = _(
-                "Invoice #%(number)s created. The amount of %(amount)s %(currency)s "
-                "is not captured."
-            )
+            code = "commerce.invoice_not_captured"
         order_event_append(
             order=order,
             actor=actor,
             action=OrderAction.INVOICE,
             old_state=old_state,
             old_status=old_status,
-            comment=comment
-            % {
-                "number": invoice.increment_id,
-                "amount": invoice.grand_total,
-                "currency": order.currency,
-            },
+            notes=[
+                note(
+                    code,
+                    number=invoice.increment_id,
+                    amount=invoice.grand_total,
+                    currency=order.currency,
+                )
+            ],
         )
         return invoice

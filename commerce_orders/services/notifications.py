@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from commerce_orders.exceptions import OrderCommentEmpty
 from commerce_orders.models import CommerceOrder, CommerceOrderEvent, OrderAction
+from commerce_orders.notes import note
 from commerce_orders.services.transitions import (
     order_event_append,
     order_lock,
@@ -122,8 +123,7 @@ def order_email_send(*, actor: AbstractBaseUser | None, order: CommerceOrder) ->
             action=OrderAction.EMAIL,
             old_state=order.state,
             old_status=order.status,
-            comment=_("The order confirmation email was sent to %(email)s.")
-            % {"email": order.customer_email},
+            notes=[note("commerce.confirmation_email_sent", email=order.customer_email)],
             is_customer_notified=True,
         )
         _send_after_commit(subject=subject, body=body, recipient=order.customer_email)

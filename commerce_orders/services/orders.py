@@ -9,7 +9,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from commerce_orders.exceptions import CancelRefused, OrderNumberInUse
 from commerce_orders.models import (
@@ -20,6 +19,7 @@ from commerce_orders.models import (
     OrderAddress,
     OrderState,
 )
+from commerce_orders.notes import note
 from commerce_orders.services.sequences import ORDER_SEQUENCE, document_number_next
 from commerce_orders.services.stock import (
     order_stock_reference,
@@ -278,21 +278,31 @@ def _order_create_locked(
         order=order,
         actor=actor,
         action=OrderAction.PLACE,
-        comment=_("Order placed through %(channel)s, order %(external_id)s.")
-        % {"channel": external_channel, "external_id": external_order_id}
+        notes=[
+            note(
+                "commerce.order_placed",
+                channel=external_channel,
+                external_id=external_order_id,
+            )
+        ]
         if external_order_id
-        else "",
+        else [],
     )
     return order
 
 
 def order_complete(
-    *, actor: AbstractBaseUser | None, order: CommerceOrder, comment: str = ""
+    *,
+    actor: AbstractBaseUser | None,
+    order: CommerceOrder,
+    comment: str = "",
+    notes: Sequence[dict] = (),
 ) -> CommerceOrder:
     """Move a processing order to complete, as when the sales channel reports it shipped.
 
     Guarantees: state and status "complete"; every item's quantity not canceled counts as
-    shipped; one history row with `comment`. Returns the updated order.
+    shipped; one history row with `comment` (a person's words) and `notes` (the system's, see
+    commerce_orders.notes). Returns the updated order.
     Raises OrderTransitionError unless the order is processing.
     """
     with transaction.atomic():
@@ -313,18 +323,19 @@ def order_complete(
             old_state=old_state,
             old_status=old_status,
             comment=comment,
+            notes=notes,
         )
         return order
 
 
 def order_complete_after_channel_cancellation(
-    *, actor: AbstractBaseUser | None, order: CommerceOrder, reason: str
+    *, actor: AbstractBaseUser | None, order: CommerceOrder, reason: str | dict
 ) -> CommerceOrder:
     """Settle an order that its sales channel cancelled after it was created here.
 
     As Adobe's Amazon channel does, the order becomes complete (not canceled): every item's
     quantity not shipped becomes canceled, those units go back into stock, and a history row
-    gives `reason`. Returns the updated order.
+    gives `reason` (the channel's words, or a note). Returns the updated order.
     Raises OrderTransitionError unless the order is new or processing.
     """
     with transaction.atomic():
@@ -353,8 +364,7 @@ def order_complete_after_channel_cancellation(
             action=OrderAction.COMPLETE_AFTER_CHANNEL_CANCELLATION,
             old_state=old_state,
             old_status=old_status,
-            comment=_("Canceled by the sales channel. Reason for cancellation: %(reason)s")
-            % {"reason": reason},
+            notes=[note("commerce.canceled_by_channel", reason=reason)],
         )
         return order
 
@@ -387,7 +397,7 @@ def order_hold(*, actor: AbstractBaseUser | None, order: CommerceOrder) -> Comme
             action=OrderAction.HOLD,
             old_state=old_state,
             old_status=old_status,
-            comment=_("Order put on hold."),
+            notes=[note("commerce.hold")],
         )
         return order
 
@@ -428,7 +438,7 @@ def order_unhold(*, actor: AbstractBaseUser | None, order: CommerceOrder) -> Com
             action=OrderAction.UNHOLD,
             old_state=old_state,
             old_status=old_status,
-            comment=_("Order released from hold."),
+            notes=[note("commerce.unhold")],
         )
         return order
 
@@ -473,15 +483,13 @@ def order_cancel(
         old_state, old_status = order.state, order.status
         order.state = order.status = OrderState.CANCELED
         order.save(update_fields=["state", "status", "updated_at"])
-        text = _("Order canceled.")
-        if comment:
-            text += "\n" + comment
         order_event_append(
             order=order,
             actor=actor,
             action=OrderAction.CANCEL,
             old_state=old_state,
             old_status=old_status,
-            comment=text,
+            comment=comment,
+            notes=[note("commerce.order_canceled")],
         )
         return order

@@ -2,7 +2,6 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from commerce_orders.exceptions import NothingToShip, ShipQuantityExceeded
 from commerce_orders.models import (
@@ -12,6 +11,7 @@ from commerce_orders.models import (
     Shipment,
     ShipmentItem,
 )
+from commerce_orders.notes import note
 from commerce_orders.services.sequences import SHIPMENT_SEQUENCE, document_number_next
 from commerce_orders.services.transitions import (
     order_action_check,
@@ -100,22 +100,21 @@ def shipment_create(
         order_state_set(order=order, state=target)
         order.save(update_fields=["state", "status", "updated_at"])
         if tracking_number:
-            comment = _(
-                "Shipment #%(number)s created, tracking number %(tracking)s (%(carrier)s)."
-            ) % {
-                "number": shipment.increment_id,
-                "tracking": tracking_number,
-                "carrier": carrier_title or carrier_code,
-            }
+            created = note(
+                "commerce.shipment_created_tracked",
+                number=shipment.increment_id,
+                tracking=tracking_number,
+                carrier=carrier_title or carrier_code,
+            )
         else:
-            comment = _("Shipment #%(number)s created.") % {"number": shipment.increment_id}
+            created = note("commerce.shipment_created", number=shipment.increment_id)
         order_event_append(
             order=order,
             actor=actor,
             action=OrderAction.SHIP,
             old_state=old_state,
             old_status=old_status,
-            comment=comment,
+            notes=[created],
         )
         return shipment
 
@@ -154,12 +153,14 @@ def shipment_tracking_update(
             action=OrderAction.COMMENT,
             old_state=order.state,
             old_status=order.status,
-            comment=_("Shipment #%(number)s corrected: tracking number %(tracking)s (%(carrier)s).")
-            % {
-                "number": locked.increment_id,
-                "tracking": tracking_number or "—",
-                "carrier": carrier_title or carrier_code,
-            },
+            notes=[
+                note(
+                    "commerce.shipment_corrected",
+                    number=locked.increment_id,
+                    tracking=tracking_number or "—",
+                    carrier=carrier_title or carrier_code,
+                )
+            ],
         )
     shipment.carrier_code = locked.carrier_code
     shipment.carrier_title = locked.carrier_title

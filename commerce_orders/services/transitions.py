@@ -57,10 +57,12 @@ def order_event_append(
     old_state: str = "",
     old_status: str = "",
     comment: str = "",
+    notes: list[dict] | tuple = (),
     is_customer_notified: bool = False,
     is_visible_on_storefront: bool = False,
 ) -> CommerceOrderEvent:
-    """Append a history row recording `order`'s current state and status as the new ones."""
+    """Append a history row recording `order`'s current state and status as the new ones: what
+    the system says in `notes` (commerce_orders.notes), what a person wrote in `comment`."""
     return CommerceOrderEvent.objects.create(
         order=order,
         actor=actor,
@@ -70,6 +72,7 @@ def order_event_append(
         old_status=old_status,
         new_status=order.status,
         comment=comment,
+        notes=list(notes),
         is_customer_notified=is_customer_notified,
         is_visible_on_storefront=is_visible_on_storefront,
     )

@@ -55,9 +55,11 @@ def test_a_credit_memo_refunds_units_with_their_share_of_the_line_tax():
     assert order.total_refunded == Decimal("14.88")
     assert order.state == OrderState.PROCESSING
     [event] = order.events.filter(action=OrderAction.CREDIT_MEMO)
-    assert event.comment == (
-        "Credit Memo #000000001 created. We refunded 14.88 EUR offline.\nBroken in transit"
-    )
+    assert event.comment == "Broken in transit"
+    assert event.comment_lines == [
+        "Credit Memo #000000001 created. We refunded 14.88 EUR offline.",
+        "Broken in transit",
+    ]
 
 
 def test_the_credit_memos_of_a_line_add_up_to_its_tax():
@@ -246,7 +248,7 @@ def test_return_to_stock_puts_the_refunded_units_back():
     assert memo.is_returned_to_stock
     assert Product.objects.get(sku="MUG").quantity_in_stock == 10
     assert Product.objects.get(sku="TEE").quantity_in_stock == 9
-    assert "returned to stock" in order.events.get(action=OrderAction.CREDIT_MEMO).comment
+    assert "returned to stock" in order.events.get(action=OrderAction.CREDIT_MEMO).comment_text
 
 
 def test_without_return_to_stock_the_stock_stays():

@@ -51,7 +51,7 @@ def test_invoice_create_bills_every_item_and_moves_the_order_to_processing():
     assert (order.state, order.status) == (OrderState.PROCESSING, "processing")
     event = order.events.get(action=OrderAction.INVOICE)
     assert (event.old_state, event.new_state) == ("new", "processing")
-    assert "Invoice #000000001 created" in event.comment
+    assert "Invoice #000000001 created" in event.comment_text
 
 
 def test_invoice_create_sets_the_callers_status_label():

@@ -105,7 +105,7 @@ def test_send_email_sends_the_order_confirmation_after_commit(
     assert "Grand Total: 58.54 EUR" in message.body
     event = order.events.get(action=OrderAction.EMAIL)
     assert event.is_customer_notified
-    assert event.comment == "The order confirmation email was sent to erika@example.com."
+    assert event.comment_text == "The order confirmation email was sent to erika@example.com."
 
 
 def test_send_email_without_a_customer_email_sends_nothing_and_returns_false(

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from amazon_channel.models import AmazonOrderStatus
 from amazon_channel.selectors import last_days_range
+from commerce_orders.notes import note_from_english, note_render
+from commerce_orders.notes import notes_text as notes_text_of
 
 register = template.Library()
 
@@ -132,3 +134,18 @@ def address_of(order, address_type):
 def grouped(value):
     """A whole number with the active locale's thousands separator: 10,000 or 10.000."""
     return number_format(value, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def notes_text(entries) -> str:
+    """Stored notes (commerce_orders.notes) in the reader's language, one a line."""
+    return notes_text_of(entries)
+
+
+@register.filter
+def sentence_translated(text) -> str:
+    """A text stored as it was written (Amazon's answer to a message, which may be one of our
+    own sentences about it): one of ours in the reader's language, Amazon's words as they are."""
+    if not text:
+        return ""
+    return note_render(note_from_english(str(text)))

@@ -187,7 +187,7 @@ def test_after_a_reviewed_rejection_the_order_can_be_canceled_once_more(merchant
     latest = requested.order_by("-pk").first()
     assert latest.actor == merchant
     assert (latest.old_status, latest.new_status) == ("Unshipped", "Canceled")
-    assert latest.message == "Buyer canceled"
+    assert latest.message_text == "Buyer canceled"
 
 
 def test_a_second_rejection_then_review_allows_a_third_attempt_with_its_own_key(merchant):

@@ -21,6 +21,7 @@ from amazon_channel.tests.factories import (
     AmazonOrderItemFactory,
     StoreFactory,
 )
+from commerce_orders.notes import text_note
 from commerce_orders.tests.factories import CommerceOrderFactory, placed_order
 from dashboard.tests.factories import CancellationFactory
 
@@ -107,7 +108,7 @@ def test_the_details_show_items_tracking_commerce_order_and_history(merchant_cli
         ship_service_level="Std DE Dom",
         latest_ship_date=timezone.now() + timedelta(days=2),
         is_prime=True,
-        order_notes="Gift wrap please",
+        order_notes=[text_note("Gift wrap please")],
         commerce_order=CommerceOrderFactory(increment_id="000000077"),
     )
     AmazonOrderItemFactory(order=order, title="Blue mug", seller_sku="MUG-BLUE", asin="B000MUG")
@@ -367,7 +368,7 @@ def test_save_order_changes_the_address_and_records_who_did_it(merchant_client):
     event = order.events.get()
     assert event.kind == AmazonOrderEvent.Kind.ADDRESS_CHANGED
     assert event.actor.get_username() == "merchant"
-    assert "addressLine1" in event.message
+    assert "addressLine1" in event.message_text
     assert "You saved the order." in response.content.decode()
     assert "Shipping address changed" in response.content.decode()
 

@@ -10,6 +10,7 @@ from django.utils.formats import date_format
 
 from amazon_channel.models import AmazonOrderCancellation, Store, SyncState
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+from commerce_orders.notes import text_note
 from commerce_orders.tests.factories import CommerceOrderFactory
 from dashboard.tests.factories import CancellationFactory, SyncRunFactory
 
@@ -24,7 +25,9 @@ def test_a_card_counts_what_needs_attention(merchant_client):
     store = StoreFactory(name="Berlin Shop")
     AmazonOrderFactory.create_batch(2, store=store, status="Unshipped")
     AmazonOrderFactory(store=store, status="Shipped", needs_attention=True)
-    AmazonOrderFactory(store=store, status="Shipped", commerce_import_error="SKU-1 is missing")
+    AmazonOrderFactory(
+        store=store, status="Shipped", commerce_import_error=[text_note("SKU-1 is missing")]
+    )
     CancellationFactory(order__store=store)
     CancellationFactory(
         order__store=store,
