@@ -75,6 +75,13 @@ ATTENTION_BUYER_CANCELLATION = "buyer_cancellation"
 ATTENTION_REFUSED_SHIPMENT = "refused_shipment"
 
 
+# Orders flagged by the sync or whose Commerce import failed; an Error order is counted under
+# Error only. `~Q(commerce_import_error=[])` is written as the attention index's condition is.
+IMPORT_ERROR_Q = (Q(needs_attention=True) | ~Q(commerce_import_error=[])) & ~Q(
+    status=AmazonOrderStatus.ERROR
+)
+
+
 def _refused_shipments() -> QuerySet[OutboxMessage]:
     """Shipment confirmations Amazon refused that nobody sent again yet: the merchant corrects
     and sends them again (or retries) from their Commerce orders."""
@@ -96,7 +103,7 @@ def attention_q(name: str, *, store: Store) -> Q:
             cancellation__state=AmazonOrderCancellation.State.REJECTED,
             cancellation__is_rejection_acknowledged=False,
         ),
-        ATTENTION_IMPORT_ERROR: Q(needs_attention=True) | ~Q(commerce_import_error=""),
+        ATTENTION_IMPORT_ERROR: IMPORT_ERROR_Q,
         ATTENTION_BUYER_CANCELLATION: Q(is_buyer_requested_cancellation=True)
         & ~Q(status=AmazonOrderStatus.CANCELED),
     }[name]
@@ -137,11 +144,7 @@ def _attention_counts_attach(stores: list[Store]) -> None:
         .annotate(total=Count("*"))
     }
     attention = _per_store(
-        orders.filter(Q(needs_attention=True) | ~Q(commerce_import_error=[]))
-        # An Error order is counted under Error only.
-        .exclude(status=AmazonOrderStatus.ERROR)
-        .values("store_id")
-        .annotate(total=Count("*"))
+        orders.filter(IMPORT_ERROR_Q).values("store_id").annotate(total=Count("*"))
     )
     buyer_cancellations = _per_store(
         orders.filter(is_buyer_requested_cancellation=True)
