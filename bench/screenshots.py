@@ -91,7 +91,9 @@ def pages(app_url: str) -> dict[str, str]:
     }
 
 
-def screenshots_take(*, app_url: str, username: str, password: str, output: Path) -> list[Path]:
+def screenshots_take(
+    *, app_url: str, username: str, password: str, output: Path, language: str = "en-US"
+) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     output.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,7 @@ def screenshots_take(*, app_url: str, username: str, password: str, output: Path
         )
         for width in WIDTHS.values():
             context = browser.new_context(
-                locale="en-US", viewport={"width": width, "height": 900}, device_scale_factor=1
+                locale=language, viewport={"width": width, "height": 900}, device_scale_factor=1
             )
             page = context.new_page()
             page.goto(f"{app_url}/accounts/login/")
@@ -132,6 +134,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=PROJECT_DIR / "docs" / "screenshots")
     parser.add_argument("--orders", type=int, default=60)
+    parser.add_argument(
+        "--language",
+        default="en-US",
+        help="the browser's language, e.g. fr-FR, de-DE, it-IT, nl-NL",
+    )
     parser.add_argument("--seed", type=int, default=7)
     arguments = parser.parse_args()
     # Throwaway: no task reaches a shared broker.
@@ -164,6 +171,7 @@ def main() -> None:
                 username=result.username,
                 password=password,
                 output=arguments.output,
+                language=arguments.language,
             )
         finally:
             app.shutdown()
