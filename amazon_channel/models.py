@@ -9,7 +9,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from amazon_channel.fields import EncryptedTextField, JSONTextField
-from amazon_channel.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
+from amazon_channel.spapi.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
 from commerce_orders.notes import notes_render
 
 

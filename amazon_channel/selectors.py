@@ -25,7 +25,6 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from amazon_channel.marketplaces import SELLER_CENTRAL_URLS
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
@@ -37,6 +36,7 @@ from amazon_channel.models import (
     StoreOrderDay,
     SyncRun,
 )
+from amazon_channel.spapi.marketplaces import SELLER_CENTRAL_URLS
 from commerce_orders.search import UnaccentedIContains
 
 CHART_DAYS = 30

@@ -17,6 +17,31 @@ from django.views.decorators.http import require_GET, require_POST
 
 from amazon_channel.health import broker_check, database_check
 from amazon_channel.models import SyncState
+from amazon_channel.orders.address_edits import (
+    AddressEditNotAllowed,
+    amazon_order_shipping_address_update,
+    shipping_address_edit_refusal,
+)
+from amazon_channel.orders.cancellation import (
+    CancellationNotAllowed,
+    amazon_order_cancel,
+    amazon_order_cancellation_acknowledge,
+    cancellation_refusal,
+)
+from amazon_channel.orders.commerce_to_amazon import (
+    amazon_order_of,
+    commerce_creditmemo_create,
+    commerce_creditmemo_refusal,
+    commerce_order_amazon_messages,
+    commerce_orders_mass_action,
+    commerce_shipment_correct,
+    commerce_shipment_create,
+)
+from amazon_channel.outbox.messages import (
+    RetryNotAllowed,
+    outbox_message_retry,
+    outbox_message_shipment_problem,
+)
 from amazon_channel.selectors import (
     amazon_order_detail,
     amazon_order_for_update,
@@ -31,32 +56,7 @@ from amazon_channel.selectors import (
     store_sync_progress,
     store_sync_runs,
 )
-from amazon_channel.services.cancellation import (
-    CancellationNotAllowed,
-    amazon_order_cancel,
-    amazon_order_cancellation_acknowledge,
-    cancellation_refusal,
-)
-from amazon_channel.services.commerce_actions import (
-    amazon_order_of,
-    commerce_creditmemo_create,
-    commerce_creditmemo_refusal,
-    commerce_order_amazon_messages,
-    commerce_orders_mass_action,
-    commerce_shipment_correct,
-    commerce_shipment_create,
-)
-from amazon_channel.services.order_edits import (
-    AddressEditNotAllowed,
-    amazon_order_shipping_address_update,
-    shipping_address_edit_refusal,
-)
-from amazon_channel.services.outbox import (
-    RetryNotAllowed,
-    outbox_message_retry,
-    outbox_message_shipment_problem,
-)
-from amazon_channel.services.stores import (
+from amazon_channel.stores.services import (
     StoreEndpointRefused,
     store_connect,
     store_connection_test,

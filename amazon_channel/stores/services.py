@@ -11,7 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from amazon_channel.marketplaces import (
+from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
+from amazon_channel.spapi.client import AmazonClient, AmazonError
+from amazon_channel.spapi.marketplaces import (
     MARKETPLACES,
     TOKEN_ENDPOINT,
     endpoint_environment_problem,
@@ -19,9 +21,7 @@ from amazon_channel.marketplaces import (
     sp_api_endpoint_host_problem,
     token_endpoint_host_problem,
 )
-from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
-from amazon_channel.schedules import STORE_SYNC_TASK, store_sync_task_name
-from amazon_channel.spapi import AmazonClient, AmazonError
+from amazon_channel.stores.schedules import STORE_SYNC_TASK, store_sync_task_name
 
 ORDER_SETTINGS_FIELDS = (
     "is_import_enabled",

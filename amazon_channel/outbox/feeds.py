@@ -52,7 +52,37 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from amazon_channel.feed_documents import (
+from amazon_channel.models import AmazonFeed, AmazonOrderEvent, OutboxMessage, Store, SyncState
+from amazon_channel.notes import note
+from amazon_channel.orders.cancellation import (
+    cancellation_confirm,
+    cancellation_outcome_read,
+    cancellation_read_back,
+    cancellation_reject,
+)
+from amazon_channel.orders.sync import (
+    backoff_seconds,
+    clock_skew_margin,
+    lease_duration,
+    store_problem_report,
+)
+from amazon_channel.outbox.leases import lease_claim, lease_extend
+from amazon_channel.outbox.messages import (
+    AWAITING_MERCHANT,
+    outbox_message_doubt,
+    outbox_message_settle,
+    shipments_deliver,
+)
+from amazon_channel.spapi.client import (
+    AmazonAuthorizationError,
+    AmazonClient,
+    AmazonNotFound,
+    AmazonRequestError,
+    AmazonRetryableError,
+    AmazonThrottled,
+    RateLimited,
+)
+from amazon_channel.spapi.feed_documents import (
     ACKNOWLEDGEMENT_FEED_TYPE,
     PAYMENT_ADJUSTMENT_FEED_TYPE,
     XML_CONTENT_TYPE,
@@ -64,36 +94,6 @@ from amazon_channel.feed_documents import (
     acknowledgement_feed,
     payment_adjustment_feed,
     processing_report_parse,
-)
-from amazon_channel.leases import lease_claim, lease_extend
-from amazon_channel.models import AmazonFeed, AmazonOrderEvent, OutboxMessage, Store, SyncState
-from amazon_channel.notes import note
-from amazon_channel.services.cancellation import (
-    cancellation_confirm,
-    cancellation_outcome_read,
-    cancellation_read_back,
-    cancellation_reject,
-)
-from amazon_channel.services.outbox import (
-    AWAITING_MERCHANT,
-    outbox_message_doubt,
-    outbox_message_settle,
-    shipments_deliver,
-)
-from amazon_channel.services.sync import (
-    backoff_seconds,
-    clock_skew_margin,
-    lease_duration,
-    store_problem_report,
-)
-from amazon_channel.spapi import (
-    AmazonAuthorizationError,
-    AmazonClient,
-    AmazonNotFound,
-    AmazonRequestError,
-    AmazonRetryableError,
-    AmazonThrottled,
-    RateLimited,
 )
 
 logger = logging.getLogger(__name__)

@@ -24,11 +24,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from amazon_channel.carriers import OTHER_CARRIER, amazon_shipment_problem
-from amazon_channel.leases import lease_claim
 from amazon_channel.models import AmazonOrder, AmazonOrderEvent, OutboxMessage, Store
 from amazon_channel.notes import note, note_from_english
-from amazon_channel.spapi import AmazonClient, AmazonRequestError
+from amazon_channel.outbox.leases import lease_claim
+from amazon_channel.spapi.carriers import OTHER_CARRIER, amazon_shipment_problem
+from amazon_channel.spapi.client import AmazonClient, AmazonRequestError
 
 logger = logging.getLogger(__name__)
 

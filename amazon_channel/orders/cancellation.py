@@ -33,11 +33,11 @@ from amazon_channel.models import (
 )
 from amazon_channel.notes import note, note_from_english
 from amazon_channel.notifications import buyer_cancellation_email_send
-from amazon_channel.order_payload import STATUS_BY_FULFILLMENT_STATUS
+from amazon_channel.orders.commerce_import import commerce_order_settle_cancellation
+from amazon_channel.orders.sync import amazon_order_recover
 from amazon_channel.selectors import order_cancellation
-from amazon_channel.services.commerce import commerce_order_settle_cancellation
-from amazon_channel.services.sync import amazon_order_recover
-from amazon_channel.spapi import AmazonError
+from amazon_channel.spapi.client import AmazonError
+from amazon_channel.spapi.order_payload import STATUS_BY_FULFILLMENT_STATUS
 from commerce_orders.models import CommerceOrder
 
 logger = logging.getLogger(__name__)

@@ -23,13 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from amazon_channel.leases import lease_claim, lease_extend
 from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
 from amazon_channel.notes import note_from_english
-from amazon_channel.services.commerce import commerce_orders_follow
-from amazon_channel.services.orders import UpsertResult, amazon_orders_upsert
-from amazon_channel.services.stores import store_event_record, store_schedule_update
-from amazon_channel.spapi import (
+from amazon_channel.orders.commerce_import import commerce_orders_follow
+from amazon_channel.orders.upsert import UpsertResult, amazon_orders_upsert
+from amazon_channel.outbox.leases import lease_claim, lease_extend
+from amazon_channel.spapi.client import (
     AmazonAuthorizationError,
     AmazonClient,
     AmazonError,
@@ -39,6 +38,7 @@ from amazon_channel.spapi import (
     RateLimited,
     longest_limiter_wait,
 )
+from amazon_channel.stores.services import store_event_record, store_schedule_update
 
 logger = logging.getLogger(__name__)
 

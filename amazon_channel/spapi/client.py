@@ -29,13 +29,13 @@ from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base.exceptions import SellingApiException
 from sp_api.base.helpers import fill_query_params
 
-from amazon_channel.marketplaces import (
+from amazon_channel.models import Store
+from amazon_channel.spapi.marketplaces import (
     endpoint_environment_problem,
     sp_api_endpoint_host_problem,
     token_endpoint_host_problem,
 )
-from amazon_channel.models import Store
-from amazon_channel.ratelimit import get_rate_limiter, plan_rate_parse
+from amazon_channel.spapi.ratelimit import get_rate_limiter, plan_rate_parse
 
 logger = logging.getLogger(__name__)
 
