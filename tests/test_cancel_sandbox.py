@@ -241,9 +241,8 @@ def test_a_worker_that_died_during_create_feed_does_not_send_the_feed_twice(
 
     from django.utils import timezone
 
-    from amazon_channel.orders.sync import lease_duration
     from amazon_channel.outbox.feeds import _feed_open
-    from amazon_channel.outbox.leases import lease_claim
+    from amazon_channel.outbox.leases import lease_claim, lease_duration
     from amazon_channel.spapi.client import AmazonClient
 
     order = an_unshipped_order(synced_store)

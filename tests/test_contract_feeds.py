@@ -23,14 +23,13 @@ from amazon_channel.models import (
     OutboxMessage,
 )
 from amazon_channel.orders.cancellation import amazon_order_cancel
-from amazon_channel.orders.sync import lease_duration
 from amazon_channel.outbox.feeds import (
     UNDECIDED_LIMIT,
     _feed_open,
     store_outbox_deliver,
     stores_with_outbox_work,
 )
-from amazon_channel.outbox.leases import lease_claim
+from amazon_channel.outbox.leases import lease_claim, lease_duration
 from amazon_channel.spapi.client import AmazonClient, AmazonRetryableError, feed_document_download
 from seller_central_sandbox.models import (
     FeedProcessingStatus,

@@ -16,10 +16,12 @@ from django.utils.translation import gettext as _
 
 from amazon_channel.models import AdjustmentReason, AmazonOrder, AmazonOrderStatus, OutboxMessage
 from amazon_channel.orders.commerce_import import CHANNEL
+from amazon_channel.outbox.handlers import OutboxHandler
 from amazon_channel.outbox.messages import (
     RetryNotAllowed,
     outbox_message_enqueue,
     outbox_message_retry,
+    outbox_message_settle,
 )
 from amazon_channel.spapi.carriers import amazon_shipment_problem
 from commerce_orders.exceptions import CommerceOrderError
@@ -358,3 +360,18 @@ def commerce_orders_mass_action(
         for number in from_amazon.values()
     )
     return result
+
+
+def _commerce_message_applied(message: OutboxMessage) -> None:
+    outbox_message_settle(message=message, problem="")
+
+
+def _commerce_message_refused(message: OutboxMessage, problem: str) -> None:
+    outbox_message_settle(message=message, problem=problem)
+
+
+# What Amazon's answers to a shipment or refund message do: a line in the Amazon order's
+# history, and a note while it stays refused (registered in amazon_channel.apps).
+COMMERCE_MESSAGE_HANDLER = OutboxHandler(
+    applied=_commerce_message_applied, refused=_commerce_message_refused
+)
