@@ -256,6 +256,11 @@ class AmazonOrder(models.Model):
         return self.amazon_order_id
 
     @property
+    def is_fulfilled_by_amazon(self) -> bool:
+        """Amazon ships the order (AFN): it gives no packages, and only Seller Central cancels."""
+        return self.fulfillment_channel == FulfillmentChannel.AMAZON
+
+    @property
     def cancellation_state(self) -> str:
         """The state of the order's cancellation, "" when there is none; no query once the
         cancellation was select_related (the list pages do)."""

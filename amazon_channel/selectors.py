@@ -328,8 +328,9 @@ def amazon_order_detail(*, store: Store, order_id: int) -> AmazonOrder:
     )
 
 
-def amazon_order_for_update(*, store: Store, order_id: int) -> AmazonOrder:
-    """The order a form is about to act on (the service locks it again); Http404 when unknown."""
+def amazon_order_get(*, store: Store, order_id: int) -> AmazonOrder:
+    """The store's order, with its store and cancellation, for a form or an action; not locked
+    (the service that changes it locks it). Http404 when the store has no such order."""
     return get_object_or_404(
         AmazonOrder.objects.defer(*UNSHOWN_ORDER_FIELDS).select_related("store", "cancellation"),
         store=store,

@@ -151,7 +151,7 @@ def main() -> None:
         from django.contrib.staticfiles.handlers import StaticFilesHandler
         from django.core.wsgi import get_wsgi_application
 
-        from amazon_channel.demo import demo_setup
+        from demo.services import demo_setup
         from seller_central_sandbox.wsgi import SandboxHandler
 
         sandbox = wsgi_thread(SandboxHandler())

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "commerce_orders",
     "amazon_channel",
     "dashboard",
+    # `manage.py demo_setup`: the demo's login, catalog and sandbox store.
+    "demo",
 ]
 if SELLER_CENTRAL_SANDBOX_ENABLED:
     INSTALLED_APPS.append("seller_central_sandbox")

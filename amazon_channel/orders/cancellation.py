@@ -29,6 +29,7 @@ from amazon_channel.models import (
     AmazonOrderEvent,
     AmazonOrderStatus,
     CancelReason,
+    FulfillmentChannel,
     OutboxMessage,
 )
 from amazon_channel.notes import note, note_from_english
@@ -58,7 +59,10 @@ def cancellation_refusal(order: AmazonOrder) -> str | None:
 
 
 def _refusal(order: AmazonOrder, cancellation: AmazonOrderCancellation | None) -> str | None:
-    if order.status == AmazonOrderStatus.UNSHIPPED and order.fulfillment_channel == "MFN":
+    if (
+        order.status == AmazonOrderStatus.UNSHIPPED
+        and order.fulfillment_channel == FulfillmentChannel.MERCHANT
+    ):
         return _shipment_refusal(order) or _earlier_cancellation_refusal(cancellation)
     return _status_refusal(order)
 
@@ -125,7 +129,7 @@ def _status_refusal(order: AmazonOrder) -> str:
         return _(
             "The order has shipped: returns and exchanges are handled in Amazon Seller Central."
         )
-    if order.fulfillment_channel == "AFN":
+    if order.fulfillment_channel == FulfillmentChannel.AMAZON:
         return _("Amazon fulfills this order: it can only be canceled in Amazon Seller Central.")
     return _("Orders with status %(status)s cannot be canceled.") % {
         "status": order.get_status_display()

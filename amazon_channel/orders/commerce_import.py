@@ -45,12 +45,12 @@ CHANNEL = "amazon"
 PAYMENT_METHOD = "Amazon Channel Payment"
 SHIPPING_METHOD = "Amazon Channel Shipping"
 IMPORTABLE = {
-    "MFN": {
+    FulfillmentChannel.MERCHANT: {
         AmazonOrderStatus.UNSHIPPED,
         AmazonOrderStatus.PARTIALLY_SHIPPED,
         AmazonOrderStatus.SHIPPED,
     },
-    "AFN": {AmazonOrderStatus.SHIPPED},
+    FulfillmentChannel.AMAZON: {AmazonOrderStatus.SHIPPED},
 }
 PENDING = {AmazonOrderStatus.PENDING, AmazonOrderStatus.PENDING_AVAILABILITY}
 

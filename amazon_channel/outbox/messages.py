@@ -15,7 +15,6 @@ Central does not show the refund and sends it again.
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -33,11 +32,6 @@ from amazon_channel.spapi.carriers import OTHER_CARRIER, amazon_shipment_problem
 from amazon_channel.spapi.client import AmazonClient, AmazonRequestError
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ApiDelivery:
-    wait_seconds: float = 0.0
 
 
 AWAITING_MERCHANT = OutboxMessage.AWAITING_MERCHANT
