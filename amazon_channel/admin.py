@@ -21,7 +21,7 @@ from amazon_channel.models import (
     StoreOrderDay,
     SyncRun,
 )
-from amazon_channel.services.stores import (
+from amazon_channel.stores.services import (
     ENDPOINT_FIELDS,
     SECRET_FIELDS,
     StoreEndpointRefused,

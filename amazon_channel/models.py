@@ -9,7 +9,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from amazon_channel.fields import EncryptedTextField, JSONTextField
-from amazon_channel.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
+from amazon_channel.spapi.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
 from commerce_orders.notes import notes_render
 
 
@@ -254,6 +254,11 @@ class AmazonOrder(models.Model):
 
     def __str__(self) -> str:
         return self.amazon_order_id
+
+    @property
+    def is_fulfilled_by_amazon(self) -> bool:
+        """Amazon ships the order (AFN): it gives no packages, and only Seller Central cancels."""
+        return self.fulfillment_channel == FulfillmentChannel.AMAZON
 
     @property
     def cancellation_state(self) -> str:

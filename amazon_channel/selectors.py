@@ -25,7 +25,6 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from amazon_channel.marketplaces import SELLER_CENTRAL_URLS
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
@@ -37,6 +36,7 @@ from amazon_channel.models import (
     StoreOrderDay,
     SyncRun,
 )
+from amazon_channel.spapi.marketplaces import SELLER_CENTRAL_URLS
 from commerce_orders.search import UnaccentedIContains
 
 CHART_DAYS = 30
@@ -328,8 +328,9 @@ def amazon_order_detail(*, store: Store, order_id: int) -> AmazonOrder:
     )
 
 
-def amazon_order_for_update(*, store: Store, order_id: int) -> AmazonOrder:
-    """The order a form is about to act on (the service locks it again); Http404 when unknown."""
+def amazon_order_get(*, store: Store, order_id: int) -> AmazonOrder:
+    """The store's order, with its store and cancellation, for a form or an action; not locked
+    (the service that changes it locks it). Http404 when the store has no such order."""
     return get_object_or_404(
         AmazonOrder.objects.defer(*UNSHOWN_ORDER_FIELDS).select_related("store", "cancellation"),
         store=store,

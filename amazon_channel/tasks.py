@@ -8,12 +8,12 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from amazon_channel.models import Store, SyncRun
-from amazon_channel.services.feeds import (
+from amazon_channel.orders.sync import LeaseLost, SyncNotAllowed, sync_run_start, sync_run_step
+from amazon_channel.outbox.feeds import (
     FeedLeaseLost,
     store_outbox_deliver,
     stores_with_outbox_work,
 )
-from amazon_channel.services.sync import LeaseLost, SyncNotAllowed, sync_run_start, sync_run_step
 
 logger = logging.getLogger(__name__)
 

@@ -103,8 +103,8 @@ def main() -> int:
         from django.utils import timezone
 
         from amazon_channel.models import AmazonOrder, AmazonOrderItem, SyncRun
-        from amazon_channel.ratelimit import get_rate_limiter
-        from amazon_channel.services.sync import sync_run_start, sync_run_step
+        from amazon_channel.orders.sync import sync_run_start, sync_run_step
+        from amazon_channel.spapi.ratelimit import get_rate_limiter
         from seller_central_sandbox.models import SandboxOrder, SandboxOrderItem
         from seller_central_sandbox.services.orders import orders_generate
         from seller_central_sandbox.services.sellers import seller_create

@@ -57,7 +57,7 @@ def main() -> int:
         from django.db import connection, reset_queries
 
         from amazon_channel.models import AmazonOrder
-        from amazon_channel.services.orders import amazon_orders_upsert
+        from amazon_channel.orders.upsert import amazon_orders_upsert
 
         assert not settings.DEBUG and not connection.queries_logged, "query logging must be off"
         print(

@@ -76,8 +76,8 @@ class Measure:
 
 
 def bulk_page(store, page, measure, *, follow=False) -> tuple[int, int, int]:
-    from amazon_channel.services.commerce import commerce_orders_follow
-    from amazon_channel.services.orders import amazon_orders_upsert
+    from amazon_channel.orders.commerce_import import commerce_orders_follow
+    from amazon_channel.orders.upsert import amazon_orders_upsert
 
     commerce_created = 0
     with measure.timing(len(page)):
@@ -91,7 +91,7 @@ def bulk_page(store, page, measure, *, follow=False) -> tuple[int, int, int]:
 
 def naive_page(store, page, measure) -> None:
     from amazon_channel.models import AmazonOrder, AmazonOrderItem
-    from amazon_channel.order_payload import parse_order
+    from amazon_channel.spapi.order_payload import parse_order
 
     with measure.timing(len(page)):
         for payload in page:

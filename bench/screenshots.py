@@ -57,7 +57,7 @@ def url_of(server) -> str:
 def store_sync(store) -> None:
     """One sync of the store to its end, as a worker's retries would run it."""
     from amazon_channel.models import SyncRun
-    from amazon_channel.services.sync import sync_run_start, sync_run_step
+    from amazon_channel.orders.sync import sync_run_start, sync_run_step
 
     run = sync_run_start(store=store, kind=SyncRun.Kind.COMMAND)
     holder = f"screenshots-{uuid.uuid4()}"
@@ -75,7 +75,7 @@ def pages(app_url: str) -> dict[str, str]:
     from django.urls import reverse
 
     from amazon_channel.models import AmazonOrder, AmazonOrderStatus, Store
-    from amazon_channel.services.cancellation import cancellation_refusal
+    from amazon_channel.orders.cancellation import cancellation_refusal
 
     store = Store.objects.get()
     candidates = AmazonOrder.objects.filter(
@@ -151,7 +151,7 @@ def main() -> None:
         from django.contrib.staticfiles.handlers import StaticFilesHandler
         from django.core.wsgi import get_wsgi_application
 
-        from amazon_channel.demo import demo_setup
+        from demo.services import demo_setup
         from seller_central_sandbox.wsgi import SandboxHandler
 
         sandbox = wsgi_thread(SandboxHandler())

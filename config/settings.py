@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "commerce_orders",
     "amazon_channel",
     "dashboard",
+    # `manage.py demo_setup`: the demo's login, catalog and sandbox store.
+    "demo",
 ]
 if SELLER_CENTRAL_SANDBOX_ENABLED:
     INSTALLED_APPS.append("seller_central_sandbox")
@@ -253,7 +255,7 @@ AMAZON_CLOCK_SKEW_MARGIN_SECONDS = float(os.environ.get("AMAZON_CLOCK_SKEW_MARGI
 
 # The longest countdown a task can ask for (amazon_channel/tasks.py): the refill of Amazon's
 # slowest bucket as we pace it (searchOrders, 0.0056 a second), the retry backoff's cap (5 min,
-# amazon_channel/services/sync.py), a feed poll, or Celery's autoretry backoff cap (10 min), plus
+# amazon_channel/orders/sync.py), a feed poll, or Celery's autoretry backoff cap (10 min), plus
 # the tasks' jitter. tests/test_celery_broker.py recomputes it from the code.
 AMAZON_SLOWEST_RATE_PER_SECOND = 0.0056
 if AMAZON_RATE_LIMIT_SCALE <= 0 or not 0 <= AMAZON_RATE_LIMIT_MARGIN < 1:

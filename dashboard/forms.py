@@ -8,9 +8,9 @@ from django.http import QueryDict
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
-from amazon_channel.carriers import AMAZON_CARRIER_CHOICES, OTHER_CARRIER
-from amazon_channel.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
 from amazon_channel.models import AdjustmentReason, AmazonOrderStatus, CancelReason, Store
+from amazon_channel.orders.commerce_import import CHANNEL
+from amazon_channel.orders.commerce_to_amazon import DEFAULT_REFUND_REASON, amazon_order_of
 from amazon_channel.selectors import (
     ATTENTION_BUYER_CANCELLATION,
     ATTENTION_CANCELLATION_PENDING,
@@ -22,9 +22,9 @@ from amazon_channel.selectors import (
     OrderFilters,
     order_cursor_decode,
 )
-from amazon_channel.services.commerce import CHANNEL
-from amazon_channel.services.commerce_actions import DEFAULT_REFUND_REASON, amazon_order_of
-from amazon_channel.services.stores import (
+from amazon_channel.spapi.carriers import AMAZON_CARRIER_CHOICES, OTHER_CARRIER
+from amazon_channel.spapi.marketplaces import MARKETPLACE_CHOICES, MARKETPLACES
+from amazon_channel.stores.services import (
     StoreEndpointRefused,
     store_endpoint_resolve,
     store_token_endpoint_resolve,
@@ -182,7 +182,7 @@ class StoreConnectForm(forms.Form):
         return data
 
     def connection_arguments(self) -> dict:
-        from amazon_channel.services.stores import StoreCredentials
+        from amazon_channel.stores.services import StoreCredentials
 
         data = self.cleaned_data
         return {
@@ -667,7 +667,7 @@ class _ItemQuantitiesForm(forms.Form):
 
 class _AmazonCarrierFields:
     """Carrier and tracking number as Amazon takes them: a carrier of its list, Other with the
-    carrier's name, and a tracking number (amazon_channel.carriers)."""
+    carrier's name, and a tracking number (amazon_channel.spapi.carriers)."""
 
     def amazon_fields_require(self) -> None:
         self.fields["carrier_code"].choices = AMAZON_CARRIER_CHOICES

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,11 +14,35 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from amazon_channel.health import broker_check, database_check
 from amazon_channel.models import SyncState
+from amazon_channel.orders.address_edits import (
+    AddressEditNotAllowed,
+    amazon_order_shipping_address_update,
+    shipping_address_edit_refusal,
+)
+from amazon_channel.orders.cancellation import (
+    CancellationNotAllowed,
+    amazon_order_cancel,
+    amazon_order_cancellation_acknowledge,
+    cancellation_refusal,
+)
+from amazon_channel.orders.commerce_to_amazon import (
+    amazon_order_of,
+    commerce_creditmemo_create,
+    commerce_creditmemo_refusal,
+    commerce_order_amazon_messages,
+    commerce_orders_mass_action,
+    commerce_shipment_correct,
+    commerce_shipment_create,
+)
+from amazon_channel.outbox.messages import (
+    RetryNotAllowed,
+    outbox_message_retry,
+    outbox_message_shipment_problem,
+)
 from amazon_channel.selectors import (
     amazon_order_detail,
-    amazon_order_for_update,
+    amazon_order_get,
     amazon_order_list,
     order_cancellation,
     seller_central_url,
@@ -31,32 +54,7 @@ from amazon_channel.selectors import (
     store_sync_progress,
     store_sync_runs,
 )
-from amazon_channel.services.cancellation import (
-    CancellationNotAllowed,
-    amazon_order_cancel,
-    amazon_order_cancellation_acknowledge,
-    cancellation_refusal,
-)
-from amazon_channel.services.commerce_actions import (
-    amazon_order_of,
-    commerce_creditmemo_create,
-    commerce_creditmemo_refusal,
-    commerce_order_amazon_messages,
-    commerce_orders_mass_action,
-    commerce_shipment_correct,
-    commerce_shipment_create,
-)
-from amazon_channel.services.order_edits import (
-    AddressEditNotAllowed,
-    amazon_order_shipping_address_update,
-    shipping_address_edit_refusal,
-)
-from amazon_channel.services.outbox import (
-    RetryNotAllowed,
-    outbox_message_retry,
-    outbox_message_shipment_problem,
-)
-from amazon_channel.services.stores import (
+from amazon_channel.stores.services import (
     StoreEndpointRefused,
     store_connect,
     store_connection_test,
@@ -427,7 +425,7 @@ def order_shipping_address_update(request, store_id, order_id):
         order = amazon_order_detail(store=store, order_id=order_id)
         context = _order_detail_context(request, store, order, address_form=form)
         return render(request, "dashboard/order_detail.html", context, status=400)
-    order = amazon_order_for_update(store=store, order_id=order_id)
+    order = amazon_order_get(store=store, order_id=order_id)
     try:
         amazon_order_shipping_address_update(
             order=order, actor=request.user, address=form.cleaned_data
@@ -459,7 +457,7 @@ def _order_cancel_page(request, store, order, form):
 def order_cancel(request, store_id, order_id):
     """Cancel Order: the form, which posts to order_cancel_confirm."""
     store = store_get(store_id)
-    order = amazon_order_for_update(store=store, order_id=order_id)
+    order = amazon_order_get(store=store, order_id=order_id)
     return _order_cancel_page(request, store, order, CancelOrderForm.for_order(order))
 
 
@@ -468,7 +466,7 @@ def order_cancel(request, store_id, order_id):
 @permission_for("order_cancel_confirm")
 def order_cancel_confirm(request, store_id, order_id):
     store = store_get(store_id)
-    order = amazon_order_for_update(store=store, order_id=order_id)
+    order = amazon_order_get(store=store, order_id=order_id)
     form = CancelOrderForm(request.POST)
     if not form.is_valid():
         return _order_cancel_page(request, store, order, form)
@@ -498,7 +496,7 @@ def order_cancellation_status(request, store_id, order_id):
     """JSON for the order page's script while a cancellation is in flight: its state, the
     notice to show and the order's status."""
     store = store_get(store_id)
-    order = amazon_order_for_update(store=store, order_id=order_id)
+    order = amazon_order_get(store=store, order_id=order_id)
     cancellation = order_cancellation(order)
     context = {"store": store, "order": order, "cancellation": cancellation}
     return JsonResponse(
@@ -519,26 +517,12 @@ def order_cancellation_status(request, store_id, order_id):
 @permission_for("order_cancellation_acknowledge")
 def order_cancellation_acknowledge(request, store_id, order_id):
     store = store_get(store_id)
-    order = amazon_order_for_update(store=store, order_id=order_id)
+    order = amazon_order_get(store=store, order_id=order_id)
     cancellation = order_cancellation(order)
     if cancellation is not None:
         amazon_order_cancellation_acknowledge(cancellation=cancellation, actor=request.user)
         messages.success(request, _("The rejected cancellation is marked as reviewed."))
     return redirect("dashboard:order_detail", store_id=store.pk, order_id=order.pk)
-
-
-@login_not_required
-@never_cache
-@require_GET
-def health(request):
-    """For load balancers and docker-compose: 200 when the database and broker answer, else 503."""
-    checks = {"database": database_check(), "broker": broker_check()}
-    is_healthy = all(problem is None for problem in checks.values())
-    body = {
-        "status": "ok" if is_healthy else "unavailable",
-        "checks": {name: problem or "ok" for name, problem in checks.items()},
-    }
-    return JsonResponse(body, status=200 if is_healthy else 503)
 
 
 # Commerce orders

@@ -389,9 +389,9 @@ def page_check(hostile_payloads: list[dict]) -> PageOutcome:
     Runs in the caller's transaction; the caller rolls it back.
     """
     from amazon_channel.models import AmazonOrder, AmazonOrderStatus
-    from amazon_channel.order_payload import UnreadableOrder, parse_order
-    from amazon_channel.services.commerce import commerce_orders_follow
-    from amazon_channel.services.orders import amazon_orders_upsert
+    from amazon_channel.orders.commerce_import import commerce_orders_follow
+    from amazon_channel.orders.upsert import amazon_orders_upsert
+    from amazon_channel.spapi.order_payload import UnreadableOrder, parse_order
     from amazon_channel.tests.factories import StoreFactory
     from commerce_orders.tests.factories import ProductFactory
 
@@ -402,7 +402,7 @@ def page_check(hostile_payloads: list[dict]) -> PageOutcome:
     for item in good[0]["orderItems"]:
         ProductFactory(sku=item["product"]["sellerSku"], quantity_in_stock=10**6)
     seen = FallbackSeen()
-    logger = logging.getLogger("amazon_channel.services.orders")
+    logger = logging.getLogger("amazon_channel.orders.upsert")
     logger.addHandler(seen)
     try:
         expected = {}

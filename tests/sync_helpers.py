@@ -7,8 +7,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from amazon_channel.models import SyncRun
-from amazon_channel.services.feeds import store_outbox_deliver
-from amazon_channel.services.sync import sync_run_start, sync_run_step
+from amazon_channel.orders.sync import sync_run_start, sync_run_step
+from amazon_channel.outbox.feeds import store_outbox_deliver
 from amazon_channel.tests.factories import StoreFactory
 
 DEADLINE_SECONDS = 60

@@ -116,8 +116,8 @@ def test_a_merchant_ships_an_amazon_order_from_the_order_view(
 def test_a_shipment_amazon_refused_shows_on_the_amazon_order_and_is_retried_from_the_order_view(
     live_server, page, screenshot, amazon_order
 ):
-    from amazon_channel.services.commerce_actions import commerce_shipment_create
-    from amazon_channel.services.outbox import outbox_message_settle
+    from amazon_channel.orders.commerce_to_amazon import commerce_shipment_create
+    from amazon_channel.outbox.messages import outbox_message_settle
 
     order = amazon_order.commerce_order
     shipment = commerce_shipment_create(
@@ -217,7 +217,7 @@ def test_submit_shipment_of_an_amazon_order_asks_for_tracking_and_amazons_carrie
 def refused_for_want_of_tracking(amazon_order) -> tuple:
     """A shipment queued without tracking (as before Amazon's requirements were checked), then
     refused by Amazon as the sandbox refuses it: (shipment, its message, Amazon's words)."""
-    from amazon_channel.services.outbox import outbox_message_enqueue, outbox_message_settle
+    from amazon_channel.outbox.messages import outbox_message_enqueue, outbox_message_settle
     from commerce_orders.services import shipment_create
 
     order = amazon_order.commerce_order
@@ -362,7 +362,7 @@ def test_a_shipped_fba_order_says_what_amazon_says_and_offers_no_address_edit(li
 def test_amazons_refusal_of_a_shipment_shows_on_the_open_order_view_without_a_reload(
     live_server, page, amazon_order
 ):
-    from amazon_channel.services.outbox import outbox_message_settle
+    from amazon_channel.outbox.messages import outbox_message_settle
 
     order = amazon_order.commerce_order
     user_with_app_permissions("anna", *COMMERCE_PERMISSIONS, *AMAZON_PERMISSIONS)

@@ -11,7 +11,7 @@ from amazon_channel.models import (
     AmazonOrderEvent,
     OutboxMessage,
 )
-from amazon_channel.services.cancellation import CancellationNotAllowed, amazon_order_cancel
+from amazon_channel.orders.cancellation import CancellationNotAllowed, amazon_order_cancel
 from commerce_orders.models import OrderState, Product, StockReservation
 from commerce_orders.notes import notes_text
 from commerce_orders.services import order_stock_reference
@@ -241,10 +241,9 @@ def test_a_worker_that_died_during_create_feed_does_not_send_the_feed_twice(
 
     from django.utils import timezone
 
-    from amazon_channel.leases import lease_claim
-    from amazon_channel.services.feeds import _feed_open
-    from amazon_channel.services.sync import lease_duration
-    from amazon_channel.spapi import AmazonClient
+    from amazon_channel.outbox.feeds import _feed_open
+    from amazon_channel.outbox.leases import lease_claim, lease_duration
+    from amazon_channel.spapi.client import AmazonClient
 
     order = an_unshipped_order(synced_store)
     amazon_order_cancel(order=order, actor=merchant, reason="NoInventory")

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import connection
 from django_celery_beat.schedulers import DatabaseScheduler
 
-from amazon_channel.services.sync import backoff_seconds, sync_run_step
-from amazon_channel.spapi import OPERATION_LIMITS, AmazonClient
+from amazon_channel.orders.sync import sync_run_step
+from amazon_channel.outbox.backoff import backoff_seconds
+from amazon_channel.spapi.client import OPERATION_LIMITS, AmazonClient
 from amazon_channel.tasks import outbox_deliver, store_sync_orders, sync_run_continue
 from amazon_channel.tests.factories import StoreFactory
 from config.celery import app

@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from amazon_channel.models import AmazonOrder, OutboxMessage
+from amazon_channel.orders.commerce_to_amazon import ShipmentNotAccepted, commerce_shipment_create
+from amazon_channel.outbox.messages import outbox_message_enqueue
 from amazon_channel.selectors import store_for_dashboard
-from amazon_channel.services.commerce_actions import ShipmentNotAccepted, commerce_shipment_create
-from amazon_channel.services.outbox import outbox_message_enqueue
 from commerce_orders.models import Product
 from commerce_orders.notes import notes_text
 from commerce_orders.services import invoice_create, shipment_create

@@ -20,7 +20,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from amazon_channel.models import Store
-from amazon_channel.services.stores import StoreCredentials, store_connection_test
+from amazon_channel.stores.services import StoreCredentials, store_connection_test
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -282,7 +282,7 @@ def test_an_answer_that_cannot_be_read_is_logged_with_its_cause_the_network_is_n
     # When Test connection reaches a service whose answer is not Amazon's shape, and a closed port
     for name in ("other JSON service", "closed port"):
         url, _server = targets[name]
-        with caplog.at_level(logging.WARNING, logger="amazon_channel.spapi"):
+        with caplog.at_level(logging.WARNING, logger="amazon_channel.spapi.client"):
             response = merchant_client.post(reverse("dashboard:store_connect_save"), scan_form(url))
         # Then the merchant reads the same message for both
         errors = " ".join(response.context["form"].non_field_errors())

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from amazon_channel.models import AmazonOrder, SyncRun, SyncState
-from amazon_channel.services.sync import CLOCK_MARGIN
+from amazon_channel.orders.sync import CLOCK_MARGIN
 from seller_central_sandbox.services.orders import orders_generate
 from seller_central_sandbox.services.sellers import seller_clock_offset_set
 from seller_central_sandbox.testing import TEST_TIME_SCALE

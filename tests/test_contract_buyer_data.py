@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from amazon_channel.models import AmazonOrder, SyncRun, SyncState
-from amazon_channel.services.order_edits import (
+from amazon_channel.orders.address_edits import (
     SHIPPING_ADDRESS_KEYS,
     amazon_order_shipping_address_update,
 )

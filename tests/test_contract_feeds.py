@@ -16,22 +16,21 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from amazon_channel.leases import lease_claim
 from amazon_channel.models import (
     AmazonFeed,
     AmazonOrder,
     AmazonOrderCancellation,
     OutboxMessage,
 )
-from amazon_channel.services.cancellation import amazon_order_cancel
-from amazon_channel.services.feeds import (
+from amazon_channel.orders.cancellation import amazon_order_cancel
+from amazon_channel.outbox.feeds import (
     UNDECIDED_LIMIT,
     _feed_open,
     store_outbox_deliver,
     stores_with_outbox_work,
 )
-from amazon_channel.services.sync import lease_duration
-from amazon_channel.spapi import AmazonClient, AmazonRetryableError, feed_document_download
+from amazon_channel.outbox.leases import lease_claim, lease_duration
+from amazon_channel.spapi.client import AmazonClient, AmazonRetryableError, feed_document_download
 from seller_central_sandbox.models import (
     FeedProcessingStatus,
     ResultCompression,

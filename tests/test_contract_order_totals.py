@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from amazon_channel.models import AmazonOrder
-from amazon_channel.services.commerce import commerce_orders_follow
-from amazon_channel.services.orders import amazon_orders_upsert
+from amazon_channel.orders.commerce_import import commerce_orders_follow
+from amazon_channel.orders.upsert import amazon_orders_upsert
 from amazon_channel.tests.factories import StoreFactory
 from commerce_orders.models import Product
 from commerce_orders.notes import notes_text
@@ -137,7 +137,7 @@ def test_a_unit_price_that_does_not_divide_the_items_price_is_flagged_by_the_cen
 @pytest.mark.django_db
 def test_a_total_difference_never_starves_the_retry_of_blocked_orders():
     from amazon_channel.models import SyncRun
-    from amazon_channel.services.sync import attention_orders_retry
+    from amazon_channel.orders.sync import attention_orders_retry
 
     # Given 200 orders imported with Amazon's tip, so each differs from its Commerce total
     with_tip, _ = amazons_examples()

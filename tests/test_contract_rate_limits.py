@@ -14,8 +14,8 @@ import time
 import pytest
 
 from amazon_channel.models import RateLimitPlan
-from amazon_channel.ratelimit import DatabaseRateLimiter, RedisRateLimiter
-from amazon_channel.spapi import AmazonClient, AmazonNotFound, AmazonThrottled, RateLimited
+from amazon_channel.spapi.client import AmazonClient, AmazonNotFound, AmazonThrottled, RateLimited
+from amazon_channel.spapi.ratelimit import DatabaseRateLimiter, RedisRateLimiter
 from seller_central_sandbox.services.orders import orders_generate
 from seller_central_sandbox.services.sellers import seller_usage_plan_set
 from tests.sync_helpers import minutes_ago, store_for_seller

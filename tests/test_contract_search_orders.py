@@ -13,10 +13,10 @@ from urllib.parse import parse_qsl
 import pytest
 from django.utils import timezone
 
-from amazon_channel import spapi
 from amazon_channel.models import AmazonOrder, SyncRun, SyncState
-from amazon_channel.services.sync import sync_run_start, sync_run_step
-from amazon_channel.spapi import AmazonClient
+from amazon_channel.orders.sync import sync_run_start, sync_run_step
+from amazon_channel.spapi import client as spapi
+from amazon_channel.spapi.client import AmazonClient
 from seller_central_sandbox.services.orders import orders_generate
 from tests.sync_helpers import minutes_ago, store_for_seller, sync_to_the_end
 from tests.test_sync_sandbox import assert_one_copy_of_each

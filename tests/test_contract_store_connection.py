@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from amazon_channel import spapi
 from amazon_channel.models import Store
-from amazon_channel.services.stores import store_connection_check
-from amazon_channel.spapi import AmazonAuthorizationError, AmazonClient
+from amazon_channel.spapi import client as spapi
+from amazon_channel.spapi.client import AmazonAuthorizationError, AmazonClient
+from amazon_channel.stores.services import store_connection_check
 from seller_central_sandbox.testing import TEST_TIME_SCALE
 from tests.sync_helpers import store_for_seller
 

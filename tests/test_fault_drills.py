@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from amazon_channel.models import AmazonFeed, AmazonOrder, AmazonOrderCancellation, SyncRun
-from amazon_channel.services.cancellation import amazon_order_cancel
+from amazon_channel.orders.cancellation import amazon_order_cancel
 from amazon_channel.tasks import outbox_sweep, store_sync_orders
 from seller_central_sandbox.models import SandboxFeed, SandboxOrder
 from seller_central_sandbox.services.orders import orders_generate

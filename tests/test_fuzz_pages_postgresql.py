@@ -37,7 +37,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from amazon_channel.models import AmazonOrderCancellation, OutboxMessage
-from amazon_channel.services.commerce_actions import commerce_shipment_create
+from amazon_channel.orders.commerce_to_amazon import commerce_shipment_create
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders.models import OrderAddress
 from commerce_orders.services import invoice_create

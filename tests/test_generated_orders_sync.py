@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from amazon_channel.models import AmazonOrder, SyncRun
-from amazon_channel.services.sync import LOOKBACK
+from amazon_channel.orders.sync import LOOKBACK
 from seller_central_sandbox.services.orders import orders_generate
 from seller_central_sandbox.testing import TEST_TIME_SCALE
 from tests.sync_helpers import minutes_ago, store_for_seller, sync_to_the_end

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from amazon_channel.models import OutboxMessage
-from amazon_channel.services.commerce_actions import commerce_shipment_create
+from amazon_channel.orders.commerce_to_amazon import commerce_shipment_create
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders import services as commerce_services
 from commerce_orders.tests.factories import placed_order

@@ -15,8 +15,8 @@ from django.db import connection
 from django.urls import reverse
 
 from amazon_channel.models import AmazonOrder, AmazonOrderItem, AmazonOrderStatus, SyncRun
-from amazon_channel.services.commerce import commerce_orders_follow
-from amazon_channel.services.orders import amazon_orders_upsert
+from amazon_channel.orders.commerce_import import commerce_orders_follow
+from amazon_channel.orders.upsert import amazon_orders_upsert
 from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_services_orders import order_payload
 from commerce_orders.models import CommerceOrder

@@ -9,7 +9,7 @@ from django.db import connection
 from django.urls import reverse
 
 from amazon_channel.models import AmazonOrder
-from amazon_channel.services.cancellation import amazon_order_cancel
+from amazon_channel.orders.cancellation import amazon_order_cancel
 from amazon_channel.tasks import store_sync_orders
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from config.logging import (

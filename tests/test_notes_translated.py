@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils import translation
 
 from amazon_channel.models import AmazonOrder, OutboxMessage, SyncState
-from amazon_channel.services.cancellation import cancellation_reject
-from amazon_channel.services.commerce import commerce_orders_follow
-from amazon_channel.services.orders import amazon_orders_upsert
-from amazon_channel.services.outbox import outbox_message_settle
-from amazon_channel.services.sync import store_problem_report
+from amazon_channel.orders.cancellation import cancellation_reject
+from amazon_channel.orders.commerce_import import commerce_orders_follow
+from amazon_channel.orders.upsert import amazon_orders_upsert
+from amazon_channel.outbox.messages import outbox_message_settle
+from amazon_channel.stores.services import store_problem_report
 from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_services_orders import order_payload
 from commerce_orders.notes import notes_text

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from amazon_channel.models import AmazonOrderEvent, OutboxMessage
-from amazon_channel.services.feeds import store_outbox_deliver
+from amazon_channel.outbox.feeds import store_outbox_deliver
 from commerce_orders.models import Product
 from commerce_orders.notes import notes_text
 from commerce_orders.services import invoice_create

@@ -25,13 +25,13 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from amazon_channel.models import Store, StoreEvent, SyncRun
-from amazon_channel.services.stores import (
+from amazon_channel.spapi.client import AmazonClient, AmazonRequestError, token_client_class
+from amazon_channel.stores.services import (
     StoreCredentials,
     StoreEndpointRefused,
     store_connect,
     store_save,
 )
-from amazon_channel.spapi import AmazonClient, AmazonRequestError, token_client_class
 from amazon_channel.tests.test_admin import posted_form
 from seller_central_sandbox.testing import TEST_TIME_SCALE
 from tests.helpers import run_manage, subprocess_environment
@@ -592,7 +592,7 @@ def test_with_the_sandbox_off_store_connect_command_says_why_it_refuses(sandbox_
     ],
 )
 def test_amazons_sp_api_hosts_are_allowed(sandbox_off, endpoint):
-    from amazon_channel.marketplaces import sp_api_endpoint_host_problem
+    from amazon_channel.spapi.marketplaces import sp_api_endpoint_host_problem
 
     assert sp_api_endpoint_host_problem(endpoint=endpoint) is None
 
@@ -617,7 +617,7 @@ def test_amazons_sp_api_hosts_are_allowed(sandbox_off, endpoint):
     ],
 )
 def test_anything_else_is_refused_as_an_sp_api_endpoint(sandbox_off, endpoint):
-    from amazon_channel.marketplaces import sp_api_endpoint_host_problem
+    from amazon_channel.spapi.marketplaces import sp_api_endpoint_host_problem
 
     assert sp_api_endpoint_host_problem(endpoint=endpoint).startswith(SP_API_HOST_MESSAGE)
 
@@ -637,6 +637,6 @@ def test_anything_else_is_refused_as_an_sp_api_endpoint(sandbox_off, endpoint):
     ],
 )
 def test_only_login_with_amazons_hosts_take_the_token_request(sandbox_off, endpoint, is_allowed):
-    from amazon_channel.marketplaces import token_endpoint_host_problem
+    from amazon_channel.spapi.marketplaces import token_endpoint_host_problem
 
     assert (token_endpoint_host_problem(endpoint=endpoint) is None) is is_allowed

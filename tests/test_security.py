@@ -27,7 +27,7 @@ from amazon_channel.models import (
     Store,
     StoreEvent,
 )
-from amazon_channel.services.commerce_actions import commerce_shipment_create
+from amazon_channel.orders.commerce_to_amazon import commerce_shipment_create
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders import services as commerce_services
 from commerce_orders.models import CommerceOrderEvent, OrderAction

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from amazon_channel.models import Store
-from amazon_channel.services.stores import StoreCredentials, store_connect
-from amazon_channel.spapi import AmazonClient, AmazonRequestError
+from amazon_channel.spapi.client import AmazonClient, AmazonRequestError
+from amazon_channel.stores.services import StoreCredentials, store_connect
 from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_admin import posted_form
 from tests.sync_helpers import store_for_seller
@@ -101,7 +101,7 @@ def test_a_store_without_an_endpoint_gets_amazons_host_of_its_region_and_environ
 
 @pytest.mark.parametrize("endpoint", PRODUCTION_HOSTS)
 def test_a_sandbox_store_is_refused_an_amazon_production_host(endpoint):
-    from amazon_channel.services.stores import StoreEndpointRefused
+    from amazon_channel.stores.services import StoreEndpointRefused
 
     with pytest.raises(StoreEndpointRefused) as refused:
         connect(environment="sandbox", sp_api_endpoint=endpoint)
@@ -113,7 +113,7 @@ def test_a_sandbox_store_is_refused_an_amazon_production_host(endpoint):
 
 @pytest.mark.parametrize("endpoint", SANDBOX_HOSTS)
 def test_a_production_store_is_refused_an_amazon_sandbox_host(endpoint):
-    from amazon_channel.services.stores import StoreEndpointRefused
+    from amazon_channel.stores.services import StoreEndpointRefused
 
     with pytest.raises(StoreEndpointRefused) as refused:
         connect(environment="production", sp_api_endpoint=endpoint)
@@ -129,7 +129,7 @@ def test_a_sandbox_store_may_use_our_seller_central_sandbox():
 
 
 def test_a_store_saved_as_a_whole_cannot_move_to_the_other_environments_host(admin_user):
-    from amazon_channel.services.stores import StoreEndpointRefused, store_save
+    from amazon_channel.stores.services import StoreEndpointRefused, store_save
 
     store = StoreFactory(environment="sandbox")
     store.sp_api_endpoint = "https://sellingpartnerapi-eu.amazon.com"
@@ -145,7 +145,7 @@ def test_a_store_saved_as_a_whole_cannot_move_to_the_other_environments_host(adm
 
 
 def test_test_connection_of_a_sandbox_store_at_a_production_host_sends_nothing(sandbox_server):
-    from amazon_channel.services.stores import store_connection_test
+    from amazon_channel.stores.services import store_connection_test
 
     problem = store_connection_test(
         marketplace_code="DE",

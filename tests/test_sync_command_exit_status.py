@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from amazon_channel.models import AmazonOrder, SyncRun, SyncState
-from amazon_channel.services.sync import store_problem_report, sync_run_start
+from amazon_channel.orders.sync import sync_run_start
+from amazon_channel.stores.services import store_problem_report
 from seller_central_sandbox.services.orders import orders_generate
 from seller_central_sandbox.testing import TEST_TIME_SCALE
 from tests.helpers import run_manage, subprocess_environment

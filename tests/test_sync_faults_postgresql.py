@@ -14,9 +14,9 @@ import pytest
 from django.db import connection, transaction
 
 from amazon_channel.models import AmazonOrder, AmazonOrderEvent, SyncRun
-from amazon_channel.services.orders import amazon_orders_upsert
-from amazon_channel.services.sync import amazon_order_recover, sync_run_start, sync_run_step
-from amazon_channel.spapi import AmazonClient, iso8601
+from amazon_channel.orders.sync import amazon_order_recover, sync_run_start, sync_run_step
+from amazon_channel.orders.upsert import amazon_orders_upsert
+from amazon_channel.spapi.client import AmazonClient, iso8601
 from amazon_channel.tasks import store_sync_orders
 from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import orders_generate

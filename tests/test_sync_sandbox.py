@@ -16,17 +16,19 @@ from sp_api.api import Orders
 from sp_api.base.exceptions import SellingApiRequestThrottledException
 
 from amazon_channel.models import AmazonOrder, AmazonOrderItem, SyncRun, SyncState
-from amazon_channel.services.stores import store_schedule_update, store_set_active
-from amazon_channel.services.sync import (
+from amazon_channel.orders.sync import (
     CLOCK_MARGIN,
     LOOKBACK,
     SyncNotAllowed,
-    clock_skew_margin,
-    store_problem_report,
     sync_run_start,
     sync_run_step,
 )
-from amazon_channel.spapi import iso8601
+from amazon_channel.spapi.client import clock_skew_margin, iso8601
+from amazon_channel.stores.services import (
+    store_problem_report,
+    store_schedule_update,
+    store_set_active,
+)
 from commerce_orders.notes import notes_text
 from seller_central_sandbox.models import SandboxOrder
 from seller_central_sandbox.services.orders import (

@@ -11,7 +11,7 @@ from amazon_channel.models import (
     FulfillmentChannel,
     Store,
 )
-from amazon_channel.services.orders import store_order_days_add
+from amazon_channel.orders.upsert import store_order_days_add
 
 
 class StoreFactory(factory.django.DjangoModelFactory):

@@ -5,8 +5,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from amazon_channel.bulk_rows import BulkRows
 from amazon_channel.models import AmazonOrder, AmazonOrderPackage
+from amazon_channel.orders.bulk_rows import BulkRows
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders.notes import text_note
 

@@ -15,7 +15,7 @@ from amazon_channel.models import (
     AmazonOrderStatus,
     FulfillmentChannel,
 )
-from amazon_channel.order_payload import (
+from amazon_channel.spapi.order_payload import (
     ITEM_LENGTHS,
     ORDER_LENGTHS,
     PACKAGE_LENGTHS,

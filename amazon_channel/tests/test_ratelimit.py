@@ -7,13 +7,18 @@ import uuid
 import pytest
 
 from amazon_channel.models import RateLimitPlan
-from amazon_channel.ratelimit import (
+from amazon_channel.spapi.client import (
+    OPERATION_LIMITS,
+    AmazonClient,
+    RateLimited,
+    longest_limiter_wait,
+)
+from amazon_channel.spapi.ratelimit import (
     PLAN_TTL_SECONDS,
     DatabaseRateLimiter,
     RedisRateLimiter,
     plan_rate_parse,
 )
-from amazon_channel.spapi import OPERATION_LIMITS, AmazonClient, RateLimited, longest_limiter_wait
 from amazon_channel.tests.factories import StoreFactory
 from tests.concurrency import run_concurrently
 

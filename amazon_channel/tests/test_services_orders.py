@@ -10,7 +10,7 @@ from amazon_channel.models import (
     AmazonOrderPackage,
     StoreOrderDay,
 )
-from amazon_channel.services.orders import amazon_orders_upsert
+from amazon_channel.orders.upsert import amazon_orders_upsert
 from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_order_payload import example_orders
 from commerce_orders.notes import notes_render, notes_text
@@ -139,7 +139,7 @@ def test_a_page_costs_the_same_number_of_queries_for_10_or_100_orders(
 def test_an_address_the_merchant_corrected_survives_later_reads_from_amazon():
     from django.contrib.auth import get_user_model
 
-    from amazon_channel.services.order_edits import amazon_order_shipping_address_update
+    from amazon_channel.orders.address_edits import amazon_order_shipping_address_update
 
     store = StoreFactory()
     amazon_orders_upsert(store=store, payloads=[order_payload(1)])
@@ -196,7 +196,7 @@ def test_an_amazon_fulfilled_order_without_an_address_is_explained_not_flagged()
 def test_an_address_the_merchant_completes_clears_the_flag_on_the_next_read():
     from django.contrib.auth import get_user_model
 
-    from amazon_channel.services.order_edits import amazon_order_shipping_address_update
+    from amazon_channel.orders.address_edits import amazon_order_shipping_address_update
     from amazon_channel.tests.test_order_payload import without_personal_data
 
     # Given an order to ship whose name, street and postal code Amazon withheld

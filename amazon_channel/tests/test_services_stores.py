@@ -7,14 +7,14 @@ import pytest
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from amazon_channel.models import Store, StoreEvent, SyncState
-from amazon_channel.services.stores import (
+from amazon_channel.stores.services import (
     StoreCredentials,
     store_connect,
     store_order_settings_update,
+    store_problem_report,
     store_schedule_update,
     store_set_active,
 )
-from amazon_channel.services.sync import store_problem_report
 from amazon_channel.tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from amazon_channel.models import AmazonOrderCancellation, OutboxMessage
-from amazon_channel.services.cancellation import CancellationNotAllowed, amazon_order_cancel
-from amazon_channel.services.commerce_actions import ShipmentNotAccepted, commerce_shipment_create
+from amazon_channel.orders.cancellation import CancellationNotAllowed, amazon_order_cancel
+from amazon_channel.orders.commerce_to_amazon import ShipmentNotAccepted, commerce_shipment_create
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders.models import Shipment
 from commerce_orders.tests.factories import placed_order

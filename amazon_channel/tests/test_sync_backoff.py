@@ -2,7 +2,7 @@
 
 import pytest
 
-from amazon_channel.services.sync import throttle_backoff_seconds
+from amazon_channel.outbox.backoff import throttle_backoff_seconds
 
 
 @pytest.mark.parametrize("attempt, low, high", [(1, 10, 12), (2, 20, 24), (4, 80, 96)])

@@ -11,55 +11,24 @@ from commerce_orders.selectors import (
     InvalidCursor,
     order_actions_available,
     order_export_rows,
-    order_get_by_external_id,
     order_grid,
     order_statuses_in_use,
     order_view,
-    product_salable_quantities,
-    stock_reservation_list,
 )
 from commerce_orders.services import (
-    StockLine,
     creditmemo_create,
     invoice_create,
     order_comment_add,
-    order_create,
     order_hold,
     shipment_create,
-    stock_reserve,
 )
 from commerce_orders.tests.factories import (
     CommerceOrderFactory,
-    ProductFactory,
-    order_create_arguments,
     order_items_by_sku,
     placed_order,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def test_product_salable_quantities_subtract_reservations_and_leave_out_unknown_skus():
-    ProductFactory(sku="MUG", quantity_in_stock=5)
-    ProductFactory(sku="TEE", quantity_in_stock=1)
-    stock_reserve(reference="amazon:1", lines=[StockLine("MUG", 2)])
-
-    assert product_salable_quantities(skus=["MUG", "TEE", "GHOST"]) == {"MUG": 3, "TEE": 1}
-
-
-def test_stock_reservation_list_shows_one_reference():
-    ProductFactory(sku="MUG", quantity_in_stock=5)
-    stock_reserve(reference="amazon:1", lines=[StockLine("MUG", 2)])
-    stock_reserve(reference="amazon:2", lines=[StockLine("MUG", 1)])
-
-    assert [r.quantity for r in stock_reservation_list(reference="amazon:1")] == [2]
-
-
-def test_order_get_by_external_id_finds_the_channel_order():
-    order = order_create(**order_create_arguments(external_order_id="302-9"))
-
-    assert order_get_by_external_id(external_channel="amazon", external_order_id="302-9") == order
-    assert order_get_by_external_id(external_channel="ebay", external_order_id="302-9") is None
 
 
 # The orders grid

@@ -554,3 +554,18 @@ def test_a_refunded_and_closed_order_cannot_be_canceled():
 
     with pytest.raises(OrderTransitionError):
         order_cancel(actor=None, order=order)
+
+
+# Moved from test_selectors.py with the selector only it used (order_get_by_external_id).
+
+
+def test_an_order_is_found_by_its_sales_channel_and_external_id():
+    order = order_create(**order_create_arguments(external_order_id="302-9"))
+
+    def found(channel: str) -> CommerceOrder | None:
+        return CommerceOrder.objects.filter(
+            external_channel=channel, external_order_id="302-9"
+        ).first()
+
+    assert found("amazon") == order
+    assert found("ebay") is None

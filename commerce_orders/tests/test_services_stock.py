@@ -118,3 +118,28 @@ def test_releasing_twice_releases_once():
 def test_a_stock_line_refuses_a_quantity_below_one():
     with pytest.raises(ValueError, match="positive"):
         StockLine("MUG", 0)
+
+
+# Moved from test_selectors.py with the selectors only they used (product_salable_quantities,
+# stock_reservation_list): the same facts, read from the rows.
+
+
+def test_salable_quantities_subtract_reservations():
+    ProductFactory(sku="MUG", quantity_in_stock=5)
+    ProductFactory(sku="TEE", quantity_in_stock=1)
+    stock_reserve(reference="amazon:1", lines=[StockLine("MUG", 2)])
+
+    salable = {
+        product.sku: product.quantity_in_stock - product.quantity_reserved
+        for product in Product.objects.filter(sku__in=["MUG", "TEE", "GHOST"])
+    }
+    assert salable == {"MUG": 3, "TEE": 1}
+
+
+def test_reservations_are_kept_per_reference():
+    ProductFactory(sku="MUG", quantity_in_stock=5)
+    stock_reserve(reference="amazon:1", lines=[StockLine("MUG", 2)])
+    stock_reserve(reference="amazon:2", lines=[StockLine("MUG", 1)])
+
+    reservations = StockReservation.objects.filter(reference="amazon:1")
+    assert [reservation.quantity for reservation in reservations] == [2]

@@ -114,7 +114,7 @@ def commerce_status(value):
 @register.filter
 def sales_channel(value):
     """Purchased From: the sales channel an order came from, in the merchant's words."""
-    from amazon_channel.services.commerce import CHANNEL
+    from amazon_channel.orders.commerce_import import CHANNEL
 
     if value == CHANNEL:
         return _("Amazon")

@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from amazon_channel.models import AdjustmentReason, OutboxMessage
-from amazon_channel.services.commerce_actions import (
+from amazon_channel.orders.commerce_to_amazon import (
     commerce_creditmemo_create,
     commerce_shipment_create,
 )

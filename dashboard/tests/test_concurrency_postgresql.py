@@ -14,7 +14,7 @@ from amazon_channel.models import (
     AmazonOrderEvent,
     OutboxMessage,
 )
-from amazon_channel.services.cancellation import (
+from amazon_channel.orders.cancellation import (
     amazon_order_cancel,
     amazon_order_cancellation_acknowledge,
     cancellation_reject,

@@ -15,7 +15,7 @@ from amazon_channel.models import (
     AmazonOrderEvent,
     AmazonOrderPackage,
 )
-from amazon_channel.services.order_edits import amazon_order_shipping_address_update
+from amazon_channel.orders.address_edits import amazon_order_shipping_address_update
 from amazon_channel.tests.factories import (
     AmazonOrderFactory,
     AmazonOrderItemFactory,

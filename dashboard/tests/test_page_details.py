@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from amazon_channel.services.commerce import amazon_order_commerce_follow
+from amazon_channel.orders.commerce_import import amazon_order_commerce_follow
 from amazon_channel.tests.factories import AmazonOrderFactory, AmazonOrderItemFactory, StoreFactory
 from commerce_orders.tests.factories import ProductFactory, placed_order
 from dashboard.tests.factories import COMMERCE_PERMISSIONS, user_with_app_permissions

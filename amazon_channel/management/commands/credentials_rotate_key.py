@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from amazon_channel.services.credentials import store_credentials_reencrypt
+from amazon_channel.stores.credentials import store_credentials_reencrypt
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from amazon_channel.marketplaces import MARKETPLACES
 from amazon_channel.models import Store
-from amazon_channel.services.stores import StoreCredentials, StoreEndpointRefused, store_connect
+from amazon_channel.spapi.marketplaces import MARKETPLACES
+from amazon_channel.stores.services import StoreCredentials, StoreEndpointRefused, store_connect
 
 
 class Command(BaseCommand):

@@ -8,13 +8,13 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from amazon_channel.models import Store, SyncRun
-from amazon_channel.services.sync import (
+from amazon_channel.orders.sync import (
     SyncNotAllowed,
     amazon_order_recover,
     sync_run_start,
     sync_run_step,
 )
-from amazon_channel.spapi import AmazonError
+from amazon_channel.spapi.client import AmazonError
 
 
 def parse_since(value: str):

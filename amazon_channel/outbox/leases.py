@@ -7,8 +7,14 @@ live worker is never doubled.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
+
+
+def lease_duration() -> timedelta:
+    """How long a lease lasts without news from its holder (AMAZON_LEASE_SECONDS)."""
+    return timedelta(seconds=settings.AMAZON_LEASE_SECONDS)
 
 
 def lease_claim(

@@ -23,7 +23,7 @@ from amazon_channel.models import (
     Store,
 )
 from amazon_channel.notes import note, text_note
-from amazon_channel.order_payload import TO_SHIP_STATUSES, parcel_address_missing
+from amazon_channel.spapi.order_payload import TO_SHIP_STATUSES, parcel_address_missing
 from commerce_orders.exceptions import CommerceOrderError, ProductUnavailable
 from commerce_orders.models import OrderState
 from commerce_orders.services import (
@@ -45,12 +45,12 @@ CHANNEL = "amazon"
 PAYMENT_METHOD = "Amazon Channel Payment"
 SHIPPING_METHOD = "Amazon Channel Shipping"
 IMPORTABLE = {
-    "MFN": {
+    FulfillmentChannel.MERCHANT: {
         AmazonOrderStatus.UNSHIPPED,
         AmazonOrderStatus.PARTIALLY_SHIPPED,
         AmazonOrderStatus.SHIPPED,
     },
-    "AFN": {AmazonOrderStatus.SHIPPED},
+    FulfillmentChannel.AMAZON: {AmazonOrderStatus.SHIPPED},
 }
 PENDING = {AmazonOrderStatus.PENDING, AmazonOrderStatus.PENDING_AVAILABILITY}
 

@@ -16,28 +16,30 @@ is confirmed, still Unshipped was not applied (sent again once), shipped is reje
 """
 
 import logging
-from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from amazon_channel.enqueue import outbox_delivery_enqueue
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
     AmazonOrderEvent,
     AmazonOrderStatus,
     CancelReason,
+    FulfillmentChannel,
     OutboxMessage,
 )
 from amazon_channel.notes import note, note_from_english
 from amazon_channel.notifications import buyer_cancellation_email_send
-from amazon_channel.order_payload import STATUS_BY_FULFILLMENT_STATUS
+from amazon_channel.orders.commerce_import import commerce_order_settle_cancellation
+from amazon_channel.orders.sync import amazon_order_recover
+from amazon_channel.outbox.handlers import OrderVerdict, OutboxHandler
 from amazon_channel.selectors import order_cancellation
-from amazon_channel.services.commerce import commerce_order_settle_cancellation
-from amazon_channel.services.sync import amazon_order_recover
-from amazon_channel.spapi import AmazonError
+from amazon_channel.spapi.client import AmazonError
+from amazon_channel.spapi.order_payload import STATUS_BY_FULFILLMENT_STATUS
 from commerce_orders.models import CommerceOrder
 
 logger = logging.getLogger(__name__)
@@ -57,7 +59,10 @@ def cancellation_refusal(order: AmazonOrder) -> str | None:
 
 
 def _refusal(order: AmazonOrder, cancellation: AmazonOrderCancellation | None) -> str | None:
-    if order.status == AmazonOrderStatus.UNSHIPPED and order.fulfillment_channel == "MFN":
+    if (
+        order.status == AmazonOrderStatus.UNSHIPPED
+        and order.fulfillment_channel == FulfillmentChannel.MERCHANT
+    ):
         return _shipment_refusal(order) or _earlier_cancellation_refusal(cancellation)
     return _status_refusal(order)
 
@@ -124,7 +129,7 @@ def _status_refusal(order: AmazonOrder) -> str:
         return _(
             "The order has shipped: returns and exchanges are handled in Amazon Seller Central."
         )
-    if order.fulfillment_channel == "AFN":
+    if order.fulfillment_channel == FulfillmentChannel.AMAZON:
         return _("Amazon fulfills this order: it can only be canceled in Amazon Seller Central.")
     return _("Orders with status %(status)s cannot be canceled.") % {
         "status": order.get_status_display()
@@ -153,8 +158,6 @@ def amazon_order_cancel(
     """
     if reason not in CancelReason.values:
         raise ValueError(f"unknown cancel reason {reason!r}")
-    from amazon_channel.tasks import outbox_deliver
-
     with transaction.atomic():
         locked = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
         # Shipments lock the Amazon order too (commerce_shipment_create), then the Commerce
@@ -223,7 +226,7 @@ def amazon_order_cancel(
             new_status=locked.status,
             notes=[note(f"cancel_reason.{reason}")],
         )
-        outbox_deliver.delay_on_commit(store_id=locked.store_id)
+        outbox_delivery_enqueue(store_id=locked.store_id)
     order.status = locked.status
     return cancellation
 
@@ -327,20 +330,7 @@ def cancellation_read_back(*, order_id: int) -> None:
         logger.info("order %s: read-back after a rejected cancellation failed: %s", order_id, error)
 
 
-@dataclass(frozen=True)
-class CancellationOutcome:
-    """What Amazon's order says of a cancellation whose feed left its outcome unknown."""
-
-    is_applied: bool = False
-    # Not applied, and the order can still be cancelled: the message may be sent again.
-    is_cancellable: bool = False
-    # Neither: why the cancellation cannot be applied, for the merchant (rejected).
-    refusal: str = ""
-    # The order's state is unreadable or in between: look again later.
-    is_undecided: bool = False
-
-
-def cancellation_outcome_read(*, order: dict, order_item_ids: list[str]) -> CancellationOutcome:
+def cancellation_outcome_read(*, order: dict, order_item_ids: list[str]) -> OrderVerdict:
     """Read Amazon's order (getOrder, Orders API 2026-01-01): CANCELLED, or every item we asked
     to cancel with a cancellationExecution, means applied; UNSHIPPED with those items not
     cancelled means not applied; shipped (fully or partly) or any other status means it can no
@@ -360,22 +350,58 @@ def cancellation_outcome_read(*, order: dict, order_item_ids: list[str]) -> Canc
         for item in wanted
     )
     if status == "CANCELLED" or are_items_cancelled:
-        return CancellationOutcome(is_applied=True)
+        return OrderVerdict(is_applied=True)
     if status == "UNSHIPPED":
-        return CancellationOutcome(is_cancellable=True)
+        return OrderVerdict(is_sendable_again=True)
     if status in ("SHIPPED", "PARTIALLY_SHIPPED"):
-        return CancellationOutcome(
+        return OrderVerdict(
             refusal=_(
                 "Amazon did not apply the cancellation, and the order has shipped since: "
                 "returns and refunds are handled in Amazon Seller Central."
             )
         )
     if status in STATUS_BY_FULFILLMENT_STATUS:
-        return CancellationOutcome(
+        return OrderVerdict(
             refusal=_(
                 "Amazon did not apply the cancellation, and shows the order as %(status)s: "
                 "it can only be canceled in Amazon Seller Central."
             )
             % {"status": STATUS_BY_FULFILLMENT_STATUS[status].label}
         )
-    return CancellationOutcome(is_undecided=True)
+    return OrderVerdict(is_undecided=True)
+
+
+def _cancel_message_applied(message: OutboxMessage) -> None:
+    cancellation_confirm(cancellation=message.cancellation)
+
+
+def _cancel_message_refused(message: OutboxMessage, problem: str) -> None:
+    cancellation_reject(cancellation=message.cancellation, amazon_message=problem)
+
+
+def _cancel_message_refusal_committed(message: OutboxMessage) -> None:
+    cancellation_read_back(order_id=message.cancellation.order_id)
+
+
+def _cancel_message_order_verdict(message: OutboxMessage, order: dict) -> OrderVerdict:
+    return cancellation_outcome_read(
+        order=order, order_item_ids=message.payload.get("order_item_ids") or []
+    )
+
+
+def _cancel_message_sent_again(message: OutboxMessage) -> None:
+    AmazonOrderEvent.objects.create(
+        order_id=message.cancellation.order_id,
+        kind=AmazonOrderEvent.Kind.NOTE,
+        notes=[note("history.cancellation_resent")],
+    )
+
+
+# What Amazon's answers to a cancellation message do (registered in amazon_channel.apps).
+CANCEL_ORDER_HANDLER = OutboxHandler(
+    applied=_cancel_message_applied,
+    refused=_cancel_message_refused,
+    refusal_committed=_cancel_message_refusal_committed,
+    order_verdict=_cancel_message_order_verdict,
+    sent_again=_cancel_message_sent_again,
+)

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from django.db import DataError, IntegrityError, connection, transaction
 
-from amazon_channel.bulk_rows import BulkRows
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
@@ -26,7 +25,8 @@ from amazon_channel.models import (
     StoreOrderDay,
 )
 from amazon_channel.notes import note
-from amazon_channel.order_payload import (
+from amazon_channel.orders.bulk_rows import BulkRows
+from amazon_channel.spapi.order_payload import (
     ParsedOrder,
     UnreadableOrder,
     clean_text,

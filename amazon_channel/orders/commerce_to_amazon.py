@@ -14,14 +14,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from amazon_channel.carriers import amazon_shipment_problem
 from amazon_channel.models import AdjustmentReason, AmazonOrder, AmazonOrderStatus, OutboxMessage
-from amazon_channel.services.commerce import CHANNEL
-from amazon_channel.services.outbox import (
+from amazon_channel.orders.commerce_import import CHANNEL
+from amazon_channel.outbox.handlers import OutboxHandler
+from amazon_channel.outbox.messages import (
     RetryNotAllowed,
     outbox_message_enqueue,
     outbox_message_retry,
+    outbox_message_settle,
 )
+from amazon_channel.spapi.carriers import amazon_shipment_problem
 from commerce_orders.exceptions import CommerceOrderError
 from commerce_orders.models import CommerceOrder, CreditMemo, OrderAction, Shipment
 from commerce_orders.services import (
@@ -102,7 +104,7 @@ def commerce_shipment_create(
     """Ship (commerce_orders.shipment_create) and, for an Amazon order, queue confirmShipment
     with the same carrier, tracking and items.
 
-    For an Amazon order, Amazon's requirements are checked first (amazon_channel.carriers): a
+    For an Amazon order, Amazon's requirements are checked first (amazon_channel.spapi.carriers): a
     tracking number and a carrier of Amazon's list (Other with the carrier's name), else
     ShipmentNotAccepted and nothing is written. The Amazon order's row is locked before the
     Commerce order's (the order Cancel Order takes them in), so a shipment and a cancellation
@@ -358,3 +360,18 @@ def commerce_orders_mass_action(
         for number in from_amazon.values()
     )
     return result
+
+
+def _commerce_message_applied(message: OutboxMessage) -> None:
+    outbox_message_settle(message=message, problem="")
+
+
+def _commerce_message_refused(message: OutboxMessage, problem: str) -> None:
+    outbox_message_settle(message=message, problem=problem)
+
+
+# What Amazon's answers to a shipment or refund message do: a line in the Amazon order's
+# history, and a note while it stays refused (registered in amazon_channel.apps).
+COMMERCE_MESSAGE_HANDLER = OutboxHandler(
+    applied=_commerce_message_applied, refused=_commerce_message_refused
+)

@@ -12,24 +12,21 @@ sync before the next page.
 """
 
 import logging
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from amazon_channel.leases import lease_claim, lease_extend
-from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
-from amazon_channel.notes import note_from_english
-from amazon_channel.services.commerce import commerce_orders_follow
-from amazon_channel.services.orders import UpsertResult, amazon_orders_upsert
-from amazon_channel.services.stores import store_event_record, store_schedule_update
-from amazon_channel.spapi import (
+from amazon_channel.models import Store, SyncRun, SyncState
+from amazon_channel.orders.commerce_import import commerce_orders_follow
+from amazon_channel.orders.upsert import UpsertResult, amazon_orders_upsert
+from amazon_channel.outbox.backoff import backoff_seconds, throttle_backoff_seconds
+from amazon_channel.outbox.leases import lease_claim, lease_duration, lease_extend
+from amazon_channel.spapi.client import (
     AmazonAuthorizationError,
     AmazonClient,
     AmazonError,
@@ -37,8 +34,10 @@ from amazon_channel.spapi import (
     AmazonRetryableError,
     AmazonThrottled,
     RateLimited,
+    clock_skew_margin,
     longest_limiter_wait,
 )
+from amazon_channel.stores.services import store_problem_report
 
 logger = logging.getLogger(__name__)
 
@@ -70,33 +69,10 @@ class StepOutcome:
     is_busy: bool = False
 
 
-def lease_duration() -> timedelta:
-    return timedelta(seconds=settings.AMAZON_LEASE_SECONDS)
-
-
-def clock_skew_margin() -> timedelta:
-    return timedelta(seconds=settings.AMAZON_CLOCK_SKEW_MARGIN_SECONDS)
-
-
 def window_end_for(now: datetime) -> datetime:
     """The latest window end Amazon accepts by our clock (two minutes before the request),
     less the margin for Amazon's clock running behind ours; whole seconds, as sent."""
     return (now - CLOCK_MARGIN - clock_skew_margin()).replace(microsecond=0)
-
-
-def backoff_seconds(attempt: int, *, cap: float = 300.0) -> float:
-    """Exponential backoff with full jitter, from AMAZON_RETRY_BASE_SECONDS."""
-    ceiling = min(cap, settings.AMAZON_RETRY_BASE_SECONDS * (2**attempt))
-    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
-
-
-def throttle_backoff_seconds(interval: float, *, attempt: int, cap: float = 300.0) -> float:
-    """The wait after Amazon's 429: its bucket refills one token per `interval`, so the first
-    429 waits about one interval; another 429 in a row means Amazon lowered our limit (dynamic
-    usage plans), so each waits twice as long, with jitter, up to `cap` (or one interval when
-    that is longer)."""
-    jittered = interval * (2 ** (attempt - 1)) * random.uniform(1.0, 1.2)  # noqa: S311
-    return min(jittered, max(cap, interval))
 
 
 def sync_run_start(
@@ -198,28 +174,6 @@ def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> Non
             store.save(
                 update_fields=["orders_watermark", "sync_state", "sync_state_message", "updated_at"]
             )
-
-
-def store_problem_report(store_id: int, state: str, message: str) -> None:
-    with transaction.atomic():
-        store = Store.objects.select_for_update(of=("self",)).get(pk=store_id)
-        is_newly_paused = state == SyncState.NEEDS_REAUTHORIZATION and store.sync_state != state
-        store.sync_state = state
-        store.sync_state_message = message
-        store.save(update_fields=["sync_state", "sync_state_message", "updated_at"])
-        if is_newly_paused:
-            # A sentence of ours (the credentials refused, with Amazon's words inside) is kept
-            # as its code, to be read in the merchant's language; Amazon's own words as text.
-            said = note_from_english(message)
-            store_event_record(
-                store=store,
-                actor=None,
-                kind=StoreEvent.Kind.REAUTHORIZATION_NEEDED,
-                message="" if "code" in said else message,
-                notes=[said] if "code" in said else [],
-            )
-    if state == SyncState.NEEDS_REAUTHORIZATION:
-        store_schedule_update(store=store)
 
 
 def _commit_page(

@@ -3,7 +3,7 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from amazon_channel.demo import demo_setup
+from demo.services import demo_setup
 
 
 class Command(BaseCommand):

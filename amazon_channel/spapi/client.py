@@ -12,7 +12,7 @@ import logging
 import threading
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -29,13 +29,13 @@ from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base.exceptions import SellingApiException
 from sp_api.base.helpers import fill_query_params
 
-from amazon_channel.marketplaces import (
+from amazon_channel.models import Store
+from amazon_channel.spapi.marketplaces import (
     endpoint_environment_problem,
     sp_api_endpoint_host_problem,
     token_endpoint_host_problem,
 )
-from amazon_channel.models import Store
-from amazon_channel.ratelimit import get_rate_limiter, plan_rate_parse
+from amazon_channel.spapi.ratelimit import get_rate_limiter, plan_rate_parse
 
 logger = logging.getLogger(__name__)
 
@@ -251,6 +251,12 @@ def longest_limiter_wait() -> float:
     return 1 / (
         slowest * settings.AMAZON_RATE_LIMIT_SCALE * (1 - settings.AMAZON_RATE_LIMIT_MARGIN)
     )
+
+
+def clock_skew_margin() -> timedelta:
+    """How far Amazon's clock may run behind ours (AMAZON_CLOCK_SKEW_MARGIN_SECONDS): the times
+    we send Amazon keep this margin."""
+    return timedelta(seconds=settings.AMAZON_CLOCK_SKEW_MARGIN_SECONDS)
 
 
 def iso8601(moment: datetime) -> str:

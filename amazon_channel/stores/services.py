@@ -11,7 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from amazon_channel.marketplaces import (
+from amazon_channel.enqueue import outbox_delivery_enqueue, store_sync_enqueue
+from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
+from amazon_channel.notes import note_from_english
+from amazon_channel.spapi.client import AmazonClient, AmazonError
+from amazon_channel.spapi.marketplaces import (
     MARKETPLACES,
     TOKEN_ENDPOINT,
     endpoint_environment_problem,
@@ -19,9 +23,7 @@ from amazon_channel.marketplaces import (
     sp_api_endpoint_host_problem,
     token_endpoint_host_problem,
 )
-from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
-from amazon_channel.schedules import STORE_SYNC_TASK, store_sync_task_name
-from amazon_channel.spapi import AmazonClient, AmazonError
+from amazon_channel.stores.schedules import STORE_SYNC_TASK, store_sync_task_name
 
 ORDER_SETTINGS_FIELDS = (
     "is_import_enabled",
@@ -168,6 +170,30 @@ def store_event_record(
     )
 
 
+def store_problem_report(store_id: int, state: str, message: str) -> None:
+    """Show why the store cannot reach Amazon (its sync state and message); a newly needed
+    reauthorization is recorded as a store event and pauses the scheduled sync."""
+    with transaction.atomic():
+        store = Store.objects.select_for_update(of=("self",)).get(pk=store_id)
+        is_newly_paused = state == SyncState.NEEDS_REAUTHORIZATION and store.sync_state != state
+        store.sync_state = state
+        store.sync_state_message = message
+        store.save(update_fields=["sync_state", "sync_state_message", "updated_at"])
+        if is_newly_paused:
+            # A sentence of ours (the credentials refused, with Amazon's words inside) is kept
+            # as its code, to be read in the merchant's language; Amazon's own words as text.
+            said = note_from_english(message)
+            store_event_record(
+                store=store,
+                actor=None,
+                kind=StoreEvent.Kind.REAUTHORIZATION_NEEDED,
+                message="" if "code" in said else message,
+                notes=[said] if "code" in said else [],
+            )
+    if state == SyncState.NEEDS_REAUTHORIZATION:
+        store_schedule_update(store=store)
+
+
 def _setting_changes(before: Store, after: Store, names) -> dict:
     """{name: [old, new]} of the named fields that differ; credentials are never named."""
     return {
@@ -303,14 +329,12 @@ def store_sync_request(
     """Sync now: records "sync requested" naming `actor` and queues a sync of the store once
     the transaction commits. An inactive store, or one that needs reauthorization, is not
     synced (nothing recorded, nothing queued): the outcome says what it waits for."""
-    from amazon_channel.tasks import store_sync_orders
-
     store = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
     waiting_for = store_waiting_for(store)
     if waiting_for:
         return SyncRequestOutcome(is_queued=False, waiting_for=waiting_for)
     store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.SYNC_REQUESTED)
-    store_sync_orders.delay_on_commit(store_id=store.pk, kind=kind)
+    store_sync_enqueue(store_id=store.pk, kind=kind)
     return SyncRequestOutcome(is_queued=True, after_run_id=_requested_run_after(store))
 
 
@@ -334,8 +358,6 @@ def store_reauthorize(
     which run to follow) and the delivery of the messages that waited, once the transaction
     commits. Raises StoreCredentialsRequired for a blank token (nothing written). The token
     goes only to the endpoints already stored."""
-    from amazon_channel.tasks import outbox_deliver, store_sync_orders
-
     refresh_token = refresh_token.strip()
     if not refresh_token:
         raise StoreCredentialsRequired(gettext("Enter the new refresh token."))
@@ -346,10 +368,10 @@ def store_reauthorize(
     store.save(update_fields=["refresh_token", "sync_state", "sync_state_message", "updated_at"])
     store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.REAUTHORIZED)
     store_schedule_update(store=store)
-    outbox_deliver.delay_on_commit(store_id=store.pk)
+    outbox_delivery_enqueue(store_id=store.pk)
     if not store.is_active:
         return SyncRequestOutcome(is_queued=False, waiting_for=store_waiting_for(store))
-    store_sync_orders.delay_on_commit(store_id=store.pk, kind=SyncRun.Kind.MANUAL)
+    store_sync_enqueue(store_id=store.pk, kind=SyncRun.Kind.MANUAL)
     return SyncRequestOutcome(is_queued=True, after_run_id=_requested_run_after(store))
 
 

@@ -27,7 +27,7 @@ UNDECIDED_LIMIT, ends the cancellation as rejected, telling the merchant to chec
 Central. A waiting message carries its next check in `lease_expires_at` (no holder), so that the
 beat's sweep restarts only the deliveries whose task was lost. A refund
 cannot be verified this way (Amazon's order shows no refund state): it waits for the merchant
-(see services/outbox.py).
+(see outbox/messages.py).
 
 The race of a lost feed: our feed may exist at Amazon and still be IN_QUEUE or IN_PROGRESS, its
 effect not yet visible in the orders, and sending again at once could apply it twice. So
@@ -52,7 +52,26 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from amazon_channel.feed_documents import (
+from amazon_channel.models import AmazonFeed, OutboxMessage, Store, SyncState
+from amazon_channel.outbox.backoff import backoff_seconds
+from amazon_channel.outbox.handlers import outbox_handler
+from amazon_channel.outbox.leases import lease_claim, lease_duration, lease_extend
+from amazon_channel.outbox.messages import (
+    AWAITING_MERCHANT,
+    outbox_message_doubt,
+    shipments_deliver,
+)
+from amazon_channel.spapi.client import (
+    AmazonAuthorizationError,
+    AmazonClient,
+    AmazonNotFound,
+    AmazonRequestError,
+    AmazonRetryableError,
+    AmazonThrottled,
+    RateLimited,
+    clock_skew_margin,
+)
+from amazon_channel.spapi.feed_documents import (
     ACKNOWLEDGEMENT_FEED_TYPE,
     PAYMENT_ADJUSTMENT_FEED_TYPE,
     XML_CONTENT_TYPE,
@@ -65,36 +84,7 @@ from amazon_channel.feed_documents import (
     payment_adjustment_feed,
     processing_report_parse,
 )
-from amazon_channel.leases import lease_claim, lease_extend
-from amazon_channel.models import AmazonFeed, AmazonOrderEvent, OutboxMessage, Store, SyncState
-from amazon_channel.notes import note
-from amazon_channel.services.cancellation import (
-    cancellation_confirm,
-    cancellation_outcome_read,
-    cancellation_read_back,
-    cancellation_reject,
-)
-from amazon_channel.services.outbox import (
-    AWAITING_MERCHANT,
-    outbox_message_doubt,
-    outbox_message_settle,
-    shipments_deliver,
-)
-from amazon_channel.services.sync import (
-    backoff_seconds,
-    clock_skew_margin,
-    lease_duration,
-    store_problem_report,
-)
-from amazon_channel.spapi import (
-    AmazonAuthorizationError,
-    AmazonClient,
-    AmazonNotFound,
-    AmazonRequestError,
-    AmazonRetryableError,
-    AmazonThrottled,
-    RateLimited,
-)
+from amazon_channel.stores.services import store_problem_report
 
 logger = logging.getLogger(__name__)
 
@@ -250,16 +240,11 @@ def _feed_hold(feed: AmazonFeed, holder: str, seconds: float) -> None:
         locked.save(update_fields=["lease_expires_at"])
 
 
-def _message_refused(message: OutboxMessage, problem: str, rejected_orders: list[int]) -> None:
-    if message.kind != OutboxMessage.Kind.CANCEL_ORDER:
-        message.state = OutboxMessage.State.FAILED
-        message.result = problem
-        message.save(update_fields=["state", "result", "updated_at"])
-        outbox_message_settle(message=message, problem=problem)
-        return
+def _message_refused(message: OutboxMessage, problem: str, refused: list[OutboxMessage]) -> None:
     if message.payload.get(RESENT_AFTER_CHECK):
-        # Sent again because Amazon's order looked uncancelled; its refusal may only mean the
-        # first feed's cancellation has reached the order since: the order decides once more.
+        # Sent again because Amazon's order looked as if it had not been applied (only
+        # cancellations are); its refusal may only mean the first feed's message has reached
+        # the order since: the order decides once more.
         message.state = OutboxMessage.State.VERIFYING
         message.result = problem
         message.save(update_fields=["state", "result", "updated_at"])
@@ -267,18 +252,22 @@ def _message_refused(message: OutboxMessage, problem: str, rejected_orders: list
     message.state = OutboxMessage.State.FAILED
     message.result = problem
     message.save(update_fields=["state", "result", "updated_at"])
-    cancellation_reject(cancellation=message.cancellation, amazon_message=problem)
-    rejected_orders.append(message.cancellation.order_id)
+    outbox_handler(message.kind).refused(message, problem)
+    refused.append(message)
+
+
+def _refusals_follow(refused: list[OutboxMessage]) -> None:
+    """After the refusals have committed: what each message's domain does next (a refused
+    cancellation reads Amazon's order back)."""
+    for message in refused:
+        outbox_handler(message.kind).refusal_committed(message)
 
 
 def _message_applied(message: OutboxMessage) -> None:
     message.state = OutboxMessage.State.DONE
     message.result = "OK"
     message.save(update_fields=["state", "result", "updated_at"])
-    if message.kind == OutboxMessage.Kind.CANCEL_ORDER:
-        cancellation_confirm(cancellation=message.cancellation)
-    else:
-        outbox_message_settle(message=message, problem="")
+    outbox_handler(message.kind).applied(message)
 
 
 def _message_unknown(message: OutboxMessage, reason: str, *, is_feed_known: bool) -> None:
@@ -290,13 +279,13 @@ def _message_unknown(message: OutboxMessage, reason: str, *, is_feed_known: bool
         outbox_message_doubt(message=message)
 
 
-def _feed_settle(feed: AmazonFeed, holder: str, *, answer: FeedAnswer) -> list[int]:
-    """Apply Amazon's answer to every message of the feed; returns the rejected orders' ids."""
-    rejected_orders: list[int] = []
+def _feed_settle(feed: AmazonFeed, holder: str, *, answer: FeedAnswer) -> list[OutboxMessage]:
+    """Apply Amazon's answer to every message of the feed; returns the messages refused."""
+    refused: list[OutboxMessage] = []
     with transaction.atomic():
         locked = _locked_feed(feed, holder)
         if locked.state in (AmazonFeed.State.DONE, AmazonFeed.State.FAILED):
-            return rejected_orders
+            return refused
         messages = [
             message
             for message in locked.messages.order_by("pk")
@@ -308,7 +297,7 @@ def _feed_settle(feed: AmazonFeed, holder: str, *, answer: FeedAnswer) -> list[i
             if outcome == Outcome.APPLIED:
                 _message_applied(message)
             elif outcome == Outcome.REFUSED:
-                _message_refused(message, text, rejected_orders)
+                _message_refused(message, text, refused)
             else:
                 _message_unknown(message, text, is_feed_known=bool(locked.feed_id))
         locked.state = AmazonFeed.State.DONE if answer.is_done else AmazonFeed.State.FAILED
@@ -326,7 +315,7 @@ def _feed_settle(feed: AmazonFeed, holder: str, *, answer: FeedAnswer) -> list[i
                 "updated_at",
             ]
         )
-    return rejected_orders
+    return refused
 
 
 def _report_answer(status: str, report_text: str, *, is_done: bool) -> FeedAnswer:
@@ -444,9 +433,7 @@ def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> Delive
                 _feed_hold(feed, holder, wait)
                 return DeliveryOutcome(wait_seconds=wait)
             answer = _finished_feed_answer(feed, details, client)
-            rejected = _feed_settle(feed, holder, answer=answer)
-            for order_id in rejected:
-                cancellation_read_back(order_id=order_id)
+            _refusals_follow(_feed_settle(feed, holder, answer=answer))
             return None
         else:
             return None
@@ -454,15 +441,14 @@ def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> Delive
 
 def _feed_refused(feed: AmazonFeed, holder: str, error: AmazonRequestError) -> None:
     """createFeedDocument or createFeed refused (4xx): no feed exists, nothing was applied."""
-    rejected = _feed_settle(
+    refused = _feed_settle(
         feed,
         holder,
         answer=FeedAnswer(
             refusal=_("Amazon refused the feed: %(error)s") % {"error": error.message}
         ),
     )
-    for order_id in rejected:
-        cancellation_read_back(order_id=order_id)
+    _refusals_follow(refused)
 
 
 def _lost_feed_wait(feed: AmazonFeed, client: AmazonClient) -> float:
@@ -520,15 +506,14 @@ def _verified(message: OutboxMessage, holder: str, *, state: str, result: str) -
 
 
 def _verification_apply(message: OutboxMessage, holder: str, order: dict | None) -> None:
-    """Settle a VERIFYING cancellation from Amazon's order (None: Amazon does not find it)."""
-    cancellation = message.cancellation
+    """Settle a VERIFYING message (a cancellation) from Amazon's order (None: Amazon does not
+    find it), as the message's handler reads the order."""
+    handler = outbox_handler(message.kind)
     if order is None:
         outcome_refusal = _("Amazon does not find the order: the cancellation was not applied.")
         outcome = None
     else:
-        outcome = cancellation_outcome_read(
-            order=order, order_item_ids=message.payload.get("order_item_ids") or []
-        )
+        outcome = handler.order_verdict(message, order)
         outcome_refusal = outcome.refusal
     is_rejected = False
     with transaction.atomic():
@@ -541,28 +526,24 @@ def _verification_apply(message: OutboxMessage, holder: str, order: dict | None)
             )
         if outcome is not None and outcome.is_applied:
             if _verified(message, holder, state=OutboxMessage.State.DONE, result="OK"):
-                cancellation_confirm(cancellation=cancellation)
+                handler.applied(message)
             return
-        if outcome is not None and outcome.is_cancellable:
+        if outcome is not None and outcome.is_sendable_again:
             if message.payload.get(RESENT_AFTER_CHECK):
                 # Sent again once already and still not applied: it is not sent a third time.
                 outcome_refusal = _(
                     "Amazon did not apply the cancellation, sent twice. Its last answer: %(answer)s"
                 ) % {"answer": message.result or "-"}
             elif _verified(message, holder, state=OutboxMessage.State.PENDING, result=""):
-                AmazonOrderEvent.objects.create(
-                    order_id=cancellation.order_id,
-                    kind=AmazonOrderEvent.Kind.NOTE,
-                    notes=[note("history.cancellation_resent")],
-                )
+                handler.sent_again(message)
                 return
             else:
                 return
         if _verified(message, holder, state=OutboxMessage.State.FAILED, result=outcome_refusal):
-            cancellation_reject(cancellation=cancellation, amazon_message=outcome_refusal)
+            handler.refused(message, outcome_refusal)
             is_rejected = True
     if is_rejected:
-        cancellation_read_back(order_id=cancellation.order_id)
+        handler.refusal_committed(message)
 
 
 def _verified_release(message: OutboxMessage, holder: str) -> None:
@@ -588,7 +569,7 @@ def _verification_give_up(message: OutboxMessage, holder: str, reason: str) -> N
     text = _verification_given_up_text(reason)
     with transaction.atomic():
         if _verified(message, holder, state=OutboxMessage.State.FAILED, result=text):
-            cancellation_reject(cancellation=message.cancellation, amazon_message=text)
+            outbox_handler(message.kind).refused(message, text)
 
 
 def _awaiting_amazon() -> Q:

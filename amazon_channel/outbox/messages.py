@@ -2,7 +2,7 @@
 did the work, delivered after commit, retried until Amazon answers, settled once.
 
 Shipments go one by one through confirmShipment; refunds travel in payment adjustment feeds
-(services/feeds.py). What Amazon refuses is written on the Amazon order (its notes) and the
+(outbox/feeds.py). What Amazon refuses is written on the Amazon order (its notes) and the
 message stays FAILED, with a retry action for the merchant; a shipment whose package lacks what
 Amazon requires is corrected (carrier, tracking number) before it is sent again, never resent
 as it was.
@@ -15,7 +15,6 @@ Central does not show the refund and sends it again.
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -24,18 +23,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from amazon_channel.carriers import OTHER_CARRIER, amazon_shipment_problem
-from amazon_channel.leases import lease_claim
+from amazon_channel.enqueue import outbox_delivery_enqueue
 from amazon_channel.models import AmazonOrder, AmazonOrderEvent, OutboxMessage, Store
 from amazon_channel.notes import note, note_from_english
-from amazon_channel.spapi import AmazonClient, AmazonRequestError
+from amazon_channel.outbox.handlers import outbox_handler
+from amazon_channel.outbox.leases import lease_claim
+from amazon_channel.spapi.carriers import OTHER_CARRIER, amazon_shipment_problem
+from amazon_channel.spapi.client import AmazonClient, AmazonRequestError
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ApiDelivery:
-    wait_seconds: float = 0.0
 
 
 AWAITING_MERCHANT = OutboxMessage.AWAITING_MERCHANT
@@ -52,8 +48,6 @@ class RetryNotAllowed(Exception):
 def outbox_message_enqueue(*, store: Store, kind: str, key: str, payload: dict) -> OutboxMessage:
     """Queue a message once per key (a second call returns the first message); the delivery
     task starts when the caller's transaction commits."""
-    from amazon_channel.tasks import outbox_deliver
-
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -62,7 +56,7 @@ def outbox_message_enqueue(*, store: Store, kind: str, key: str, payload: dict) 
                 )
         except IntegrityError:
             return OutboxMessage.objects.get(key=key)
-        outbox_deliver.delay_on_commit(store_id=store.pk)
+        outbox_delivery_enqueue(store_id=store.pk)
     return message
 
 
@@ -185,9 +179,7 @@ def outbox_message_retry(
     for an unknown refund without that confirmation: a plain retry could refund twice; and for a
     shipment whose package lacks what Amazon requires (a tracking number, a carrier of its list):
     Amazon would refuse the same package again, so it is corrected first
-    (commerce_actions.commerce_shipment_correct)."""
-    from amazon_channel.tasks import outbox_deliver
-
+    (commerce_to_amazon.commerce_shipment_correct)."""
     with transaction.atomic():
         locked = OutboxMessage.objects.select_for_update(of=("self",)).get(pk=message.pk)
         is_unknown_refund = locked.is_awaiting_merchant
@@ -237,7 +229,7 @@ def outbox_message_retry(
                 notes=[note(code, kind=_kind(locked))],
             )
             _channel_notes_refresh(order)
-        outbox_deliver.delay_on_commit(store_id=locked.store_id)
+        outbox_delivery_enqueue(store_id=locked.store_id)
     return locked
 
 
@@ -259,10 +251,10 @@ def _mark(message: OutboxMessage, holder: str, state: str, result: str = "") -> 
         if state in (OutboxMessage.State.DONE, OutboxMessage.State.FAILED):
             locked.lease_holder = ""
         locked.save(update_fields=["state", "result", "lease_holder", "updated_at"])
-        if state in (OutboxMessage.State.DONE, OutboxMessage.State.FAILED):
-            # A DONE message's result is "OK", not a problem.
-            problem = result if state == OutboxMessage.State.FAILED else ""
-            outbox_message_settle(message=locked, problem=problem)
+        if state == OutboxMessage.State.DONE:
+            outbox_handler(locked.kind).applied(locked)
+        elif state == OutboxMessage.State.FAILED:
+            outbox_handler(locked.kind).refused(locked, result)
 
 
 def shipments_deliver(*, store: Store, client: AmazonClient, holder: str, lease: timedelta) -> None:

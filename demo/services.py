@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from amazon_channel.models import Store
-from amazon_channel.services.stores import StoreCredentials, store_connect
+from amazon_channel.stores.services import StoreCredentials, store_connect
 from commerce_orders.models import Product
 
 DEMO_STORE_NAME = "Demo Store (DE)"

@@ -1,0 +1,24 @@
+"""Queueing the channel's Celery tasks from its services, by the tasks' names.
+
+tasks.py imports the services its tasks run, so a service that starts a task finds it in
+Celery's registry here instead of importing tasks.py: no import runs in a circle. The tasks
+are registered when the app is ready (amazon_channel.apps). `delay_on_commit` is what the
+services called before: sent once the caller's transaction commits, run inline under
+CELERY_TASK_ALWAYS_EAGER.
+"""
+
+from celery import current_app
+
+from amazon_channel.stores.schedules import STORE_SYNC_TASK
+
+OUTBOX_DELIVERY_TASK = "amazon_channel.tasks.outbox_deliver"
+
+
+def store_sync_enqueue(*, store_id: int, kind: str) -> None:
+    """Queue a sync of the store once the caller's transaction commits."""
+    current_app.tasks[STORE_SYNC_TASK].delay_on_commit(store_id=store_id, kind=kind)
+
+
+def outbox_delivery_enqueue(*, store_id: int) -> None:
+    """Queue the delivery of the store's outbox once the caller's transaction commits."""
+    current_app.tasks[OUTBOX_DELIVERY_TASK].delay_on_commit(store_id=store_id)

@@ -1,0 +1,1 @@
+"""Stores: connecting, settings, schedules, credentials and the store's event log."""
