@@ -6,7 +6,7 @@ so it answers whatever the Host, over plain HTTP. Placed before SecurityMiddlewa
 CommonMiddleware, after RequestIdMiddleware (its response carries an X-Request-ID too).
 """
 
-from dashboard.views import health
+from dashboard.health import health
 
 HEALTH_PATH = "/healthz"
 

@@ -8,7 +8,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET
 from django.views.i18n import set_language
 
-from dashboard.views import health
+from dashboard.health import health
 
 
 @login_not_required
