@@ -1,8 +1,9 @@
 """Reads for the dashboard: each function answers one page in a fixed number of queries."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
@@ -34,6 +35,7 @@ from amazon_channel.models import (
     SyncRun,
 )
 from commerce_orders.keyset import OrderCursor, cursor_decode, keyset_page
+from commerce_orders.list_filters import Filter, ListFilterSet
 from commerce_orders.search import UnaccentedIContains
 
 CHART_DAYS = 30
@@ -394,24 +396,44 @@ def order_cursor_decode(cursor: str, *, sort: str) -> OrderCursor:
     )
 
 
-def _filtered_orders(store: Store, filters: OrderFilters) -> QuerySet[AmazonOrder]:
-    orders = AmazonOrder.objects.filter(
-        purchase_date_q(filters.purchase_date_from, filters.purchase_date_to), store=store
-    )
-    if filters.order_number:
-        orders = orders.filter(amazon_order_id__icontains=filters.order_number)
-    if filters.buyer_name:
+class AmazonOrderFilterSet(ListFilterSet):
+    """All Orders' filters (OrderFilters) of one store's orders, in the order of its chips."""
+
+    purchase_date_from = Filter(method="purchase_date_from_filter")
+    purchase_date_to = Filter(method="purchase_date_to_filter")
+    order_number = Filter(field_name="amazon_order_id", lookup_expr="icontains")
+    buyer_name = Filter(method="buyer_name_filter")
+    total_min = Filter(field_name="order_total", lookup_expr="gte")
+    total_max = Filter(field_name="order_total", lookup_expr="lte")
+    status = Filter(field_name="status")
+    attention = Filter(method="attention_filter")
+
+    class Meta:
+        model = AmazonOrder
+        fields: ClassVar[list[str]] = []
+
+    def __init__(self, *args, store: Store, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.store = store
+
+    def purchase_date_from_filter(self, orders, name, day):
+        return orders.filter(purchase_date_q(day, None))
+
+    def purchase_date_to_filter(self, orders, name, day):
+        return orders.filter(purchase_date_q(None, day))
+
+    def buyer_name_filter(self, orders, name, buyer_name):
         # Accents ignored: "Muller" finds "Müller" (its trigram index on PostgreSQL).
-        orders = orders.filter(UnaccentedIContains(F("buyer_name"), filters.buyer_name))
-    if filters.total_min is not None:
-        orders = orders.filter(order_total__gte=filters.total_min)
-    if filters.total_max is not None:
-        orders = orders.filter(order_total__lte=filters.total_max)
-    if filters.status:
-        orders = orders.filter(status=filters.status)
-    if filters.attention:
-        orders = orders.filter(attention_q(filters.attention, store=store))
-    return orders
+        return orders.filter(UnaccentedIContains(F("buyer_name"), buyer_name))
+
+    def attention_filter(self, orders, name, attention):
+        return orders.filter(attention_q(attention, store=self.store))
+
+
+def _filtered_orders(store: Store, filters: OrderFilters) -> QuerySet[AmazonOrder]:
+    return AmazonOrderFilterSet.filtered(
+        AmazonOrder.objects.filter(store=store), asdict(filters), store=store
+    )
 
 
 def amazon_order_list(

@@ -5,6 +5,7 @@ import datetime
 import itertools
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from typing import ClassVar
 
 from django.db import connection
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce_orders.keyset import cursor_decode, keyset_page
+from commerce_orders.list_filters import Filter, ListFilterSet
 from commerce_orders.models import (
     ORDER_TRANSITIONS,
     CommerceOrder,
@@ -125,39 +127,51 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     )
 
 
-def _filtered_orders(
-    *, search, status, channel, purchased_from, purchased_to, total_min, total_max
-) -> QuerySet[CommerceOrder]:
-    orders = CommerceOrder.objects.all()
-    search = search.strip()
-    if search:
-        orders = orders.filter(
+class OrderGridFilterSet(ListFilterSet):
+    """The Orders grid's filters (see order_grid)."""
+
+    # In the order of the grid's chips.
+    search = Filter(method="search_filter")
+    status = Filter(field_name="status")
+    purchased_from = Filter(method="purchased_from_filter")
+    purchased_to = Filter(method="purchased_to_filter")
+    total_min = Filter(field_name="grand_total", lookup_expr="gte")
+    total_max = Filter(field_name="grand_total", lookup_expr="lte")
+    channel = Filter(field_name="external_channel")
+
+    class Meta:
+        model = CommerceOrder
+        fields: ClassVar[list[str]] = []
+
+    def search_filter(self, orders, name, search):
+        search = search.strip()
+        if not search:
+            return orders
+        return orders.filter(
             Q(increment_id__icontains=search)
             | Q(external_order_id__icontains=search)
             | Q(UnaccentedIContains(F("customer_name"), search))
             | Q(customer_email__icontains=search)
         )
-    if status:
-        orders = orders.filter(status=status)
-    if channel:
-        orders = orders.filter(external_channel=channel)
+
     # A date means the whole day in the current time zone; a datetime is taken as it is.
-    if purchased_from is not None:
+    def purchased_from_filter(self, orders, name, purchased_from):
         if not isinstance(purchased_from, datetime.datetime):
             purchased_from = _day_start(purchased_from)
-        orders = orders.filter(created_at__gte=purchased_from)
-    if purchased_to is not None:
+        return orders.filter(created_at__gte=purchased_from)
+
+    def purchased_to_filter(self, orders, name, purchased_to):
         if isinstance(purchased_to, datetime.datetime):
-            orders = orders.filter(created_at__lte=purchased_to)
-        elif purchased_to < datetime.date.max:  # date.max has no day after: open-ended
-            orders = orders.filter(
+            return orders.filter(created_at__lte=purchased_to)
+        if purchased_to < datetime.date.max:  # date.max has no day after: open-ended
+            return orders.filter(
                 created_at__lt=_day_start(purchased_to + datetime.timedelta(days=1))
             )
-    if total_min is not None:
-        orders = orders.filter(grand_total__gte=total_min)
-    if total_max is not None:
-        orders = orders.filter(grand_total__lte=total_max)
-    return orders
+        return orders
+
+
+def _filtered_orders(**values) -> QuerySet[CommerceOrder]:
+    return OrderGridFilterSet.filtered(CommerceOrder.objects.all(), values)
 
 
 def order_grid(

@@ -13,6 +13,7 @@ from amazon_channel.selectors import (
     ATTENTION_IMPORT_ERROR,
     ATTENTION_REFUSED_SHIPMENT,
     ORDER_SORTS,
+    AmazonOrderFilterSet,
     OrderFilters,
     order_cursor_decode,
 )
@@ -62,16 +63,7 @@ SORT_CHOICES = [
     ("status", _("Status")),
     ("buyer_name", _("Buyer's Name")),
 ]
-FILTER_FIELDS = (
-    "purchase_date_from",
-    "purchase_date_to",
-    "order_number",
-    "buyer_name",
-    "total_min",
-    "total_max",
-    "status",
-    "attention",
-)
+FILTER_FIELDS = tuple(AmazonOrderFilterSet.base_filters)
 # The store card's tiles, by the filter they link to.
 ATTENTION_CHOICES = [
     ("", _("All orders")),

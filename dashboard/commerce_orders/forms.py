@@ -13,7 +13,7 @@ from amazon_channel.services.commerce import CHANNEL
 from amazon_channel.services.commerce_actions import DEFAULT_REFUND_REASON, amazon_order_of
 from commerce_orders.keyset import InvalidCursor
 from commerce_orders.models import CommerceOrder, InvoiceState, OrderState
-from commerce_orders.selectors import order_grid_cursor_decode
+from commerce_orders.selectors import OrderGridFilterSet, order_grid_cursor_decode
 from dashboard.lists import DIRECTION_CHOICES, FilterDateField, ListFilterForm
 
 COMMERCE_SORT_CHOICES = [
@@ -23,15 +23,7 @@ COMMERCE_SORT_CHOICES = [
     ("grand_total", _("Grand Total")),
     ("status", _("Status")),
 ]
-COMMERCE_FILTER_FIELDS = (
-    "search",
-    "status",
-    "purchased_from",
-    "purchased_to",
-    "total_min",
-    "total_max",
-    "channel",
-)
+COMMERCE_FILTER_FIELDS = tuple(OrderGridFilterSet.base_filters)
 COMMERCE_PAGE_SIZE = 20
 ZERO = Decimal("0.00")
 # Amazon's carrier codes (confirmShipment's carrierCode); "Other" takes the carrier's name as title.

@@ -8,8 +8,11 @@ from django.contrib import admin
 from django.urls import reverse
 
 from amazon_channel.models import Store
+from amazon_channel.selectors import AmazonOrderFilterSet, OrderFilters
 from amazon_channel.services.stores import ORDER_SETTINGS_FIELDS
 from amazon_channel.tests.factories import StoreFactory
+from commerce_orders.list_filters import ListFilterSet
+from commerce_orders.selectors import OrderGridFilterSet
 from dashboard.amazon_orders.forms import OrderFilterForm
 from dashboard.commerce_orders.forms import CommerceOrderGridForm
 from dashboard.lists import ListFilterForm
@@ -93,3 +96,10 @@ def test_the_order_settings_fields_are_defined_once():
 
     assert OrderSettingsForm._meta.fields is ORDER_SETTINGS_FIELDS
     assert admin_fields["Order Settings"] is ORDER_SETTINGS_FIELDS
+
+
+def test_the_list_forms_offer_the_filters_of_their_selectors_filter_sets():
+    assert issubclass(AmazonOrderFilterSet, ListFilterSet)
+    assert OrderFilterForm.filter_fields == tuple(AmazonOrderFilterSet.base_filters)
+    assert tuple(AmazonOrderFilterSet.base_filters) == tuple(OrderFilters.__dataclass_fields__)
+    assert CommerceOrderGridForm.filter_fields == tuple(OrderGridFilterSet.base_filters)
