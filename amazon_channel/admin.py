@@ -23,6 +23,7 @@ from amazon_channel.models import (
 )
 from amazon_channel.stores.services import (
     ENDPOINT_FIELDS,
+    ORDER_SETTINGS_FIELDS,
     SECRET_FIELDS,
     StoreEndpointRefused,
     store_endpoint_resolve,
@@ -190,16 +191,7 @@ class StoreAdmin(admin.ModelAdmin):
         ),
         (
             _("Order Settings"),
-            {
-                "fields": (
-                    "is_import_enabled",
-                    "customer_creation",
-                    "order_number_source",
-                    "is_pending_quantity_reserved",
-                    "order_status_source",
-                    "processing_status",
-                )
-            },
+            {"fields": ORDER_SETTINGS_FIELDS},
         ),
     )
 

@@ -1,14 +1,11 @@
 """Reads for the dashboard: each function answers one page in a fixed number of queries."""
 
-import base64
-import binascii
-import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from typing import ClassVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -37,6 +34,8 @@ from amazon_channel.models import (
     SyncRun,
 )
 from amazon_channel.spapi.marketplaces import SELLER_CENTRAL_URLS
+from commerce_orders.keyset import OrderCursor, cursor_decode, keyset_page
+from commerce_orders.list_filters import Filter, ListFilterSet
 from commerce_orders.search import UnaccentedIContains
 
 CHART_DAYS = 30
@@ -341,10 +340,6 @@ def amazon_order_get(*, store: Store, order_id: int) -> AmazonOrder:
 # All Orders: filters, sorting and keyset pagination.
 
 
-class InvalidCursor(ValueError):
-    """A page link that cannot be read (edited by hand, or made for another sort)."""
-
-
 @dataclass(frozen=True)
 class OrderFilters:
     purchase_date_from: date | None = None
@@ -355,13 +350,6 @@ class OrderFilters:
     total_max: Decimal | None = None
     status: str = ""
     attention: str = ""
-
-
-@dataclass(frozen=True)
-class OrderCursor:
-    value: object
-    order_id: int
-    is_backward: bool
 
 
 @dataclass
@@ -392,95 +380,61 @@ ORDER_SORTS = {
 MISSING_TOTAL = Decimal("-1")
 
 
-def _cursor_value_dump(sort: str, value) -> str:
-    if sort == "purchase_date":
-        return value.isoformat()
-    return str(value)
+# What a missing total sorts as (and its cursor holds).
+SORT_TOTAL_FIELD = DecimalField(max_digits=14, decimal_places=2)
 
 
-# What a cursor may carry: the values of real rows. A page link is the user's to edit, so
-# anything else (an id or amount the database cannot hold, a NUL byte PostgreSQL refuses in a
-# query, a time that leaves the calendar in UTC) is an InvalidCursor, never a failing query.
-LARGEST_CURSOR_TOTAL = Decimal(10) ** 12
-
-
-def _cursor_value_load(sort: str, raw: str):
-    if sort == "purchase_date":
-        parsed = datetime.fromisoformat(raw)
-        if timezone.is_naive(parsed):
-            raise InvalidCursor(raw)
-        parsed.astimezone(UTC)  # OverflowError near year 1 or 9999
-        return parsed
-    if sort == "grand_total":
-        total = Decimal(raw)
-        if not total.is_finite() or abs(total) >= LARGEST_CURSOR_TOTAL:
-            raise InvalidCursor(raw)
-        return total
-    if "\x00" in raw:
-        raise InvalidCursor(raw)
-    return raw
-
-
-def _cursor_id_load(value) -> int:
-    lowest, highest = connection.ops.integer_field_range(AmazonOrder._meta.pk.get_internal_type())
-    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
-        raise InvalidCursor(str(value))
-    return value
-
-
-def order_cursor_encode(*, sort: str, order: AmazonOrder, is_backward: bool) -> str:
-    value = getattr(order, ORDER_SORTS[sort])
-    payload = {"s": sort, "v": _cursor_value_dump(sort, value), "i": order.pk}
-    if is_backward:
-        payload["b"] = 1
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _sort_value_field(key: str):
+    if key == "sort_total":
+        return SORT_TOTAL_FIELD
+    return AmazonOrder._meta.get_field(key)
 
 
 def order_cursor_decode(cursor: str, *, sort: str) -> OrderCursor:
-    """Read a cursor made by order_cursor_encode for this sort; raises InvalidCursor."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = json.loads(raw)
-        if payload["s"] != sort:
-            raise InvalidCursor(cursor)
-        return OrderCursor(
-            value=_cursor_value_load(sort, str(payload["v"])),
-            order_id=_cursor_id_load(payload["i"]),
-            is_backward=bool(payload.get("b")),
-        )
-    except (
-        binascii.Error,
-        UnicodeDecodeError,
-        json.JSONDecodeError,
-        KeyError,
-        TypeError,
-        ValueError,
-        InvalidOperation,
-        OverflowError,
-        RecursionError,
-    ) as error:
-        raise InvalidCursor(cursor) from error
+    """Read an All Orders page cursor made for this sort; raises InvalidCursor."""
+    return cursor_decode(
+        cursor, sort=sort, value_field=_sort_value_field(ORDER_SORTS[sort]), model=AmazonOrder
+    )
+
+
+class AmazonOrderFilterSet(ListFilterSet):
+    """All Orders' filters (OrderFilters) of one store's orders, in the order of its chips."""
+
+    purchase_date_from = Filter(method="purchase_date_from_filter")
+    purchase_date_to = Filter(method="purchase_date_to_filter")
+    order_number = Filter(field_name="amazon_order_id", lookup_expr="icontains")
+    buyer_name = Filter(method="buyer_name_filter")
+    total_min = Filter(field_name="order_total", lookup_expr="gte")
+    total_max = Filter(field_name="order_total", lookup_expr="lte")
+    status = Filter(field_name="status")
+    attention = Filter(method="attention_filter")
+
+    class Meta:
+        model = AmazonOrder
+        fields: ClassVar[list[str]] = []
+
+    def __init__(self, *args, store: Store, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.store = store
+
+    def purchase_date_from_filter(self, orders, name, day):
+        return orders.filter(purchase_date_q(day, None))
+
+    def purchase_date_to_filter(self, orders, name, day):
+        return orders.filter(purchase_date_q(None, day))
+
+    def buyer_name_filter(self, orders, name, buyer_name):
+        # Accents ignored: "Muller" finds "Müller" (its trigram index on PostgreSQL).
+        return orders.filter(UnaccentedIContains(F("buyer_name"), buyer_name))
+
+    def attention_filter(self, orders, name, attention):
+        return orders.filter(attention_q(attention, store=self.store))
 
 
 def _filtered_orders(store: Store, filters: OrderFilters) -> QuerySet[AmazonOrder]:
-    orders = AmazonOrder.objects.filter(
-        purchase_date_q(filters.purchase_date_from, filters.purchase_date_to), store=store
+    return AmazonOrderFilterSet.filtered(
+        AmazonOrder.objects.filter(store=store), asdict(filters), store=store
     )
-    if filters.order_number:
-        orders = orders.filter(amazon_order_id__icontains=filters.order_number)
-    if filters.buyer_name:
-        # Accents ignored: "Muller" finds "Müller" (its trigram index on PostgreSQL).
-        orders = orders.filter(UnaccentedIContains(F("buyer_name"), filters.buyer_name))
-    if filters.total_min is not None:
-        orders = orders.filter(order_total__gte=filters.total_min)
-    if filters.total_max is not None:
-        orders = orders.filter(order_total__lte=filters.total_max)
-    if filters.status:
-        orders = orders.filter(status=filters.status)
-    if filters.attention:
-        orders = orders.filter(attention_q(filters.attention, store=store))
-    return orders
 
 
 def amazon_order_list(
@@ -504,42 +458,25 @@ def amazon_order_list(
     orders = (
         filtered.defer(*UNSHOWN_ORDER_FIELDS)
         .annotate(
-            sort_total=Coalesce(
-                "order_total",
-                Value(MISSING_TOTAL),
-                output_field=DecimalField(max_digits=14, decimal_places=2),
-            )
+            sort_total=Coalesce("order_total", Value(MISSING_TOTAL), output_field=SORT_TOTAL_FIELD)
         )
         .select_related("cancellation", "commerce_order")
     )
-    is_backward = cursor is not None and cursor.is_backward
-    # Walking backwards reads the reverse order, then flips the page.
-    reads_descending = is_descending != is_backward
-    if cursor is not None:
-        if reads_descending:
-            after = Q(**{f"{key}__lt": cursor.value}) | Q(
-                **{key: cursor.value, "pk__lt": cursor.order_id}
-            )
-        else:
-            after = Q(**{f"{key}__gt": cursor.value}) | Q(
-                **{key: cursor.value, "pk__gt": cursor.order_id}
-            )
-        orders = orders.filter(after)
-    prefix = "-" if reads_descending else ""
-    rows = list(orders.order_by(f"{prefix}{key}", f"{prefix}pk")[: page_size + 1])
-    has_more = len(rows) > page_size
-    rows = rows[:page_size]
-    if is_backward:
-        rows.reverse()
-        has_next, has_previous = True, has_more
-    else:
-        has_next, has_previous = has_more, cursor is not None
-    page = OrderPage(orders=rows)
+    page = keyset_page(
+        orders,
+        sort=sort,
+        key=key,
+        value_field=_sort_value_field(key),
+        is_descending=is_descending,
+        cursor=cursor,
+        page_size=page_size,
+        marks_backward=True,
+    )
     match_count = filtered.values("pk")[: ORDER_COUNT_CAP + 1].count()
-    page.match_count = min(match_count, ORDER_COUNT_CAP)
-    page.is_count_capped = match_count > ORDER_COUNT_CAP
-    if rows and has_next:
-        page.next_cursor = order_cursor_encode(sort=sort, order=rows[-1], is_backward=False)
-    if rows and has_previous:
-        page.previous_cursor = order_cursor_encode(sort=sort, order=rows[0], is_backward=True)
-    return page
+    return OrderPage(
+        orders=page.rows,
+        next_cursor=page.next_cursor,
+        previous_cursor=page.previous_cursor,
+        match_count=min(match_count, ORDER_COUNT_CAP),
+        is_count_capped=match_count > ORDER_COUNT_CAP,
+    )

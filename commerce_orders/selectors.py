@@ -1,20 +1,19 @@
 """Reads of the store's order system."""
 
-import base64
-import binascii
 import dataclasses
 import datetime
 import itertools
-import json
 from collections.abc import Iterable, Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from typing import ClassVar
 
-from django.db import connection, models
-from django.db.models import F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
-from django.db.models.lookups import GreaterThan, LessThan, Lookup
+from django.db import connection
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from commerce_orders.keyset import cursor_decode, keyset_page
+from commerce_orders.list_filters import Filter, ListFilterSet
 from commerce_orders.models import (
     ORDER_TRANSITIONS,
     CommerceOrder,
@@ -68,10 +67,6 @@ def order_actions_available(order: CommerceOrder) -> set[OrderAction]:
 # The orders grid: filters, search, sorting and keyset pagination, never a COUNT.
 
 
-class InvalidCursor(ValueError):
-    """A page cursor that cannot be read (edited by hand, or made for another sort)."""
-
-
 @dataclasses.dataclass
 class OrderGridPage:
     orders: list[CommerceOrder] = dataclasses.field(default_factory=list)
@@ -91,71 +86,15 @@ class OrderGridPage:
 ORDER_GRID_SORTS = ("created_at", "increment_id", "grand_total", "customer_name", "status")
 
 
-def _cursor_value_dump(field: str, value) -> str:
-    if field == "created_at":
-        return value.isoformat()
-    return str(value)
-
-
-# What a cursor may carry: the values of real rows. A page link is the user's to edit, so
-# anything else (an id or amount the database cannot hold, a NUL byte PostgreSQL refuses in a
-# query, a time that leaves the calendar in UTC) is an InvalidCursor, never a failing query.
-LARGEST_CURSOR_TOTAL = Decimal(10) ** 12
-
-
-def _cursor_value_load(field: str, raw: str):
-    if field == "created_at":
-        parsed = datetime.datetime.fromisoformat(raw)
-        if timezone.is_naive(parsed):
-            raise InvalidCursor(raw)
-        parsed.astimezone(datetime.UTC)  # OverflowError near year 1 or 9999
-        return parsed
-    if field == "grand_total":
-        total = Decimal(raw)
-        if not total.is_finite() or abs(total) >= LARGEST_CURSOR_TOTAL:
-            raise InvalidCursor(raw)
-        return total
-    if "\x00" in raw:
-        raise InvalidCursor(raw)
-    return raw
-
-
-def _cursor_id_load(value) -> int:
-    lowest, highest = connection.ops.integer_field_range(CommerceOrder._meta.pk.get_internal_type())
-    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
-        raise InvalidCursor(str(value))
-    return value
-
-
-def order_grid_cursor_encode(*, sort: str, order: CommerceOrder) -> str:
-    """An opaque cursor: the sort, the row's sort key and its id."""
-    field = sort.removeprefix("-")
-    payload = {"s": sort, "v": _cursor_value_dump(field, getattr(order, field)), "i": order.pk}
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 def order_grid_cursor_decode(cursor: str, *, sort: str) -> tuple[object, int]:
-    """(sort key, id) of a cursor made by order_grid_cursor_encode for `sort`; raises
-    InvalidCursor."""
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if payload["s"] != sort:
-            raise InvalidCursor(cursor)
-        value = _cursor_value_load(sort.removeprefix("-"), str(payload["v"]))
-        return value, _cursor_id_load(payload["i"])
-    except (
-        binascii.Error,
-        UnicodeDecodeError,
-        json.JSONDecodeError,
-        KeyError,
-        TypeError,
-        ValueError,
-        InvalidOperation,
-        OverflowError,
-        RecursionError,
-    ) as error:
-        raise InvalidCursor(cursor) from error
+    """(sort key, id) of a grid page cursor made for `sort`; raises InvalidCursor."""
+    decoded = cursor_decode(
+        cursor,
+        sort=sort,
+        value_field=CommerceOrder._meta.get_field(sort.removeprefix("-")),
+        model=CommerceOrder,
+    )
+    return decoded.value, decoded.order_id
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:
@@ -164,65 +103,51 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     )
 
 
-def _filtered_orders(
-    *, search, status, channel, purchased_from, purchased_to, total_min, total_max
-) -> QuerySet[CommerceOrder]:
-    orders = CommerceOrder.objects.all()
-    search = search.strip()
-    if search:
-        orders = orders.filter(
+class OrderGridFilterSet(ListFilterSet):
+    """The Orders grid's filters (see order_grid)."""
+
+    # In the order of the grid's chips.
+    search = Filter(method="search_filter")
+    status = Filter(field_name="status")
+    purchased_from = Filter(method="purchased_from_filter")
+    purchased_to = Filter(method="purchased_to_filter")
+    total_min = Filter(field_name="grand_total", lookup_expr="gte")
+    total_max = Filter(field_name="grand_total", lookup_expr="lte")
+    channel = Filter(field_name="external_channel")
+
+    class Meta:
+        model = CommerceOrder
+        fields: ClassVar[list[str]] = []
+
+    def search_filter(self, orders, name, search):
+        search = search.strip()
+        if not search:
+            return orders
+        return orders.filter(
             Q(increment_id__icontains=search)
             | Q(external_order_id__icontains=search)
             | Q(UnaccentedIContains(F("customer_name"), search))
             | Q(customer_email__icontains=search)
         )
-    if status:
-        orders = orders.filter(status=status)
-    if channel:
-        orders = orders.filter(external_channel=channel)
+
     # A date means the whole day in the current time zone; a datetime is taken as it is.
-    if purchased_from is not None:
+    def purchased_from_filter(self, orders, name, purchased_from):
         if not isinstance(purchased_from, datetime.datetime):
             purchased_from = _day_start(purchased_from)
-        orders = orders.filter(created_at__gte=purchased_from)
-    if purchased_to is not None:
+        return orders.filter(created_at__gte=purchased_from)
+
+    def purchased_to_filter(self, orders, name, purchased_to):
         if isinstance(purchased_to, datetime.datetime):
-            orders = orders.filter(created_at__lte=purchased_to)
-        elif purchased_to < datetime.date.max:  # date.max has no day after: open-ended
-            orders = orders.filter(
+            return orders.filter(created_at__lte=purchased_to)
+        if purchased_to < datetime.date.max:  # date.max has no day after: open-ended
+            return orders.filter(
                 created_at__lt=_day_start(purchased_to + datetime.timedelta(days=1))
             )
-    if total_min is not None:
-        orders = orders.filter(grand_total__gte=total_min)
-    if total_max is not None:
-        orders = orders.filter(grand_total__lte=total_max)
-    return orders
+        return orders
 
 
-class _Row(Func):
-    """A row value, `(a, b)`, for comparing (sort key, id) pairs in one go."""
-
-    function = ""
-    template = "(%(expressions)s)"
-
-
-def _beyond_cursor(field: str, comparison: str, value, order_id: int) -> Lookup:
-    """(sort key, id) > (or <) the cursor's, as one row comparison: PostgreSQL makes it the
-    index condition of the (sort key, id) index scan, so a page starts at the cursor even deep
-    in a long run of equal keys (a million orders share a handful of statuses). Written as
-    `key > v OR (key = v AND id > i)` it would only filter, reading every row before it."""
-    model_field = CommerceOrder._meta.get_field(field)
-    lookup = LessThan if comparison == "lt" else GreaterThan
-    # The values are prepared by their own fields; the row itself has no type to cast to.
-    row_field = models.Field()
-    return lookup(
-        _Row(F(field), F("pk"), output_field=row_field),
-        _Row(
-            Value(value, output_field=model_field),
-            Value(order_id, output_field=CommerceOrder._meta.pk),
-            output_field=row_field,
-        ),
-    )
+def _filtered_orders(**values) -> QuerySet[CommerceOrder]:
+    return OrderGridFilterSet.filtered(CommerceOrder.objects.all(), values)
 
 
 def order_grid(
@@ -259,9 +184,7 @@ def order_grid(
         raise ValueError("give after_cursor or before_cursor, not both")
     if page_size < 1:
         raise ValueError("page_size must be positive")
-    is_descending = sort.startswith("-")
     cursor = after_cursor or before_cursor
-    is_backward = bool(before_cursor)
     orders = _filtered_orders(
         search=search,
         status=status,
@@ -271,27 +194,24 @@ def order_grid(
         total_min=total_min,
         total_max=total_max,
     ).prefetch_related("addresses")
-    # Walking backwards reads the reverse order, then flips the page.
-    reads_descending = is_descending != is_backward
+    value_field = CommerceOrder._meta.get_field(field)
+    position = None
     if cursor:
-        value, order_id = order_grid_cursor_decode(cursor, sort=sort)
-        comparison = "lt" if reads_descending else "gt"
-        orders = orders.filter(_beyond_cursor(field, comparison, value, order_id))
-    prefix = "-" if reads_descending else ""
-    rows = list(orders.order_by(f"{prefix}{field}", f"{prefix}pk")[: page_size + 1])
-    has_more = len(rows) > page_size
-    rows = rows[:page_size]
-    if is_backward:
-        rows.reverse()
-        has_next, has_previous = True, has_more
-    else:
-        has_next, has_previous = has_more, bool(cursor)
-    page = OrderGridPage(orders=rows)
-    if rows and has_next:
-        page.next_cursor = order_grid_cursor_encode(sort=sort, order=rows[-1])
-    if rows and has_previous:
-        page.previous_cursor = order_grid_cursor_encode(sort=sort, order=rows[0])
-    return page
+        position = cursor_decode(cursor, sort=sort, value_field=value_field, model=CommerceOrder)
+        position = dataclasses.replace(position, is_backward=bool(before_cursor))
+    page = keyset_page(
+        orders,
+        sort=sort,
+        key=field,
+        value_field=value_field,
+        is_descending=sort.startswith("-"),
+        cursor=position,
+        page_size=page_size,
+        marks_backward=False,
+    )
+    return OrderGridPage(
+        orders=page.rows, next_cursor=page.next_cursor, previous_cursor=page.previous_cursor
+    )
 
 
 STATUSES_IN_USE_LIMIT = 100

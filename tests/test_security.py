@@ -33,7 +33,8 @@ from commerce_orders import services as commerce_services
 from commerce_orders.models import CommerceOrderEvent, OrderAction
 from commerce_orders.tests.factories import placed_order
 from dashboard import urls as dashboard_urls
-from dashboard.forms import CreditMemoForm, OrderSettingsForm, ShipmentForm
+from dashboard.commerce_orders.forms import CreditMemoForm, ShipmentForm
+from dashboard.stores.forms import OrderSettingsForm
 from dashboard.tests.factories import PASSWORD, CancellationFactory
 from tests.helpers import project_environment, run_python
 

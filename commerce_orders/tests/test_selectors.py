@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from commerce_orders.keyset import InvalidCursor
 from commerce_orders.models import CommerceOrder, OrderAction, OrderAddress
 from commerce_orders.selectors import (
-    InvalidCursor,
     order_actions_available,
     order_export_rows,
     order_grid,

@@ -11,14 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from amazon_channel.selectors import (
-    InvalidCursor,
     OrderFilters,
     amazon_order_list,
     order_cursor_decode,
 )
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
+from commerce_orders.keyset import InvalidCursor
+from commerce_orders.keyset import InvalidCursor as InvalidGridCursor
 from commerce_orders.models import CommerceOrder, OrderState
-from commerce_orders.selectors import InvalidCursor as InvalidGridCursor
 from commerce_orders.selectors import order_export_rows, order_grid, order_grid_cursor_decode
 from commerce_orders.tests.factories import CommerceOrderFactory, placed_order
 from dashboard.tests.factories import COMMERCE_PERMISSIONS, user_with_app_permissions
