@@ -65,4 +65,4 @@ def test_the_arrows_between_the_rooms_point_one_way():
 
     assert wrong_way == []
     # The rule reads real imports: the dashboard does reach the Amazon side.
-    assert any(_is_in(name, "amazon_channel") for name in graph["dashboard.views"])
+    assert any(_is_in(name, "amazon_channel") for name in graph["dashboard.amazon_orders.views"])
