@@ -23,6 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amazon_channel.enqueue import outbox_delivery_enqueue
+from amazon_channel.events import (
+    order_cancel_confirmed,
+    order_cancel_rejected,
+    order_cancel_rejection_reviewed,
+    order_cancel_requested,
+    order_cancel_resent,
+)
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
@@ -32,7 +39,7 @@ from amazon_channel.models import (
     FulfillmentChannel,
     OutboxMessage,
 )
-from amazon_channel.notes import note, note_from_english
+from amazon_channel.notes import note
 from amazon_channel.notifications import buyer_cancellation_email_send
 from amazon_channel.orders.commerce_import import commerce_order_settle_cancellation
 from amazon_channel.orders.sync import amazon_order_recover
@@ -218,14 +225,7 @@ def amazon_order_cancel(
                     "is_rejection_acknowledged",
                 ]
             )
-        AmazonOrderEvent.objects.create(
-            order=locked,
-            kind=AmazonOrderEvent.Kind.CANCEL_REQUESTED,
-            actor=actor,
-            old_status=old_status,
-            new_status=locked.status,
-            notes=[note(f"cancel_reason.{reason}")],
-        )
+        order_cancel_requested(order=locked, actor=actor, old_status=old_status, reason=reason)
         outbox_delivery_enqueue(store_id=locked.store_id)
     order.status = locked.status
     return cancellation
@@ -244,12 +244,7 @@ def amazon_order_cancellation_acknowledge(
         ):
             locked.is_rejection_acknowledged = True
             locked.save(update_fields=["is_rejection_acknowledged"])
-            AmazonOrderEvent.objects.create(
-                order_id=locked.order_id,
-                kind=AmazonOrderEvent.Kind.NOTE,
-                actor=actor,
-                notes=[note("history.rejected_cancellation_reviewed")],
-            )
+            order_cancel_rejection_reviewed(order_id=locked.order_id, actor=actor)
         return locked
 
 
@@ -279,12 +274,7 @@ def cancellation_confirm(*, cancellation: AmazonOrderCancellation) -> None:
         locked.state = AmazonOrderCancellation.State.CONFIRMED
         locked.resolved_at = timezone.now()
         locked.save(update_fields=["state", "resolved_at"])
-        AmazonOrderEvent.objects.create(
-            order=order,
-            kind=AmazonOrderEvent.Kind.CANCEL_CONFIRMED,
-            new_status=order.status,
-            notes=[note(f"cancel_reason.{locked.reason}")],
-        )
+        order_cancel_confirmed(order=order, reason=locked.reason)
         commerce_order_settle_cancellation(
             order=order, reason=note(f"cancel_reason.{locked.reason}")
         )
@@ -311,13 +301,7 @@ def cancellation_reject(*, cancellation: AmazonOrderCancellation, amazon_message
         old_status = order.status
         order.status = _pre_cancel_status(locked)
         order.save(update_fields=["status", "updated_at"])
-        AmazonOrderEvent.objects.create(
-            order=order,
-            kind=AmazonOrderEvent.Kind.CANCEL_REJECTED,
-            old_status=old_status,
-            new_status=order.status,
-            notes=[note_from_english(amazon_message)],
-        )
+        order_cancel_rejected(order=order, old_status=old_status, amazon_message=amazon_message)
 
 
 def cancellation_read_back(*, order_id: int) -> None:
@@ -390,11 +374,7 @@ def _cancel_message_order_verdict(message: OutboxMessage, order: dict) -> OrderV
 
 
 def _cancel_message_sent_again(message: OutboxMessage) -> None:
-    AmazonOrderEvent.objects.create(
-        order_id=message.cancellation.order_id,
-        kind=AmazonOrderEvent.Kind.NOTE,
-        notes=[note("history.cancellation_resent")],
-    )
+    order_cancel_resent(order_id=message.cancellation.order_id)
 
 
 # What Amazon's answers to a cancellation message do (registered in amazon_channel.apps).

@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amazon_channel.enqueue import outbox_delivery_enqueue
-from amazon_channel.models import AmazonOrder, AmazonOrderEvent, OutboxMessage, Store
+from amazon_channel.events import order_note_added
+from amazon_channel.models import AmazonOrder, OutboxMessage, Store
 from amazon_channel.notes import note, note_from_english
 from amazon_channel.outbox.handlers import outbox_handler
 from amazon_channel.outbox.leases import lease_claim
@@ -121,9 +122,8 @@ def outbox_message_settle(*, message: OutboxMessage, problem: str) -> None:
     order = _order_for(message)
     if order is None:
         return
-    AmazonOrderEvent.objects.create(
-        order=order,
-        kind=AmazonOrderEvent.Kind.NOTE,
+    order_note_added(
+        order_id=order.pk,
         notes=[
             _refusal_note(message, problem)
             if problem
@@ -142,9 +142,7 @@ def outbox_message_doubt(*, message: OutboxMessage) -> None:
     order = _order_for(message)
     if order is None:
         return
-    AmazonOrderEvent.objects.create(
-        order=order, kind=AmazonOrderEvent.Kind.NOTE, notes=[_unknown_outcome_note(message)]
-    )
+    order_note_added(order_id=order.pk, notes=[_unknown_outcome_note(message)])
     _channel_notes_refresh(order)
 
 
@@ -222,12 +220,7 @@ def outbox_message_retry(
             code = (
                 "history.sending_again_confirmed" if is_unknown_refund else "history.sending_again"
             )
-            AmazonOrderEvent.objects.create(
-                order=order,
-                kind=AmazonOrderEvent.Kind.NOTE,
-                actor=actor,
-                notes=[note(code, kind=_kind(locked))],
-            )
+            order_note_added(order_id=order.pk, actor=actor, notes=[note(code, kind=_kind(locked))])
             _channel_notes_refresh(order)
         outbox_delivery_enqueue(store_id=locked.store_id)
     return locked
