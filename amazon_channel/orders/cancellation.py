@@ -47,6 +47,7 @@ from amazon_channel.outbox.handlers import OrderVerdict, OutboxHandler
 from amazon_channel.selectors import order_cancellation
 from amazon_channel.spapi.client import AmazonError
 from amazon_channel.spapi.order_payload import STATUS_BY_FULFILLMENT_STATUS
+from amazon_channel.transitions import cancellation_transition, order_cancel_transition
 from commerce_orders.models import CommerceOrder
 
 logger = logging.getLogger(__name__)
@@ -178,8 +179,7 @@ def amazon_order_cancel(
         if refusal is not None:
             raise CancellationNotAllowed(refusal)
         old_status = locked.status
-        locked.status = AmazonOrderStatus.CANCELED
-        locked.save(update_fields=["status", "updated_at"])
+        order_cancel_transition(locked, AmazonOrderStatus.CANCELED, is_locked=True)
         message = OutboxMessage.objects.create(
             store_id=locked.store_id,
             kind=OutboxMessage.Kind.CANCEL_ORDER,
@@ -205,25 +205,19 @@ def amazon_order_cancel(
         else:
             # The rejected attempt keeps its outbox message (FAILED, with Amazon's words) and
             # its events; the record now follows the new attempt.
-            cancellation.state = AmazonOrderCancellation.State.PENDING
-            cancellation.reason = reason
-            cancellation.requested_by = actor
-            cancellation.requested_at = timezone.now()
-            cancellation.outbox_message = message
-            cancellation.amazon_message = ""
-            cancellation.resolved_at = None
-            cancellation.is_rejection_acknowledged = False
-            cancellation.save(
-                update_fields=[
-                    "state",
-                    "reason",
-                    "requested_by",
-                    "requested_at",
-                    "outbox_message",
-                    "amazon_message",
-                    "resolved_at",
-                    "is_rejection_acknowledged",
-                ]
+            cancellation = cancellation_transition(
+                cancellation,
+                AmazonOrderCancellation.State.PENDING,
+                fields={
+                    "reason": reason,
+                    "requested_by": actor,
+                    "requested_at": timezone.now(),
+                    "outbox_message": message,
+                    "amazon_message": "",
+                    "resolved_at": None,
+                    "is_rejection_acknowledged": False,
+                },
+                is_locked=True,
             )
         order_cancel_requested(order=locked, actor=actor, old_status=old_status, reason=reason)
         outbox_delivery_enqueue(store_id=locked.store_id)
@@ -271,10 +265,13 @@ def cancellation_confirm(*, cancellation: AmazonOrderCancellation) -> None:
         order = AmazonOrder.objects.select_related("store", "commerce_order").get(
             pk=locked.order_id
         )
-        locked.state = AmazonOrderCancellation.State.CONFIRMED
-        locked.resolved_at = timezone.now()
-        locked.save(update_fields=["state", "resolved_at"])
-        order_cancel_confirmed(order=order, reason=locked.reason)
+        cancellation_transition(
+            locked,
+            AmazonOrderCancellation.State.CONFIRMED,
+            fields={"resolved_at": timezone.now()},
+            event=lambda confirmed: order_cancel_confirmed(order=order, reason=confirmed.reason),
+            is_locked=True,
+        )
         commerce_order_settle_cancellation(
             order=order, reason=note(f"cancel_reason.{locked.reason}")
         )
@@ -294,14 +291,21 @@ def cancellation_reject(*, cancellation: AmazonOrderCancellation, amazon_message
         )
         if locked.state != AmazonOrderCancellation.State.PENDING:
             return
-        locked.state = AmazonOrderCancellation.State.REJECTED
-        locked.amazon_message = amazon_message
-        locked.resolved_at = timezone.now()
-        locked.save(update_fields=["state", "amazon_message", "resolved_at"])
+        cancellation_transition(
+            locked,
+            AmazonOrderCancellation.State.REJECTED,
+            fields={"amazon_message": amazon_message, "resolved_at": timezone.now()},
+            is_locked=True,
+        )
         old_status = order.status
-        order.status = _pre_cancel_status(locked)
-        order.save(update_fields=["status", "updated_at"])
-        order_cancel_rejected(order=order, old_status=old_status, amazon_message=amazon_message)
+        order_cancel_transition(
+            order,
+            _pre_cancel_status(locked),
+            event=lambda rejected: order_cancel_rejected(
+                order=rejected, old_status=old_status, amazon_message=amazon_message
+            ),
+            is_locked=True,
+        )
 
 
 def cancellation_read_back(*, order_id: int) -> None:

@@ -32,6 +32,7 @@ from amazon_channel.spapi.marketplaces import (
     token_endpoint_host_problem,
 )
 from amazon_channel.stores.schedules import STORE_SYNC_TASK, store_sync_task_name
+from amazon_channel.transitions import store_sync_state_transition
 
 ORDER_SETTINGS_FIELDS = (
     "is_import_enabled",
@@ -163,11 +164,17 @@ def store_problem_report(store_id: int, state: str, message: str) -> None:
     with transaction.atomic():
         store = Store.objects.select_for_update(of=("self",)).get(pk=store_id)
         is_newly_paused = state == SyncState.NEEDS_REAUTHORIZATION and store.sync_state != state
-        store.sync_state = state
-        store.sync_state_message = message
-        store.save(update_fields=["sync_state", "sync_state_message", "updated_at"])
-        if is_newly_paused:
-            store_reauthorization_needed(store=store, message=message)
+        store_sync_state_transition(
+            store,
+            state,
+            fields={"sync_state_message": message},
+            event=(
+                (lambda paused: store_reauthorization_needed(store=paused, message=message))
+                if is_newly_paused
+                else None
+            ),
+            is_locked=True,
+        )
     if state == SyncState.NEEDS_REAUTHORIZATION:
         store_schedule_update(store=store)
 
@@ -334,9 +341,16 @@ def store_reauthorize(
     store = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
     store.refresh_token = refresh_token
     if store.sync_state == SyncState.NEEDS_REAUTHORIZATION:
-        store.sync_state, store.sync_state_message = SyncState.OK, ""
-    store.save(update_fields=["refresh_token", "sync_state", "sync_state_message", "updated_at"])
-    store_reauthorized(store=store, actor=actor)
+        store_sync_state_transition(
+            store,
+            SyncState.OK,
+            fields={"sync_state_message": "", "refresh_token": refresh_token},
+            event=lambda reauthorized: store_reauthorized(store=reauthorized, actor=actor),
+            is_locked=True,
+        )
+    else:
+        store.save(update_fields=["refresh_token", "updated_at"])
+        store_reauthorized(store=store, actor=actor)
     store_schedule_update(store=store)
     outbox_delivery_enqueue(store_id=store.pk)
     if not store.is_active:
