@@ -156,7 +156,7 @@ def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> Non
         locked = _locked_run(run, holder)
         store = Store.objects.select_for_update(of=("self",)).get(pk=locked.store_id)
         parts = [message, _skipped_note(locked.orders_skipped) if locked.orders_skipped else ""]
-        # The lease check of _locked_run stands for the lock: the run is ours and locked.
+        # _locked_run has locked the run and proved its lease is ours.
         sync_run_transition(
             locked,
             status,
