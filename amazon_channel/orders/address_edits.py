@@ -4,13 +4,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from amazon_channel.events import order_address_changed
 from amazon_channel.models import (
     AmazonOrder,
-    AmazonOrderEvent,
     AmazonOrderStatus,
     FulfillmentChannel,
 )
-from amazon_channel.notes import note
 from commerce_orders.models import CommerceOrderItem
 
 SHIPPING_ADDRESS_KEYS = (
@@ -97,17 +96,6 @@ def amazon_order_shipping_address_update(
             locked.save(
                 update_fields=["shipping_address", "is_shipping_address_edited", "updated_at"]
             )
-            AmazonOrderEvent.objects.create(
-                order=locked,
-                kind=AmazonOrderEvent.Kind.ADDRESS_CHANGED,
-                actor=actor,
-                notes=[
-                    note(
-                        "history.address_changed",
-                        user=actor.get_username(),
-                        fields=", ".join(changed),
-                    )
-                ],
-            )
+            order_address_changed(order=locked, actor=actor, fields=changed)
     order.shipping_address = locked.shipping_address
     return locked

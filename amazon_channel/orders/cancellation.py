@@ -23,6 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amazon_channel.enqueue import outbox_delivery_enqueue
+from amazon_channel.events import (
+    order_cancel_confirmed,
+    order_cancel_rejected,
+    order_cancel_rejection_reviewed,
+    order_cancel_requested,
+    order_cancel_resent,
+)
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
@@ -32,7 +39,7 @@ from amazon_channel.models import (
     FulfillmentChannel,
     OutboxMessage,
 )
-from amazon_channel.notes import note, note_from_english
+from amazon_channel.notes import note
 from amazon_channel.notifications import buyer_cancellation_email_send
 from amazon_channel.orders.commerce_import import commerce_order_settle_cancellation
 from amazon_channel.orders.sync import amazon_order_recover
@@ -40,6 +47,7 @@ from amazon_channel.outbox.handlers import OrderVerdict, OutboxHandler
 from amazon_channel.selectors import order_cancellation
 from amazon_channel.spapi.client import AmazonError
 from amazon_channel.spapi.order_payload import STATUS_BY_FULFILLMENT_STATUS
+from amazon_channel.transitions import cancellation_transition, order_cancel_transition
 from commerce_orders.models import CommerceOrder
 
 logger = logging.getLogger(__name__)
@@ -171,8 +179,7 @@ def amazon_order_cancel(
         if refusal is not None:
             raise CancellationNotAllowed(refusal)
         old_status = locked.status
-        locked.status = AmazonOrderStatus.CANCELED
-        locked.save(update_fields=["status", "updated_at"])
+        order_cancel_transition(locked, AmazonOrderStatus.CANCELED, is_locked=True)
         message = OutboxMessage.objects.create(
             store_id=locked.store_id,
             kind=OutboxMessage.Kind.CANCEL_ORDER,
@@ -198,34 +205,21 @@ def amazon_order_cancel(
         else:
             # The rejected attempt keeps its outbox message (FAILED, with Amazon's words) and
             # its events; the record now follows the new attempt.
-            cancellation.state = AmazonOrderCancellation.State.PENDING
-            cancellation.reason = reason
-            cancellation.requested_by = actor
-            cancellation.requested_at = timezone.now()
-            cancellation.outbox_message = message
-            cancellation.amazon_message = ""
-            cancellation.resolved_at = None
-            cancellation.is_rejection_acknowledged = False
-            cancellation.save(
-                update_fields=[
-                    "state",
-                    "reason",
-                    "requested_by",
-                    "requested_at",
-                    "outbox_message",
-                    "amazon_message",
-                    "resolved_at",
-                    "is_rejection_acknowledged",
-                ]
+            cancellation = cancellation_transition(
+                cancellation,
+                AmazonOrderCancellation.State.PENDING,
+                fields={
+                    "reason": reason,
+                    "requested_by": actor,
+                    "requested_at": timezone.now(),
+                    "outbox_message": message,
+                    "amazon_message": "",
+                    "resolved_at": None,
+                    "is_rejection_acknowledged": False,
+                },
+                is_locked=True,
             )
-        AmazonOrderEvent.objects.create(
-            order=locked,
-            kind=AmazonOrderEvent.Kind.CANCEL_REQUESTED,
-            actor=actor,
-            old_status=old_status,
-            new_status=locked.status,
-            notes=[note(f"cancel_reason.{reason}")],
-        )
+        order_cancel_requested(order=locked, actor=actor, old_status=old_status, reason=reason)
         outbox_delivery_enqueue(store_id=locked.store_id)
     order.status = locked.status
     return cancellation
@@ -244,12 +238,7 @@ def amazon_order_cancellation_acknowledge(
         ):
             locked.is_rejection_acknowledged = True
             locked.save(update_fields=["is_rejection_acknowledged"])
-            AmazonOrderEvent.objects.create(
-                order_id=locked.order_id,
-                kind=AmazonOrderEvent.Kind.NOTE,
-                actor=actor,
-                notes=[note("history.rejected_cancellation_reviewed")],
-            )
+            order_cancel_rejection_reviewed(order_id=locked.order_id, actor=actor)
         return locked
 
 
@@ -276,14 +265,12 @@ def cancellation_confirm(*, cancellation: AmazonOrderCancellation) -> None:
         order = AmazonOrder.objects.select_related("store", "commerce_order").get(
             pk=locked.order_id
         )
-        locked.state = AmazonOrderCancellation.State.CONFIRMED
-        locked.resolved_at = timezone.now()
-        locked.save(update_fields=["state", "resolved_at"])
-        AmazonOrderEvent.objects.create(
-            order=order,
-            kind=AmazonOrderEvent.Kind.CANCEL_CONFIRMED,
-            new_status=order.status,
-            notes=[note(f"cancel_reason.{locked.reason}")],
+        cancellation_transition(
+            locked,
+            AmazonOrderCancellation.State.CONFIRMED,
+            fields={"resolved_at": timezone.now()},
+            event=lambda confirmed: order_cancel_confirmed(order=order, reason=confirmed.reason),
+            is_locked=True,
         )
         commerce_order_settle_cancellation(
             order=order, reason=note(f"cancel_reason.{locked.reason}")
@@ -304,19 +291,20 @@ def cancellation_reject(*, cancellation: AmazonOrderCancellation, amazon_message
         )
         if locked.state != AmazonOrderCancellation.State.PENDING:
             return
-        locked.state = AmazonOrderCancellation.State.REJECTED
-        locked.amazon_message = amazon_message
-        locked.resolved_at = timezone.now()
-        locked.save(update_fields=["state", "amazon_message", "resolved_at"])
+        cancellation_transition(
+            locked,
+            AmazonOrderCancellation.State.REJECTED,
+            fields={"amazon_message": amazon_message, "resolved_at": timezone.now()},
+            is_locked=True,
+        )
         old_status = order.status
-        order.status = _pre_cancel_status(locked)
-        order.save(update_fields=["status", "updated_at"])
-        AmazonOrderEvent.objects.create(
-            order=order,
-            kind=AmazonOrderEvent.Kind.CANCEL_REJECTED,
-            old_status=old_status,
-            new_status=order.status,
-            notes=[note_from_english(amazon_message)],
+        order_cancel_transition(
+            order,
+            _pre_cancel_status(locked),
+            event=lambda rejected: order_cancel_rejected(
+                order=rejected, old_status=old_status, amazon_message=amazon_message
+            ),
+            is_locked=True,
         )
 
 
@@ -390,11 +378,7 @@ def _cancel_message_order_verdict(message: OutboxMessage, order: dict) -> OrderV
 
 
 def _cancel_message_sent_again(message: OutboxMessage) -> None:
-    AmazonOrderEvent.objects.create(
-        order_id=message.cancellation.order_id,
-        kind=AmazonOrderEvent.Kind.NOTE,
-        notes=[note("history.cancellation_resent")],
-    )
+    order_cancel_resent(order_id=message.cancellation.order_id)
 
 
 # What Amazon's answers to a cancellation message do (registered in amazon_channel.apps).

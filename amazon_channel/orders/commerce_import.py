@@ -15,9 +15,9 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from amazon_channel.events import order_commerce_order_created
 from amazon_channel.models import (
     AmazonOrder,
-    AmazonOrderEvent,
     AmazonOrderStatus,
     FulfillmentChannel,
     Store,
@@ -191,11 +191,7 @@ def _import(store: Store, order: AmazonOrder) -> bool:
         # A total that is not Amazon's stays on the order as its Commerce problem.
         locked.commerce_import_error = _total_difference(order, commerce_order)
         locked.save(update_fields=["commerce_order", "commerce_import_error", "updated_at"])
-        AmazonOrderEvent.objects.create(
-            order=locked,
-            kind=AmazonOrderEvent.Kind.NOTE,
-            notes=[note("history.commerce_order_created", number=commerce_order.increment_id)],
-        )
+        order_commerce_order_created(order=locked, number=commerce_order.increment_id)
     order.commerce_order = commerce_order
     order.commerce_import_error = locked.commerce_import_error
     return True

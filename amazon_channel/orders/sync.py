@@ -38,6 +38,7 @@ from amazon_channel.spapi.client import (
     longest_limiter_wait,
 )
 from amazon_channel.stores.services import store_problem_report
+from amazon_channel.transitions import store_sync_state_transition, sync_run_transition
 
 logger = logging.getLogger(__name__)
 
@@ -154,12 +155,18 @@ def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> Non
     with transaction.atomic():
         locked = _locked_run(run, holder)
         store = Store.objects.select_for_update(of=("self",)).get(pk=locked.store_id)
-        locked.status = status
-        locked.finished_at = timezone.now()
         parts = [message, _skipped_note(locked.orders_skipped) if locked.orders_skipped else ""]
-        locked.message = " ".join(part for part in parts if part)
-        locked.lease_holder = ""
-        locked.save(update_fields=["status", "finished_at", "message", "lease_holder"])
+        # _locked_run has locked the run and proved its lease is ours.
+        sync_run_transition(
+            locked,
+            status,
+            fields={
+                "finished_at": timezone.now(),
+                "message": " ".join(part for part in parts if part),
+                "lease_holder": "",
+            },
+            is_locked=True,
+        )
         if status == SyncRun.Status.SUCCEEDED:
             # Only a window that starts inside what is already synced may move the watermark.
             covers_gap = (
@@ -170,10 +177,14 @@ def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> Non
             ):
                 store.orders_watermark = locked.window_end
             if store.sync_state == SyncState.ERROR:
-                store.sync_state, store.sync_state_message = SyncState.OK, ""
-            store.save(
-                update_fields=["orders_watermark", "sync_state", "sync_state_message", "updated_at"]
-            )
+                store_sync_state_transition(
+                    store,
+                    SyncState.OK,
+                    fields={"sync_state_message": "", "orders_watermark": store.orders_watermark},
+                    is_locked=True,
+                )
+            else:
+                store.save(update_fields=["orders_watermark", "updated_at"])
 
 
 def _commit_page(

@@ -14,10 +14,14 @@ from datetime import UTC, datetime
 
 from django.db import DataError, IntegrityError, connection, transaction
 
+from amazon_channel.events import (
+    order_event_rows_insert,
+    order_imported_row,
+    order_status_changed_row,
+)
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
-    AmazonOrderEvent,
     AmazonOrderItem,
     AmazonOrderPackage,
     AmazonOrderStatus,
@@ -140,7 +144,6 @@ ORDER_UPDATE_FIELDS = (*ORDER_FIELDS, "order_notes", "needs_attention", "updated
 ORDER_ROWS = BulkRows(AmazonOrder, ORDER_ROW_FIELDS)
 ITEM_ROWS = BulkRows(AmazonOrderItem, ("order", "order_item_id", *ITEM_FIELDS))
 PACKAGE_ROWS = BulkRows(AmazonOrderPackage, ("order", "package_reference_id", *PACKAGE_FIELDS))
-EVENT_ROWS = BulkRows(AmazonOrderEvent, ("order", "kind", "old_status", "new_status", "message"))
 SHIPPING_ADDRESS_POSITION = ORDER_FIELDS.index("shipping_address")
 STATUS_POSITION = ORDER_FIELDS.index("status")
 
@@ -331,7 +334,9 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
         touched.append((stored.pk, parsed))
         if status != stored.status:
             events.append(
-                (stored.pk, AmazonOrderEvent.Kind.STATUS_CHANGED, stored.status, status, "Amazon")
+                order_status_changed_row(
+                    order_id=stored.pk, old_status=stored.status, new_status=status
+                )
             )
     # A plain INSERT for new orders: if another writer inserted one since our read, the unique
     # constraint stops us (after its commit) instead of overwriting its row unseen.
@@ -343,7 +348,7 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
     for parsed in new_orders:
         pk = inserted[parsed.amazon_order_id]
         touched.append((pk, parsed))
-        events.append((pk, AmazonOrderEvent.Kind.IMPORTED, "", parsed.fields["status"], ""))
+        events.append(order_imported_row(order_id=pk, status=parsed.fields["status"]))
     store_order_days_add(
         store_id=store.pk, purchase_dates=[p.fields["purchase_date"] for p in new_orders]
     )
@@ -353,7 +358,7 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
         unique_fields=("store", "amazon_order_id"),
         update_fields=ORDER_UPDATE_FIELDS,
     )
-    EVENT_ROWS.insert(events)
+    order_event_rows_insert(events)
     _upsert_children(touched)
 
     result.created = len(new_orders)

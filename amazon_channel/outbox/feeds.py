@@ -85,6 +85,7 @@ from amazon_channel.spapi.feed_documents import (
     processing_report_parse,
 )
 from amazon_channel.stores.services import store_problem_report
+from amazon_channel.transitions import OUTBOX_MESSAGE, feed_transition, outbox_message_transition
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,9 @@ def _feed_open(store: Store) -> AmazonFeed | None:
             content=_feed_content(store, oldest.kind, pending).decode(),
         )
         for position, message in enumerate(pending, start=1):
+            OUTBOX_MESSAGE.check(
+                pk=message.pk, source=message.state, target=OutboxMessage.State.IN_FEED
+            )
             message.feed = feed
             message.feed_message_id = position
             message.state = OutboxMessage.State.IN_FEED
@@ -226,9 +230,18 @@ def _locked_feed(feed: AmazonFeed, holder: str) -> AmazonFeed:
 def _feed_save(feed: AmazonFeed, holder: str, **changes) -> AmazonFeed:
     with transaction.atomic():
         locked = _locked_feed(feed, holder)
+        lease_expires_at = timezone.now() + lease_duration()
+        if "state" in changes:
+            state = changes.pop("state")
+            return feed_transition(
+                locked,
+                state,
+                fields={**changes, "lease_expires_at": lease_expires_at},
+                is_locked=True,
+            )
         for name, value in changes.items():
             setattr(locked, name, value)
-        locked.lease_expires_at = timezone.now() + lease_duration()
+        locked.lease_expires_at = lease_expires_at
         locked.save(update_fields=[*changes, "lease_expires_at", "updated_at"])
     return locked
 
@@ -240,18 +253,19 @@ def _feed_hold(feed: AmazonFeed, holder: str, seconds: float) -> None:
         locked.save(update_fields=["lease_expires_at"])
 
 
+def _feed_message_move(message: OutboxMessage, state: str, *, result: str) -> None:
+    # The feed's row lock, held by _feed_settle, covers its IN_FEED messages.
+    outbox_message_transition(message, state, fields={"result": result}, is_locked=True)
+
+
 def _message_refused(message: OutboxMessage, problem: str, refused: list[OutboxMessage]) -> None:
     if message.payload.get(RESENT_AFTER_CHECK):
         # Sent again because Amazon's order looked as if it had not been applied (only
         # cancellations are); its refusal may only mean the first feed's message has reached
         # the order since: the order decides once more.
-        message.state = OutboxMessage.State.VERIFYING
-        message.result = problem
-        message.save(update_fields=["state", "result", "updated_at"])
+        _feed_message_move(message, OutboxMessage.State.VERIFYING, result=problem)
         return
-    message.state = OutboxMessage.State.FAILED
-    message.result = problem
-    message.save(update_fields=["state", "result", "updated_at"])
+    _feed_message_move(message, OutboxMessage.State.FAILED, result=problem)
     outbox_handler(message.kind).refused(message, problem)
     refused.append(message)
 
@@ -264,16 +278,12 @@ def _refusals_follow(refused: list[OutboxMessage]) -> None:
 
 
 def _message_applied(message: OutboxMessage) -> None:
-    message.state = OutboxMessage.State.DONE
-    message.result = "OK"
-    message.save(update_fields=["state", "result", "updated_at"])
+    _feed_message_move(message, OutboxMessage.State.DONE, result="OK")
     outbox_handler(message.kind).applied(message)
 
 
 def _message_unknown(message: OutboxMessage, reason: str, *, is_feed_known: bool) -> None:
-    message.state = OutboxMessage.State.VERIFYING
-    message.result = reason
-    message.save(update_fields=["state", "result", "updated_at"])
+    _feed_message_move(message, OutboxMessage.State.VERIFYING, result=reason)
     if message.kind == OutboxMessage.Kind.REFUND_ORDER and is_feed_known:
         # Our feed has finished: Seller Central shows whatever it applied.
         outbox_message_doubt(message=message)
@@ -300,20 +310,16 @@ def _feed_settle(feed: AmazonFeed, holder: str, *, answer: FeedAnswer) -> list[O
                 _message_refused(message, text, refused)
             else:
                 _message_unknown(message, text, is_feed_known=bool(locked.feed_id))
-        locked.state = AmazonFeed.State.DONE if answer.is_done else AmazonFeed.State.FAILED
-        locked.processing_status = answer.status or locked.processing_status
-        locked.report = answer.report_text
-        locked.error = answer.refusal or ("" if answer.is_done else answer.unknown)
-        locked.lease_holder = ""
-        locked.save(
-            update_fields=[
-                "state",
-                "processing_status",
-                "report",
-                "error",
-                "lease_holder",
-                "updated_at",
-            ]
+        feed_transition(
+            locked,
+            AmazonFeed.State.DONE if answer.is_done else AmazonFeed.State.FAILED,
+            fields={
+                "processing_status": answer.status or locked.processing_status,
+                "report": answer.report_text,
+                "error": answer.refusal or ("" if answer.is_done else answer.unknown),
+                "lease_holder": "",
+            },
+            is_locked=True,
         )
     return refused
 
@@ -492,16 +498,17 @@ def _verified(message: OutboxMessage, holder: str, *, state: str, result: str) -
     locked = OutboxMessage.objects.select_for_update(of=("self",)).get(pk=message.pk)
     if locked.state != OutboxMessage.State.VERIFYING or locked.lease_holder != holder:
         return False
-    message.state = state
-    message.result = result
-    message.lease_holder = ""
-    fields = ["state", "result", "lease_holder", "updated_at"]
+    fields = {"result": result, "lease_holder": ""}
     if state == OutboxMessage.State.PENDING:
-        message.feed = None
-        message.feed_message_id = None
-        message.payload = {**locked.payload, RESENT_AFTER_CHECK: True}
-        fields += ["feed", "feed_message_id", "payload"]
-    message.save(update_fields=fields)
+        fields |= {
+            "feed": None,
+            "feed_message_id": None,
+            "payload": {**locked.payload, RESENT_AFTER_CHECK: True},
+        }
+    # `message` is the caller's copy, saved as before; the row is locked above, and the check
+    # proved it is still VERIFYING and ours.
+    message.state = locked.state
+    outbox_message_transition(message, state, fields=fields, is_locked=True)
     return True
 
 

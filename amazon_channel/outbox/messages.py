@@ -24,12 +24,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amazon_channel.enqueue import outbox_delivery_enqueue
-from amazon_channel.models import AmazonOrder, AmazonOrderEvent, OutboxMessage, Store
+from amazon_channel.events import order_note_added
+from amazon_channel.models import AmazonOrder, OutboxMessage, Store
 from amazon_channel.notes import note, note_from_english
 from amazon_channel.outbox.handlers import outbox_handler
 from amazon_channel.outbox.leases import lease_claim
 from amazon_channel.spapi.carriers import OTHER_CARRIER, amazon_shipment_problem
 from amazon_channel.spapi.client import AmazonClient, AmazonRequestError
+from amazon_channel.transitions import outbox_message_transition
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +123,8 @@ def outbox_message_settle(*, message: OutboxMessage, problem: str) -> None:
     order = _order_for(message)
     if order is None:
         return
-    AmazonOrderEvent.objects.create(
-        order=order,
-        kind=AmazonOrderEvent.Kind.NOTE,
+    order_note_added(
+        order_id=order.pk,
         notes=[
             _refusal_note(message, problem)
             if problem
@@ -142,9 +143,7 @@ def outbox_message_doubt(*, message: OutboxMessage) -> None:
     order = _order_for(message)
     if order is None:
         return
-    AmazonOrderEvent.objects.create(
-        order=order, kind=AmazonOrderEvent.Kind.NOTE, notes=[_unknown_outcome_note(message)]
-    )
+    order_note_added(order_id=order.pk, notes=[_unknown_outcome_note(message)])
     _channel_notes_refresh(order)
 
 
@@ -198,39 +197,38 @@ def outbox_message_retry(
             raise RetryNotAllowed(
                 _("%(problem)s Correct the shipment, then send it again.") % {"problem": problem}
             )
-        locked.state = OutboxMessage.State.PENDING
-        locked.payload = {
-            name: value for name, value in locked.payload.items() if name != AWAITING_MERCHANT
-        }
-        locked.feed = None
-        locked.feed_message_id = None
-        locked.result = ""
-        locked.lease_holder = ""
-        locked.save(
-            update_fields=[
-                "state",
-                "payload",
-                "feed",
-                "feed_message_id",
-                "result",
-                "lease_holder",
-                "updated_at",
-            ]
+        outbox_message_transition(
+            locked,
+            OutboxMessage.State.PENDING,
+            fields={
+                "payload": {
+                    name: value
+                    for name, value in locked.payload.items()
+                    if name != AWAITING_MERCHANT
+                },
+                "feed": None,
+                "feed_message_id": None,
+                "result": "",
+                "lease_holder": "",
+            },
+            event=lambda retried: _sending_again_note(
+                retried, actor=actor, is_unknown_refund=is_unknown_refund
+            ),
+            is_locked=True,
         )
-        order = _order_for(locked)
-        if order is not None:
-            code = (
-                "history.sending_again_confirmed" if is_unknown_refund else "history.sending_again"
-            )
-            AmazonOrderEvent.objects.create(
-                order=order,
-                kind=AmazonOrderEvent.Kind.NOTE,
-                actor=actor,
-                notes=[note(code, kind=_kind(locked))],
-            )
-            _channel_notes_refresh(order)
         outbox_delivery_enqueue(store_id=locked.store_id)
     return locked
+
+
+def _sending_again_note(
+    message: OutboxMessage, *, actor: AbstractBaseUser, is_unknown_refund: bool
+) -> None:
+    order = _order_for(message)
+    if order is None:
+        return
+    code = "history.sending_again_confirmed" if is_unknown_refund else "history.sending_again"
+    order_note_added(order_id=order.pk, actor=actor, notes=[note(code, kind=_kind(message))])
+    _channel_notes_refresh(order)
 
 
 def _package_is_at_amazon(client: AmazonClient, payload: dict) -> bool:
@@ -246,11 +244,13 @@ def _mark(message: OutboxMessage, holder: str, state: str, result: str = "") -> 
         locked = OutboxMessage.objects.select_for_update(of=("self",)).get(pk=message.pk)
         if locked.lease_holder != holder:
             return
-        locked.state = state
-        locked.result = result
-        if state in (OutboxMessage.State.DONE, OutboxMessage.State.FAILED):
-            locked.lease_holder = ""
-        locked.save(update_fields=["state", "result", "lease_holder", "updated_at"])
+        is_settled = state in (OutboxMessage.State.DONE, OutboxMessage.State.FAILED)
+        outbox_message_transition(
+            locked,
+            state,
+            fields={"result": result, "lease_holder": "" if is_settled else locked.lease_holder},
+            is_locked=True,
+        )
         if state == OutboxMessage.State.DONE:
             outbox_handler(locked.kind).applied(locked)
         elif state == OutboxMessage.State.FAILED:

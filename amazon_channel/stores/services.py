@@ -12,8 +12,16 @@ from django.utils.translation import gettext
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from amazon_channel.enqueue import outbox_delivery_enqueue, store_sync_enqueue
-from amazon_channel.models import Store, StoreEvent, SyncRun, SyncState
-from amazon_channel.notes import note_from_english
+from amazon_channel.events import (
+    store_activation_changed,
+    store_connected,
+    store_credentials_updated,
+    store_reauthorization_needed,
+    store_reauthorized,
+    store_settings_changed,
+    store_sync_requested,
+)
+from amazon_channel.models import Store, SyncRun, SyncState
 from amazon_channel.spapi.client import AmazonClient, AmazonError
 from amazon_channel.spapi.marketplaces import (
     MARKETPLACES,
@@ -24,6 +32,7 @@ from amazon_channel.spapi.marketplaces import (
     token_endpoint_host_problem,
 )
 from amazon_channel.stores.schedules import STORE_SYNC_TASK, store_sync_task_name
+from amazon_channel.transitions import store_sync_state_transition
 
 ORDER_SETTINGS_FIELDS = (
     "is_import_enabled",
@@ -149,47 +158,23 @@ def store_schedule_update(*, store: Store) -> PeriodicTask:
     return task
 
 
-def store_event_record(
-    *,
-    store: Store,
-    actor: AbstractBaseUser | None,
-    kind: str,
-    changes: dict | None = None,
-    message: str = "",
-    notes: list[dict] | tuple = (),
-) -> StoreEvent:
-    """Append a row to the store's history; call it inside the transaction of the change.
-    `notes` is what the system says (commerce_orders.notes), `message` Amazon's own words."""
-    return StoreEvent.objects.create(
-        store=store,
-        actor=actor,
-        kind=kind,
-        changes=changes or {},
-        message=message,
-        notes=list(notes),
-    )
-
-
 def store_problem_report(store_id: int, state: str, message: str) -> None:
     """Show why the store cannot reach Amazon (its sync state and message); a newly needed
     reauthorization is recorded as a store event and pauses the scheduled sync."""
     with transaction.atomic():
         store = Store.objects.select_for_update(of=("self",)).get(pk=store_id)
         is_newly_paused = state == SyncState.NEEDS_REAUTHORIZATION and store.sync_state != state
-        store.sync_state = state
-        store.sync_state_message = message
-        store.save(update_fields=["sync_state", "sync_state_message", "updated_at"])
-        if is_newly_paused:
-            # A sentence of ours (the credentials refused, with Amazon's words inside) is kept
-            # as its code, to be read in the merchant's language; Amazon's own words as text.
-            said = note_from_english(message)
-            store_event_record(
-                store=store,
-                actor=None,
-                kind=StoreEvent.Kind.REAUTHORIZATION_NEEDED,
-                message="" if "code" in said else message,
-                notes=[said] if "code" in said else [],
-            )
+        store_sync_state_transition(
+            store,
+            state,
+            fields={"sync_state_message": message},
+            event=(
+                (lambda paused: store_reauthorization_needed(store=paused, message=message))
+                if is_newly_paused
+                else None
+            ),
+            is_locked=True,
+        )
     if state == SyncState.NEEDS_REAUTHORIZATION:
         store_schedule_update(store=store)
 
@@ -266,19 +251,15 @@ def store_connect(
         setattr(store, field_name, value)
     store.save()
     if created:
-        store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.CONNECTED)
+        store_connected(store=store, actor=actor)
     else:
         changes = _setting_changes(
             before, store, [name for name in values if name not in SYNC_FIELDS]
         )
         if any(getattr(before, name) != getattr(store, name) for name in CREDENTIAL_FIELDS):
-            store_event_record(
-                store=store, actor=actor, kind=StoreEvent.Kind.CREDENTIALS_UPDATED, changes=changes
-            )
+            store_credentials_updated(store=store, actor=actor, changes=changes)
         elif changes:
-            store_event_record(
-                store=store, actor=actor, kind=StoreEvent.Kind.SETTINGS_CHANGED, changes=changes
-            )
+            store_settings_changed(store=store, actor=actor, changes=changes)
     store_schedule_update(store=store)
     return store, created
 
@@ -293,11 +274,7 @@ def store_set_active(*, store: Store, actor: AbstractBaseUser | None, is_active:
     if store.is_active != is_active:
         store.is_active = is_active
         store.save(update_fields=["is_active", "updated_at"])
-        store_event_record(
-            store=store,
-            actor=actor,
-            kind=StoreEvent.Kind.ACTIVATED if is_active else StoreEvent.Kind.DEACTIVATED,
-        )
+        store_activation_changed(store=store, actor=actor, is_active=is_active)
     store_schedule_update(store=store)
     return store
 
@@ -333,7 +310,7 @@ def store_sync_request(
     waiting_for = store_waiting_for(store)
     if waiting_for:
         return SyncRequestOutcome(is_queued=False, waiting_for=waiting_for)
-    store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.SYNC_REQUESTED)
+    store_sync_requested(store=store, actor=actor)
     store_sync_enqueue(store_id=store.pk, kind=kind)
     return SyncRequestOutcome(is_queued=True, after_run_id=_requested_run_after(store))
 
@@ -364,9 +341,16 @@ def store_reauthorize(
     store = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
     store.refresh_token = refresh_token
     if store.sync_state == SyncState.NEEDS_REAUTHORIZATION:
-        store.sync_state, store.sync_state_message = SyncState.OK, ""
-    store.save(update_fields=["refresh_token", "sync_state", "sync_state_message", "updated_at"])
-    store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.REAUTHORIZED)
+        store_sync_state_transition(
+            store,
+            SyncState.OK,
+            fields={"sync_state_message": "", "refresh_token": refresh_token},
+            event=lambda reauthorized: store_reauthorized(store=reauthorized, actor=actor),
+            is_locked=True,
+        )
+    else:
+        store.save(update_fields=["refresh_token", "updated_at"])
+        store_reauthorized(store=store, actor=actor)
     store_schedule_update(store=store)
     outbox_delivery_enqueue(store_id=store.pk)
     if not store.is_active:
@@ -400,7 +384,7 @@ def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
         if problem:
             raise StoreCredentialsRequired(problem)
         store.save()
-        store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.CONNECTED)
+        store_connected(store=store, actor=actor)
         store_schedule_update(store=store)
         return store
     before = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
@@ -423,18 +407,12 @@ def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
     # Not the sync's fields: the sync may have moved them since the page was loaded.
     store.save(update_fields=[*names, "updated_at"])
     if any(getattr(before, name) != getattr(store, name) for name in CREDENTIAL_FIELDS):
-        store_event_record(store=store, actor=actor, kind=StoreEvent.Kind.CREDENTIALS_UPDATED)
+        store_credentials_updated(store=store, actor=actor)
     if before.is_active != store.is_active:
-        store_event_record(
-            store=store,
-            actor=actor,
-            kind=StoreEvent.Kind.ACTIVATED if store.is_active else StoreEvent.Kind.DEACTIVATED,
-        )
+        store_activation_changed(store=store, actor=actor, is_active=store.is_active)
     changes = _setting_changes(before, store, [name for name in names if name != "is_active"])
     if changes:
-        store_event_record(
-            store=store, actor=actor, kind=StoreEvent.Kind.SETTINGS_CHANGED, changes=changes
-        )
+        store_settings_changed(store=store, actor=actor, changes=changes)
     store_schedule_update(store=store)
     return store
 
@@ -511,7 +489,5 @@ def store_order_settings_update(
             for name in changes:
                 setattr(locked, name, values[name])
             locked.save(update_fields=[*changes, "updated_at"])
-            store_event_record(
-                store=locked, actor=actor, kind=StoreEvent.Kind.SETTINGS_CHANGED, changes=changes
-            )
+            store_settings_changed(store=locked, actor=actor, changes=changes)
     return locked
