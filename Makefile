@@ -31,11 +31,14 @@ run: install
 	@echo ""
 	$(BIN)/honcho start -f Procfile
 
-## Everything: lint, Django's checks, migrations up to date, the whole test suite.
+## Everything: lint, Django's checks, migrations up to date, the whole test suite in parallel
+## (pytest-xdist: a test database and a Redis database per worker; TEST_WORKERS=0 runs it in
+## this one process).
+TEST_WORKERS ?= auto
 test: install-dev lint
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: install-dev
 	$(BIN)/ruff check .
