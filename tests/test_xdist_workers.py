@@ -17,11 +17,24 @@ def test_a_worker_moves_the_redis_database_by_its_number_and_keeps_the_rest():
     assert redis_url_of_worker("redis://redis/14", "gw3") == "redis://redis/1"
 
 
+def test_a_run_on_a_shared_redis_names_the_databases_its_workers_may_use():
+    url = "redis://127.0.0.1:6379/9"
+
+    assert redis_url_of_worker(url, "gw0", "9,12,13") == "redis://127.0.0.1:6379/9"
+    assert redis_url_of_worker(url, "gw2", "9,12,13") == "redis://127.0.0.1:6379/13"
+    with pytest.raises(pytest.UsageError, match="none for gw3"):
+        redis_url_of_worker(url, "gw3", "9,12,13")
+
+
 @pytest.mark.redis
 def test_the_broker_cache_and_subprocesses_use_this_workers_redis_database(worker_id):
     # Given this run's Redis URL, moved to this worker's database under xdist
     this_workers_url = (
-        RUN_REDIS_URL if worker_id == "master" else redis_url_of_worker(RUN_REDIS_URL, worker_id)
+        RUN_REDIS_URL
+        if worker_id == "master"
+        else redis_url_of_worker(
+            RUN_REDIS_URL, worker_id, os.environ.get("TEST_REDIS_DATABASES", "")
+        )
     )
     assert this_workers_url == settings.REDIS_URL
     database = int(this_workers_url.rsplit("/", 1)[1])
