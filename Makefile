@@ -31,11 +31,14 @@ run: install
 	@echo ""
 	$(BIN)/honcho start -f Procfile
 
-## Everything: lint, Django's checks, migrations up to date, the whole test suite.
+## Everything: lint, Django's checks, migrations up to date, the whole test suite in parallel
+## (pytest-xdist: a test database and a Redis database per worker, conftest.py; at most 8 workers,
+## for Redis's 16 databases and PostgreSQL's connections; TEST_WORKERS=0 runs it in one process).
+TEST_WORKERS ?= auto
 test: install-dev lint
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 8
 
 lint: install-dev
 	$(BIN)/ruff check .

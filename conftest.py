@@ -3,6 +3,7 @@
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -35,6 +36,54 @@ def redis_url_reachable() -> str | None:
     except redis.RedisError:
         return None
     return url
+
+
+REDIS_DATABASES = 16  # Redis's default `databases`
+RUN_REDIS_URL = os.environ.get("REDIS_URL", "")  # this run's, before a worker moves it
+
+
+def redis_url_of_worker(url: str, worker_id: str, databases: str = "") -> str:
+    """REDIS_URL's database moved on by the xdist worker's number (gw0 keeps it): each worker's
+    broker queues, cache and rate-limit buckets are its own, as its test database is. On a
+    Redis shared with other runs, `databases` ("9,12,13,14", TEST_REDIS_DATABASES) names the
+    ones this run may use, one per worker."""
+    parts = urlsplit(url)
+    index = int(worker_id.removeprefix("gw"))
+    if databases:
+        choices = [int(database) for database in databases.split(",")]
+        if index >= len(choices):
+            raise pytest.UsageError(f"TEST_REDIS_DATABASES={databases} has none for {worker_id}")
+        database = choices[index]
+    else:
+        database = (int(parts.path.strip("/") or 0) + index) % REDIS_DATABASES
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def pytest_configure(config):
+    worker_id = getattr(config, "workerinput", {}).get("workerid")
+    if worker_id and os.environ.get("REDIS_URL"):
+        _give_this_worker_its_own_redis_database(worker_id)
+
+
+def _give_this_worker_its_own_redis_database(worker_id: str) -> None:
+    """Django read REDIS_URL before this conftest loaded: move the settings derived from it, and
+    the environment that subprocess servers and workers inherit."""
+    from django.conf import settings
+
+    from config.celery import app as celery_app
+
+    shared = os.environ["REDIS_URL"]
+    own = redis_url_of_worker(shared, worker_id, os.environ.get("TEST_REDIS_DATABASES", ""))
+    os.environ["REDIS_URL"] = own
+    settings.REDIS_URL = own
+    if os.environ.get("CELERY_BROKER_URL", shared) == shared:
+        if "CELERY_BROKER_URL" in os.environ:
+            os.environ["CELERY_BROKER_URL"] = own
+        settings.CELERY_BROKER_URL = own
+        celery_app.conf.broker_url = own
+    for cache in settings.CACHES.values():
+        if cache.get("LOCATION") == shared:
+            cache["LOCATION"] = own
 
 
 def pytest_runtest_setup(item):

@@ -116,8 +116,15 @@ def sandbox_time_scale(settings):
 @pytest.fixture
 def sandbox_server(transactional_db, settings, sandbox_time_scale):
     """The sandbox's SP-API answering on 127.0.0.1 and a free port, for one test."""
+    from django.test import override_settings
+
     from seller_central_sandbox.ratelimit import reset_rate_limits
-    from seller_central_sandbox.wsgi import SandboxHandler
+
+    # The module builds the sandbox process's application on import, and refuses where the
+    # sandbox is off: a test that turns it off before this fixture may be the first to import
+    # it in its process (alone, or under xdist).
+    with override_settings(SELLER_CENTRAL_SANDBOX_ENABLED=True):
+        from seller_central_sandbox.wsgi import SandboxHandler
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
     reset_rate_limits()

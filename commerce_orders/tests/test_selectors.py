@@ -196,6 +196,8 @@ def query_plan(sql: str) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+# EXPLAIN and the planner settings are PostgreSQL's own statements.
+@pytest.mark.postgresql
 @pytest.mark.parametrize("sort", [*GRID_SORT_INDEXES, *(f"-{key}" for key in GRID_SORT_INDEXES)])
 def test_a_second_keyset_page_starts_at_its_cursor_in_the_sort_keys_index(sort):
     from django.db import connection
