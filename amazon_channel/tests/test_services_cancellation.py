@@ -10,7 +10,7 @@ from amazon_channel.models import (
     CancelReason,
     OutboxMessage,
 )
-from amazon_channel.services.cancellation import (
+from amazon_channel.orders.cancellation import (
     CancellationNotAllowed,
     amazon_order_cancel,
     amazon_order_cancellation_acknowledge,

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from amazon_channel.leases import lease_claim
 from amazon_channel.models import AmazonFeed, OutboxMessage, SyncState
-from amazon_channel.services.feeds import store_outbox_deliver, stores_with_outbox_work
-from amazon_channel.services.sync import backoff_seconds
+from amazon_channel.outbox.backoff import backoff_seconds
+from amazon_channel.outbox.feeds import store_outbox_deliver, stores_with_outbox_work
+from amazon_channel.outbox.leases import lease_claim
 from amazon_channel.tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ to end in tests/test_commerce_actions_sandbox.py and tests/test_cancel_sandbox.p
 import pytest
 
 from amazon_channel.models import AmazonOrderEvent, OutboxMessage
-from amazon_channel.services.outbox import (
+from amazon_channel.outbox.messages import (
     RetryNotAllowed,
     outbox_message_enqueue,
     outbox_message_retry,
