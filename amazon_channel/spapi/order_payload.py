@@ -269,11 +269,15 @@ class _Reading:
         text = _as_text(value)
         if text is None:
             if not _is_absent(value):
-                self.unstorable(note("order.not_identifier", what=what, value=_excerpt(value)))
+                self.unstorable(
+                    note("order.not_identifier", what=_label(what), value=_excerpt(value))
+                )
             return ""
         text = clean_text(text)
         if len(text) > length:
-            self.unstorable(note("order.too_long", what=what, value=_excerpt(text), limit=length))
+            self.unstorable(
+                note("order.too_long", what=_label(what), value=_excerpt(text), limit=length)
+            )
             return text[:length]
         return text
 
@@ -282,9 +286,11 @@ class _Reading:
         cleaned; "" for one of another type (said, Error); one longer than `length` makes the
         order an Error order and is stored under its first characters and a digest of the whole,
         so that two different ones never share a row and the same one finds its row again."""
-        text = self.identifier(value, what=what, length=MAX_KEY_LENGTH)
+        text = self.identifier(value, what=_label(what), length=MAX_KEY_LENGTH)
         if len(text) > length:
-            self.unstorable(note("order.too_long", what=what, value=_excerpt(text), limit=length))
+            self.unstorable(
+                note("order.too_long", what=_label(what), value=_excerpt(text), limit=length)
+            )
             digest = hashlib.sha256(text.encode()).hexdigest()[:11]
             return f"{text[: length - 12]}~{digest}"
         return text
@@ -307,14 +313,16 @@ class _Reading:
                 self.notes.append(
                     note(
                         "order.not_text",
-                        what=what,
+                        what=_label(what),
                         value=note("part.a_value") if is_personal else _excerpt(value),
                     )
                 )
             return ""
         text = clean_text(text)
         if len(text) > length:
-            self.notes.append(note("order.text_cut", what=what, count=len(text), limit=length))
+            self.notes.append(
+                note("order.text_cut", what=_label(what), count=len(text), limit=length)
+            )
             return text[:length]
         return text
 
@@ -339,7 +347,7 @@ class _Reading:
             except (ValueError, OverflowError):
                 parsed = None
         if parsed is None or not EARLIEST_DATE <= parsed < LATEST_DATE:
-            self.unstorable(note("order.not_date", what=what, value=_excerpt(value)))
+            self.unstorable(note("order.not_date", what=_label(what), value=_excerpt(value)))
             return None
         return parsed
 
@@ -387,7 +395,7 @@ class _Reading:
                 else:
                     return cents
         self.unstorable(
-            note("order.amount_left_out", what=what, value=_excerpt(amount), reason=reason)
+            note("order.amount_left_out", what=_label(what), value=_excerpt(amount), reason=reason)
         )
         return None
 
@@ -399,13 +407,36 @@ class _Reading:
         is_count = isinstance(value, int) and not isinstance(value, bool)
         if is_count and 0 <= value <= quantity_limit():
             return value
-        self.unstorable(note("order.quantity_unstorable", what=what, value=_excerpt(value)))
+        self.unstorable(note("order.quantity_unstorable", what=_label(what), value=_excerpt(value)))
         return None
 
 
-def _part(where: dict, part) -> dict:
-    """ "Item 1: the SKU": what of an item or package a note is about."""
-    return note("part.of", where=where, part=part)
+class _PartOf:
+    """ "Item 1: the SKU": what of an item or package a note is about, made a note only when a
+    note is written (most values are fine: building a label for each would cost every order)."""
+
+    __slots__ = ("part", "where")
+
+    def __init__(self, where: dict, part) -> None:
+        self.where = where
+        self.part = part
+
+
+def _part(where: dict, part) -> _PartOf:
+    return _PartOf(where, part)
+
+
+def _label(what):
+    """The note a label stands for: a deferred item or package part, or the label itself."""
+    if isinstance(what, _PartOf):
+        return note("part.of", where=what.where, part=_label(what.part))
+    return what
+
+
+@cache
+def _fixed(code: str) -> dict:
+    """A note without parameters, built once (labels such as "the SKU")."""
+    return note(code)
 
 
 def _cents(value: Decimal) -> Decimal | None:
@@ -509,14 +540,14 @@ def _item(payload: dict, reading: _Reading) -> dict | None:
         quantity_shipped = quantity_ordered
     seller_sku = reading.identifier(
         product.get("sellerSku"),
-        what=_part(where, note("part.sku")),
+        what=_part(where, _fixed("part.sku")),
         length=ITEM_LENGTHS["seller_sku"],
     )
     if not seller_sku:
         problems.append(note("order.item_without_sku", where=where))
     breakdowns = proceeds.get("breakdowns")
     unit_price = reading.amount(
-        _dict(product.get("price")).get("unitPrice"), what=_part(where, note("part.unit_price"))
+        _dict(product.get("price")).get("unitPrice"), what=_part(where, _fixed("part.unit_price"))
     )
     totals = _breakdowns(breakdowns, reading, where)
     item_price = totals["ITEM"]
@@ -528,17 +559,17 @@ def _item(payload: dict, reading: _Reading) -> dict | None:
     return {
         "order_item_id": item_id,
         "asin": reading.identifier(
-            product.get("asin"), what=_part(where, note("part.asin")), length=ITEM_LENGTHS["asin"]
+            product.get("asin"), what=_part(where, _fixed("part.asin")), length=ITEM_LENGTHS["asin"]
         ),
         "seller_sku": seller_sku,
         "title": reading.text(
             product.get("title"),
-            what=_part(where, note("part.title")),
+            what=_part(where, _fixed("part.title")),
             length=ITEM_LENGTHS["title"],
         ),
         "condition": reading.text(
             condition.get("conditionType"),
-            what=_part(where, note("part.condition")),
+            what=_part(where, _fixed("part.condition")),
             length=ITEM_LENGTHS["condition"],
         ).title(),
         "quantity_ordered": quantity_ordered,
@@ -558,11 +589,11 @@ def _package_items(entries, reading: _Reading, where: dict) -> list[dict]:
             continue
         item_id = reading.identifier(
             entry.get("orderItemId"),
-            what=_part(where, note("part.an_item_id")),
+            what=_part(where, _fixed("part.an_item_id")),
             length=ITEM_LENGTHS["order_item_id"],
         )
         quantity = reading.quantity(
-            entry.get("quantity"), what=_part(where, note("part.a_quantity"))
+            entry.get("quantity"), what=_part(where, _fixed("part.a_quantity"))
         )
         items.append({"orderItemId": item_id or None, "quantity": quantity})
     return items
@@ -584,23 +615,23 @@ def _package(payload: dict, reading: _Reading) -> dict | None:
         "package_reference_id": reference,
         "carrier": reading.identifier(
             payload.get("carrier"),
-            what=_part(where, note("part.carrier")),
+            what=_part(where, _fixed("part.carrier")),
             length=PACKAGE_LENGTHS["carrier"],
         ),
         "shipping_service": reading.text(
             payload.get("shippingService"),
-            what=_part(where, note("part.shipping_service")),
+            what=_part(where, _fixed("part.shipping_service")),
             length=PACKAGE_LENGTHS["shipping_service"],
         ),
         "tracking_number": reading.identifier(
             payload.get("trackingNumber"),
-            what=_part(where, note("part.tracking_number")),
+            what=_part(where, _fixed("part.tracking_number")),
             length=PACKAGE_LENGTHS["tracking_number"],
         ),
         "ship_time": reading.timestamp(payload.get("shipTime"), what=_part(where, "shipTime")),
         "status": reading.identifier(
             _dict(payload.get("packageStatus")).get("status"),
-            what=_part(where, note("part.status")),
+            what=_part(where, _fixed("part.status")),
             length=PACKAGE_LENGTHS["status"],
         ),
         "items": _package_items(payload.get("packageItems"), reading, where),
@@ -614,7 +645,9 @@ def _unique(entries: list[dict], key: str, reading: _Reading, what: dict) -> lis
     unique = []
     for entry in entries:
         if entry[key] in seen:
-            reading.unstorable(note("order.appears_twice", what=what, id=_excerpt(entry[key])))
+            reading.unstorable(
+                note("order.appears_twice", what=_label(what), id=_excerpt(entry[key]))
+            )
             continue
         seen.add(entry[key])
         unique.append(entry)
