@@ -21,6 +21,7 @@ from amazon_channel.models import (
     StoreOrderDay,
     SyncRun,
 )
+from amazon_channel.orders.upsert import ITEM_FIELDS
 from amazon_channel.stores.services import (
     ENDPOINT_FIELDS,
     ORDER_SETTINGS_FIELDS,
@@ -257,18 +258,7 @@ class AmazonOrderItemInline(admin.TabularInline):
     model = AmazonOrderItem
     extra = 0
     can_delete = False
-    fields = (
-        "order_item_id",
-        "asin",
-        "seller_sku",
-        "title",
-        "condition",
-        "quantity_ordered",
-        "quantity_shipped",
-        "item_price",
-        "item_tax",
-        "shipping_price",
-    )
+    fields = ("order_item_id", *ITEM_FIELDS)
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -32,6 +32,7 @@ from amazon_channel.models import (
     StoreEvent,
     StoreOrderDay,
     SyncRun,
+    SyncState,
 )
 from amazon_channel.spapi.marketplaces import SELLER_CENTRAL_URLS
 from commerce_orders.keyset import OrderCursor, cursor_decode, keyset_page
@@ -180,6 +181,14 @@ def _attention_counts_attach(stores: list[Store]) -> None:
         )
         store.cancellation_rejected_count = by_state.get(
             (store.pk, AmazonOrderCancellation.State.REJECTED), 0
+        )
+        # The card is flagged when a tile flags it or the store cannot sync.
+        store.is_flagged = bool(
+            store.cancellation_rejected_count
+            or store.refused_shipment_count
+            or store.import_error_count
+            or store.error_order_count
+            or store.sync_state != SyncState.OK
         )
 
 

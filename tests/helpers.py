@@ -5,6 +5,26 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+# The dashboard's pages (GET); every other dashboard URL is an action (POST).
+DASHBOARD_PAGES = frozenset(
+    {
+        "store_list",
+        "store_sync_status",
+        "store_reauthorize",
+        "order_cancellation_status",
+        "store_detail",
+        "store_sync_log",
+        "store_connect",
+        "store_settings",
+        "order_list",
+        "order_detail",
+        "order_cancel",
+        "commerce_order_list",
+        "commerce_order_detail",
+        "commerce_order_ship",
+        "commerce_order_creditmemo",
+    }
+)
 
 
 def project_environment(*, var_dir: Path, keep_services: bool, **overrides: str) -> dict:

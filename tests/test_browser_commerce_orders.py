@@ -14,6 +14,7 @@ from dashboard.tests.factories import (
     PASSWORD,
     user_with_app_permissions,
 )
+from tests.sync_helpers import shipment_made_before_tracking_was_required
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -217,33 +218,10 @@ def test_submit_shipment_of_an_amazon_order_asks_for_tracking_and_amazons_carrie
 def refused_for_want_of_tracking(amazon_order) -> tuple:
     """A shipment queued without tracking (as before Amazon's requirements were checked), then
     refused by Amazon as the sandbox refuses it: (shipment, its message, Amazon's words)."""
-    from amazon_channel.outbox.messages import outbox_message_enqueue, outbox_message_settle
-    from commerce_orders.services import shipment_create
+    from amazon_channel.outbox.messages import outbox_message_settle
 
-    order = amazon_order.commerce_order
-    shipment = shipment_create(
-        actor=None,
-        order=order,
-        quantities={item.pk: item.quantity_ordered for item in order.items.all()},
-        carrier_code="DHL",
-    )
-    message = outbox_message_enqueue(
-        store=amazon_order.store,
-        kind=OutboxMessage.Kind.CONFIRM_SHIPMENT,
-        key=f"ship:{shipment.pk}",
-        payload={
-            "amazon_order_id": amazon_order.amazon_order_id,
-            "commerce_shipment": shipment.increment_id,
-            "package_detail": {
-                "packageReferenceId": shipment.increment_id,
-                "carrierCode": "DHL",
-                "carrierName": "DHL",
-                "trackingNumber": "",
-                "shipDate": "2026-01-05T10:00:00Z",
-                "orderItems": [],
-            },
-        },
-    )
+    message = shipment_made_before_tracking_was_required(amazon_order)
+    shipment = amazon_order.commerce_order.shipments.get()
     reason = "packageDetail.trackingNumber is required."
     OutboxMessage.objects.filter(pk=message.pk).update(state="failed", result=reason)
     message.refresh_from_db()

@@ -12,11 +12,10 @@ from django.urls import reverse
 
 from amazon_channel.models import AmazonOrder, OutboxMessage
 from amazon_channel.orders.commerce_to_amazon import ShipmentNotAccepted, commerce_shipment_create
-from amazon_channel.outbox.messages import outbox_message_enqueue
 from amazon_channel.selectors import store_for_dashboard
 from commerce_orders.models import Product
 from commerce_orders.notes import notes_text
-from commerce_orders.services import invoice_create, shipment_create
+from commerce_orders.services import invoice_create
 from dashboard.tests.factories import COMMERCE_PERMISSIONS, user_with_app_permissions
 from seller_central_sandbox.models import (
     FulfillmentStatus,
@@ -30,7 +29,13 @@ from seller_central_sandbox.services.orders import (
     orders_generate,
 )
 from seller_central_sandbox.testing import TEST_TIME_SCALE
-from tests.sync_helpers import deliver_outbox, minutes_ago, store_for_seller, sync_to_the_end
+from tests.sync_helpers import (
+    deliver_outbox,
+    minutes_ago,
+    shipment_made_before_tracking_was_required,
+    store_for_seller,
+    sync_to_the_end,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -430,39 +435,6 @@ def test_cancel_of_a_commerce_order_from_amazon_leads_to_amazon_cancel_order(
     commerce_order.refresh_from_db()
     assert commerce_order.state != "canceled"
     assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CANCEL_ORDER).exists()
-
-
-def shipment_made_before_tracking_was_required(amazon_order) -> OutboxMessage:
-    """A shipment of everything without a tracking number, queued as Submit Shipment queued it
-    before Amazon's requirements were checked here (d733a8c): what such a store has left."""
-    commerce_order = amazon_order.commerce_order
-    shipment = shipment_create(
-        actor=None,
-        order=commerce_order,
-        quantities={item.pk: item.quantity_ordered for item in commerce_order.items.all()},
-        carrier_code="DHL",
-    )
-    return outbox_message_enqueue(
-        store=amazon_order.store,
-        kind=OutboxMessage.Kind.CONFIRM_SHIPMENT,
-        key=f"ship:{shipment.pk}",
-        payload={
-            "amazon_order_id": amazon_order.amazon_order_id,
-            "commerce_shipment": shipment.increment_id,
-            "package_detail": {
-                "packageReferenceId": shipment.increment_id,
-                "carrierCode": "DHL",
-                "carrierName": "DHL",
-                "shippingMethod": "",
-                "trackingNumber": "",
-                "shipDate": minutes_ago(1).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "orderItems": [
-                    {"orderItemId": item.order_item.external_item_id, "quantity": item.quantity}
-                    for item in shipment.items.select_related("order_item")
-                ],
-            },
-        },
-    )
 
 
 def test_submit_shipment_of_an_amazon_order_requires_tracking_and_a_carrier_of_amazons_list(

@@ -17,6 +17,7 @@ from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders import services as commerce_services
 from commerce_orders.tests.factories import placed_order
 from dashboard import urls as dashboard_urls
+from tests.helpers import DASHBOARD_PAGES
 
 TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates"
 # Every dashboard URL about orders: a store's dashboard (Recent Orders), Amazon orders and
@@ -27,24 +28,7 @@ NEVER_CACHED = {
     "store_sync_status",
     *(pattern.name for pattern in dashboard_urls.urlpatterns if "order" in pattern.name),
 }
-# Pages (GET); every other dashboard URL is an action (POST).
-PAGES = {
-    "store_list",
-    "store_sync_status",
-    "store_reauthorize",
-    "order_cancellation_status",
-    "store_detail",
-    "store_sync_log",
-    "store_connect",
-    "store_settings",
-    "order_list",
-    "order_detail",
-    "order_cancel",
-    "commerce_order_list",
-    "commerce_order_detail",
-    "commerce_order_ship",
-    "commerce_order_creditmemo",
-}
+PAGES = DASHBOARD_PAGES
 
 
 def policy_of(response) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ from commerce_orders import services as commerce_services
 from commerce_orders.tests.factories import placed_order
 from dashboard import urls as dashboard_urls
 from dashboard.tests.factories import user_with_app_permissions
+from tests.helpers import DASHBOARD_PAGES
 
 pytestmark = pytest.mark.django_db
 
@@ -60,24 +61,7 @@ ALLOWED = {
     "commerce_order_amazon_retry": {MERCHANT},
     "commerce_order_shipment_correct": {MERCHANT},
 }
-# The pages (GET); every other dashboard URL is an action (POST).
-PAGES = {
-    "store_list",
-    "store_sync_status",
-    "store_reauthorize",
-    "order_cancellation_status",
-    "store_detail",
-    "store_sync_log",
-    "store_connect",
-    "store_settings",
-    "order_list",
-    "order_detail",
-    "order_cancel",
-    "commerce_order_list",
-    "commerce_order_detail",
-    "commerce_order_ship",
-    "commerce_order_creditmemo",
-}
+PAGES = DASHBOARD_PAGES
 AMAZON_ORDER_URLS = sorted(name for name in ALLOWED if name.startswith("order_"))
 
 

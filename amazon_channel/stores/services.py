@@ -106,6 +106,13 @@ def store_token_endpoint_resolve(*, token_endpoint: str | None) -> str:
     return endpoint
 
 
+def _secrets_require(**arguments) -> None:
+    """Raise StoreCredentialsRequired with store_secrets_problem's reason, if it has one."""
+    problem = store_secrets_problem(**arguments)
+    if problem:
+        raise StoreCredentialsRequired(problem)
+
+
 def store_secrets_problem(
     *,
     stored: Store | None,
@@ -214,13 +221,11 @@ def store_connect(
     """
     marketplace = MARKETPLACES[marketplace_code.upper()]
     # The secrets always come with the endpoints here, so they are bound to them by nature.
-    problem = store_secrets_problem(
+    _secrets_require(
         stored=None,
         lwa_client_secret=credentials.lwa_client_secret,
         refresh_token=credentials.refresh_token,
     )
-    if problem:
-        raise StoreCredentialsRequired(problem)
     values = {
         "name": name,
         "region": marketplace.region,
@@ -376,26 +381,22 @@ def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
     )
     store.token_endpoint = store_token_endpoint_resolve(token_endpoint=store.token_endpoint)
     if store.pk is None:
-        problem = store_secrets_problem(
+        _secrets_require(
             stored=None,
             lwa_client_secret=store.lwa_client_secret,
             refresh_token=store.refresh_token,
         )
-        if problem:
-            raise StoreCredentialsRequired(problem)
         store.save()
         store_connected(store=store, actor=actor)
         store_schedule_update(store=store)
         return store
     before = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
-    problem = store_secrets_problem(
+    _secrets_require(
         stored=before,
         endpoints={name: getattr(store, name) for name in ENDPOINT_FIELDS},
         lwa_client_secret=store.lwa_client_secret,
         refresh_token=store.refresh_token,
     )
-    if problem:
-        raise StoreCredentialsRequired(problem)
     for name in SECRET_FIELDS:
         if not getattr(store, name):
             setattr(store, name, getattr(before, name))

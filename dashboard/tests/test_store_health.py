@@ -247,6 +247,18 @@ def refused_shipment_of(amazon_order):
     )
 
 
+def test_a_refused_shipment_flags_its_store_card(merchant_client):
+    store = StoreFactory()
+    calm = StoreFactory()
+    AmazonOrderFactory(store=calm, status="Unshipped")
+    refused_shipment_of(AmazonOrderFactory(store=store, status="Unshipped"))
+
+    content = merchant_client.get(reverse("dashboard:store_list")).content.decode()
+
+    assert re.search(rf'class="card card-flagged" data-store="{store.pk}"', content)
+    assert re.search(rf'class="card" data-store="{calm.pk}"', content)
+
+
 def test_each_tile_links_to_the_list_of_the_orders_it_counts(merchant_client):
     store = StoreFactory()
     other = StoreFactory()
