@@ -4,6 +4,7 @@ and a shipment with tracking made through the Ship form."""
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from amazon_channel.models import OutboxMessage
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
@@ -65,7 +66,7 @@ def test_a_merchant_ships_an_amazon_order_from_the_order_view(
     page.wait_for_url(f"{live_server.url}/commerce/orders/")
     page.fill("#id_search", "4000001")
     page.get_by_role("button", name="Apply Filters").click()
-    assert page.locator("li.chip[data-filter=search]").is_visible()
+    expect(page.locator("li.chip[data-filter=search]")).to_be_visible()
     assert page.locator("tbody tr[data-order]").count() == 1
     screenshot("commerce_order_grid")
 
@@ -109,7 +110,7 @@ def test_a_merchant_ships_an_amazon_order_from_the_order_view(
     assert view_or_cancel.count() == 0
     amazon.get_by_role("link", name="View Amazon Order").click()
     page.wait_for_url(f"{live_server.url}/stores/{amazon_order.store_id}/orders/{amazon_order.pk}/")
-    assert page.get_by_role("heading", name="Amazon Order Details").is_visible()
+    expect(page.get_by_role("heading", name="Amazon Order Details")).to_be_visible()
     commerce_link = page.get_by_role("link", name=order.increment_id)
     assert commerce_link.get_attribute("href") == f"/commerce/orders/{order.pk}/"
 

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from playwright.sync_api import expect
 
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 
@@ -21,7 +22,7 @@ def test_a_merchant_signs_in_and_sees_the_store_cards(live_server, page, screens
     page.fill("#id_username", "anna")
     page.fill("#id_password", "wrong password")
     page.click("button[type=submit]")
-    assert page.locator("[role=alert]").is_visible()
+    expect(page.locator("[role=alert]")).to_be_visible()
 
     page.fill("#id_username", "anna")
     page.fill("#id_password", "correct horse battery")

@@ -2,6 +2,7 @@
 and is chosen from the existing Commerce statuses."""
 
 import pytest
+from playwright.sync_api import expect
 
 from amazon_channel.models import Store
 from amazon_channel.tests.factories import StoreFactory
@@ -32,14 +33,12 @@ def test_the_custom_status_shows_only_when_custom_is_chosen(live_server, page, s
     page.goto(f"{live_server.url}/stores/{store.pk}/settings/")
     custom_status = page.locator("#id_processing_status")
     assert custom_status.is_hidden()
-    assert (
-        page.locator(".field", has=page.locator("#id_order_status_source"))
-        .locator(".help")
-        .is_visible()
-    )
+    expect(
+        page.locator(".field", has=page.locator("#id_order_status_source")).locator(".help")
+    ).to_be_visible()
 
     page.select_option("#id_order_status_source", Store.OrderStatusSource.CUSTOM)
-    assert custom_status.is_visible()
+    expect(custom_status).to_be_visible()
     options = custom_status.locator("option").all_inner_texts()
     assert options == ["Processing", "packing"]
     screenshot("order_settings_custom_status")
@@ -50,7 +49,7 @@ def test_the_custom_status_shows_only_when_custom_is_chosen(live_server, page, s
     store.refresh_from_db()
     assert (store.order_status_source, store.processing_status) == ("custom", "packing")
     page.goto(f"{live_server.url}/stores/{store.pk}/settings/")
-    assert custom_status.is_visible()  # Custom saved: its status is shown
+    expect(custom_status).to_be_visible()  # Custom saved: its status is shown
     page.select_option("#id_order_status_source", Store.OrderStatusSource.DEFAULT)
     assert custom_status.is_hidden()
     assert errors == []  # the Content-Security-Policy let the script run

@@ -9,6 +9,7 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from amazon_channel.models import AmazonOrder, AmazonOrderCancellation, SyncRun, SyncState
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
@@ -128,6 +129,7 @@ def test_revoked_access_shows_on_the_badge_sync_now_waits_and_reauthorize_brings
         marketplace_ids=seller.marketplace_ids,
     )
     card.locator("[data-sync-result]").get_by_role("link", name="Reauthorize").click()
+    page.wait_for_url(f"{live_server.url}/stores/{store.pk}/reauthorize/")
     assert "Amazon no longer accepts this store's authorization." in page.inner_text("main")
     shoot(page, screenshot, "store_reauthorize")
     page.fill("#id_refresh_token", f"{seller.refresh_token}-again")
@@ -257,12 +259,12 @@ def test_the_sync_log_fits_its_panel_and_shows_error_messages(
     assert sizes["table"] <= sizes["panel"], sizes
     assert sizes["page"] <= DESKTOP["width"], sizes
     message = page.locator("[data-run-message]", has_text="Access to requested resource")
-    assert message.is_visible()
+    expect(message).to_be_visible()
     box = message.bounding_box()
     assert box["x"] + box["width"] <= DESKTOP["width"]
     notice = page.locator("[data-notice=store-sync-state]")
     assert "invalid grant parameter" in notice.inner_text()
-    assert notice.get_by_role("link", name="Reauthorize").is_visible()
+    expect(notice.get_by_role("link", name="Reauthorize")).to_be_visible()
 
 
 def test_a_tile_opens_all_orders_filtered_on_what_it_counts(
@@ -297,5 +299,6 @@ def test_a_tile_opens_all_orders_filtered_on_what_it_counts(
 
     page.goto(f"{live_server.url}/")
     card.locator("[data-link=recent-orders]").click()
+    page.wait_for_url(re.compile(r".*/orders/\?.*date_from="))
     assert page.locator("table.data-table tbody tr").count() == 4
     assert page.locator(".chip").count() == 2
