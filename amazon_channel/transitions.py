@@ -84,11 +84,10 @@ STORE_SYNC_STATE_TRANSITIONS: Moves = {
     SyncState.OK: frozenset({SyncState.ERROR, SyncState.NEEDS_REAUTHORIZATION}),
     # A problem reported again refreshes its message; a sync that succeeds clears an error.
     SyncState.ERROR: frozenset({SyncState.OK, SyncState.ERROR, SyncState.NEEDS_REAUTHORIZATION}),
-    # Reauthorize clears the pause. A sync that began before the pause may still end in an
-    # error and report it (as before the tables).
-    SyncState.NEEDS_REAUTHORIZATION: frozenset(
-        {SyncState.OK, SyncState.ERROR, SyncState.NEEDS_REAUTHORIZATION}
-    ),
+    # Only Reauthorize clears the pause. An error from a sync that began before the pause does
+    # not replace it (store_problem_report keeps the pause): the merchant keeps the Reauthorize
+    # prompt and the scheduled sync stays off.
+    SyncState.NEEDS_REAUTHORIZATION: frozenset({SyncState.OK, SyncState.NEEDS_REAUTHORIZATION}),
 }
 
 

@@ -1,6 +1,7 @@
 """Connecting stores, switching them on and off, and their sync schedules."""
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -49,6 +50,8 @@ SECRET_FIELDS = ("lwa_client_secret", "refresh_token")
 ENDPOINT_FIELDS = ("sp_api_endpoint", "token_endpoint")
 # Written by the sync, not by people: not "settings" of an event.
 SYNC_FIELDS = ("sync_state", "sync_state_message", "orders_watermark", "created_at", "updated_at")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,11 @@ def store_problem_report(store_id: int, state: str, message: str) -> None:
     reauthorization is recorded as a store event and pauses the scheduled sync."""
     with transaction.atomic():
         store = Store.objects.select_for_update(of=("self",)).get(pk=store_id)
+        if store.sync_state == SyncState.NEEDS_REAUTHORIZATION and state == SyncState.ERROR:
+            # A sync that began before the pause ended in an error: the pause says more, and
+            # only Reauthorize lifts it.
+            logger.info("Store %s: error of a sync begun before its pause not shown", store_id)
+            return
         is_newly_paused = state == SyncState.NEEDS_REAUTHORIZATION and store.sync_state != state
         store_sync_state_transition(
             store,

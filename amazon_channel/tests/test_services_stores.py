@@ -129,6 +129,12 @@ def test_a_store_paused_for_reauthorization_records_it_once_as_the_system():
     assert event.kind == StoreEvent.Kind.REAUTHORIZATION_NEEDED
     assert event.actor is None
     assert event.message == "Amazon rejected it."
+    store.refresh_from_db()
+    # The error of a sync begun before the pause does not replace it: only Reauthorize does.
+    assert (store.sync_state, store.sync_state_message) == (
+        SyncState.NEEDS_REAUTHORIZATION,
+        "Amazon rejected it.",
+    )
 
 
 def test_the_beat_entry_runs_every_5_minutes_stops_while_inactive_and_keeps_an_edited_interval(
