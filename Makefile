@@ -32,9 +32,11 @@ run: install
 	$(BIN)/honcho start -f Procfile
 
 ## Everything: lint, Django's checks, migrations up to date, the whole test suite in parallel
-## (pytest-xdist: a test database and a Redis database per worker, conftest.py; at most 8 workers,
-## for Redis's 16 databases and PostgreSQL's connections; TEST_WORKERS=0 runs it in one process).
-TEST_WORKERS ?= auto
+## (pytest-xdist: a test database and a Redis database per worker, conftest.py). Two workers per
+## core, as many tests wait on a sandbox, a worker process or a rate limit rather than compute;
+## at most 8, for Redis's 16 databases and PostgreSQL's connections; TEST_WORKERS=0 runs it in
+## one process.
+TEST_WORKERS ?= $(shell n=$$(( $$(nproc) * 2 )); [ $$n -gt 8 ] && n=8; echo $$n)
 test: install-dev lint
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
