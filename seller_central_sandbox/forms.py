@@ -150,6 +150,9 @@ class NotificationDeliveryForm(forms.Form):
     is_new_order_notified = forms.BooleanField(
         label=_("New orders notify"), required=False, initial=True
     )
+    is_body_a_string = forms.BooleanField(
+        label=_("Send the body as a JSON string (encoded twice)"), required=False
+    )
 
 
 class UsagePlanForm(forms.Form):

@@ -80,6 +80,10 @@ class SandboxSeller(models.Model):
     is_notification_order_swapped = models.BooleanField(
         _("notifications delivered out of order"), default=False
     )
+    # The message body as a JSON string of the notification (decoded twice) instead of its JSON.
+    is_notification_body_a_string = models.BooleanField(
+        _("notification body as a JSON string"), default=False
+    )
     # Whether a new order notifies (ORDER_CHANGE): Amazon does not say (docs#3278).
     is_new_order_notified = models.BooleanField(_("new orders notify"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)

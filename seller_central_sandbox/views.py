@@ -116,6 +116,7 @@ def seller_detail(request: HttpRequest, seller_id: str) -> HttpResponse:
                     "drop_share": seller.notification_drop_share,
                     "is_order_swapped": seller.is_notification_order_swapped,
                     "is_new_order_notified": seller.is_new_order_notified,
+                    "is_body_a_string": seller.is_notification_body_a_string,
                 }
             ),
             "notification_counts": [
@@ -284,6 +285,7 @@ def notifications_view(request: HttpRequest, seller_id: str) -> HttpResponse:
             drop_share=data["drop_share"],
             is_order_swapped=data["is_order_swapped"],
             is_new_order_notified=data["is_new_order_notified"],
+            is_body_a_string=data["is_body_a_string"],
         )
         return _("Notification delivery saved.")
 

@@ -357,12 +357,14 @@ def seller_notification_faults_set(
     drop_share: float | None = None,
     is_order_swapped: bool | None = None,
     is_new_order_notified: bool | None = None,
+    is_body_a_string: bool | None = None,
 ) -> SandboxSeller:
     """How Amazon's delivery misbehaves towards the seller's subscriptions, from the next
     notification on; None keeps a setting. `copies` of each message (1 to
     MAX_NOTIFICATION_COPIES), a `delay_seconds` before it can be received (SQS's DelaySeconds,
     0 to 900), the `drop_share` never sent (0 to 1), pairs sent the other way round when
-    `is_order_swapped`; and whether a new order notifies at all. Raises SandboxError on a value
+    `is_order_swapped`, the body as a JSON string of the notification when `is_body_a_string`;
+    and whether a new order notifies at all. Raises SandboxError on a value
     out of range (nothing is saved then)."""
     changes: dict = {}
     if copies is not None:
@@ -386,6 +388,8 @@ def seller_notification_faults_set(
         changes["is_notification_order_swapped"] = bool(is_order_swapped)
     if is_new_order_notified is not None:
         changes["is_new_order_notified"] = bool(is_new_order_notified)
+    if is_body_a_string is not None:
+        changes["is_notification_body_a_string"] = bool(is_body_a_string)
     with transaction.atomic():
         locked = SandboxSeller.objects.select_for_update().get(pk=seller.pk)
         for name, value in changes.items():
@@ -405,10 +409,18 @@ def _is_whole(value) -> bool:
 def order_change_notify(*, order: SandboxOrder, change_type: str, reason: str, moment) -> None:
     """After the current transaction commits, tell every ORDER_CHANGE subscription of the
     order's seller that the order changed. Never raises: a failed send is logged and counted."""
-    order_pk = order.pk
+    order_pk, seller_pk = order.pk, order.seller_id
     transaction.on_commit(
-        lambda: _safely(_order_change_send, order_pk, change_type, reason, moment)
+        lambda: _safely(_order_change_send, order_pk, seller_pk, change_type, reason, moment)
     )
+
+
+def order_change_is_subscribed(*, seller: SandboxSeller) -> bool:
+    """Whether any application subscribed the seller to ORDER_CHANGE (one query, so that a
+    thousand generated orders of an unsubscribed seller cost nothing more)."""
+    return SandboxNotificationSubscription.objects.filter(
+        seller=seller, notification_type=ORDER_CHANGE
+    ).exists()
 
 
 def order_placed_notify(*, order: SandboxOrder) -> None:
@@ -437,10 +449,10 @@ def _safely(function, *args) -> None:
         logger.exception("sandbox notification not sent")
 
 
-def _subscriptions(seller: SandboxSeller, notification_type: str, **filters):
+def _subscriptions(seller_pk: int, notification_type: str, **filters):
     return list(
         SandboxNotificationSubscription.objects.select_related("destination").filter(
-            seller=seller, notification_type=notification_type, **filters
+            seller_id=seller_pk, notification_type=notification_type, **filters
         )
     )
 
@@ -455,11 +467,16 @@ def _is_filtered_out(subscription, *, change_type: str, marketplace_id: str) -> 
     )
 
 
-def _order_change_send(order_pk: int, change_type: str, reason: str, moment) -> None:
+def _order_change_send(
+    order_pk: int, seller_pk: int, change_type: str, reason: str, moment
+) -> None:
+    subscriptions = _subscriptions(seller_pk, ORDER_CHANGE)
+    if not subscriptions:
+        return  # one query for a seller nobody subscribed: generating orders stays fast
     order = SandboxOrder.objects.select_related("seller").filter(pk=order_pk).first()
     if order is None:
         return
-    for subscription in _subscriptions(order.seller, ORDER_CHANGE):
+    for subscription in subscriptions:
         if _is_filtered_out(
             subscription, change_type=change_type, marketplace_id=order.marketplace_id
         ):
@@ -556,7 +573,7 @@ def _feed_finished_send(feed_pk: int) -> None:
     if feed is None:
         return
     for subscription in _subscriptions(
-        feed.seller, FEED_PROCESSING_FINISHED, client_id=feed.seller.client_id
+        feed.seller_id, FEED_PROCESSING_FINISHED, client_id=feed.seller.client_id
     ):
         notification_id = str(uuid.uuid4())
         now = timezone.now()
@@ -686,10 +703,14 @@ def _deliver(notification: SandboxNotification, seller: SandboxSeller) -> None:
         queue_url = client.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account_id)[
             "QueueUrl"
         ]
+        # The issue's "the body may arrive as a JSON string": the notification encoded twice.
+        body = (
+            json.dumps(notification.body)
+            if seller.is_notification_body_a_string
+            else notification.body
+        )
         for _ in range(copies):
-            client.send_message(
-                QueueUrl=queue_url, MessageBody=notification.body, DelaySeconds=delay
-            )
+            client.send_message(QueueUrl=queue_url, MessageBody=body, DelaySeconds=delay)
             sent += 1
     except (BotoCoreError, ClientError) as error:  # any SQS or network failure is counted
         logger.warning(

@@ -26,6 +26,7 @@ from seller_central_sandbox.services.notifications import (
     BUYER_REQUESTED_CANCEL,
     BUYER_REQUESTED_CHANGE,
     STATUS_CHANGE,
+    order_change_is_subscribed,
     order_change_notify,
     order_placed_notify,
 )
@@ -148,6 +149,8 @@ def orders_generate(
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     marketplace_ids = marketplace_ids or seller.marketplace_ids
     created = []
+    # Amazon's now, not the seeded past, notifies (and only a subscribed seller).
+    is_notified = not window and order_change_is_subscribed(seller=seller)
     with transaction.atomic():
         for index in range(count):
             spec = generate_order(rng, marketplace_ids=marketplace_ids, now=now, window=window)
@@ -187,7 +190,7 @@ def orders_generate(
                 new_status=spec.status,
                 created_at=spec.created_time,
             )
-            if not window:
+            if is_notified:
                 order_placed_notify(order=order)
             created.append(order)
     return created

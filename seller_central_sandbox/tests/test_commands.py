@@ -290,7 +290,7 @@ def test_notification_delivery_faults_are_set_shown_and_cleared(capsys):
     call_command(
         "sandbox", "notifications", "--seller-id", seller.seller_id,
         "--copies", "3", "--delay-seconds", "30", "--drop-share", "0.25", "--swap-order",
-        "--no-new-orders",
+        "--no-new-orders", "--body-as-string",
     )  # fmt: skip
     set_output = capsys.readouterr().out
     seller.refresh_from_db()
@@ -300,18 +300,20 @@ def test_notification_delivery_faults_are_set_shown_and_cleared(capsys):
         seller.notification_drop_share,
         seller.is_notification_order_swapped,
         seller.is_new_order_notified,
+        seller.is_notification_body_a_string,
     )
     call_command("sandbox", "notifications", "--seller-id", seller.seller_id, "--clear", "--pump")
     cleared_output = capsys.readouterr().out
     seller.refresh_from_db()
 
-    assert set_values == (3, 30, 0.25, True, False)
+    assert set_values == (3, 30, 0.25, True, False, True)
     assert "copies=3 delay_seconds=30 drop_share=0.25 swap_order=True new_orders=False" in (
         set_output
     )
     assert "sent=0" in set_output and "failed=0" in set_output
     assert (seller.notification_copies, seller.notification_delay_seconds) == (1, 0)
     assert (seller.notification_drop_share, seller.is_notification_order_swapped) == (0.0, False)
+    assert seller.is_notification_body_a_string is False
     # --clear leaves whether new orders notify: it is Amazon's behaviour, not a fault.
     assert seller.is_new_order_notified is False
     assert "pump: feeds=0 released=0" in cleared_output

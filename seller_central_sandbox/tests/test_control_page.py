@@ -375,6 +375,7 @@ def test_operators_set_how_notifications_are_delivered_on_the_seller_page(
             "delay_seconds": "10",
             "drop_share": "0.5",
             "is_order_swapped": "on",
+            "is_body_a_string": "on",
             "next": f"/sandbox/sellers/{sandbox_seller.seller_id}/",
         },
     )
@@ -392,6 +393,7 @@ def test_operators_set_how_notifications_are_delivered_on_the_seller_page(
         sandbox_seller.notification_drop_share,
         sandbox_seller.is_notification_order_swapped,
         sandbox_seller.is_new_order_notified,
-    ) == (2, 10, 0.5, True, False)
+        sandbox_seller.is_notification_body_a_string,
+    ) == (2, 10, 0.5, True, False, True)
     assert refused.status_code == 302
     assert sandbox_seller.notification_copies == 2

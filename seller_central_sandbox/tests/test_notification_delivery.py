@@ -350,3 +350,20 @@ def test_notification_faults_refuse_values_out_of_range(sandbox_seller):
     sandbox_seller.refresh_from_db()
     assert sandbox_seller.notification_copies == 1
     assert sandbox_seller.notification_delay_seconds == 0
+
+
+def test_the_body_can_come_as_a_json_string_of_the_notification(
+    sandbox_server, sandbox_seller, sqs_queue
+):
+    order = unshipped_merchant_order(sandbox_seller)
+    subscribe(sandbox_server, sandbox_seller, sqs_queue.arn, "ORDER_CHANGE")
+    seller_notification_faults_set(seller=sandbox_seller, is_body_a_string=True)
+
+    order_lifecycle_step(seller=sandbox_seller, order_id=order.order_id, step="request_cancel")
+
+    [body] = sqs_queue.receive(wait_seconds=3, expected=1)
+    once = json.loads(body)
+    assert isinstance(once, str)
+    notification = json.loads(once)
+    validate_notification(notification)
+    assert order_change(notification)["AmazonOrderId"] == order.order_id

@@ -15,6 +15,7 @@
     manage.py sandbox integration-feed --seller-id A1 [--application ERP]
     manage.py sandbox notifications --seller-id A1 [--copies N] [--delay-seconds S]
         [--drop-share P] [--swap-order | --no-swap-order] [--new-orders | --no-new-orders]
+        [--body-as-string | --no-body-as-string]
         [--clear] [--pump]
 
 The same seed and --now give the same orders and steps; --now defaults to the current time, so
@@ -204,6 +205,13 @@ class Command(BaseCommand):
             help="Whether a new order notifies (ORDER_CHANGE).",
         )
         notifications.add_argument(
+            "--body-as-string",
+            dest="is_body_a_string",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Send the body as a JSON string of the notification (decoded twice).",
+        )
+        notifications.add_argument(
             "--clear", action="store_true", help="Deliver once, at once, in order, first."
         )
         notifications.add_argument(
@@ -300,7 +308,12 @@ class Command(BaseCommand):
     def _notifications(self, seller: SandboxSeller, options: dict) -> None:
         if options["clear"]:
             seller = seller_notification_faults_set(
-                seller=seller, copies=1, delay_seconds=0, drop_share=0.0, is_order_swapped=False
+                seller=seller,
+                copies=1,
+                delay_seconds=0,
+                drop_share=0.0,
+                is_order_swapped=False,
+                is_body_a_string=False,
             )
         seller = seller_notification_faults_set(
             seller=seller,
@@ -309,6 +322,7 @@ class Command(BaseCommand):
             drop_share=options["drop_share"],
             is_order_swapped=options["is_order_swapped"],
             is_new_order_notified=options["is_new_order_notified"],
+            is_body_a_string=options["is_body_a_string"],
         )
         if options["pump"]:
             turn = notifications_pump()
@@ -321,7 +335,8 @@ class Command(BaseCommand):
             f"delay_seconds={seller.notification_delay_seconds} "
             f"drop_share={seller.notification_drop_share} "
             f"swap_order={seller.is_notification_order_swapped} "
-            f"new_orders={seller.is_new_order_notified} ({counts})"
+            f"new_orders={seller.is_new_order_notified} "
+            f"body_as_string={seller.is_notification_body_a_string} ({counts})"
         )
 
     def _faults(self, seller: SandboxSeller, options: dict) -> None:
