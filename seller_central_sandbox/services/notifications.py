@@ -13,10 +13,10 @@ FeedProcessingFinishedNotification.json, and the threads cited in CONTRACT.md):
   cannot be reached is logged and counted (SandboxNotification.delivery FAILED).
 """
 
-import functools
 import json
 import logging
 import random
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -678,17 +678,26 @@ def notifications_held_release(*, older_than: timedelta = timedelta(seconds=HOLD
     return released
 
 
-@functools.cache
+_SQS_CLIENTS: dict[tuple[str, str], object] = {}
+# boto3's default session is not safe to create clients from in several threads at once.
+_SQS_CLIENTS_LOCK = threading.Lock()
+
+
 def _sqs_client(endpoint_url: str, region: str):
-    return boto3.client(
-        "sqs",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        # The sandbox's queue is a local SQS server (moto): it takes any key.
-        aws_access_key_id="sandbox",
-        aws_secret_access_key="sandbox",  # noqa: S106 - a local fake's dummy key
-        config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
-    )
+    """One client per SQS server and region for the process (clients are thread-safe)."""
+    key = (endpoint_url, region)
+    with _SQS_CLIENTS_LOCK:
+        if key not in _SQS_CLIENTS:
+            _SQS_CLIENTS[key] = boto3.session.Session().client(
+                "sqs",
+                endpoint_url=endpoint_url,
+                region_name=region,
+                # The sandbox's queue is a local SQS server (moto): it takes any key.
+                aws_access_key_id="sandbox",
+                aws_secret_access_key="sandbox",  # noqa: S106 - a local fake's dummy key
+                config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
+            )
+        return _SQS_CLIENTS[key]
 
 
 def _deliver(notification: SandboxNotification, seller: SandboxSeller) -> None:
