@@ -22,7 +22,7 @@ from seller_central_sandbox.services.notifications import (
 )
 from seller_central_sandbox.services.orders import order_lifecycle_step, orders_generate
 from seller_central_sandbox.services.pump import notifications_pump
-from seller_central_sandbox.services.sellers import SandboxError
+from seller_central_sandbox.services.sellers import SandboxError, seller_tokens_revoke
 from seller_central_sandbox.testing import (
     client_kwargs_for,
     order_in_status,
@@ -367,3 +367,18 @@ def test_the_body_can_come_as_a_json_string_of_the_notification(
     notification = json.loads(once)
     validate_notification(notification)
     assert order_change(notification)["AmazonOrderId"] == order.order_id
+
+
+def test_a_seller_who_revoked_the_application_still_notifies_as_the_sandbox_reads_amazon(
+    sandbox_server, sandbox_seller, sqs_queue
+):
+    # Doubts in CONTRACT.md: whether Amazon stops after a revocation is not documented; the
+    # sandbox keeps sending, so the consumer meets notifications of a revoked seller.
+    order = unshipped_merchant_order(sandbox_seller)
+    subscribe(sandbox_server, sandbox_seller, sqs_queue.arn, "ORDER_CHANGE")
+    seller_tokens_revoke(seller=sandbox_seller)
+
+    order_lifecycle_step(seller=sandbox_seller, order_id=order.order_id, step="request_cancel")
+
+    [notification] = received(sqs_queue, expected=1)
+    assert order_change(notification)["SellerId"] == sandbox_seller.seller_id
