@@ -13,8 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from seller_central_sandbox.models import (
     SandboxAccessToken,
+    SandboxApplicationToken,
     SandboxFeed,
     SandboxFeedDocument,
+    SandboxNotification,
+    SandboxNotificationDestination,
+    SandboxNotificationSubscription,
     SandboxOrder,
     SandboxOrderEvent,
     SandboxOrderItem,
@@ -237,3 +241,49 @@ class SandboxFeedAdmin(ReadOnlyModelAdmin):
         "processing_start_time",
         "processing_end_time",
     )
+
+
+@admin.register(SandboxApplicationToken)
+class SandboxApplicationTokenAdmin(ReadOnlyModelAdmin):
+    """Grantless tokens (client_credentials): the application's, no seller's."""
+
+    list_display = ("client_id", "token_start", "scope", "expires_at", "created_at")
+    list_filter = ("scope",)
+    search_fields = ("client_id",)
+    fields = ("client_id", "token_start", "scope", "expires_at", "created_at")
+
+    @admin.display(description=_("token"))
+    def token_start(self, token):
+        # Enough to tell tokens apart, not enough to call the API with.
+        return f"{token.token[:6]}…"
+
+
+@admin.register(SandboxNotificationDestination)
+class SandboxNotificationDestinationAdmin(ReadOnlyModelAdmin):
+    list_display = ("destination_id", "client_id", "name", "sqs_arn", "created_at")
+    search_fields = ("destination_id", "client_id", "sqs_arn")
+
+
+@admin.register(SandboxNotificationSubscription)
+class SandboxNotificationSubscriptionAdmin(ReadOnlyModelAdmin):
+    list_display = ("subscription_id", "seller", "notification_type", "destination", "created_at")
+    list_filter = ("notification_type",)
+    list_select_related = ("seller", "destination")
+    search_fields = ("subscription_id", "seller__seller_id")
+
+
+@admin.register(SandboxNotification)
+class SandboxNotificationAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "created_at",
+        "seller",
+        "notification_type",
+        "delivery",
+        "copies",
+        "delay_seconds",
+        "queue_arn",
+    )
+    list_filter = ("delivery", "notification_type")
+    list_select_related = ("seller",)
+    search_fields = ("notification_id", "seller__seller_id")
+    date_hierarchy = "created_at"

@@ -5,6 +5,7 @@ import functools
 import json
 import time
 import uuid
+from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +17,7 @@ from seller_central_sandbox.services.sellers import (
     MAX_FAULT_LATENCY_MS,
     SandboxError,
     access_token_authenticate,
+    application_token_authenticate,
     seller_fault_failure_consume,
     seller_fault_malformed_consume,
 )
@@ -40,7 +42,7 @@ def error_response(status: int, code: str, message: str, details: str | None = N
 
 
 def sandbox_error_response(error: SandboxError) -> HttpResponse:
-    return error_response(error.status, error.code, error.message, "")
+    return error_response(error.status, error.code, error.message, error.details)
 
 
 def public_endpoint(view):
@@ -48,15 +50,34 @@ def public_endpoint(view):
     return csrf_exempt(login_not_required(view))
 
 
-def sp_api_operation(operation: str, methods: tuple[str, ...] = ("GET",)):
+# Which access token an operation takes: the seller's (LWA refresh-token grant), the
+# application's own (client_credentials, "grantless"), or either of them.
+SELLER_GRANT = "seller"
+GRANTLESS = "grantless"
+EITHER_GRANT = "either"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls a grantless-capable operation: always an application, and a seller when the
+    token is a seller's."""
+
+    client_id: str
+    seller: object | None = None
+
+
+def sp_api_operation(
+    operation: str, methods: tuple[str, ...] = ("GET",), *, grant: str = SELLER_GRANT
+):
     """Run a view as the SP-API operation `operation`: the view gets the authenticated seller
-    and returns an HttpResponse or raises SandboxError."""
+    (a Caller when `grant` is GRANTLESS or EITHER_GRANT) and returns an HttpResponse or raises
+    SandboxError."""
     USAGE_PLANS[operation]  # every operation has a documented usage plan
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            response = _handle(request, view, operation, methods, args, kwargs)
+            response = _handle(request, view, operation, methods, args, kwargs, grant)
             response["x-amzn-RequestId"] = str(uuid.uuid4())
             return response
 
@@ -98,14 +119,34 @@ def operation_roles_check(*, seller, operation: str) -> None:
         )
 
 
-def _handle(request, view, operation, methods, args, kwargs) -> HttpResponse:
+def _authenticate(token: str | None, grant: str):
+    """(the view's first argument, the seller or None); raises SandboxError 403 when the token
+    is not one the operation takes."""
+    if grant == SELLER_GRANT:
+        seller = access_token_authenticate(token)
+        return seller, seller
+    client_id = application_token_authenticate(token)
+    if client_id is not None:
+        return Caller(client_id=client_id), None
+    if grant == GRANTLESS:
+        raise SandboxError(
+            "Access to requested resource is denied.", code="Unauthorized", status=403
+        )
+    seller = access_token_authenticate(token)
+    return Caller(client_id=seller.client_id, seller=seller), seller
+
+
+def _handle(request, view, operation, methods, args, kwargs, grant=SELLER_GRANT) -> HttpResponse:
     if request.method not in methods:
         return error_response(405, "MethodNotAllowed", f"{request.method} is not supported.", "")
     try:
-        seller = access_token_authenticate(request.headers.get("x-amz-access-token"))
-        operation_roles_check(seller=seller, operation=operation)
+        subject, seller = _authenticate(request.headers.get("x-amz-access-token"), grant)
+        if seller is not None:
+            operation_roles_check(seller=seller, operation=operation)
     except SandboxError as error:
         return sandbox_error_response(error)
+    if seller is None:
+        return _handle_grantless(request, view, operation, subject, args, kwargs)
     if seller.fault_latency_ms:
         # Capped here too: a row written past the service's check must not hang every thread.
         time.sleep(min(seller.fault_latency_ms, MAX_FAULT_LATENCY_MS) / 1000)
@@ -125,15 +166,38 @@ def _handle(request, view, operation, methods, args, kwargs) -> HttpResponse:
         code, message = FAILURE_ERRORS[failure_status]
         return error_response(failure_status, code, message, "")
     try:
-        response = view(request, seller, *args, **kwargs)
+        response = view(request, subject, *args, **kwargs)
     except SandboxError as error:
         response = sandbox_error_response(error)
     if response.status_code < 300 and seller_fault_malformed_consume(seller=seller):
         response = HttpResponse(MALFORMED_BODY, status=200, content_type="application/json")
-    # Amazon states the rate it applies (never on a 429: SP-API.md "Throttling").
-    if response.status_code not in (401, 403, 429) and response.status_code < 500:
+    return _with_rate_header(response, plan)
+
+
+def _with_rate_header(response: HttpResponse, plan) -> HttpResponse:
+    # Amazon states the rate it applies on the answers whose model declares the header: 2xx,
+    # 400 and 404; never on a 403, 409, 429 or 5xx (SP-API.md "Throttling", each model's
+    # `responses.*.headers`).
+    if response.status_code < 300 or response.status_code in (400, 404):
         response["x-amzn-RateLimit-Limit"] = plan.rate
     return response
+
+
+def _handle_grantless(request, view, operation, caller: Caller, args, kwargs) -> HttpResponse:
+    """A call with the application's own token: its buckets are the application's, and no
+    seller's faults apply (they are drills of a seller's calls)."""
+    plan = USAGE_PLANS[operation]
+    if not buckets.take(
+        seller_id=f"application:{caller.client_id}", operation=operation, plan=plan
+    ):
+        return error_response(
+            429, "QuotaExceeded", "You exceeded your quota for the requested resource.", ""
+        )
+    try:
+        response = view(request, caller, *args, **kwargs)
+    except SandboxError as error:
+        response = sandbox_error_response(error)
+    return _with_rate_header(response, plan)
 
 
 def json_body(request: HttpRequest) -> dict:

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from seller_central_sandbox import api_views
+from seller_central_sandbox import api_notifications, api_views
 
 urlpatterns = [
     path("auth/o2/token", api_views.token, name="sandbox_token"),
@@ -22,6 +22,13 @@ urlpatterns = [
     path("feeds/2021-06-30/feeds", api_views.feeds),
     path("feeds/2021-06-30/feeds/<str:feed_id>", api_views.feed),
     path("sellers/v1/marketplaceParticipations", api_views.get_marketplace_participations),
+    path("notifications/v1/destinations", api_notifications.destinations),
+    path("notifications/v1/destinations/<str:destination_id>", api_notifications.destination),
+    path("notifications/v1/subscriptions/<str:notification_type>", api_notifications.subscriptions),
+    path(
+        "notifications/v1/subscriptions/<str:notification_type>/<str:subscription_id>",
+        api_notifications.subscription,
+    ),
     path(
         "feed-documents/<str:url_token>",
         api_views.feed_document_content,

@@ -56,6 +56,7 @@ from seller_central_sandbox.services.sellers import (
     SandboxError,
     TokenGrantError,
     access_token_grant,
+    application_token_grant,
 )
 
 # Amazon checks identifiers before looking them up: a malformed one is 400, an unknown one 404.
@@ -70,11 +71,13 @@ FEEDS_PAGES = "getFeeds"
 
 @public_endpoint
 def token(request: HttpRequest) -> HttpResponse:
-    """Login with Amazon: POST /auth/o2/token, refresh-token grant."""
+    """Login with Amazon: POST /auth/o2/token, refresh-token and client_credentials grants."""
     if request.method != "POST":
         return json_response(
             {"error": "invalid_request", "error_description": "Use POST."}, status=405
         )
+    if request.POST.get("grant_type") == "client_credentials":
+        return _application_token(request)
     try:
         access = access_token_grant(
             grant_type=request.POST.get("grant_type", ""),
@@ -90,6 +93,29 @@ def token(request: HttpRequest) -> HttpResponse:
         {
             "access_token": access.token,
             "refresh_token": access.seller.refresh_token,
+            "token_type": "bearer",
+            "expires_in": int((access.expires_at - timezone.now()).total_seconds() + 0.5),
+        }
+    )
+
+
+def _application_token(request: HttpRequest) -> HttpResponse:
+    """The client_credentials grant: a grantless token, with no refresh token (developer-docs
+    `connecting-to-the-selling-partner-api`, grantless operations)."""
+    try:
+        access = application_token_grant(
+            client_id=request.POST.get("client_id", ""),
+            client_secret=request.POST.get("client_secret", ""),
+            scope=request.POST.get("scope", ""),
+        )
+    except TokenGrantError as error:
+        return json_response(
+            {"error": error.error, "error_description": error.description}, status=error.status
+        )
+    return json_response(
+        {
+            "access_token": access.token,
+            "scope": access.scope,
             "token_type": "bearer",
             "expires_in": int((access.expires_at - timezone.now()).total_seconds() + 0.5),
         }

@@ -6,6 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from seller_central_sandbox.models import ResultCompression, SellerRole
 from seller_central_sandbox.ratelimit import USAGE_PLANS
+from seller_central_sandbox.services.notifications import (
+    MAX_NOTIFICATION_COPIES,
+    MAX_NOTIFICATION_DELAY_SECONDS,
+)
 from seller_central_sandbox.services.orders import is_within_ten_years
 from seller_central_sandbox.services.sellers import (
     MAX_CLOCK_OFFSET_SECONDS,
@@ -119,6 +123,35 @@ class AmazonBehaviourForm(forms.Form):
     )
     has_fatal_report = forms.BooleanField(
         label=_("FATAL feeds have a processing report"), required=False, initial=True
+    )
+
+
+class NotificationDeliveryForm(forms.Form):
+    """How Amazon delivers the seller's notifications to the subscribed queue."""
+
+    copies = forms.IntegerField(
+        label=_("Copies of each notification"),
+        min_value=1,
+        max_value=MAX_NOTIFICATION_COPIES,
+        initial=1,
+    )
+    delay_seconds = forms.IntegerField(
+        label=_("Delay before a notification can be received (seconds)"),
+        min_value=0,
+        max_value=MAX_NOTIFICATION_DELAY_SECONDS,
+        initial=0,
+    )
+    drop_share = forms.FloatField(
+        label=_("Share of notifications dropped (0 to 1)"), min_value=0, max_value=1, initial=0
+    )
+    is_order_swapped = forms.BooleanField(
+        label=_("Deliver each pair of notifications the other way round"), required=False
+    )
+    is_new_order_notified = forms.BooleanField(
+        label=_("New orders notify"), required=False, initial=True
+    )
+    is_body_a_string = forms.BooleanField(
+        label=_("Send the body as a JSON string (encoded twice)"), required=False
     )
 
 

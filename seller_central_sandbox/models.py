@@ -72,6 +72,20 @@ class SandboxSeller(models.Model):
         _("messages applied before FATAL"), default=1
     )
     fault_feed_fatal_report = models.BooleanField(_("FATAL feeds have a report"), default=True)
+    # Notification faults (SQS is at-least-once and unordered): copies of each message, a delay
+    # before it can be received, the share dropped, and pairs delivered the other way round.
+    notification_copies = models.PositiveIntegerField(_("copies of each notification"), default=1)
+    notification_delay_seconds = models.PositiveIntegerField(_("notification delay (s)"), default=0)
+    notification_drop_share = models.FloatField(_("share of notifications dropped"), default=0.0)
+    is_notification_order_swapped = models.BooleanField(
+        _("notifications delivered out of order"), default=False
+    )
+    # The message body as a JSON string of the notification (decoded twice) instead of its JSON.
+    is_notification_body_a_string = models.BooleanField(
+        _("notification body as a JSON string"), default=False
+    )
+    # Whether a new order notifies (ORDER_CHANGE): Amazon does not say (docs#3278).
+    is_new_order_notified = models.BooleanField(_("new orders notify"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -287,3 +301,112 @@ class SandboxFeed(models.Model):
 
     def __str__(self) -> str:
         return self.feed_id
+
+
+class SandboxApplicationToken(models.Model):
+    """A grantless access token (LWA client_credentials): it names an application, no seller."""
+
+    client_id = models.CharField(max_length=200)
+    token = models.CharField(max_length=200, unique=True)
+    scope = models.CharField(max_length=100)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.token[:12]}"
+
+
+class SandboxNotificationDestination(models.Model):
+    """Where an application's notifications go (createDestination): an SQS queue by its ARN, or
+    an EventBridge account and region. Destinations belong to the application, not a seller."""
+
+    client_id = models.CharField(max_length=200)
+    destination_id = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=256)
+    sqs_arn = models.CharField(max_length=1000, blank=True)
+    event_bridge_account_id = models.CharField(max_length=40, blank=True)
+    event_bridge_region = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # "A destination with arn ... already exists for the application" (409).
+            models.UniqueConstraint(
+                fields=["client_id", "sqs_arn"],
+                condition=~models.Q(sqs_arn=""),
+                name="sandbox_destination_one_per_queue_and_application",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.destination_id
+
+
+class SandboxNotificationSubscription(models.Model):
+    """A seller's subscription of one application to one notification type (createSubscription)."""
+
+    seller = models.ForeignKey(
+        SandboxSeller, on_delete=models.CASCADE, related_name="notification_subscriptions"
+    )
+    client_id = models.CharField(max_length=200)
+    notification_type = models.CharField(max_length=80)
+    subscription_id = models.CharField(max_length=40, unique=True)
+    payload_version = models.CharField(max_length=20)
+    destination = models.ForeignKey(
+        SandboxNotificationDestination, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    processing_directive = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller", "client_id", "notification_type"],
+                name="sandbox_subscription_one_per_type_seller_and_application",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subscription_id
+
+
+class NotificationDelivery(models.TextChoices):
+    SENT = "SENT", _("Sent")
+    HELD = "HELD", _("Held back (out of order)")
+    DROPPED = "DROPPED", _("Dropped (fault)")
+    FAILED = "FAILED", _("Queue unreachable")
+    UNDELIVERABLE = "UNDELIVERABLE", _("Not a standard queue")
+
+
+class SandboxNotification(models.Model):
+    """One notification Amazon sent (or meant to send) to a subscription's queue."""
+
+    seller = models.ForeignKey(
+        SandboxSeller, on_delete=models.CASCADE, related_name="notifications"
+    )
+    subscription = models.ForeignKey(
+        SandboxNotificationSubscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    notification_id = models.CharField(max_length=40, unique=True)
+    notification_type = models.CharField(max_length=80)
+    queue_arn = models.CharField(max_length=1000)
+    body = models.TextField()
+    delivery = models.CharField(max_length=16, choices=NotificationDelivery.choices)
+    copies = models.PositiveIntegerField(default=0)
+    delay_seconds = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["seller", "delivery", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.notification_id

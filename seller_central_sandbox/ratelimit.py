@@ -40,6 +40,15 @@ USAGE_PLANS = {
     "createFeedDocument": UsagePlan("0.5", 15),
     "getFeedDocument": UsagePlan("0.0222", 10),
     "getMarketplaceParticipations": UsagePlan("0.016", 15),
+    # notifications_v1.json: every operation "1 | 5".
+    "createDestination": UsagePlan("1", 5),
+    "getDestinations": UsagePlan("1", 5),
+    "getDestination": UsagePlan("1", 5),
+    "deleteDestination": UsagePlan("1", 5),
+    "createSubscription": UsagePlan("1", 5),
+    "getSubscription": UsagePlan("1", 5),
+    "getSubscriptionById": UsagePlan("1", 5),
+    "deleteSubscriptionById": UsagePlan("1", 5),
 }
 
 

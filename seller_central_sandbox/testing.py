@@ -243,3 +243,102 @@ def order_in_status(*, seller, status: str, fulfilled_by: str, seed: int, now=No
             item.cancelled_by, item.cancel_reason = "BUYER", "Ordered by mistake"
         item.save()
     return order
+
+
+# -- Amazon SQS, locally: moto's server ---------------------------------------------------------
+
+# moto's default account: the owner in every queue ARN it makes.
+SQS_ACCOUNT_ID = "123456789012"
+SQS_REGION = "us-east-1"
+
+
+def sqs_client(endpoint_url: str):
+    """A boto3 SQS client of the local server (moto takes any key)."""
+    import boto3
+
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint_url,
+        region_name=SQS_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - a local fake's dummy key
+    )
+
+
+@dataclass(frozen=True)
+class SqsQueue:
+    """A queue of the local SQS server: its URL and ARN, and its dead-letter queue's."""
+
+    endpoint_url: str
+    name: str
+    url: str
+    arn: str
+    dead_letter_url: str
+    dead_letter_arn: str
+
+    def client(self):
+        return sqs_client(self.endpoint_url)
+
+    def receive(self, *, wait_seconds: float = 2.0, expected: int | None = None) -> list[str]:
+        """The bodies of the messages that arrive within `wait_seconds` (all of them, or until
+        `expected` arrived), each deleted once read."""
+        import time
+
+        client = self.client()
+        bodies: list[str] = []
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline and (expected is None or len(bodies) < expected):
+            remaining = max(0, min(1, int(deadline - time.monotonic())))
+            answer = client.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=remaining
+            )
+            for message in answer.get("Messages", []):
+                bodies.append(message["Body"])
+                client.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+            if not answer.get("Messages") and remaining == 0:
+                time.sleep(0.05)
+        return bodies
+
+
+@pytest.fixture(scope="session")
+def sqs_server_url():
+    """moto's SQS (and every other AWS) server on 127.0.0.1 and a free port, for the session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def sqs_queue_create(endpoint_url: str, name: str, *, max_receives: int = 3) -> SqsQueue:
+    """A standard queue (or a FIFO one, for a name ending in .fifo) with a dead-letter queue
+    that takes a message after `max_receives` receives."""
+    import json
+
+    client = sqs_client(endpoint_url)
+    is_fifo = name.endswith(".fifo")
+    fifo = {"FifoQueue": "true"} if is_fifo else {}
+    dead_name = f"{name.removesuffix('.fifo')}-dead{'.fifo' if is_fifo else ''}"
+    dead_url = client.create_queue(QueueName=dead_name, Attributes=fifo)["QueueUrl"]
+    dead_arn = client.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(max_receives)}
+    url = client.create_queue(
+        QueueName=name, Attributes={**fifo, "RedrivePolicy": json.dumps(redrive)}
+    )["QueueUrl"]
+    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return SqsQueue(endpoint_url, name, url, arn, dead_url, dead_arn)
+
+
+@pytest.fixture
+def sqs_queue(sqs_server_url, settings) -> SqsQueue:
+    """A fresh standard queue with its dead-letter queue, which the sandbox sends to."""
+    settings.SANDBOX_SQS_ENDPOINT_URL = sqs_server_url
+    return sqs_queue_create(sqs_server_url, f"notifications-{uuid.uuid4().hex[:12]}")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("sellers/<str:seller_id>/tokens", views.tokens_view, name="tokens"),
     path("sellers/<str:seller_id>/behaviour", views.behaviour_view, name="behaviour"),
     path("sellers/<str:seller_id>/usage-plan", views.usage_plan_view, name="usage_plan"),
+    path("sellers/<str:seller_id>/notifications", views.notifications_view, name="notifications"),
     path(
         "sellers/<str:seller_id>/integration-feed",
         views.integration_feed_view,

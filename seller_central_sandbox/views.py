@@ -14,18 +14,23 @@ from seller_central_sandbox.forms import (
     FaultsForm,
     IntegrationFeedForm,
     LifecycleForm,
+    NotificationDeliveryForm,
     OrdersGenerateForm,
     OrderStepForm,
     TokensForm,
     UsagePlanForm,
 )
-from seller_central_sandbox.models import SandboxSeller
+from seller_central_sandbox.models import NotificationDelivery, SandboxSeller
 from seller_central_sandbox.selectors import (
     orders_for_control_page,
     sellers_for_control_page,
     usage_plans_for_control_page,
 )
 from seller_central_sandbox.services.integrations import integration_acknowledgements_submit
+from seller_central_sandbox.services.notifications import (
+    notification_counts,
+    seller_notification_faults_set,
+)
 from seller_central_sandbox.services.orders import (
     order_lifecycle_step,
     orders_generate,
@@ -104,6 +109,20 @@ def seller_detail(request: HttpRequest, seller_id: str) -> HttpResponse:
             "usage_plan_form": UsagePlanForm(),
             "usage_plans": usage_plans_for_control_page(seller=seller),
             "integration_form": IntegrationFeedForm(),
+            "notification_form": NotificationDeliveryForm(
+                initial={
+                    "copies": seller.notification_copies,
+                    "delay_seconds": seller.notification_delay_seconds,
+                    "drop_share": seller.notification_drop_share,
+                    "is_order_swapped": seller.is_notification_order_swapped,
+                    "is_new_order_notified": seller.is_new_order_notified,
+                    "is_body_a_string": seller.is_notification_body_a_string,
+                }
+            ),
+            "notification_counts": [
+                (NotificationDelivery(delivery).label, count)
+                for delivery, count in notification_counts(seller=seller).items()
+            ],
         },
     )
 
@@ -251,3 +270,23 @@ def integration_feed_view(request: HttpRequest, seller_id: str) -> HttpResponse:
         }
 
     return _done(request, seller, IntegrationFeedForm(request.POST), action)
+
+
+@require_POST
+@control_required
+def notifications_view(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = get_object_or_404(SandboxSeller, seller_id=seller_id)
+
+    def action(data):
+        seller_notification_faults_set(
+            seller=seller,
+            copies=data["copies"],
+            delay_seconds=data["delay_seconds"],
+            drop_share=data["drop_share"],
+            is_order_swapped=data["is_order_swapped"],
+            is_new_order_notified=data["is_new_order_notified"],
+            is_body_a_string=data["is_body_a_string"],
+        )
+        return _("Notification delivery saved.")
+
+    return _done(request, seller, NotificationDeliveryForm(request.POST), action)

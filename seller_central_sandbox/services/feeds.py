@@ -51,6 +51,7 @@ from seller_central_sandbox.models import (
     SandboxRefund,
     SandboxSeller,
 )
+from seller_central_sandbox.services.notifications import feed_finished_notify
 from seller_central_sandbox.services.orders import OrderTransitionError, order_items_cancel
 from seller_central_sandbox.services.sellers import SandboxError, seller_amazon_behaviour_set
 
@@ -246,6 +247,7 @@ def feed_cancel(*, seller: SandboxSeller, feed_id: str) -> SandboxFeed:
             )
         feed.processing_status = FeedProcessingStatus.CANCELLED
         feed.save(update_fields=["processing_status"])
+        feed_finished_notify(feed=feed)
     return feed
 
 
@@ -323,6 +325,7 @@ def _process(feed: SandboxFeed, ended: datetime) -> None:
     feed.processing_status = status
     feed.processing_end_time = ended
     feed.save(update_fields=["result_document", "processing_status", "processing_end_time"])
+    feed_finished_notify(feed=feed)
 
 
 def _is_compressed(seller: SandboxSeller) -> bool:

@@ -22,6 +22,14 @@ from seller_central_sandbox.models import (
     SandboxSeller,
 )
 from seller_central_sandbox.selectors import amazon_now
+from seller_central_sandbox.services.notifications import (
+    BUYER_REQUESTED_CANCEL,
+    BUYER_REQUESTED_CHANGE,
+    STATUS_CHANGE,
+    order_change_is_subscribed,
+    order_change_notify,
+    order_placed_notify,
+)
 from seller_central_sandbox.services.sellers import SandboxError
 
 Status = FulfillmentStatus
@@ -45,6 +53,17 @@ ALLOWED_TRANSITIONS = {
 
 class OrderTransitionError(SandboxError):
     pass
+
+
+# The ChangeReason of each kind of move in its ORDER_CHANGE notification (Amazon documents only
+# its example's "Buyer Requested Cancel": these words are the sandbox's).
+CHANGE_REASONS = {
+    "payment": "Payment completed",
+    "cancelled": "Order canceled",
+    "shipped": "Order shipped",
+    "shipment_confirmed": "Shipment confirmed",
+    "items_cancelled": "Items canceled",
+}
 
 
 def _lock_order(*, seller: SandboxSeller, order_id: str) -> SandboxOrder:
@@ -78,6 +97,21 @@ def _move(
         new_status=new_status,
         message=message[:300],
         created_at=now,
+    )
+    order_change_notify(
+        order=order,
+        change_type=STATUS_CHANGE,
+        reason=CHANGE_REASONS.get(kind, "Order changed"),
+        moment=now,
+    )
+
+
+def _buyer_requests_cancel(order: SandboxOrder, *, now: datetime) -> None:
+    """After a buyer asked to cancel: the order moved (lastUpdatedTime) and Amazon notifies."""
+    order.last_updated_time = now
+    order.save(update_fields=["last_updated_time"])
+    order_change_notify(
+        order=order, change_type=BUYER_REQUESTED_CHANGE, reason=BUYER_REQUESTED_CANCEL, moment=now
     )
 
 
@@ -115,6 +149,8 @@ def orders_generate(
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     marketplace_ids = marketplace_ids or seller.marketplace_ids
     created = []
+    # Amazon's now, not the seeded past, notifies (and only a subscribed seller).
+    is_notified = not window and order_change_is_subscribed(seller=seller)
     with transaction.atomic():
         for index in range(count):
             spec = generate_order(rng, marketplace_ids=marketplace_ids, now=now, window=window)
@@ -154,6 +190,8 @@ def orders_generate(
                 new_status=spec.status,
                 created_at=spec.created_time,
             )
+            if is_notified:
+                order_placed_notify(order=order)
             created.append(order)
     return created
 
@@ -205,8 +243,7 @@ def orders_lifecycle_advance(
                 if item is not None:
                     item.buyer_cancel_reason = rng.choice(BUYER_CANCEL_REASONS)
                     item.save(update_fields=["buyer_cancel_reason"])
-                    order.last_updated_time = now
-                    order.save(update_fields=["last_updated_time"])
+                    _buyer_requests_cancel(order, now=now)
                     SandboxOrderEvent.objects.create(
                         order=order,
                         actor="buyer",
@@ -258,8 +295,7 @@ def order_lifecycle_step(*, seller: SandboxSeller, order_id: str, step: str) -> 
             order.items.filter(buyer_cancel_reason="").update(
                 buyer_cancel_reason=BUYER_CANCEL_REASONS[0]
             )
-            order.last_updated_time = now
-            order.save(update_fields=["last_updated_time"])
+            _buyer_requests_cancel(order, now=now)
         else:
             raise SandboxError(f"Unknown lifecycle step {step}.")
     return order

@@ -14,6 +14,7 @@ from seller_central_sandbox.catalog import DEFAULT_MARKETPLACE_ID, MARKETPLACES
 from seller_central_sandbox.models import (
     ResultCompression,
     SandboxAccessToken,
+    SandboxApplicationToken,
     SandboxSeller,
     SellerRole,
 )
@@ -25,11 +26,14 @@ ACCESS_TOKEN_LIFETIME = timedelta(seconds=3600)
 class SandboxError(Exception):
     """A request the sandbox refuses, with the code and message Amazon would send."""
 
-    def __init__(self, message: str, *, code: str = "InvalidInput", status: int = 400):
+    def __init__(
+        self, message: str, *, code: str = "InvalidInput", status: int = 400, details: str = ""
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.details = details
 
 
 class TokenGrantError(Exception):
@@ -99,6 +103,44 @@ def access_token_grant(
         token="Atza|" + secrets.token_urlsafe(48),
         expires_at=timezone.now() + ACCESS_TOKEN_LIFETIME,
     )
+
+
+# The scopes of Login with Amazon's client_credentials grant that open grantless operations
+# (developer-docs `grantless-operations`; python-amazon-sp-api's Notifications.grantless_scope).
+GRANTLESS_SCOPES = ("sellingpartnerapi::notifications",)
+
+
+def application_token_grant(
+    *, client_id: str, client_secret: str, scope: str
+) -> SandboxApplicationToken:
+    """The client_credentials grant of POST /auth/o2/token: a token of the application itself,
+    for grantless operations, valid an hour like any LWA access token. Raises TokenGrantError
+    as LWA answers: invalid_request without a parameter, invalid_client for an unknown client or
+    a wrong secret, invalid_scope for a scope that opens no grantless operation."""
+    if not client_id or not client_secret or not scope:
+        raise TokenGrantError("invalid_request", "The request is missing a required parameter")
+    seller = SandboxSeller.objects.filter(client_id=client_id).first()
+    if seller is None or not secrets.compare_digest(seller.client_secret, client_secret):
+        raise TokenGrantError("invalid_client", "Client authentication failed", status=401)
+    if scope not in GRANTLESS_SCOPES:
+        raise TokenGrantError("invalid_scope", "The request has an invalid parameter : scope")
+    return SandboxApplicationToken.objects.create(
+        client_id=client_id,
+        token="Atc|" + secrets.token_urlsafe(48),
+        scope=scope,
+        expires_at=timezone.now() + ACCESS_TOKEN_LIFETIME,
+    )
+
+
+def application_token_authenticate(token: str | None) -> str | None:
+    """The client id a grantless x-amz-access-token belongs to, or None when it is no live
+    grantless token (it may be a seller's)."""
+    if not token:
+        return None
+    access = SandboxApplicationToken.objects.filter(token=token).first()
+    if access is None or access.expires_at <= timezone.now():
+        return None
+    return access.client_id
 
 
 def access_token_authenticate(token: str | None) -> SandboxSeller:

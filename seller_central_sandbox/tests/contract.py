@@ -33,6 +33,25 @@ MODEL_FILES = (
     "feeds_2021-06-30.json",
     "sellers.json",
 )
+# The Notifications API operations the sandbox serves. Their model has no static sandbox
+# cases (only the sandbox-only sendTestNotification), so they are not in SERVED.
+NOTIFICATIONS_SERVED = {
+    "createDestination",
+    "getDestinations",
+    "getDestination",
+    "deleteDestination",
+    "createSubscription",
+    "getSubscription",
+    "getSubscriptionById",
+    "deleteSubscriptionById",
+}
+# Every model whose operations the sandbox serves: the answers of all of them are validated.
+SERVED_MODEL_FILES = (*MODEL_FILES, "notifications_v1.json")
+# The JSON schemas of the notifications Amazon sends, by notification type.
+NOTIFICATION_SCHEMAS = {
+    "ORDER_CHANGE": "OrderChangeNotification.json",
+    "FEED_PROCESSING_FINISHED": "FeedProcessingFinishedNotification.json",
+}
 
 
 @functools.cache
@@ -53,16 +72,45 @@ def _strict(schema):
     return copy
 
 
+def _strict_definitions(definitions: dict) -> dict:
+    """The definitions made strict, except the parts of an `allOf`: each declares only some of
+    the object's properties, so a strict part would refuse the others (notifications_v1.json
+    EventFilter)."""
+    parts = {
+        part["$ref"].rsplit("/", 1)[-1]
+        for definition in definitions.values()
+        for part in definition.get("allOf", [])
+        if "$ref" in part
+    }
+    strict = _strict(definitions)
+    for name in parts:
+        strict[name] = definitions[name]
+    strict.update(
+        {
+            name: {
+                **strict[name],
+                "allOf": [
+                    part if "$ref" in part else {**part, "additionalProperties": True}
+                    for part in strict[name]["allOf"]
+                ],
+            }
+            for name, definition in definitions.items()
+            if "allOf" in definition
+        }
+    )
+    return strict
+
+
 @functools.cache
 def _operations() -> list[tuple[str, str, re.Pattern, str]]:
     operations = []
-    for name in MODEL_FILES:
+    for name in SERVED_MODEL_FILES:
         for template, methods in load_model(name)["paths"].items():
             pattern = re.compile(
                 "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
             )
             for method in methods:
-                if method != "parameters":
+                if method != "parameters" and not method.startswith("x-"):
                     operations.append((name, method.upper(), pattern, template))
     return operations
 
@@ -86,7 +134,7 @@ def response_schema(model_name: str, template: str, method: str, status: int, *,
         return None
     definitions = model["definitions"]
     if strict:
-        schema, definitions = _strict(schema), _strict(definitions)
+        schema, definitions = _strict(schema), _strict_definitions(definitions)
     return {
         "$schema": "http://json-schema.org/draft-04/schema#",
         **schema,
@@ -116,3 +164,13 @@ def validate_exchange(exchange) -> None:
         assert isinstance(body, dict) and isinstance(body.get("errors"), list), exchange
         assert body["errors"], exchange
     validate(model_name, template, exchange.method, exchange.status, body)
+
+
+def validate_notification(body: dict) -> None:
+    """Raise jsonschema.ValidationError unless `body` is the notification its type's schema
+    describes, strictly (a misspelled or extra field fails): ORDER_CHANGE's envelope is
+    PascalCase, FEED_PROCESSING_FINISHED's camelCase."""
+    notification_type = body.get("NotificationType") or body.get("notificationType")
+    assert notification_type in NOTIFICATION_SCHEMAS, body
+    schema = _strict(load_model(NOTIFICATION_SCHEMAS[notification_type]))
+    jsonschema.Draft7Validator(schema).validate(body)

@@ -282,3 +282,47 @@ def test_another_integration_submits_a_feed_of_its_own(capsys):
     assert f"<AmazonOrderID>{unshipped.order_id}</AmazonOrderID>".encode() in content
     assert b"<StatusCode>Success</StatusCode>" in content
     assert f"ERP submitted feed {feed.feed_id}" in capsys.readouterr().out
+
+
+def test_notification_delivery_faults_are_set_shown_and_cleared(capsys):
+    seller = create_seller()
+
+    call_command(
+        "sandbox", "notifications", "--seller-id", seller.seller_id,
+        "--copies", "3", "--delay-seconds", "30", "--drop-share", "0.25", "--swap-order",
+        "--no-new-orders", "--body-as-string",
+    )  # fmt: skip
+    set_output = capsys.readouterr().out
+    seller.refresh_from_db()
+    set_values = (
+        seller.notification_copies,
+        seller.notification_delay_seconds,
+        seller.notification_drop_share,
+        seller.is_notification_order_swapped,
+        seller.is_new_order_notified,
+        seller.is_notification_body_a_string,
+    )
+    call_command("sandbox", "notifications", "--seller-id", seller.seller_id, "--clear", "--pump")
+    cleared_output = capsys.readouterr().out
+    seller.refresh_from_db()
+
+    assert set_values == (3, 30, 0.25, True, False, True)
+    assert "copies=3 delay_seconds=30 drop_share=0.25 swap_order=True new_orders=False" in (
+        set_output
+    )
+    assert "sent=0" in set_output and "failed=0" in set_output
+    assert (seller.notification_copies, seller.notification_delay_seconds) == (1, 0)
+    assert (seller.notification_drop_share, seller.is_notification_order_swapped) == (0.0, False)
+    assert seller.is_notification_body_a_string is False
+    # --clear leaves whether new orders notify: it is Amazon's behaviour, not a fault.
+    assert seller.is_new_order_notified is False
+    assert "pump: feeds=0 released=0" in cleared_output
+
+
+def test_notification_faults_out_of_range_are_an_error():
+    seller = create_seller()
+
+    with pytest.raises(CommandError, match="delay"):
+        call_command(
+            "sandbox", "notifications", "--seller-id", seller.seller_id, "--delay-seconds", "901"
+        )

@@ -361,3 +361,39 @@ def test_a_bad_usage_plan_is_refused_and_changes_nothing(operator_client, sandbo
 
     assert SandboxSeller.objects.get(pk=sandbox_seller.pk).usage_plans == {}
     assert "Please correct the form" in messages_of(response)[0]
+
+
+def test_operators_set_how_notifications_are_delivered_on_the_seller_page(
+    operator_client, sandbox_seller
+):
+    page = operator_client.get(f"/sandbox/sellers/{sandbox_seller.seller_id}/")
+
+    response = operator_client.post(
+        url(sandbox_seller, "notifications"),
+        {
+            "copies": "2",
+            "delay_seconds": "10",
+            "drop_share": "0.5",
+            "is_order_swapped": "on",
+            "is_body_a_string": "on",
+            "next": f"/sandbox/sellers/{sandbox_seller.seller_id}/",
+        },
+    )
+    refused = operator_client.post(
+        url(sandbox_seller, "notifications"),
+        {"copies": "0", "delay_seconds": "0", "drop_share": "0"},
+    )
+    sandbox_seller.refresh_from_db()
+
+    assert 'data-panel="notifications"' in page.content.decode()
+    assert "Notification delivery saved." in messages_of(response)
+    assert (
+        sandbox_seller.notification_copies,
+        sandbox_seller.notification_delay_seconds,
+        sandbox_seller.notification_drop_share,
+        sandbox_seller.is_notification_order_swapped,
+        sandbox_seller.is_new_order_notified,
+        sandbox_seller.is_notification_body_a_string,
+    ) == (2, 10, 0.5, True, False, True)
+    assert refused.status_code == 302
+    assert sandbox_seller.notification_copies == 2

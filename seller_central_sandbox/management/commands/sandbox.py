@@ -13,6 +13,10 @@
         [--report-compression none|gzip|alternate]
         [--fatal-next N] [--fatal-applied M] [--fatal-report | --no-fatal-report]
     manage.py sandbox integration-feed --seller-id A1 [--application ERP]
+    manage.py sandbox notifications --seller-id A1 [--copies N] [--delay-seconds S]
+        [--drop-share P] [--swap-order | --no-swap-order] [--new-orders | --no-new-orders]
+        [--body-as-string | --no-body-as-string]
+        [--clear] [--pump]
 
 The same seed and --now give the same orders and steps; --now defaults to the current time, so
 without it the timestamps (and the orders a search window catches) differ from run to run.
@@ -26,7 +30,12 @@ from django.utils.dateparse import parse_datetime
 
 from seller_central_sandbox.models import ResultCompression, SandboxSeller, SellerRole
 from seller_central_sandbox.services.integrations import integration_acknowledgements_submit
+from seller_central_sandbox.services.notifications import (
+    notification_counts,
+    seller_notification_faults_set,
+)
 from seller_central_sandbox.services.orders import orders_generate, orders_lifecycle_advance
+from seller_central_sandbox.services.pump import notifications_pump
 from seller_central_sandbox.services.sellers import (
     FaultSettings,
     SandboxError,
@@ -169,6 +178,48 @@ class Command(BaseCommand):
         integration.add_argument("--seller-id", required=True)
         integration.add_argument("--application", default="ERP")
 
+        notifications = actions.add_parser(
+            "notifications",
+            help="How Amazon delivers the seller's notifications: copies, delay, drops, order.",
+        )
+        notifications.add_argument("--seller-id", required=True)
+        notifications.add_argument("--copies", type=int, help="Copies of each notification.")
+        notifications.add_argument(
+            "--delay-seconds", type=int, help="Seconds before a notification can be received."
+        )
+        notifications.add_argument(
+            "--drop-share", type=float, help="Share of notifications never sent (0 to 1)."
+        )
+        notifications.add_argument(
+            "--swap-order",
+            dest="is_order_swapped",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Deliver each pair of notifications the other way round.",
+        )
+        notifications.add_argument(
+            "--new-orders",
+            dest="is_new_order_notified",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Whether a new order notifies (ORDER_CHANGE).",
+        )
+        notifications.add_argument(
+            "--body-as-string",
+            dest="is_body_a_string",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Send the body as a JSON string of the notification (decoded twice).",
+        )
+        notifications.add_argument(
+            "--clear", action="store_true", help="Deliver once, at once, in order, first."
+        )
+        notifications.add_argument(
+            "--pump",
+            action="store_true",
+            help="Finish due feeds and send held notifications now (the sandbox does it itself).",
+        )
+
     def handle(self, *args, **options):
         action = options["action"]
         try:
@@ -204,6 +255,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"lifecycle {seller.seller_id}: {summary or 'nothing to do'}")
             elif action == "amazon":
                 self._amazon(seller, options)
+            elif action == "notifications":
+                self._notifications(seller, options)
             elif action == "integration-feed":
                 feed = integration_acknowledgements_submit(
                     seller=seller, application=options["application"]
@@ -250,6 +303,40 @@ class Command(BaseCommand):
             f"fatal_next={seller.fault_feed_fatal_next} "
             f"fatal_applied={seller.fault_feed_fatal_applied} "
             f"fatal_report={seller.fault_feed_fatal_report}"
+        )
+
+    def _notifications(self, seller: SandboxSeller, options: dict) -> None:
+        if options["clear"]:
+            seller = seller_notification_faults_set(
+                seller=seller,
+                copies=1,
+                delay_seconds=0,
+                drop_share=0.0,
+                is_order_swapped=False,
+                is_body_a_string=False,
+            )
+        seller = seller_notification_faults_set(
+            seller=seller,
+            copies=options["copies"],
+            delay_seconds=options["delay_seconds"],
+            drop_share=options["drop_share"],
+            is_order_swapped=options["is_order_swapped"],
+            is_new_order_notified=options["is_new_order_notified"],
+            is_body_a_string=options["is_body_a_string"],
+        )
+        if options["pump"]:
+            turn = notifications_pump()
+            self.stdout.write(f"pump: feeds={turn['feeds']} released={turn['released']}")
+        counts = ", ".join(
+            f"{name.lower()}={count}" for name, count in notification_counts(seller=seller).items()
+        )
+        self.stdout.write(
+            f"notifications {seller.seller_id}: copies={seller.notification_copies} "
+            f"delay_seconds={seller.notification_delay_seconds} "
+            f"drop_share={seller.notification_drop_share} "
+            f"swap_order={seller.is_notification_order_swapped} "
+            f"new_orders={seller.is_new_order_notified} "
+            f"body_as_string={seller.is_notification_body_a_string} ({counts})"
         )
 
     def _faults(self, seller: SandboxSeller, options: dict) -> None:
