@@ -46,10 +46,11 @@ def sync_to_the_end(store, *, kind=SyncRun.Kind.COMMAND, since=None) -> SyncRun:
     return run
 
 
-def deliver_outbox(store) -> None:
+def deliver_outbox(store, *, holder: str = "") -> None:
     """Send the store's outbox and follow its feeds to their reports; then send the buyer
-    e-mails of the cancellations Amazon confirmed, once each, as their own task would."""
-    holder = f"test-{uuid.uuid4()}"
+    e-mails of the cancellations Amazon confirmed, once each, as their own task would. A feed
+    another `holder` took and left waiting is that holder's (give the same one to follow it)."""
+    holder = holder or f"test-{uuid.uuid4()}"
     deadline = time.monotonic() + DEADLINE_SECONDS
     while time.monotonic() < deadline:
         outcome = store_outbox_deliver(store_id=store.pk, holder=holder)
