@@ -74,7 +74,7 @@ def outbox_deliver(self, *, store_id: int) -> None:
     if outcome.is_finished:
         return
     # A short wait (a feed's collection window, its first poll) gets a short jitter.
-    jitter = random.uniform(0, min(0.5, outcome.wait_seconds / 10))  # noqa: S311
+    jitter = random.uniform(0, min(0.5, outcome.wait_seconds / 20))  # noqa: S311
     raise self.retry(countdown=outcome.wait_seconds + jitter)
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from amazon_channel.models import AmazonFeed, AmazonOrder, AmazonOrderCancellation, OutboxMessage
 from amazon_channel.orders.cancellation import amazon_order_cancel
-from amazon_channel.outbox.feeds import store_outbox_deliver
+from amazon_channel.outbox.feeds import feed_collection_window, store_outbox_deliver
 from amazon_channel.spapi.client import OPERATION_LIMITS, AmazonClient
 from amazon_channel.tasks import cancellation_buyer_email
 from seller_central_sandbox.models import FeedProcessingStatus, SandboxFeed, SandboxOrder
@@ -350,3 +350,14 @@ def test_an_unreachable_mail_server_neither_stops_nor_delays_the_cancellations(
         assert cancellation.buyer_email_due_at is None
         attempts.append(cancellation.buyer_email_attempts)
     assert attempts == [3] + [2] * 8
+
+
+def test_the_collection_window_stays_short_for_ten_cancels_and_grows_after(settings):
+    # Given the documented window of 4 s
+    settings.AMAZON_FEED_COLLECT_SECONDS = 4
+
+    # Then a quiet seller's first feed goes at once, the next five wait one window (10 cancels
+    # within 20 s make at most 6 feeds), and each further feed within 2 minutes doubles it, up
+    # to one createFeed refill
+    windows = [feed_collection_window(recent) for recent in range(12)]
+    assert windows == [0, 4, 4, 4, 4, 4, 8, 16, 32, 64, 120, 120]

@@ -113,7 +113,7 @@ NOT_YET_SUBMITTED = (AmazonFeed.State.NEW, AmazonFeed.State.UPLOADED, AmazonFeed
 # "recent", and a seller without any is in a quiet period.
 FEED_RECENT_SECONDS = 120.0
 # Recent feeds sent with the plain collection window before it doubles with each further one.
-FEEDS_BEFORE_THE_WINDOW_GROWS = 4
+FEEDS_BEFORE_THE_WINDOW_GROWS = 5
 # Each getFeed waits this fraction of the feed's age, between the first and the longest poll.
 FEED_POLL_AGE_FRACTION = 0.5
 # How long a cancellation's order may stay unreadable (an unknown status) before the merchant
