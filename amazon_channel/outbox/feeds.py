@@ -738,9 +738,13 @@ class FeedWork:
 
 def _feed_work(feed_id: int, *, store_id: int, holder: str, client: AmazonClient) -> FeedWork:
     """Claim the feed and move it as far as it goes now. Raises _StorePaused."""
-    claimed = lease_claim(AmazonFeed.objects, pk=feed_id, holder=holder, duration=lease_duration())
-    if claimed is None or claimed.state not in UNFINISHED:
-        return FeedWork()  # another worker is on it and comes back to it, or it is settled
+    unfinished = AmazonFeed.objects.filter(state__in=UNFINISHED)
+    try:
+        claimed = lease_claim(unfinished, pk=feed_id, holder=holder, duration=lease_duration())
+    except AmazonFeed.DoesNotExist:
+        return FeedWork()  # settled meanwhile by another worker
+    if claimed is None:
+        return FeedWork()  # another worker is on it and comes back to it
     try:
         outcome = _feed_advance(claimed, holder, client)
     except AmazonRetryableError as error:
