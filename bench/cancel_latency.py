@@ -379,6 +379,9 @@ def main() -> int:
             else:  # before issue 15: the e-mail was sent in the outbox task, not recorded
                 emailed = mail_waiting = "-"
             count = len(scenario.confirmed_at)
+            submitted = len(latencies)
+            # A cancellation that never reached Amazon waited longer than any that did.
+            latencies += [math.inf] * (count - submitted)
             stats = (
                 (
                     nearest_rank(latencies, 0.5),
@@ -394,7 +397,7 @@ def main() -> int:
                 "sizes": sizes,
                 "delivered": cancelled == count and confirmed == count,
                 "count": count,
-                "submitted": len(latencies),
+                "submitted": submitted,
             }
             per_feed_stores = (
                 f" ({len(scenario.store_ids)} stores, one feed each)"
@@ -404,9 +407,9 @@ def main() -> int:
             print(
                 f"{scenario.name:<7} n={count:<3} Confirm->feed submitted p50={stats[0]:.3f}s "
                 f"p95={stats[1]:.3f}s max={stats[2]:.3f}s; feeds={len(sizes)}{per_feed_stores} "
-                f"messages per feed={sizes}; at Amazon {len(latencies)}/{count}, cancelled "
+                f"messages per feed={sizes}; at Amazon {submitted}/{count}, cancelled "
                 f"{cancelled}/{count}, confirmed {confirmed}/{count}; buyer e-mails sent "
-                f"{emailed}, waiting for a retry {mail_waiting}"
+                f"{emailed}, not sent yet {mail_waiting}"
             )
             if scenario.name == "spaced":
                 feed_pks = feeds.values_list("pk", flat=True)
