@@ -12,6 +12,7 @@ from celery import current_app
 from amazon_channel.stores.schedules import STORE_SYNC_TASK
 
 OUTBOX_DELIVERY_TASK = "amazon_channel.tasks.outbox_deliver"
+BUYER_EMAIL_TASK = "amazon_channel.tasks.cancellation_buyer_email"
 
 
 def store_sync_enqueue(*, store_id: int, kind: str) -> None:
@@ -22,3 +23,9 @@ def store_sync_enqueue(*, store_id: int, kind: str) -> None:
 def outbox_delivery_enqueue(*, store_id: int) -> None:
     """Queue the delivery of the store's outbox once the caller's transaction commits."""
     current_app.tasks[OUTBOX_DELIVERY_TASK].delay_on_commit(store_id=store_id)
+
+
+def buyer_email_enqueue(*, cancellation_id: int) -> None:
+    """Queue the buyer's e-mail of a confirmed cancellation once the caller's transaction
+    commits."""
+    current_app.tasks[BUYER_EMAIL_TASK].delay_on_commit(cancellation_id=cancellation_id)

@@ -665,6 +665,12 @@ class AmazonOrderCancellation(models.Model):
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     # A rejection stays on the store card and the order page until someone has looked.
     is_rejection_acknowledged = models.BooleanField(_("rejection seen"), default=False)
+    # The buyer's e-mail after Amazon confirmed: its own retried step, sent once. Due (the next
+    # attempt) until sent or given up; the outbox sweep restarts one whose task was lost.
+    buyer_email_due_at = models.DateTimeField(_("buyer e-mail due"), null=True, blank=True)
+    buyer_emailed_at = models.DateTimeField(_("buyer e-mailed"), null=True, blank=True)
+    buyer_email_attempts = models.PositiveIntegerField(_("buyer e-mail attempts"), default=0)
+    buyer_email_error = models.TextField(_("buyer e-mail error"), blank=True)
 
     class Meta:
         verbose_name = _("cancellation")

@@ -8,12 +8,18 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from amazon_channel.models import Store, SyncRun
+from amazon_channel.orders.cancellation import (
+    BUYER_EMAIL_MAX_ATTEMPTS,
+    cancellation_buyer_email_send,
+    cancellations_with_buyer_email_lost,
+)
 from amazon_channel.orders.sync import LeaseLost, SyncNotAllowed, sync_run_start, sync_run_step
 from amazon_channel.outbox.feeds import (
     FeedLeaseLost,
     store_outbox_deliver,
     stores_with_outbox_work,
 )
+from amazon_channel.outbox.leases import lease_duration
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +73,32 @@ def outbox_deliver(self, *, store_id: int) -> None:
         return
     if outcome.is_finished:
         return
-    jitter = random.uniform(0, 0.5)  # noqa: S311 - jitter, not security
+    # A short wait (a feed's collection window, its first poll) gets a short jitter.
+    jitter = random.uniform(0, min(0.5, outcome.wait_seconds / 20))  # noqa: S311
     raise self.retry(countdown=outcome.wait_seconds + jitter)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=BUYER_EMAIL_MAX_ATTEMPTS,
+    **RETRY_OPTIONS,
+)
+def cancellation_buyer_email(self, *, cancellation_id: int) -> None:
+    """Send a confirmed cancellation's buyer e-mail; come back after the wait a failure asks."""
+    wait = cancellation_buyer_email_send(cancellation_id=cancellation_id)
+    # Run eagerly (tests, CELERY_TASK_ALWAYS_EAGER), a retry would come at once, not after the
+    # wait: the attempt recorded is left to the outbox sweep instead.
+    if wait and not self.request.is_eager:
+        raise self.retry(countdown=wait)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def outbox_sweep() -> None:
-    """Beat, every minute: restart delivery where a task was lost (killed worker, lost message)."""
+    """Beat, every minute: restart delivery where a task was lost (killed worker, lost message),
+    and the buyer e-mails whose task was lost."""
     for store_id in stores_with_outbox_work():
         outbox_deliver.delay(store_id=store_id)
+    for cancellation_id in cancellations_with_buyer_email_lost(lost_after=lease_duration()):
+        cancellation_buyer_email.delay(cancellation_id=cancellation_id)

@@ -203,6 +203,8 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_FILE_PATH = VAR_DIR / "sent-mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orders@localhost")
+# An unreachable mail server fails the buyer e-mail's attempt (retried later) within this long.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 
 # Redis: the Celery broker, the cache and (later) the shared SP-API rate limiter.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -252,8 +254,13 @@ AMAZON_REQUEST_TIMEOUT_SECONDS = float(os.environ.get("AMAZON_REQUEST_TIMEOUT_SE
 AMAZON_LEASE_SECONDS = int(os.environ.get("AMAZON_LEASE_SECONDS", "300"))
 # The first wait after a 429 / 5xx / timeout; doubled each time, with full jitter, capped at 5 min.
 AMAZON_RETRY_BASE_SECONDS = float(os.environ.get("AMAZON_RETRY_BASE_SECONDS", "2"))
-# How often a submitted feed is polled until Amazon has processed it.
+# A submitted feed is polled (getFeed) after AMAZON_FEED_FIRST_POLL_SECONDS, then less and less
+# often, at most every AMAZON_FEED_POLL_SECONDS (amazon_channel/outbox/feeds.py).
+AMAZON_FEED_FIRST_POLL_SECONDS = float(os.environ.get("AMAZON_FEED_FIRST_POLL_SECONDS", "2"))
 AMAZON_FEED_POLL_SECONDS = float(os.environ.get("AMAZON_FEED_POLL_SECONDS", "30"))
+# After a store's first feed of a quiet period, pending cancellations and refunds are collected
+# this long into one feed (createFeed allows 15, then one per 2 minutes).
+AMAZON_FEED_COLLECT_SECONDS = float(os.environ.get("AMAZON_FEED_COLLECT_SECONDS", "4"))
 # A search window ends this long before Amazon's "two minutes before the request", because our
 # clock and Amazon's differ; a window Amazon still finds too recent is moved back further.
 AMAZON_CLOCK_SKEW_MARGIN_SECONDS = float(os.environ.get("AMAZON_CLOCK_SKEW_MARGIN_SECONDS", "60"))

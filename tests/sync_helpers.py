@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from amazon_channel.models import SyncRun
+from amazon_channel.models import AmazonOrderCancellation, SyncRun
+from amazon_channel.orders.cancellation import cancellation_buyer_email_send
 from amazon_channel.orders.sync import sync_run_start, sync_run_step
 from amazon_channel.outbox.feeds import store_outbox_deliver
 from amazon_channel.tests.factories import StoreFactory
@@ -45,16 +46,29 @@ def sync_to_the_end(store, *, kind=SyncRun.Kind.COMMAND, since=None) -> SyncRun:
     return run
 
 
-def deliver_outbox(store) -> None:
-    """Send the store's outbox and follow its feeds to their reports."""
-    holder = f"test-{uuid.uuid4()}"
+def deliver_outbox(store, *, holder: str = "") -> None:
+    """Send the store's outbox and follow its feeds to their reports; then send the buyer
+    e-mails of the cancellations Amazon confirmed, once each, as their own task would. A feed
+    another `holder` took and left waiting is that holder's (give the same one to follow it)."""
+    holder = holder or f"test-{uuid.uuid4()}"
     deadline = time.monotonic() + DEADLINE_SECONDS
     while time.monotonic() < deadline:
         outcome = store_outbox_deliver(store_id=store.pk, holder=holder)
         if outcome.is_finished:
+            buyer_emails_send(store)
             return
         time.sleep(min(outcome.wait_seconds, 5))
     raise AssertionError("the outbox was not delivered in time")
+
+
+def buyer_emails_send(store) -> list[float]:
+    """One attempt at every buyer e-mail of the store that is due; the waits the failed ones
+    ask for."""
+    due = AmazonOrderCancellation.objects.filter(store=store, buyer_email_due_at__isnull=False)
+    return [
+        cancellation_buyer_email_send(cancellation_id=cancellation_id)
+        for cancellation_id in due.order_by("pk").values_list("pk", flat=True)
+    ]
 
 
 def minutes_ago(minutes: float):

@@ -247,7 +247,7 @@ def test_a_worker_that_died_during_create_feed_does_not_send_the_feed_twice(
 
     order = an_unshipped_order(synced_store)
     amazon_order_cancel(order=order, actor=merchant, reason="NoInventory")
-    feed = _feed_open(synced_store)
+    feed = _feed_open(synced_store, AmazonClient(synced_store)).feed
     feed = lease_claim(AmazonFeed.objects, pk=feed.pk, holder="dead", duration=lease_duration())
     client = AmazonClient(synced_store)
     # The dead worker uploaded, wrote CREATING, called createFeed, and died before saving the id

@@ -10,10 +10,21 @@ from django.conf import settings
 from django.db import connection
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from amazon_channel.orders.cancellation import (
+    BUYER_EMAIL_LONGEST_RETRY_SECONDS,
+    BUYER_EMAIL_RETRY_JITTER,
+    buyer_email_retry_seconds,
+)
 from amazon_channel.orders.sync import sync_run_step
 from amazon_channel.outbox.backoff import backoff_seconds
+from amazon_channel.outbox.feeds import feed_collection_window
 from amazon_channel.spapi.client import OPERATION_LIMITS, AmazonClient
-from amazon_channel.tasks import outbox_deliver, store_sync_orders, sync_run_continue
+from amazon_channel.tasks import (
+    cancellation_buyer_email,
+    outbox_deliver,
+    store_sync_orders,
+    sync_run_continue,
+)
 from amazon_channel.tests.factories import StoreFactory
 from config.celery import app
 
@@ -50,14 +61,23 @@ def test_the_visibility_timeout_outlasts_the_longest_countdown_a_task_can_ask_fo
     slowest_refill = max(1 / client.paced_rate(operation) for operation in OPERATION_LIMITS)
     backoff_cap = inspect.signature(backoff_seconds).parameters["cap"].default
     assert max(backoff_seconds(60) for _ in range(1000)) <= backoff_cap
-    tasks = (store_sync_orders, sync_run_continue, outbox_deliver)
+    tasks = (store_sync_orders, sync_run_continue, outbox_deliver, cancellation_buyer_email)
     # Autoretry's backoff stops at retry_backoff_max (Celery's default: 600 s).
     celery_retry = max(
         max(getattr(task, "retry_backoff_max", 600), task.default_retry_delay) for task in tasks
     )
     jitter = 0.5  # amazon_channel/tasks.py adds up to half a second to each countdown.
+    # A feed's collection window, and the buyer e-mail's retries (their own jitter included).
+    collection_window = feed_collection_window(10**6)
+    buyer_email_retry = max(buyer_email_retry_seconds(attempt) for attempt in range(1, 64))
+    assert buyer_email_retry <= BUYER_EMAIL_LONGEST_RETRY_SECONDS * BUYER_EMAIL_RETRY_JITTER
     longest = jitter + max(
-        slowest_refill, backoff_cap, settings.AMAZON_FEED_POLL_SECONDS, celery_retry
+        slowest_refill,
+        backoff_cap,
+        settings.AMAZON_FEED_POLL_SECONDS,
+        celery_retry,
+        collection_window,
+        BUYER_EMAIL_LONGEST_RETRY_SECONDS * BUYER_EMAIL_RETRY_JITTER,
     )
 
     visibility_timeout = app.conf.broker_transport_options["visibility_timeout"]

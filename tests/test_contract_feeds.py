@@ -132,7 +132,7 @@ def acknowledgement_of(seller, order: AmazonOrder) -> bytes:
 def worker_died_while_creating(store, *, is_create_feed_sent: bool) -> AmazonFeed:
     """A worker uploaded the feed, wrote CREATING (half a minute ago) and died during
     createFeed: with the call sent (Amazon has the feed) or before it left."""
-    feed = _feed_open(store)
+    feed = _feed_open(store, AmazonClient(store)).feed
     feed = lease_claim(AmazonFeed.objects, pk=feed.pk, holder="dead", duration=lease_duration())
     client = AmazonClient(store)
     feed.feed_document_id = client.feed_document_upload(

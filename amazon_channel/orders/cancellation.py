@@ -16,13 +16,16 @@ is confirmed, still Unshipped was not applied (sent again once), shipped is reje
 """
 
 import logging
+import random
+import smtplib
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from amazon_channel.enqueue import outbox_delivery_enqueue
+from amazon_channel.enqueue import buyer_email_enqueue, outbox_delivery_enqueue
 from amazon_channel.events import (
     order_cancel_confirmed,
     order_cancel_rejected,
@@ -255,7 +258,8 @@ def _pre_cancel_status(cancellation: AmazonOrderCancellation) -> str:
 
 def cancellation_confirm(*, cancellation: AmazonOrderCancellation) -> None:
     """Amazon's report confirmed the cancellation: mark it, settle stock and the Commerce order,
-    and email the buyer once the transaction commits. Idempotent."""
+    and queue the buyer's e-mail (sent by its own task once the transaction commits).
+    Idempotent."""
     with transaction.atomic():
         locked = AmazonOrderCancellation.objects.select_for_update(of=("self",)).get(
             pk=cancellation.pk
@@ -275,9 +279,92 @@ def cancellation_confirm(*, cancellation: AmazonOrderCancellation) -> None:
         commerce_order_settle_cancellation(
             order=order, reason=note(f"cancel_reason.{locked.reason}")
         )
-        transaction.on_commit(
-            lambda: buyer_cancellation_email_send(order=order, reason=locked.reason)
+        # The buyer's e-mail is a step of its own, after commit: a mail server that is down
+        # retries the e-mail and never holds up the outbox (cancellation_buyer_email_send).
+        locked.buyer_email_due_at = timezone.now()
+        locked.save(update_fields=["buyer_email_due_at"])
+        buyer_email_enqueue(cancellation_id=locked.pk)
+
+
+# Attempts at the buyer's e-mail before it is given up (logged, kept on the cancellation): the
+# waits double from BUYER_EMAIL_FIRST_RETRY_SECONDS up to BUYER_EMAIL_LONGEST_RETRY_SECONDS
+# (with its jitter within the 10 minutes settings.LONGEST_TASK_COUNTDOWN_SECONDS counts on),
+# about 3.5 hours in all.
+BUYER_EMAIL_MAX_ATTEMPTS = 30
+BUYER_EMAIL_FIRST_RETRY_SECONDS = 30.0
+BUYER_EMAIL_LONGEST_RETRY_SECONDS = 500.0
+BUYER_EMAIL_RETRY_JITTER = 1.2
+
+
+def buyer_email_retry_seconds(attempts: int) -> float:
+    """The wait after the `attempts`-th failed attempt: doubling, capped, with jitter."""
+    wait = BUYER_EMAIL_FIRST_RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 16)
+    jitter = random.uniform(1.0, BUYER_EMAIL_RETRY_JITTER)  # noqa: S311 - not security
+    return min(wait, BUYER_EMAIL_LONGEST_RETRY_SECONDS) * jitter
+
+
+def cancellation_buyer_email_send(*, cancellation_id: int) -> float:
+    """Send the buyer's e-mail of a confirmed cancellation, once: the row is locked while it
+    is sent and marked sent in the same transaction, so a second task finds it done. Returns 0
+    when nothing is left to do (sent, no buyer address, given up or not due), else the seconds
+    until the next attempt, which is recorded. A mail server that is down or refuses (OSError,
+    SMTPException) is a failed attempt, never an exception."""
+    with transaction.atomic():
+        locked = (
+            AmazonOrderCancellation.objects.select_for_update(of=("self",))
+            .filter(pk=cancellation_id)
+            .first()
         )
+        if locked is None or locked.buyer_email_due_at is None or locked.buyer_emailed_at:
+            return 0.0
+        order = AmazonOrder.objects.select_related("store").get(pk=locked.order_id)
+        try:
+            buyer_cancellation_email_send(order=order, reason=locked.reason)
+        except (OSError, smtplib.SMTPException) as error:
+            locked.buyer_email_attempts += 1
+            locked.buyer_email_error = f"{type(error).__name__}: {error}"[:500]
+            is_given_up = locked.buyer_email_attempts >= BUYER_EMAIL_MAX_ATTEMPTS
+            wait = 0.0 if is_given_up else buyer_email_retry_seconds(locked.buyer_email_attempts)
+            locked.buyer_email_due_at = (
+                None if is_given_up else timezone.now() + timedelta(seconds=wait)
+            )
+            locked.save(
+                update_fields=["buyer_email_attempts", "buyer_email_error", "buyer_email_due_at"]
+            )
+            log = logger.warning if is_given_up else logger.info
+            log(
+                "cancellation %s: buyer e-mail attempt %s failed%s: %s",
+                cancellation_id,
+                locked.buyer_email_attempts,
+                " (given up)" if is_given_up else "",
+                locked.buyer_email_error,
+            )
+            return wait
+        locked.buyer_email_attempts += 1
+        locked.buyer_emailed_at = timezone.now()
+        locked.buyer_email_due_at = None
+        locked.buyer_email_error = ""
+        locked.save(
+            update_fields=[
+                "buyer_email_attempts",
+                "buyer_emailed_at",
+                "buyer_email_due_at",
+                "buyer_email_error",
+            ]
+        )
+    return 0.0
+
+
+def cancellations_with_buyer_email_lost(*, lost_after: timedelta) -> list[int]:
+    """Cancellations whose buyer e-mail was due more than `lost_after` ago: its task was lost
+    (a retry task records the next attempt's time, so a live one is never due that long)."""
+    return list(
+        AmazonOrderCancellation.objects.filter(
+            buyer_email_due_at__lt=timezone.now() - lost_after, buyer_emailed_at=None
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
 
 
 def cancellation_reject(*, cancellation: AmazonOrderCancellation, amazon_message: str) -> None:

@@ -1,8 +1,20 @@
 """Delivering the outbox to Amazon as feeds, and applying what Amazon says of them.
 
-One feed at a time per store. A feed moves NEW -> UPLOADED -> CREATING -> SUBMITTED -> DONE,
-each step committed before the next Amazon call. Every message is in exactly one feed at a
-time, and a feed's outcome is applied once, under the feed's row lock.
+A feed moves NEW -> UPLOADED -> CREATING -> SUBMITTED -> DONE, each step committed before the
+next Amazon call. Every message is in exactly one feed at a time, and a feed's outcome is
+applied once, under the feed's row lock.
+
+When a feed goes (see `feed_collection_wait`): createFeed allows a burst of 15 and then one
+call per 2 minutes (0.0083/s, feeds_2021-06-30.json), so messages are batched. The first
+message after a quiet period (no feed of the seller for FEED_RECENT_SECONDS) goes at once;
+after that the pending messages are collected for AMAZON_FEED_COLLECT_SECONDS from the oldest,
+a window that doubles once a seller has sent FEEDS_BEFORE_THE_WINDOW_GROWS feeds within
+FEED_RECENT_SECONDS; and no feed is opened while createFeed has no token for the seller (the
+messages keep gathering until one is due). A submitted feed does not hold back the next one:
+Amazon queues a seller's feeds itself (IN_QUEUE "may be waiting for another IN_PROGRESS feed",
+feeds_2021-06-30.json). Only a feed not yet submitted (NEW, UPLOADED, CREATING) does, so that
+messages never wait in several half-sent feeds. A submitted feed is polled (getFeed, 2/s burst
+15) soon, then less and less often (`feed_poll_interval`).
 
 What a feed's outcome says of each message:
 - DONE: the processing report decides; an error row for the message (or for the whole feed)
@@ -96,6 +108,14 @@ UNFINISHED = (
     AmazonFeed.State.CREATING,
     AmazonFeed.State.SUBMITTED,
 )
+NOT_YET_SUBMITTED = (AmazonFeed.State.NEW, AmazonFeed.State.UPLOADED, AmazonFeed.State.CREATING)
+# createFeed refills one token per 120 s (0.0083/s): feeds of the seller within that long are
+# "recent", and a seller without any is in a quiet period.
+FEED_RECENT_SECONDS = 120.0
+# Recent feeds sent with the plain collection window before it doubles with each further one.
+FEEDS_BEFORE_THE_WINDOW_GROWS = 5
+# Each getFeed waits this fraction of the feed's age, between the first and the longest poll.
+FEED_POLL_AGE_FRACTION = 0.5
 # How long a cancellation's order may stay unreadable (an unknown status) before the merchant
 # is asked to check it in Seller Central.
 UNDECIDED_LIMIT = timedelta(days=1)
@@ -187,21 +207,71 @@ def _feed_content(store: Store, kind: str, messages: list[OutboxMessage]) -> byt
     )
 
 
-def _feed_open(store: Store) -> AmazonFeed | None:
-    """The store's unfinished feed, or a new one holding the oldest pending messages of one
-    feed kind; None when there is nothing to send."""
+def feed_collection_window(recent_feeds: int) -> float:
+    """Seconds to collect pending messages before a feed goes, given how many feeds the seller
+    opened within FEED_RECENT_SECONDS: none at once; then AMAZON_FEED_COLLECT_SECONDS,
+    doubling for each recent feed past FEEDS_BEFORE_THE_WINDOW_GROWS, up to one createFeed
+    refill (FEED_RECENT_SECONDS)."""
+    if recent_feeds <= 0:
+        return 0.0
+    doublings = max(0, recent_feeds - FEEDS_BEFORE_THE_WINDOW_GROWS)
+    window = settings.AMAZON_FEED_COLLECT_SECONDS * 2 ** min(doublings, 16)
+    return min(window, FEED_RECENT_SECONDS)
+
+
+def feed_collection_wait(*, store: Store, oldest_pending_at) -> float:
+    """Seconds until the store's oldest pending message may go in a feed (0: now): its
+    collection window (`feed_collection_window`) counted from when it was queued."""
+    now = timezone.now()
+    recent_feeds = AmazonFeed.objects.filter(
+        store__seller_id=store.seller_id,
+        created_at__gte=now - timedelta(seconds=FEED_RECENT_SECONDS),
+    ).count()
+    window = feed_collection_window(recent_feeds)
+    due = oldest_pending_at + timedelta(seconds=window)
+    return max(0.0, (due - now).total_seconds())
+
+
+def feed_poll_interval(feed: AmazonFeed) -> float:
+    """Seconds until the next getFeed of a submitted feed: AMAZON_FEED_FIRST_POLL_SECONDS at
+    first, then half the feed's age (each wait 1.5 times the last), at most
+    AMAZON_FEED_POLL_SECONDS. A feed takes seconds to minutes; getFeed allows 2/s."""
+    submitted_at = feed.submitted_at or timezone.now()
+    age = max(0.0, (timezone.now() - submitted_at).total_seconds())
+    interval = max(settings.AMAZON_FEED_FIRST_POLL_SECONDS, age * FEED_POLL_AGE_FRACTION)
+    return min(interval, settings.AMAZON_FEED_POLL_SECONDS)
+
+
+@dataclass
+class FeedOpening:
+    feed: AmazonFeed | None = None
+    # When no feed was opened while messages wait: seconds until one may be.
+    wait_seconds: float = 0.0
+
+
+def _feed_open(store: Store, client: AmazonClient) -> FeedOpening:
+    """A new feed holding the oldest pending messages of one feed kind, when they may go (see
+    the module's docstring); else how long until they may (0 when nothing waits)."""
     with transaction.atomic():
-        unfinished = AmazonFeed.objects.filter(store=store, state__in=UNFINISHED).order_by("pk")
-        feed = unfinished.first()
-        if feed is not None:
-            return feed
+        # One opening at a time per store: each sees the feeds the one before opened.
+        Store.objects.select_for_update(of=("self",)).filter(pk=store.pk).first()
         waiting = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
             store=store, state=OutboxMessage.State.PENDING, kind__in=FEED_KINDS
         )
         oldest = waiting.order_by("pk").first()
         if oldest is None:
-            return None
+            return FeedOpening()
+        if AmazonFeed.objects.filter(store=store, state__in=NOT_YET_SUBMITTED).exists():
+            # Its worker (or, once its lease lapses, the sweep's) submits it, then opens the
+            # next feed: the messages wait for that, not in a second half-sent feed.
+            return FeedOpening()
         pending = list(waiting.filter(kind=oldest.kind).order_by("pk")[:MESSAGES_PER_FEED])
+        wait = max(
+            feed_collection_wait(store=store, oldest_pending_at=oldest.created_at),
+            client.token_wait("createFeed"),
+        )
+        if wait > 0 and len(pending) < MESSAGES_PER_FEED:
+            return FeedOpening(wait_seconds=wait)
         feed = AmazonFeed.objects.create(
             store=store,
             feed_type=FEED_KINDS[oldest.kind],
@@ -217,7 +287,7 @@ def _feed_open(store: Store) -> AmazonFeed | None:
         OutboxMessage.objects.bulk_update(
             pending, ["feed", "feed_message_id", "state", "updated_at"]
         )
-        return feed
+        return FeedOpening(feed=feed)
 
 
 def _locked_feed(feed: AmazonFeed, holder: str) -> AmazonFeed:
@@ -435,7 +505,7 @@ def _feed_advance(feed: AmazonFeed, holder: str, client: AmazonClient) -> Delive
             status = details.get("processingStatus", "")
             if status in ("IN_QUEUE", "IN_PROGRESS"):
                 feed = _feed_save(feed, holder, processing_status=status)
-                wait = settings.AMAZON_FEED_POLL_SECONDS
+                wait = feed_poll_interval(feed)
                 _feed_hold(feed, holder, wait)
                 return DeliveryOutcome(wait_seconds=wait)
             answer = _finished_feed_answer(feed, details, client)
@@ -653,14 +723,90 @@ def _messages_verify(*, store: Store, client: AmazonClient, holder: str) -> floa
     return wait
 
 
+class _StorePaused(Exception):
+    """Amazon rejected the store's credentials: the store is paused, delivery stops."""
+
+
+@dataclass(frozen=True)
+class FeedWork:
+    """What a worker did with a feed: settled it, or left it with a wait before its next
+    step; neither when another worker holds it."""
+
+    is_settled: bool = False
+    wait_seconds: float | None = None
+
+
+def _feed_work(feed_id: int, *, store_id: int, holder: str, client: AmazonClient) -> FeedWork:
+    """Claim the feed and move it as far as it goes now. Raises _StorePaused."""
+    unfinished = AmazonFeed.objects.filter(state__in=UNFINISHED)
+    try:
+        claimed = lease_claim(unfinished, pk=feed_id, holder=holder, duration=lease_duration())
+    except AmazonFeed.DoesNotExist:
+        return FeedWork()  # settled meanwhile by another worker
+    if claimed is None:
+        return FeedWork()  # another worker is on it and comes back to it
+    try:
+        outcome = _feed_advance(claimed, holder, client)
+    except AmazonRetryableError as error:
+        wait = error.wait_seconds or backoff_seconds(2)
+        _feed_hold(claimed, holder, wait)
+        return FeedWork(wait_seconds=wait)
+    except AmazonAuthorizationError as error:
+        store_problem_report(store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
+        raise _StorePaused from error
+    except AmazonRequestError as error:
+        # getFeed refused (getFeedDocument's 4xx is read in _finished_feed_answer): the feed
+        # was created, so its outcome is unknown (never "refused": Amazon may have applied it).
+        _feed_settle(
+            claimed,
+            holder,
+            answer=FeedAnswer(
+                unknown=_("Amazon refused to tell the feed's outcome: %(error)s")
+                % {"error": error.message}
+            ),
+        )
+        return FeedWork(is_settled=True)
+    if outcome is None:
+        return FeedWork(is_settled=True)
+    return FeedWork(wait_seconds=outcome.wait_seconds)
+
+
+def _store_feeds_work(*, store: Store, holder: str, client: AmazonClient) -> tuple[bool, list]:
+    """Move on every unfinished feed of the store no other worker holds, then open new ones
+    while their messages may go; returns whether a feed was settled (its messages may need a
+    check or a new feed) and the waits before this worker's next steps."""
+    is_settled = False
+    waits: list[float] = []
+    unfinished = AmazonFeed.objects.filter(store=store, state__in=UNFINISHED)
+    for feed_id in list(unfinished.order_by("pk").values_list("pk", flat=True)):
+        work = _feed_work(feed_id, store_id=store.pk, holder=holder, client=client)
+        is_settled |= work.is_settled
+        if work.wait_seconds is not None:
+            waits.append(work.wait_seconds)
+    for _opened in range(10):
+        opening = _feed_open(store, client)
+        if opening.feed is None:
+            if opening.wait_seconds:
+                waits.append(opening.wait_seconds)
+            break
+        work = _feed_work(opening.feed.pk, store_id=store.pk, holder=holder, client=client)
+        is_settled |= work.is_settled
+        if work.wait_seconds is not None:
+            waits.append(work.wait_seconds)
+    return is_settled, waits
+
+
 def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
     """Send the store's pending messages and follow their feeds until done or a wait.
 
     Shipment confirmations first (one API call each), then the cancellations whose outcome is
-    being checked against Amazon's orders, then feeds (cancellations, refunds). Never sleeps; an
-    Amazon error is a wait with backoff (the messages stay where they are). Rejected
-    credentials pause the store, as the sync does; a feed Amazon refuses (4xx) fails its
-    messages, and their cancellations are shown as rejected with Amazon's words.
+    being checked against Amazon's orders, then feeds (cancellations, refunds): every unfinished
+    feed no other worker holds is moved on, and a new one is opened when its messages may go
+    (the module's docstring). Never sleeps; an Amazon error is a wait with backoff (the messages
+    stay where they are). Rejected credentials pause the store, as the sync does; a feed Amazon
+    refuses (4xx) fails its messages, and their cancellations are shown as rejected with
+    Amazon's words. Returns the shortest wait among the store's feeds, collection window and
+    checks this worker is to come back for.
     """
     store = Store.objects.get(pk=store_id)
     if store.sync_state == SyncState.NEEDS_REAUTHORIZATION:
@@ -673,47 +819,25 @@ def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
     except AmazonAuthorizationError as error:
         store_problem_report(store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
         return DeliveryOutcome(is_finished=True)
-    for _attempt in range(10):
+    waits: list[float] = []
+    for _pass in range(10):
         try:
             verify_wait = _messages_verify(store=store, client=client, holder=holder)
+            is_settled, waits = _store_feeds_work(store=store, holder=holder, client=client)
         except AmazonAuthorizationError as error:
             store_problem_report(store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
             return DeliveryOutcome(is_finished=True)
-        feed = _feed_open(store)
-        if feed is None:
-            return DeliveryOutcome(is_finished=verify_wait == 0, wait_seconds=verify_wait)
-        claimed = lease_claim(
-            AmazonFeed.objects, pk=feed.pk, holder=holder, duration=lease_duration()
-        )
-        if claimed is None:
-            # Another worker is on the feed; what is left to check here comes back later.
-            return DeliveryOutcome(is_finished=verify_wait == 0, wait_seconds=verify_wait)
-        try:
-            outcome = _feed_advance(claimed, holder, client)
-        except AmazonRetryableError as error:
-            wait = error.wait_seconds or backoff_seconds(2)
-            _feed_hold(claimed, holder, wait)
-            return DeliveryOutcome(wait_seconds=wait)
-        except AmazonAuthorizationError as error:
-            store_problem_report(store_id, SyncState.NEEDS_REAUTHORIZATION, error.message)
+        except _StorePaused:
             return DeliveryOutcome(is_finished=True)
-        except AmazonRequestError as error:
-            # getFeed refused (getFeedDocument's 4xx is read in _finished_feed_answer): the feed
-            # was created, so its outcome is unknown (never "refused": Amazon may have applied it).
-            _feed_settle(
-                claimed,
-                holder,
-                answer=FeedAnswer(
-                    unknown=_("Amazon refused to tell the feed's outcome: %(error)s")
-                    % {"error": error.message}
-                ),
-            )
-            continue
-        if outcome is not None:
-            if verify_wait:
-                outcome.wait_seconds = min(outcome.wait_seconds, verify_wait)
-            return outcome
-    return DeliveryOutcome()
+        if verify_wait:
+            waits.append(verify_wait)
+        if not is_settled:
+            break
+        # A settled feed may have left messages to check against Amazon's orders, or to send
+        # again: another pass takes them up.
+    if not waits:
+        return DeliveryOutcome(is_finished=True)
+    return DeliveryOutcome(wait_seconds=min(waits))
 
 
 def stores_with_outbox_work() -> list[int]:

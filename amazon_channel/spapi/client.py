@@ -353,6 +353,21 @@ class AmazonClient:
                 wait_seconds=wait,
             )
 
+    def token_wait(self, operation: str) -> float:
+        """Seconds until our limiter would grant this seller a token for the operation (0.0:
+        now); nothing is taken, so the caller can gather work until the call can go."""
+        try:
+            wait = self.limiter.token_wait(
+                self._bucket_key(operation),
+                rate=self.paced_rate(operation),
+                burst=OPERATION_LIMITS[operation][1],
+            )
+        except (RedisError, DatabaseError):
+            # Only a hint: the call's own token (`_take_token`) still decides.
+            logger.warning("could not read the rate limit of %s", operation, exc_info=True)
+            return 0.0
+        return min(wait, longest_limiter_wait())
+
     def _rate_learn(self, operation: str, headers) -> None:
         """Remember the rate Amazon states in an answer's x-amzn-RateLimit-Limit, if any."""
         if not headers:

@@ -65,6 +65,25 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((burst / rate) * 1000) + 60000)
 return tostring(wait)
 """
 
+# The same refill as BUCKET_LUA, read-only: how long until a token is due, nothing taken.
+BUCKET_PEEK_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil then
+  return '0'
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+if tokens >= 1 then
+  return '0'
+end
+return tostring((1 - tokens) / rate)
+"""
+
 
 def refill(tokens: float, elapsed: float, *, rate: float, burst: int) -> float:
     return min(float(burst), tokens + max(0.0, elapsed) * rate)
@@ -74,10 +93,15 @@ class RedisRateLimiter:
     def __init__(self, url: str):
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self.script = self.client.register_script(BUCKET_LUA)
+        self.peek_script = self.client.register_script(BUCKET_PEEK_LUA)
 
     def acquire(self, key: str, *, rate: float, burst: int) -> float:
         """Take one token; 0.0 when granted, else the seconds until one is due (nothing taken)."""
         return float(self.script(keys=[f"amazon-rate:{key}"], args=[rate, burst]))
+
+    def token_wait(self, key: str, *, rate: float, burst: int) -> float:
+        """Seconds until `acquire` would grant a token (0.0: now); takes nothing."""
+        return float(self.peek_script(keys=[f"amazon-rate:{key}"], args=[rate, burst]))
 
     def reset(self, key: str) -> None:
         self.client.delete(f"amazon-rate:{key}", f"amazon-rate-plan:{key}")
@@ -107,6 +131,14 @@ class DatabaseRateLimiter:
             bucket.updated_at = now
             bucket.save(update_fields=["tokens", "updated_at"])
         return wait
+
+    def token_wait(self, key: str, *, rate: float, burst: int) -> float:
+        """Seconds until `acquire` would grant a token (0.0: now); takes nothing."""
+        bucket = RateLimitBucket.objects.filter(key=key).first()
+        if bucket is None:
+            return 0.0
+        tokens = refill(bucket.tokens, time.time() - bucket.updated_at, rate=rate, burst=burst)
+        return 0.0 if tokens >= 1 else (1 - tokens) / rate
 
     def reset(self, key: str) -> None:
         RateLimitBucket.objects.filter(key=key).delete()

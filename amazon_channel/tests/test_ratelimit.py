@@ -129,3 +129,33 @@ def test_however_low_the_stated_rate_a_caller_waits_no_longer_than_the_slowest_r
     # Asked again after this wait, the limiter still says no: nothing is sent too early.
     assert limited.value.wait_seconds == pytest.approx(longest_limiter_wait())
     assert longest_limiter_wait() < settings.LONGEST_TASK_COUNTDOWN_SECONDS
+
+
+@pytest.mark.redis
+def test_redis_token_wait_tells_when_a_token_is_due_and_takes_none():
+    limiter = RedisRateLimiter(os.environ["REDIS_URL"])
+    key = f"test:{uuid.uuid4()}"
+    # An untouched bucket is full; asking takes nothing from it
+    assert limiter.token_wait(key, rate=0.0083, burst=2) == 0
+    assert limiter.acquire(key, rate=0.0083, burst=2) == 0
+    assert limiter.token_wait(key, rate=0.0083, burst=2) == 0
+    assert limiter.acquire(key, rate=0.0083, burst=2) == 0
+
+    # Once the burst is spent, the wait is about one refill (1 / 0.0083 s), asked twice alike
+    first = limiter.token_wait(key, rate=0.0083, burst=2)
+    second = limiter.token_wait(key, rate=0.0083, burst=2)
+    assert 115 < second <= first <= 121
+
+
+@pytest.mark.django_db
+def test_database_token_wait_tells_when_a_token_is_due_and_takes_none():
+    limiter = DatabaseRateLimiter()
+    key = "seller-a:createFeed"
+    assert limiter.token_wait(key, rate=0.0083, burst=2) == 0
+    assert limiter.acquire(key, rate=0.0083, burst=2) == 0
+    assert limiter.token_wait(key, rate=0.0083, burst=2) == 0
+    assert limiter.acquire(key, rate=0.0083, burst=2) == 0
+
+    first = limiter.token_wait(key, rate=0.0083, burst=2)
+    second = limiter.token_wait(key, rate=0.0083, burst=2)
+    assert 115 < second <= first <= 121

@@ -1,7 +1,10 @@
 """The cancellation's state rules, one service call at a time (the sandbox's end-to-end runs are
 in tests/test_cancel_sandbox.py)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from amazon_channel.models import (
     AmazonOrderCancellation,
@@ -14,8 +17,10 @@ from amazon_channel.orders.cancellation import (
     CancellationNotAllowed,
     amazon_order_cancel,
     amazon_order_cancellation_acknowledge,
+    cancellation_buyer_email_send,
     cancellation_confirm,
     cancellation_reject,
+    cancellations_with_buyer_email_lost,
 )
 from amazon_channel.tests.factories import AmazonOrderFactory, AmazonOrderItemFactory
 
@@ -188,3 +193,50 @@ def test_a_rejection_must_be_reviewed_before_the_order_is_canceled_again(order, 
     ]
     assert second.outbox_message.key == f"cancel:{order.pk}:2"
     assert len(events(order, AmazonOrderEvent.Kind.NOTE)) == 1  # the review, noted once
+
+
+def test_a_confirmed_cancellation_queues_its_buyer_email_as_a_task_of_its_own(
+    order, merchant, django_capture_on_commit_callbacks, mailoutbox
+):
+    cancellation = amazon_order_cancel(
+        order=order, actor=merchant, reason=CancelReason.NO_INVENTORY
+    )
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        cancellation_confirm(cancellation=cancellation)
+
+    # Nothing is sent in the confirmation's transaction nor after it: one task is queued
+    cancellation.refresh_from_db()
+    assert cancellation.buyer_email_due_at is not None
+    assert cancellation.buyer_emailed_at is None
+    assert mailoutbox == []
+    assert len(callbacks) == 1
+
+
+def test_a_buyer_email_whose_task_was_lost_is_found_by_the_sweep_and_sent_once(
+    order, merchant, mailoutbox
+):
+    cancellation = amazon_order_cancel(
+        order=order, actor=merchant, reason=CancelReason.NO_INVENTORY
+    )
+    cancellation_confirm(cancellation=cancellation)
+    lost_after = timedelta(minutes=5)
+    # A task due now is alive: the sweep leaves it alone
+    assert cancellations_with_buyer_email_lost(lost_after=lost_after) == []
+
+    # Given its task was lost (due 10 minutes ago, never sent)
+    AmazonOrderCancellation.objects.filter(pk=cancellation.pk).update(
+        buyer_email_due_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert cancellations_with_buyer_email_lost(lost_after=lost_after) == [cancellation.pk]
+
+    # When the restarted task runs twice (a broker may deliver twice)
+    assert cancellation_buyer_email_send(cancellation_id=cancellation.pk) == 0
+    assert cancellation_buyer_email_send(cancellation_id=cancellation.pk) == 0
+
+    # Then the buyer got one e-mail, recorded as sent, and the sweep has nothing left
+    assert [message.to for message in mailoutbox] == [[order.buyer_email]]
+    cancellation.refresh_from_db()
+    assert cancellation.buyer_emailed_at is not None
+    assert (cancellation.buyer_email_due_at, cancellation.buyer_email_attempts) == (None, 1)
+    assert cancellations_with_buyer_email_lost(lost_after=lost_after) == []

@@ -288,3 +288,33 @@ def test_a_usage_plan_needs_a_known_operation_a_positive_rate_and_burst(
         seller_usage_plan_set(seller=sandbox_seller, operation=operation, rate=rate, burst=burst)
 
     assert SandboxSeller.objects.get(pk=sandbox_seller.pk).usage_plans == {}
+
+
+def test_create_feed_answers_its_burst_of_15_then_429_and_refills_one_per_two_minutes(
+    settings, sandbox_seller, sandbox_client_kwargs, rate_limit_clock
+):
+    # Given createFeed's documented plan (0.0083/s, burst 15) at Amazon's own speed
+    settings.SANDBOX_TIME_SCALE = 1
+    feeds = Feeds(**sandbox_client_kwargs)
+    document_id = feeds.create_feed_document(io.BytesIO(b"<x/>"), "text/xml").payload[
+        "feedDocumentId"
+    ]
+
+    def create_feed():
+        return feeds.create_feed("POST_ORDER_ACKNOWLEDGEMENT_DATA", document_id)
+
+    # When 15 feeds are created at once, the 16th is throttled
+    for _ in range(15):
+        create_feed()
+    with pytest.raises(SellingApiRequestThrottledException) as throttled:
+        create_feed()
+    assert throttled.value.amzn_code == "QuotaExceeded"
+
+    # Then a token comes back after 1 / 0.0083 = 120.5 s, not before, and only one
+    rate_limit_clock.advance(119)
+    with pytest.raises(SellingApiRequestThrottledException):
+        create_feed()
+    rate_limit_clock.advance(2)
+    assert create_feed().payload["feedId"]
+    with pytest.raises(SellingApiRequestThrottledException):
+        create_feed()
