@@ -109,20 +109,20 @@ def test_the_first_cancel_goes_at_once_and_the_next_ones_are_collected_into_one_
     sandbox_server, store, merchant, settings
 ):
     # Given a store that has sent no feed lately, and a window longer than this test's loop
-    settings.AMAZON_FEED_COLLECT_SECONDS = 2
+    settings.AMAZON_FEED_COLLECT_SECONDS = 4
     first, *others = unshipped(store, 6)
 
     # When one cancel is confirmed, then five more right after it, each followed by its task
     amazon_order_cancel(order=first, actor=merchant, reason="NoInventory")
-    assert deliver_once(store) > 0  # the feed is submitted; its poll comes next
+    deliver_once(store)  # the feed is submitted (on a slow machine it may be settled already)
     assert len(create_feed_calls(sandbox_server)) == 1
     for order in others:
         amazon_order_cancel(order=order, actor=merchant, reason="NoInventory")
         wait = deliver_once(store)
         # Then while the collection window runs nothing more is sent
-        assert 0 < wait <= 2
+        assert 0 < wait <= 4
     assert len(create_feed_calls(sandbox_server)) == 1
-    time.sleep(2)
+    time.sleep(4)
     deliver_outbox(store, holder=WORKER)
 
     # And the five travel together in the second feed, and all six are cancelled at Amazon
