@@ -12,8 +12,10 @@ lastUpdatedTime (updates), the naive pages interleaved evenly with the bulk ones
 are timed over the same stretch of the run. Prints orders/s and SQL queries per order side by
 side. Import is disabled on both stores (no Commerce orders); --commerce-orders N > 0 also
 times a store with Import Amazon Orders enabled and a catalog of the SKUs
-(commerce_orders_follow after each page), labelled separately. Targets: bulk/naive >= 10x,
-bulk >= 1,000 orders/s.
+(commerce_orders_follow after each page), labelled separately: the upsert and the Commerce
+import together, and the Commerce import alone, with its own RESULT import_commerce line.
+Targets: bulk/naive >= 10x, bulk >= 1,000 orders/s; with Commerce orders >= 1,000 orders/s and
+<= 2 queries per order, invoices included.
 """
 
 import argparse

@@ -15,6 +15,7 @@ import logging
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from amazon_channel.events import order_commerce_order_created, orders_commerce_order_created
@@ -76,9 +77,15 @@ def _stock_reference(order: AmazonOrder) -> str:
     return order_stock_reference(external_channel=CHANNEL, external_order_id=order.amazon_order_id)
 
 
+def _items(order: AmazonOrder) -> list:
+    """The order's items: the list commerce_orders_follow prefetched (`item_list`), else read."""
+    items = getattr(order, "item_list", None)
+    return items if items is not None else list(order.items.all())
+
+
 def _lines(order: AmazonOrder) -> list[OrderLine]:
     lines = []
-    for item in order.items.all():
+    for item in _items(order):
         if item.quantity_ordered <= 0:
             continue
         if item.item_price is None:
@@ -178,7 +185,7 @@ def _import(store: Store, order: AmazonOrder) -> bool:
             po_number=order.amazon_order_id,
             shipping_method=SHIPPING_METHOD,
             shipping_amount=sum(
-                (item.shipping_price or Decimal("0") for item in order.items.all()), Decimal("0")
+                (item.shipping_price or Decimal("0") for item in _items(order)), Decimal("0")
             ),
             purchased_at=order.purchase_date,
         )
@@ -222,7 +229,7 @@ def _reserve(store: Store, order: AmazonOrder) -> None:
                 reference=_stock_reference(order),
                 lines=[
                     StockLine(sku=item.seller_sku, quantity=item.quantity_ordered)
-                    for item in order.items.all()
+                    for item in _items(order)
                     if item.quantity_ordered > 0
                 ],
             )
@@ -280,7 +287,7 @@ def _order_data(store: Store, order: AmazonOrder) -> ChannelOrderData:
     """What _import gives order_create, invoice_create and order_complete, for the bulk path.
     Raises ItemWithoutPrice or ValueError as _import would."""
     address = _address(order)
-    items = order.items.all()
+    items = _items(order)
     return ChannelOrderData(
         external_order_id=order.amazon_order_id,
         increment_id=order.amazon_order_id
@@ -437,7 +444,7 @@ def commerce_orders_follow(*, store: Store, order_ids: list[int]) -> int:
         # What following reads, no more: every JSON column costs a decoding per row.
         .only(*FOLLOW_FIELDS)
         .select_related("commerce_order")
-        .prefetch_related("items")
+        .prefetch_related(Prefetch("items", to_attr="item_list"))
         .order_by("pk")
     )
     to_import = []

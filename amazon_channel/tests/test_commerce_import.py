@@ -296,3 +296,37 @@ def run_concurrently_each(workers: list) -> list:
         return remaining.pop()()
 
     return run_concurrently(next_worker, len(workers))
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_page_path_and_the_one_order_path_at_once_create_each_order_once():
+    catalog(echo=10_000, fire=10_000)
+    store = StoreFactory(is_import_enabled=True)
+    order_ids = page_store(store, [order_payload(number) for number in range(40)])
+
+    def one_by_one():
+        store_now = Store.objects.get(pk=store.pk)
+        orders = AmazonOrder.objects.filter(pk__in=order_ids).prefetch_related("items")
+        return sum(
+            amazon_order_commerce_follow(store=store_now, order=order)
+            for order in orders.order_by("-pk")
+        )
+
+    outcomes = run_concurrently_each(
+        [
+            one_by_one,
+            lambda: commerce_orders_follow(
+                store=Store.objects.get(pk=store.pk), order_ids=order_ids
+            ),
+        ]
+    )
+
+    assert sum(outcomes) == 40, outcomes
+    assert CommerceOrder.objects.count() == Invoice.objects.count() == 40
+    assert AmazonOrder.objects.filter(commerce_order__isnull=True).count() == 0
+    assert Product.objects.get(sku=ECHO).quantity_in_stock == 10_000 - 80
+    assert dict(CommerceSequence.objects.values_list("name", "last_value")) == {
+        "order": 40,
+        "invoice": 40,
+    }

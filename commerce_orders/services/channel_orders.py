@@ -122,40 +122,46 @@ _ORDER_LIMITS = _field_limits(
     ),
 )
 _ADDRESS_LIMITS = _field_limits(
-    OrderAddress, ("name", "city", "region", "postal_code", "country_code", "phone")
+    OrderAddress, ("name", "street", "city", "region", "postal_code", "country_code", "phone")
 )
 _LINE_LIMITS = _field_limits(CommerceOrderItem, ("sku", "name", "external_item_id"))
 _INCREMENT_ID_MAX = CommerceOrder._meta.get_field("increment_id").max_length
 
 
-def _too_long(values: object, limits: list[tuple[str, int]]) -> str | None:
+def _text_refused(values: object, limits: list[tuple[str, int | None]]) -> str | None:
+    """Why the database would refuse one of these texts ("name is too long"), or None."""
     for name, limit in limits:
         value = getattr(values, name)
-        if value and len(value) > limit:
-            return name
+        if not value:
+            continue
+        if limit is not None and len(value) > limit:
+            return f"{name} is too long"
+        if "\x00" in value:  # PostgreSQL's text holds no NUL character
+            return f"{name} contains a NUL character"
     return None
 
 
 def _validate(data: ChannelOrderData, *, external_channel: str) -> None:
     """What order_create refuses, plus what the database would refuse (and so abort the whole
-    page with): a text longer than its column, a quantity or an amount beyond its column."""
+    page with): a text longer than its column or with a NUL, a quantity or an amount beyond its
+    column."""
     _validate_lines(data.lines)
     if data.create_customer_account and not data.customer_email:
         raise ValueError("a customer account needs an email address")
     if data.completion_notes is not None and not data.is_invoiced:
         raise ValueError("an order is completed here only after it is invoiced")
-    field = (
-        _too_long(data, _ORDER_LIMITS)
-        or _too_long(data.billing_address, _ADDRESS_LIMITS)
-        or _too_long(data.shipping_address, _ADDRESS_LIMITS)
-        or next(filter(None, (_too_long(line, _LINE_LIMITS) for line in data.lines)), None)
+    refusal = (
+        _text_refused(data, _ORDER_LIMITS)
+        or _text_refused(data.billing_address, _ADDRESS_LIMITS)
+        or _text_refused(data.shipping_address, _ADDRESS_LIMITS)
+        or next(filter(None, (_text_refused(line, _LINE_LIMITS) for line in data.lines)), None)
     )
+    if refusal:
+        raise ValueError(refusal)
     if len(external_channel) > 32 or len(data.invoice_status or "") > 32:
-        field = field or "status"
+        raise ValueError("status is too long")
     if data.increment_id and len(data.increment_id) > _INCREMENT_ID_MAX:
-        field = field or "increment_id"
-    if field:
-        raise ValueError(f"{field} is too long")
+        raise ValueError("increment_id is too long")
     for line in data.lines:
         if line.quantity > QUANTITY_MAX:
             raise ValueError(f"quantity {line.quantity} of {line.sku} is too large")
