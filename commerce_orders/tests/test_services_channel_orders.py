@@ -122,7 +122,9 @@ def test_the_bulk_path_writes_what_create_invoice_and_complete_write_one_by_one(
                 for e in order.events.order_by("id")
             ],
             "stock": list(Product.objects.order_by("sku").values_list("quantity_in_stock")),
-            "sequences": list(CommerceSequence.objects.order_by("name").values_list()),
+            "sequences": list(
+                CommerceSequence.objects.order_by("name").values_list("name", "last_value")
+            ),
         }
 
     with transaction.atomic():
