@@ -274,3 +274,14 @@ def test_a_page_costs_a_fixed_number_of_queries(catalog):
     assert len(hundred) <= 2 * 100
     if connection.vendor == "postgresql":  # SQLite splits inserts at 999 parameters
         assert len(hundred) == len(ten) <= 16, [query["sql"][:60] for query in hundred]
+
+
+def test_a_channel_order_twice_in_one_page_is_created_once(catalog):
+    first, second = channel_orders_create(
+        actor=None, external_channel=CHANNEL, orders=[order_data(1), order_data(1)]
+    )
+
+    assert (first.is_created, second.is_created) == (True, False)
+    assert second.order is first.order and second.error is None
+    assert CommerceOrder.objects.count() == Invoice.objects.count() == 1
+    assert Product.objects.get(sku="MUG").quantity_in_stock == 1000 - 2
