@@ -22,6 +22,8 @@ def _adapter(field: models.Field) -> Callable | None:
     """What turns a model value into a driver parameter for this column, or None for as-is."""
     operations = connection.ops
     internal_type = field.get_internal_type()
+    if connection.vendor == "postgresql" and internal_type in ("DateTimeField", "DecimalField"):
+        return None  # psycopg takes datetimes and decimals as they are
     if internal_type == "DateTimeField":
         return operations.adapt_datetimefield_value
     if internal_type == "DecimalField":
