@@ -100,6 +100,20 @@ def order_commerce_order_created(*, order: AmazonOrder, number: str) -> AmazonOr
     )
 
 
+def orders_commerce_order_created(*, orders: list[tuple[AmazonOrder, str]]) -> None:
+    """order_commerce_order_created for a page of (order, number) pairs, in one INSERT."""
+    AmazonOrderEvent.objects.bulk_create(
+        [
+            AmazonOrderEvent(
+                order=order,
+                kind=AmazonOrderEvent.Kind.NOTE,
+                notes=[note("history.commerce_order_created", number=number)],
+            )
+            for order, number in orders
+        ]
+    )
+
+
 def order_imported_row(*, order_id: int, status: str) -> tuple:
     """The history row of an order read from Amazon for the first time (order_event_rows_insert)."""
     return (order_id, AmazonOrderEvent.Kind.IMPORTED, "", status, "")

@@ -12,11 +12,14 @@ lastUpdatedTime (updates), the naive pages interleaved evenly with the bulk ones
 are timed over the same stretch of the run. Prints orders/s and SQL queries per order side by
 side. Import is disabled on both stores (no Commerce orders); --commerce-orders N > 0 also
 times a store with Import Amazon Orders enabled and a catalog of the SKUs
-(commerce_orders_follow after each page), labelled separately. Targets: bulk/naive >= 10x,
-bulk >= 1,000 orders/s.
+(commerce_orders_follow after each page), labelled separately: the upsert and the Commerce
+import together, and the Commerce import alone, with its own RESULT import_commerce line.
+Targets: bulk/naive >= 10x, bulk >= 1,000 orders/s; with Commerce orders >= 1,000 orders/s and
+<= 2 queries per order, invoices included.
 """
 
 import argparse
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -28,6 +31,9 @@ from _setup import PayloadFactory, bench_django, store_create, verdict
 
 RATIO_TARGET = 10.0
 BULK_TARGET = 1000.0
+# With Import Amazon Orders enabled: orders/s and SQL queries per order, invoices included.
+COMMERCE_TARGET = 1000.0
+COMMERCE_QUERIES_TARGET = 2.0
 
 
 class QueryCounter:
@@ -87,6 +93,18 @@ def bulk_page(store, page, measure, *, follow=False) -> tuple[int, int, int]:
                 store=store, order_ids=result.changed_order_ids
             )
     return result.created, result.updated, commerce_created
+
+
+def commerce_page(store, page, measure, follow_measure) -> int:
+    """A page with Import Amazon Orders enabled: the upsert and the Commerce import together
+    (`measure`), and the Commerce import alone (`follow_measure`)."""
+    from amazon_channel.orders.commerce_import import commerce_orders_follow
+    from amazon_channel.orders.upsert import amazon_orders_upsert
+
+    with measure.timing(len(page)):
+        result = amazon_orders_upsert(store=store, payloads=page)
+        with follow_measure.timing(len(page)):
+            return commerce_orders_follow(store=store, order_ids=result.changed_order_ids)
 
 
 def naive_page(store, page, measure) -> None:
@@ -225,7 +243,7 @@ def main() -> int:
         if arguments.commerce_orders > 0:
             from decimal import Decimal
 
-            from commerce_orders.models import Product
+            from commerce_orders.models import Invoice, Product
 
             count = min(arguments.commerce_orders, orders)
             for sku in factory.skus:
@@ -237,12 +255,28 @@ def main() -> int:
                 name="Bench import enabled", seller_id="ABENCHIMPORT", is_import_enabled=True
             )
             commerce = Measure("bulk insert + Commerce")
+            follow = Measure("Commerce import alone")
             commerce_created = 0
             for start in range(0, count, arguments.page_size):
                 page = factory.page(start, min(arguments.page_size, count - start))
-                commerce_created += bulk_page(import_store, page, commerce, follow=True)[2]
+                commerce_created += commerce_page(import_store, page, commerce, follow)
+            invoices = Invoice.objects.count()
             print("import enabled (Commerce order per Amazon order, catalog of the SKUs):")
             print(line(commerce) + f"  commerce_orders_created={commerce_created}")
+            print(line(follow) + f"  invoices={invoices}")
+            load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+            is_created = commerce_created == invoices == count
+            print(
+                f"RESULT import_commerce orders/s={commerce.rate:.0f} "
+                f"queries/order={commerce.queries_per_order:.3f} (import alone "
+                f"{follow.rate:.0f}/s, {follow.queries_per_order:.3f} q/order) "
+                f"targets: >={COMMERCE_TARGET:.0f}/s "
+                f"{verdict(commerce.rate >= COMMERCE_TARGET)}, "
+                f"<={COMMERCE_QUERIES_TARGET:.0f} q/order "
+                f"{verdict(commerce.queries_per_order <= COMMERCE_QUERIES_TARGET)} "
+                f"load average {load} on {os.cpu_count()} cores"
+                + ("" if is_created else " CHECK-FAILED")
+            )
 
         min_ratio = min(insert_ratio, update_ratio)
         min_bulk = min(bulk_insert.rate, bulk_update.rate)

@@ -1,5 +1,10 @@
 """Writes of the store's order system. Callers import from here; the modules are the rooms."""
 
+from commerce_orders.services.channel_orders import (
+    ChannelOrderData,
+    ChannelOrderOutcome,
+    channel_orders_create,
+)
 from commerce_orders.services.credit_memos import creditmemo_create
 from commerce_orders.services.invoices import invoice_create
 from commerce_orders.services.mass_actions import MassActionResult, orders_mass_action
@@ -26,9 +31,12 @@ from commerce_orders.services.transitions import order_transition_check
 
 __all__ = [
     "AddressData",
+    "ChannelOrderData",
+    "ChannelOrderOutcome",
     "MassActionResult",
     "OrderLine",
     "StockLine",
+    "channel_orders_create",
     "creditmemo_create",
     "invoice_create",
     "order_cancel",

@@ -48,13 +48,17 @@ def quantities_by_sku(lines: Iterable[SkuQuantity]) -> dict[str, int]:
     return totals
 
 
-def products_lock(*, skus: Iterable[str], reference: str = "") -> dict[str, Product]:
-    """Lock the catalog rows of `skus` and of every product reserved under `reference`, in
-    primary-key order, and return them by SKU. SKUs missing from the catalog are simply absent."""
+def products_lock(
+    *, skus: Iterable[str], reference: str = "", references: Iterable[str] = ()
+) -> dict[str, Product]:
+    """Lock the catalog rows of `skus` and of every product reserved under `reference` (or any
+    of `references`), in primary-key order, and return them by SKU. SKUs missing from the
+    catalog are simply absent."""
     condition = Q(sku__in=list(skus))
-    if reference:
+    references = [reference, *references] if reference else list(references)
+    if references:
         condition |= Q(
-            pk__in=StockReservation.objects.filter(reference=reference).values("product_id")
+            pk__in=StockReservation.objects.filter(reference__in=references).values("product_id")
         )
     products = Product.objects.select_for_update().filter(condition).order_by("pk")
     return {product.sku: product for product in products}
