@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.db import DataError, IntegrityError, connection, transaction
 
@@ -128,16 +129,19 @@ def _newest_per_order(payloads: list[dict], result: UpsertResult) -> list[Parsed
     return list(newest.values())
 
 
-DECISION_FIELDS = (
-    "pk",
-    "store",
-    "amazon_order_id",
-    "status",
-    "last_update_date",
-    "needs_attention",
-    "is_shipping_address_edited",
-    "shipping_address",
-)
+class _StoredOrder(NamedTuple):
+    """What the decision needs of a stored order (its payload is never read back)."""
+
+    pk: int
+    amazon_order_id: str
+    status: str
+    last_update_date: datetime
+    needs_attention: bool
+    is_shipping_address_edited: bool
+    shipping_address: dict
+
+
+DECISION_FIELDS = _StoredOrder._fields
 # The columns a page writes: bulk_rows.BulkRows takes them as tuples, without model instances.
 ORDER_ROW_FIELDS = ("store", "amazon_order_id", *ORDER_FIELDS, "order_notes", "needs_attention")
 ORDER_UPDATE_FIELDS = (*ORDER_FIELDS, "order_notes", "needs_attention", "updated_at")
@@ -152,7 +156,7 @@ def _order_row(
     store_id: int,
     parsed: ParsedOrder,
     *,
-    stored: AmazonOrder | None = None,
+    stored: _StoredOrder | None = None,
     status: str | None = None,
 ) -> tuple:
     """The row of ORDER_ROW_FIELDS for a parsed order; over a stored one, the merchant's edited
@@ -300,23 +304,25 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
     """One attempt at storing a page; raises IntegrityError when a new order appeared, and
     whatever the database answers to data it refuses."""
     result = UpsertResult()
-    # Only what the decision needs: the payloads of stored orders are never read back.
+    # Only what the decision needs, as tuples: the payloads of stored orders are never read back.
     existing = {
-        order.amazon_order_id: order
-        for order in AmazonOrder.objects.select_for_update(of=("self",))
+        row[1]: _StoredOrder(*row)
+        for row in AmazonOrder.objects.select_for_update(of=("self",))
         .filter(store=store, amazon_order_id__in=[p.amazon_order_id for p in parsed_orders])
-        .only(*DECISION_FIELDS)
         .order_by("pk")
+        .values_list(*DECISION_FIELDS)
     }
     # Until Amazon's report arrives, a cancellation the merchant confirmed keeps the order
     # Canceled here, whatever an earlier read of Amazon says.
     cancelling = set(
         AmazonOrderCancellation.objects.filter(
-            order__in=existing.values(), state=AmazonOrderCancellation.State.PENDING
+            order_id__in=[stored.pk for stored in existing.values()],
+            state=AmazonOrderCancellation.State.PENDING,
         ).values_list("order_id", flat=True)
     )
     new_orders: list[ParsedOrder] = []
     update_rows: list[tuple] = []
+    update_keys: list[int] = []
     events: list[tuple] = []
     touched: list[tuple[int, ParsedOrder]] = []
     for parsed in parsed_orders:
@@ -331,6 +337,7 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
             continue
         status = AmazonOrderStatus.CANCELED if stored.pk in cancelling else parsed.fields["status"]
         update_rows.append(_order_row(store.pk, parsed, stored=stored, status=status))
+        update_keys.append(stored.pk)
         touched.append((stored.pk, parsed))
         if status != stored.status:
             events.append(
@@ -345,27 +352,25 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
         amazon_order_id: pk
         for pk, amazon_order_id in ORDER_ROWS.insert(new_rows, returning=("id", "amazon_order_id"))
     }
+    inserted_orders = []
     for parsed in new_orders:
         pk = inserted[parsed.amazon_order_id]
-        touched.append((pk, parsed))
+        inserted_orders.append((pk, parsed))
         events.append(order_imported_row(order_id=pk, status=parsed.fields["status"]))
     store_order_days_add(
         store_id=store.pk, purchase_dates=[p.fields["purchase_date"] for p in new_orders]
     )
-    # The rows to update were chosen above under their row locks: the upsert may overwrite them.
-    ORDER_ROWS.upsert(
-        update_rows,
-        unique_fields=("store", "amazon_order_id"),
-        update_fields=ORDER_UPDATE_FIELDS,
-    )
+    # The rows to update were chosen above under their row locks.
+    ORDER_ROWS.update(update_keys, update_rows, update_fields=ORDER_UPDATE_FIELDS)
     order_event_rows_insert(events)
+    _insert_children(inserted_orders)
     _upsert_children(touched)
 
     result.created = len(new_orders)
     result.updated = len(update_rows)
     # A row's last value is needs_attention.
     result.with_problems = sum(1 for row in [*update_rows, *new_rows] if row[-1])
-    result.changed_order_ids = [pk for pk, _ in touched]
+    result.changed_order_ids = [pk for pk, _ in [*touched, *inserted_orders]]
     return result
 
 
@@ -398,6 +403,13 @@ def _child_rows(
         for order_id, parsed in touched
         for values in getattr(parsed, children)
     ]
+
+
+def _insert_children(inserted: list[tuple[int, ParsedOrder]]) -> None:
+    """Items and packages of orders inserted by this page: nothing can be stored under them
+    yet, so a plain insert each (the parser left no item or package id twice in an order)."""
+    ITEM_ROWS.insert(_child_rows(inserted, "items", "order_item_id", ITEM_FIELDS))
+    PACKAGE_ROWS.insert(_child_rows(inserted, "packages", "package_reference_id", PACKAGE_FIELDS))
 
 
 def _upsert_children(touched: list[tuple[int, ParsedOrder]]) -> None:

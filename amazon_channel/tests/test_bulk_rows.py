@@ -28,6 +28,15 @@ FIELDS = (
     "raw_payload",
 )
 ROWS = BulkRows(AmazonOrder, FIELDS)
+# The same rows as SQL literals: what SQLite always gets.
+LITERAL_ROWS = BulkRows(AmazonOrder, FIELDS, is_copied=False)
+is_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+
+
+@pytest.fixture(params=["copied", "literal"])
+def rows_writer(request):
+    """Each behaviour both ways: by COPY (PostgreSQL) and as SQL literals."""
+    return ROWS if request.param == "copied" else LITERAL_ROWS
 
 
 def values(store, amazon_order_id: str, **overrides) -> dict:
@@ -53,12 +62,12 @@ def row(given: dict) -> tuple:
     return tuple(given[name].pk if name == "store" else given[name] for name in FIELDS)
 
 
-def test_an_inserted_row_reads_back_as_the_orm_stores_it():
+def test_an_inserted_row_reads_back_as_the_orm_stores_it(rows_writer):
     store = StoreFactory()
     orm = AmazonOrder.objects.create(**values(store, "302-0000000-0000001"))
     before = timezone.now()
 
-    returned = ROWS.insert([row(values(store, "302-0000000-0000002"))], returning=("id",))
+    returned = rows_writer.insert([row(values(store, "302-0000000-0000002"))], returning=("id",))
 
     bulk = AmazonOrder.objects.get(pk=returned[0][0])
     orm.refresh_from_db()
@@ -81,19 +90,19 @@ def test_an_inserted_row_reads_back_as_the_orm_stores_it():
     }
 
 
-def test_an_insert_over_a_stored_unique_key_raises_and_writes_nothing():
+def test_an_insert_over_a_stored_unique_key_raises_and_writes_nothing(rows_writer):
     store = StoreFactory()
     AmazonOrderFactory(store=store, amazon_order_id="302-0000000-0000001")
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        ROWS.insert(
+        rows_writer.insert(
             [row(values(store, "302-0000000-0000009")), row(values(store, "302-0000000-0000001"))]
         )
 
     assert not AmazonOrder.objects.filter(amazon_order_id="302-0000000-0000009").exists()
 
 
-def test_an_upsert_updates_the_named_fields_only_and_inserts_the_new_rows():
+def test_an_upsert_updates_the_named_fields_only_and_inserts_the_new_rows(rows_writer):
     store = StoreFactory()
     stored = AmazonOrderFactory(
         store=store,
@@ -104,7 +113,7 @@ def test_an_upsert_updates_the_named_fields_only_and_inserts_the_new_rows():
         created_at=PURCHASED, updated_at=PURCHASED, buyer_name="Erika"
     )
 
-    ROWS.upsert(
+    rows_writer.upsert(
         [
             row(values(store, "302-0000000-0000001", status="Shipped", order_total=None)),
             row(values(store, "302-0000000-0000002")),
@@ -127,11 +136,11 @@ def test_rows_beyond_the_parameter_limit_go_in_several_statements(
     monkeypatch, django_assert_num_queries
 ):
     store = StoreFactory()
-    width = len(ROWS.columns)
+    width = len(LITERAL_ROWS.columns)
     monkeypatch.setattr(connection.features, "max_query_params", 2 * width)
 
     with django_assert_num_queries(3):
-        returned = ROWS.insert(
+        returned = LITERAL_ROWS.insert(
             [row(values(store, f"302-0000000-000000{number}")) for number in range(5)],
             returning=("amazon_order_id",),
         )
@@ -146,9 +155,12 @@ def test_nothing_to_write_runs_no_statement(django_assert_num_queries):
         ROWS.upsert([], unique_fields=("store", "amazon_order_id"), update_fields=("status",))
 
 
-def test_a_json_list_column_and_a_foreign_key_by_its_primary_key():
+@pytest.mark.parametrize("is_copied", [True, False])
+def test_a_json_list_column_and_a_foreign_key_by_its_primary_key(is_copied):
     order = AmazonOrderFactory()
-    packages = BulkRows(AmazonOrderPackage, ("order", "package_reference_id", "items"))
+    packages = BulkRows(
+        AmazonOrderPackage, ("order", "package_reference_id", "items"), is_copied=is_copied
+    )
 
     packages.insert([(order.pk, "PKG-1", [{"orderItemId": "1", "quantity": 2}])])
 
@@ -157,16 +169,16 @@ def test_a_json_list_column_and_a_foreign_key_by_its_primary_key():
     assert (package.carrier, package.ship_time) == ("", None)
 
 
-def test_an_upsert_skipping_unchanged_rows_writes_only_what_changed():
+def test_an_upsert_skipping_unchanged_rows_writes_only_what_changed(rows_writer):
     store = StoreFactory()
     first, second, third = (
         values(store, f"302-0000000-000000{number}", latest_ship_date=None) for number in range(3)
     )
-    ROWS.insert([row(first), row(second), row(third)])
+    rows_writer.insert([row(first), row(second), row(third)])
     update = {"unique_fields": ("store", "amazon_order_id"), "is_unchanged_skipped": True}
     fields = ("status", "latest_ship_date", "order_total", "updated_at")
 
-    written = ROWS.upsert(
+    written = rows_writer.upsert(
         [
             row(first),  # the same values: left alone
             row({**second, "latest_ship_date": PURCHASED}),  # NULL -> a date
