@@ -2,7 +2,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from amazon_channel.models import AmazonOrder, AmazonOrderPackage
@@ -194,3 +195,128 @@ def test_an_upsert_skipping_unchanged_rows_writes_only_what_changed(rows_writer)
     assert stored["302-0000000-0000001"].latest_ship_date == PURCHASED
     assert stored["302-0000000-0000002"].order_total is None
     assert stored["302-0000000-0000000"].updated_at == stored["302-0000000-0000000"].created_at
+
+
+TEXT_FIELDS = (
+    "store",
+    "amazon_order_id",
+    "purchase_date",
+    "last_update_date",
+    "buyer_name",
+    "shipping_address",
+    "raw_payload",
+)
+# What COPY's text format must escape, NULL's spelling and COPY's end marker among them.
+AWKWARD = "tab\there\\N back\\slash\\. line\nbreak\rreturn, Köln ✓"
+
+
+@pytest.mark.parametrize("is_copied", [True, False])
+def test_text_with_tabs_line_breaks_and_backslashes_reads_back_whole(is_copied):
+    store = StoreFactory()
+    writer = BulkRows(AmazonOrder, TEXT_FIELDS, is_copied=is_copied)
+    document = {"note": AWKWARD, "nested": [AWKWARD, {"\\": 1}]}
+
+    dates = (PURCHASED, PURCHASED)
+    writer.insert([(store.pk, "302-0000000-0000001", *dates, AWKWARD, document, document)])
+    writer.upsert(
+        [(store.pk, "302-0000000-0000002", *dates, AWKWARD, document, document)],
+        unique_fields=("store", "amazon_order_id"),
+        update_fields=("buyer_name",),
+    )
+
+    for order in AmazonOrder.objects.filter(store=store):
+        assert order.buyer_name == AWKWARD
+        assert order.shipping_address == document and order.raw_payload == document
+
+
+@is_postgresql
+def test_rows_go_by_one_copy_whatever_their_number(monkeypatch, django_assert_num_queries):
+    store = StoreFactory()
+    monkeypatch.setattr(connection.features, "max_query_params", 2 * len(ROWS.columns))
+    rows = [row(values(store, f"302-0000000-000000{number}")) for number in range(5)]
+
+    with CaptureQueriesContext(connection) as captured:
+        returned = ROWS.insert(rows[:3], returning=("id", "amazon_order_id"))
+        ROWS.insert(rows[3:])
+
+    # Keys from the sequence when they are asked for, then one COPY; just the COPY else.
+    assert [query["sql"].split(None, 1)[0] for query in captured.captured_queries] == [
+        "WITH",
+        "COPY",
+        "COPY",
+    ]
+    stored = dict(AmazonOrder.objects.filter(store=store).values_list("id", "amazon_order_id"))
+    assert len(stored) == 5
+    assert all(stored[key] == amazon_order_id for key, amazon_order_id in returned)
+
+
+@is_postgresql
+def test_a_nul_the_database_refuses_by_copy_is_a_data_error():
+    store = StoreFactory()
+
+    with pytest.raises(DataError), transaction.atomic():
+        ROWS.insert([row(values(store, "302-0000000\x00-0000001"))])
+    with pytest.raises(ValueError), transaction.atomic():
+        ROWS.insert([row(values(store, "302-0000000\ud800-0000001"))])  # not UTF-8 at all
+
+    assert not AmazonOrder.objects.filter(store=store).exists()
+
+
+def test_an_upsert_after_another_in_one_transaction_writes_only_its_own_rows(rows_writer):
+    store = StoreFactory()
+    first, second = (values(store, f"302-0000000-000000{number}") for number in range(2))
+    update = {"unique_fields": ("store", "amazon_order_id"), "update_fields": ("status",)}
+
+    with transaction.atomic():
+        rows_writer.upsert([row({**first, "status": "Shipped"})], **update)
+        AmazonOrder.objects.filter(amazon_order_id=first["amazon_order_id"]).update(
+            status="Canceled"
+        )
+        rows_writer.upsert([row(second)], **update)
+
+    stored = dict(AmazonOrder.objects.filter(store=store).values_list("amazon_order_id", "status"))
+    assert stored == {first["amazon_order_id"]: "Canceled", second["amazon_order_id"]: "Unshipped"}
+
+
+def test_an_update_writes_the_named_fields_of_the_rows_keyed(rows_writer):
+    store = StoreFactory()
+    first, second = (values(store, f"302-0000000-000000{number}") for number in range(2))
+    keys = [key for (key,) in ROWS.insert([row(first), row(second)], returning=("id",))]
+
+    rows_writer.update(
+        keys,
+        [
+            row({**first, "status": "Shipped", "is_prime": False}),
+            row({**second, "status": "Canceled"}),
+        ],
+        update_fields=("status",),
+    )
+
+    stored = {o.pk: o for o in AmazonOrder.objects.filter(store=store)}
+    assert (stored[keys[0]].status, stored[keys[1]].status) == ("Shipped", "Canceled")
+    assert stored[keys[0]].is_prime is True  # not named: left as it was
+
+
+@is_postgresql
+def test_a_payload_written_through_the_staging_table_is_compressed_as_the_table_does():
+    store = StoreFactory()
+    # Large and compressible: stored compressed, by the column's method.
+    payload = {"orderId": "x", "lines": [f"line {number} of a long order" for number in range(400)]}
+    order = values(store, "302-0000000-0000001", raw_payload=payload)
+    ROWS.insert([row(order)])
+    ROWS.insert([row(values(store, "302-0000000-0000002", raw_payload=payload))])
+
+    ROWS.upsert(
+        [row({**order, "raw_payload": {**payload, "orderId": "y"}})],
+        unique_fields=("store", "amazon_order_id"),
+        update_fields=("raw_payload",),
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT amazon_order_id, pg_column_compression(raw_payload) "
+            "FROM amazon_channel_amazonorder WHERE store_id = %s ORDER BY amazon_order_id",
+            [store.pk],
+        )
+        (_, staged), (_, copied) = cursor.fetchall()
+    assert staged is not None and staged == copied
