@@ -31,7 +31,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 
 import orjson
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.backends.utils import CursorDebugWrapper
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.fields.json import JSONField
@@ -338,7 +338,8 @@ class BulkRows:
         """COPY the rows, after their `keys`, into the session's staging table of the model;
         returns its quoted name.
 
-        The staging table is made at its first use in a session and emptied at each commit:
+        Call it in a transaction (in autocommit the COPY's commit would empty the table): the
+        staging table is made at its first use in a session and emptied at each commit. It has
         the table's column types and compression (a payload compressed otherwise would be
         stored so), its NOT NULLs, no other constraint. Emptied here too, as a transaction may
         write several pages.
@@ -357,7 +358,7 @@ class BulkRows:
     def _copy_upsert(self, rows: Sequence[Sequence], suffix: str, returning: Sequence[str]):
         table = connection.ops.quote_name(self.table)
         columns = self._column_list(self.columns)
-        with connection.cursor() as cursor:
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             # The primary key is not read from the staging table: 0 fills its NOT NULL.
             staging = self._stage(cursor, rows, [0] * len(rows))
             sql = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}{suffix}"  # noqa: S608
@@ -373,7 +374,7 @@ class BulkRows:
         assignments = ", ".join(
             f"{column} = staged.{column}" for column in map(quote, self._columns_of(update_fields))
         )
-        with connection.cursor() as cursor:
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             staging = self._stage(cursor, rows, keys)
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM {staging} AS staged "  # noqa: S608

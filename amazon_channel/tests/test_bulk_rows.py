@@ -320,3 +320,19 @@ def test_a_payload_written_through_the_staging_table_is_compressed_as_the_table_
         )
         (_, staged), (_, copied) = cursor.fetchall()
     assert staged is not None and staged == copied
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upsert_and_an_update_outside_a_transaction_write_their_rows(rows_writer):
+    # In autocommit each statement would commit alone, and a commit empties the staging table.
+    store = StoreFactory()
+    first, second = (values(store, f"302-0000000-000000{number}") for number in range(2))
+    (key,) = (key for (key,) in ROWS.insert([row(first)], returning=("id",)))
+
+    rows_writer.upsert(
+        [row(second)], unique_fields=("store", "amazon_order_id"), update_fields=("status",)
+    )
+    rows_writer.update([key], [row({**first, "status": "Shipped"})], update_fields=("status",))
+
+    stored = dict(AmazonOrder.objects.filter(store=store).values_list("amazon_order_id", "status"))
+    assert stored == {first["amazon_order_id"]: "Shipped", second["amazon_order_id"]: "Unshipped"}
