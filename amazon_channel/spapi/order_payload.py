@@ -62,18 +62,20 @@ PARCEL_ADDRESS_PARTS = (
     ("addressLine1", note("part.address_street")),
     ("postalCode", note("part.address_postal_code")),
 )
-ADDRESS_KEYS = (
-    "name",
-    "companyName",
-    "addressLine1",
-    "addressLine2",
-    "addressLine3",
-    "city",
-    "districtOrCounty",
-    "stateOrRegion",
-    "postalCode",
-    "countryCode",
-    "phone",
+ADDRESS_KEYS = frozenset(
+    (
+        "name",
+        "companyName",
+        "addressLine1",
+        "addressLine2",
+        "addressLine3",
+        "city",
+        "districtOrCounty",
+        "stateOrRegion",
+        "postalCode",
+        "countryCode",
+        "phone",
+    )
 )
 
 
@@ -672,7 +674,7 @@ def _address(value) -> dict:
     for key, part in _dict(value).items():
         if key not in ADDRESS_KEYS or isinstance(part, bool):
             continue
-        text = _as_text(part)
+        text = part if type(part) is str else _as_text(part)
         if text is None and isinstance(part, float):
             text = repr(part)
         text = clean_text(text).strip() if text else ""
