@@ -1,9 +1,10 @@
 """Storing what Amazon says about orders: bulk, idempotent, newest data wins.
 
 One bad order never costs the others: the parser (order_payload) makes every value storable and
-turns what cannot be stored as sent into an Error order, so a page is one multi-row write. Should
-the database still refuse a page's data, the page is stored again order by order, each in its
-own savepoint, and only the order it refuses is kept as an Error order.
+turns what cannot be stored as sent into an Error order, so each table's rows of a page are one
+write (by COPY on PostgreSQL: orders/bulk_rows.py). Should the database still refuse a page's
+data, the page is stored again order by order, each in its own savepoint, and only the order it
+refuses is kept as an Error order.
 """
 
 import logging
@@ -11,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.db import DataError, IntegrityError, connection, transaction
 
@@ -128,16 +130,19 @@ def _newest_per_order(payloads: list[dict], result: UpsertResult) -> list[Parsed
     return list(newest.values())
 
 
-DECISION_FIELDS = (
-    "pk",
-    "store",
-    "amazon_order_id",
-    "status",
-    "last_update_date",
-    "needs_attention",
-    "is_shipping_address_edited",
-    "shipping_address",
-)
+class _StoredOrder(NamedTuple):
+    """What the decision needs of a stored order (its payload is never read back, nor its
+    address unless the merchant edited it: _edited_addresses)."""
+
+    pk: int
+    amazon_order_id: str
+    status: str
+    last_update_date: datetime
+    needs_attention: bool
+    is_shipping_address_edited: bool
+
+
+DECISION_FIELDS = _StoredOrder._fields
 # The columns a page writes: bulk_rows.BulkRows takes them as tuples, without model instances.
 ORDER_ROW_FIELDS = ("store", "amazon_order_id", *ORDER_FIELDS, "order_notes", "needs_attention")
 ORDER_UPDATE_FIELDS = (*ORDER_FIELDS, "order_notes", "needs_attention", "updated_at")
@@ -152,15 +157,15 @@ def _order_row(
     store_id: int,
     parsed: ParsedOrder,
     *,
-    stored: AmazonOrder | None = None,
+    edited_address: dict | None = None,
     status: str | None = None,
 ) -> tuple:
-    """The row of ORDER_ROW_FIELDS for a parsed order; over a stored one, the merchant's edited
-    address wins over Amazon's copy."""
+    """The row of ORDER_ROW_FIELDS for a parsed order; the address the merchant edited (of a
+    stored order) wins over Amazon's copy."""
     fields = parsed.fields
     values = [fields[name] for name in ORDER_FIELDS]
-    if stored is not None and stored.is_shipping_address_edited:
-        values[SHIPPING_ADDRESS_POSITION] = stored.shipping_address
+    if edited_address is not None:
+        values[SHIPPING_ADDRESS_POSITION] = edited_address
     if status is not None:
         values[STATUS_POSITION] = status
     problems = _problems(parsed, values[SHIPPING_ADDRESS_POSITION])
@@ -300,25 +305,31 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
     """One attempt at storing a page; raises IntegrityError when a new order appeared, and
     whatever the database answers to data it refuses."""
     result = UpsertResult()
-    # Only what the decision needs: the payloads of stored orders are never read back.
+    # Only what the decision needs, as tuples: the payloads of stored orders are never read back.
     existing = {
-        order.amazon_order_id: order
-        for order in AmazonOrder.objects.select_for_update(of=("self",))
-        .filter(store=store, amazon_order_id__in=[p.amazon_order_id for p in parsed_orders])
-        .only(*DECISION_FIELDS)
-        .order_by("pk")
+        stored.amazon_order_id: stored
+        for stored in map(
+            _StoredOrder._make,
+            AmazonOrder.objects.select_for_update(of=("self",))
+            .filter(store=store, amazon_order_id__in=[p.amazon_order_id for p in parsed_orders])
+            .order_by("pk")
+            .values_list(*DECISION_FIELDS),
+        )
     }
     # Until Amazon's report arrives, a cancellation the merchant confirmed keeps the order
     # Canceled here, whatever an earlier read of Amazon says.
     cancelling = set(
         AmazonOrderCancellation.objects.filter(
-            order__in=existing.values(), state=AmazonOrderCancellation.State.PENDING
+            order_id__in=[stored.pk for stored in existing.values()],
+            state=AmazonOrderCancellation.State.PENDING,
         ).values_list("order_id", flat=True)
     )
+    edited_addresses = _edited_addresses(existing.values())
     new_orders: list[ParsedOrder] = []
     update_rows: list[tuple] = []
+    update_keys: list[int] = []
     events: list[tuple] = []
-    touched: list[tuple[int, ParsedOrder]] = []
+    updated_orders: list[tuple[int, ParsedOrder]] = []
     for parsed in parsed_orders:
         stored = existing.get(parsed.amazon_order_id)
         if stored is None:
@@ -330,8 +341,13 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
             result.unchanged += 1
             continue
         status = AmazonOrderStatus.CANCELED if stored.pk in cancelling else parsed.fields["status"]
-        update_rows.append(_order_row(store.pk, parsed, stored=stored, status=status))
-        touched.append((stored.pk, parsed))
+        update_rows.append(
+            _order_row(
+                store.pk, parsed, edited_address=edited_addresses.get(stored.pk), status=status
+            )
+        )
+        update_keys.append(stored.pk)
+        updated_orders.append((stored.pk, parsed))
         if status != stored.status:
             events.append(
                 order_status_changed_row(
@@ -345,28 +361,35 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
         amazon_order_id: pk
         for pk, amazon_order_id in ORDER_ROWS.insert(new_rows, returning=("id", "amazon_order_id"))
     }
+    inserted_orders = []
     for parsed in new_orders:
         pk = inserted[parsed.amazon_order_id]
-        touched.append((pk, parsed))
+        inserted_orders.append((pk, parsed))
         events.append(order_imported_row(order_id=pk, status=parsed.fields["status"]))
     store_order_days_add(
         store_id=store.pk, purchase_dates=[p.fields["purchase_date"] for p in new_orders]
     )
-    # The rows to update were chosen above under their row locks: the upsert may overwrite them.
-    ORDER_ROWS.upsert(
-        update_rows,
-        unique_fields=("store", "amazon_order_id"),
-        update_fields=ORDER_UPDATE_FIELDS,
-    )
+    # The rows to update were chosen above under their row locks.
+    ORDER_ROWS.update(update_keys, update_rows, update_fields=ORDER_UPDATE_FIELDS)
     order_event_rows_insert(events)
-    _upsert_children(touched)
+    _insert_children(inserted_orders)
+    _upsert_children(updated_orders)
 
     result.created = len(new_orders)
     result.updated = len(update_rows)
     # A row's last value is needs_attention.
     result.with_problems = sum(1 for row in [*update_rows, *new_rows] if row[-1])
-    result.changed_order_ids = [pk for pk, _ in touched]
+    result.changed_order_ids = [pk for pk, _ in [*updated_orders, *inserted_orders]]
     return result
+
+
+def _edited_addresses(stored_orders: Iterable[_StoredOrder]) -> dict[int, dict]:
+    """The shipping addresses the merchant edited, by order id: read only for those orders
+    (few, and already locked), so that a page does not read every address back."""
+    edited = [stored.pk for stored in stored_orders if stored.is_shipping_address_edited]
+    if not edited:
+        return {}
+    return dict(AmazonOrder.objects.filter(pk__in=edited).values_list("pk", "shipping_address"))
 
 
 def store_order_days_add(*, store_id: int, purchase_dates: Iterable[datetime]) -> None:
@@ -400,9 +423,16 @@ def _child_rows(
     ]
 
 
+def _insert_children(inserted: list[tuple[int, ParsedOrder]]) -> None:
+    """Items and packages of orders inserted by this page: nothing can be stored under them
+    yet, so a plain insert each (the parser left no item or package id twice in an order)."""
+    ITEM_ROWS.insert(_child_rows(inserted, "items", "order_item_id", ITEM_FIELDS))
+    PACKAGE_ROWS.insert(_child_rows(inserted, "packages", "package_reference_id", PACKAGE_FIELDS))
+
+
 def _upsert_children(touched: list[tuple[int, ParsedOrder]]) -> None:
-    """Items and packages of the touched orders: one upsert statement each. They rarely change
-    when their order does: an unchanged one is not written again."""
+    """Items and packages of stored orders this page updates: one upsert each. They rarely
+    change when their order does: an unchanged one is not written again."""
     ITEM_ROWS.upsert(
         _child_rows(touched, "items", "order_item_id", ITEM_FIELDS),
         unique_fields=("order", "order_item_id"),

@@ -62,18 +62,20 @@ PARCEL_ADDRESS_PARTS = (
     ("addressLine1", note("part.address_street")),
     ("postalCode", note("part.address_postal_code")),
 )
-ADDRESS_KEYS = (
-    "name",
-    "companyName",
-    "addressLine1",
-    "addressLine2",
-    "addressLine3",
-    "city",
-    "districtOrCounty",
-    "stateOrRegion",
-    "postalCode",
-    "countryCode",
-    "phone",
+ADDRESS_KEYS = frozenset(
+    (
+        "name",
+        "companyName",
+        "addressLine1",
+        "addressLine2",
+        "addressLine3",
+        "city",
+        "districtOrCounty",
+        "stateOrRegion",
+        "postalCode",
+        "countryCode",
+        "phone",
+    )
 )
 
 
@@ -149,10 +151,16 @@ def _replacement(match: re.Match) -> str:
     return " " if character in "\t\n\r" else ""
 
 
+def _is_safe_in_line(text: str) -> bool:
+    """Whether `text` holds none of _UNSAFE_IN_LINE. Printable text holds none (controls and
+    surrogates are not printable), and saying so is quicker than searching."""
+    return text.isprintable() or _UNSAFE_IN_LINE.search(text) is None
+
+
 def clean_text(text: str) -> str:
     """`text` on one line: without NUL and control characters (tabs and line breaks become
     spaces), lone surrogates replaced by U+FFFD."""
-    if _UNSAFE_IN_LINE.search(text) is None:
+    if _is_safe_in_line(text):
         return text
     return _UNSAFE_IN_LINE.sub(_replacement, text)
 
@@ -179,10 +187,16 @@ def clean_document(document: dict) -> dict:
     orjson refuses surrogates and writes NUL as \\u0000, so its text tells whether the document
     must be walked; a clean one comes back with that text (SerializedJSON), stored as it is."""
     try:
-        text = json_bytes(document)
-    except (orjson.JSONEncodeError, TypeError):
-        return _clean_deep(document)
-    if b"\\u0000" in text:
+        # What Amazon sends (text keys, JSON values) orjson writes twice as fast without the
+        # options json_bytes needs for the rest (other keys, datetimes), and the same text.
+        text = orjson.dumps(document, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except TypeError:  # orjson.JSONEncodeError among them
+        try:
+            text = json_bytes(document)
+        except (orjson.JSONEncodeError, TypeError):
+            return _clean_deep(document)
+    # A backslash first: most payloads have none, and looking for one byte is quicker.
+    if b"\\" in text and b"\\u0000" in text:
         return _clean_deep(document)
     return SerializedJSON(document, text.decode())
 
@@ -264,7 +278,7 @@ class _Reading:
     def identifier(self, value, *, what: str, length: int) -> str:
         """An identifier, whole or flagged: cleaned; one of another type, or longer than
         `length`, makes the order an Error order (cut here, so that the row can be stored)."""
-        if type(value) is str and len(value) <= length and not _UNSAFE_IN_LINE.search(value):
+        if type(value) is str and len(value) <= length and _is_safe_in_line(value):
             return value  # the common case, first: every order has dozens of these
         text = _as_text(value)
         if text is None:
@@ -305,7 +319,7 @@ class _Reading:
     ) -> str:
         """Free text: cleaned, and cut to `length` with a note when longer. The note quotes
         nothing of personal data (the buyer's name and email): it gives the length only."""
-        if type(value) is str and len(value) <= length and not _UNSAFE_IN_LINE.search(value):
+        if type(value) is str and len(value) <= length and _is_safe_in_line(value):
             return value
         text = _as_text(value)
         if text is None:
@@ -411,26 +425,25 @@ class _Reading:
         return None
 
 
-class _PartOf:
-    """ "Item 1: the SKU": what of an item or package a note is about, made a note only when a
-    note is written (most values are fine: building a label for each would cost every order)."""
-
-    __slots__ = ("part", "where")
-
-    def __init__(self, where: dict, part) -> None:
-        self.where = where
-        self.part = part
-
-
-def _part(where: dict, part) -> _PartOf:
-    return _PartOf(where, part)
+def _part(where: dict, part) -> tuple:
+    """ "Item 1: the SKU": what of an item or package a note is about, as a (where, part) pair
+    made a note only when a note is written (most values are fine: building a label for each
+    would cost every order, and a pair costs less than any other object)."""
+    return (where, part)
 
 
 def _label(what):
     """The note a label stands for: a deferred item or package part, or the label itself."""
-    if isinstance(what, _PartOf):
-        return note("part.of", where=what.where, part=_label(what.part))
+    if type(what) is tuple:
+        where, part = what
+        return note("part.of", where=where, part=_label(part))
     return what
+
+
+@cache
+def _kind_amount_label(kind: str) -> dict:
+    """ "the ITEM amount": one of BREAKDOWN_KINDS, built once each."""
+    return note("part.kind_amount", kind=kind)
 
 
 @cache
@@ -476,7 +489,7 @@ def _breakdowns(breakdowns, reading: _Reading, where: dict) -> dict[str, Decimal
         if not isinstance(kind, str) or kind not in amounts:
             continue
         subtotal = _dict(entry.get("subtotal"))
-        amount = reading.amount(subtotal, what=_part(where, note("part.kind_amount", kind=kind)))
+        amount = reading.amount(subtotal, what=_part(where, _kind_amount_label(kind)))
         if amount is None:
             continue
         currency = _as_text(subtotal.get("currencyCode")) or ""
@@ -661,7 +674,7 @@ def _address(value) -> dict:
     for key, part in _dict(value).items():
         if key not in ADDRESS_KEYS or isinstance(part, bool):
             continue
-        text = _as_text(part)
+        text = part if type(part) is str else _as_text(part)
         if text is None and isinstance(part, float):
             text = repr(part)
         text = clean_text(text).strip() if text else ""

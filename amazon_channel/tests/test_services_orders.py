@@ -2,6 +2,8 @@ import copy
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from amazon_channel.models import (
     AmazonOrder,
@@ -223,3 +225,70 @@ def test_an_address_the_merchant_completes_clears_the_flag_on_the_next_read():
     assert "withheld" not in notes_text(order.order_notes)
     assert order.shipping_address["postalCode"] == "10115"
     assert amazon_orders_upsert(store=store, payloads=[payload]).unchanged == 1
+
+
+# Rows travel by COPY on PostgreSQL; SQLite's statements follow its parameter limit.
+only_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the statements of PostgreSQL's COPY path"
+)
+
+
+def _statements(captured) -> list[str]:
+    """The kinds of the statements a page ran, savepoints aside (SELECT, COPY ...)."""
+    kinds = [query["sql"].split(None, 1)[0].upper() for query in captured.captured_queries]
+    return [kind for kind in kinds if kind not in ("SAVEPOINT", "RELEASE")]
+
+
+@only_postgresql
+def test_a_page_of_100_new_orders_is_stored_in_seven_statements():
+
+    store = StoreFactory()
+    page = [order_payload(number, status="SHIPPED") for number in range(100)]
+
+    with CaptureQueriesContext(connection) as captured:
+        result = amazon_orders_upsert(store=store, payloads=page)
+
+    assert result.created == 100
+    # The decision, the orders' keys, then each table's rows by COPY (the days: an upsert).
+    assert _statements(captured) == [
+        "SELECT",  # stored orders, locked
+        "WITH",  # 100 keys from the orders' sequence
+        "COPY",  # orders
+        "INSERT",  # orders per day
+        "COPY",  # events
+        "COPY",  # items
+        "COPY",  # packages
+    ]
+    assert AmazonOrderItem.objects.filter(order__store=store).count() == 100 * len(
+        page[0]["orderItems"]
+    )
+    assert AmazonOrderPackage.objects.filter(order__store=store).count() == 100 * len(
+        page[0]["packages"]
+    )
+
+
+@only_postgresql
+def test_a_page_of_100_changed_orders_is_stored_in_eleven_statements():
+
+    store = StoreFactory()
+    amazon_orders_upsert(store=store, payloads=[order_payload(n) for n in range(100)])
+    page = [order_payload(n, status="SHIPPED", updated_minutes=5) for n in range(100)]
+
+    with CaptureQueriesContext(connection) as captured:
+        result = amazon_orders_upsert(store=store, payloads=page)
+
+    assert result.updated == 100
+    staged = ["CREATE", "COPY"]  # the session's staging table, emptied, filled by COPY
+    assert _statements(captured) == [
+        "SELECT",  # stored orders, locked
+        "SELECT",  # pending cancellations
+        *staged,
+        "UPDATE",  # orders, from the staging table
+        "COPY",  # status changes
+        *staged,
+        "INSERT",  # items: INSERT ... SELECT ... ON CONFLICT DO UPDATE
+        *staged,
+        "INSERT",  # packages, the same
+    ]
+    assert AmazonOrder.objects.filter(store=store, status="Shipped").count() == 100
+    assert AmazonOrderEvent.objects.filter(kind="status_changed").count() == 100
