@@ -3,7 +3,7 @@ from functools import lru_cache
 from urllib.parse import urlencode
 
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.html import escape
@@ -56,6 +56,49 @@ def order_chart(daily_counts, total=None, list_url=""):
     }
 
 
+# Stand-ins for a URL's integer arguments: reversed once, then replaced by the real values.
+_URL_ARGUMENT_STAND_IN = 987654320
+
+
+@lru_cache(maxsize=128)
+def _url_format(view_name: str, argument_count: int, script_prefix: str, urlconf) -> str:
+    """The URL of `view_name` as a str.format template with one field per integer argument."""
+    stand_ins = [str(_URL_ARGUMENT_STAND_IN + index) for index in range(argument_count)]
+    url = reverse(view_name, args=stand_ins).replace("{", "{{").replace("}", "}}")
+    for index, stand_in in enumerate(stand_ins):
+        if url.count(stand_in) != 1:
+            raise ValueError(f"{view_name}: cannot make a URL template of {url}")
+        url = url.replace(stand_in, f"{{{index}}}")
+    return url
+
+
+def url_of(view_name: str, *ids: int) -> str:
+    """reverse(view_name, args=ids) for integer ids (primary keys), without matching the URL
+    patterns each time: a list page links every row, and reverse() was a tenth of its time."""
+    return _url_format(view_name, len(ids), get_script_prefix(), get_urlconf()).format(
+        *(int(value) for value in ids)
+    )
+
+
+@register.simple_tag
+def id_url(view_name, *ids) -> str:
+    """{% url %} for URLs whose arguments are all integer ids, computed from a cached template."""
+    return url_of(view_name, *ids)
+
+
+@lru_cache(maxsize=64)
+def _choice_labels(model, field_name: str) -> dict:
+    return dict(model._meta.get_field(field_name).flatchoices)
+
+
+@register.filter
+def choice_label(instance, field_name):
+    """What instance.get_<field_name>_display() gives, from a dict made once per field:
+    Django's version rebuilds and hashes the field's choices (lazy translations) every call."""
+    value = getattr(instance, field_name)
+    return _choice_labels(type(instance), field_name).get(value, value)
+
+
 @register.simple_tag
 def recent_orders_url(store) -> str:
     """All Orders of the store filtered on the days the card's "in the last 30 days" counts."""
@@ -63,13 +106,13 @@ def recent_orders_url(store) -> str:
     query = urlencode(
         {"purchase_date_from": first_day.isoformat(), "purchase_date_to": last_day.isoformat()}
     )
-    return f"{reverse('dashboard:order_list', args=[store.pk])}?{query}"
+    return f"{url_of('dashboard:order_list', store.pk)}?{query}"
 
 
 @register.simple_tag
 def attention_url(store, **filters) -> str:
     """All Orders of the store with the filters of a card's tile (status=..., attention=...)."""
-    return f"{reverse('dashboard:order_list', args=[store.pk])}?{urlencode(filters)}"
+    return f"{url_of('dashboard:order_list', store.pk)}?{urlencode(filters)}"
 
 
 @lru_cache(maxsize=512)
