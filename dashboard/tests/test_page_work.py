@@ -1,0 +1,108 @@
+"""What the hot pages cost per request, in what can be counted: credentials decrypted and SQL
+queries (issue 15). Their speed is measured by bench/load_pages.py, never timed here."""
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from amazon_channel import fields
+from amazon_channel.models import AmazonOrder, AmazonOrderEvent, Store
+from amazon_channel.tests.factories import AmazonOrderFactory, AmazonOrderItemFactory, StoreFactory
+from dashboard.templatetags.dashboard_extras import choice_label, url_of
+from dashboard.tests.factories import CancellationFactory, SyncRunFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def decryptions(monkeypatch) -> list[str]:
+    """The credentials decrypted from now on (fields.decrypt still does the work)."""
+    decrypted = []
+    real_decrypt = fields.decrypt
+
+    def counting_decrypt(ciphertext):
+        decrypted.append(ciphertext)
+        return real_decrypt(ciphertext)
+
+    monkeypatch.setattr(fields, "decrypt", counting_decrypt)
+    return decrypted
+
+
+@pytest.fixture
+def stores_with_orders():
+    stores = []
+    for number in range(3):
+        store = StoreFactory(name=f"Shop {number}")
+        SyncRunFactory(store=store)
+        AmazonOrderFactory.create_batch(30, store=store)
+        CancellationFactory(order__store=store)
+        stores.append(store)
+    order = AmazonOrder.objects.filter(store=stores[0]).order_by("pk").first()
+    AmazonOrderItemFactory.create_batch(2, order=order)
+    AmazonOrderEvent.objects.create(order=order, kind="imported", new_status=order.status)
+    return stores, order
+
+
+def hot_pages(stores, order) -> dict[str, str]:
+    store = stores[0]
+    return {
+        "stores": reverse("dashboard:store_list"),
+        "store dashboard": reverse("dashboard:store_detail", args=[store.pk]),
+        "All Orders": reverse("dashboard:order_list", args=[store.pk]),
+        "Amazon Order Details": reverse("dashboard:order_detail", args=[store.pk, order.pk]),
+    }
+
+
+def test_no_hot_page_decrypts_a_store_credential(
+    merchant_client, stores_with_orders, decryptions
+):
+    for name, url in hot_pages(*stores_with_orders).items():
+        response = merchant_client.get(url)
+
+        assert response.status_code == 200, name
+        assert decryptions == [], f"{name} decrypted {len(decryptions)} credentials"
+
+
+def test_a_store_read_for_sync_still_gives_its_credentials(decryptions):
+    StoreFactory(refresh_token="Atzr|for-the-sync")
+
+    assert Store.objects.get().refresh_token == "Atzr|for-the-sync"
+    assert len(decryptions) == 1
+
+
+# Session, user, permissions (2), then the page's own reads.
+@pytest.mark.parametrize(
+    ("page", "most_queries"),
+    [("All Orders", 7), ("Amazon Order Details", 11)],
+)
+def test_a_hot_page_reads_in_a_few_queries_whatever_its_rows(
+    merchant_client, stores_with_orders, django_assert_max_num_queries, page, most_queries
+):
+    url = hot_pages(*stores_with_orders)[page]
+
+    with django_assert_max_num_queries(most_queries):
+        response = merchant_client.get(url)
+
+    assert response.status_code == 200
+
+
+def test_an_id_url_is_what_reverse_gives():
+    assert url_of("dashboard:order_detail", 12, 3456) == reverse(
+        "dashboard:order_detail", args=[12, 3456]
+    )
+    assert url_of("dashboard:store_detail", 7) == reverse("dashboard:store_detail", args=[7])
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "it", "nl"])
+def test_a_choice_label_is_what_get_display_gives_in_each_language(language):
+    order = AmazonOrder(status="PartiallyShipped")
+    unknown = AmazonOrder(status="SomethingNew")
+    store = Store(region="EU", marketplace_code="DE")
+
+    with translation.override(language):
+        assert str(choice_label(order, "status")) == order.get_status_display()
+        assert choice_label(unknown, "status") == "SomethingNew"
+        assert str(choice_label(store, "region")) == store.get_region_display()
+        assert str(choice_label(store, "marketplace_code")) == (
+            store.get_marketplace_code_display()
+        )
