@@ -15,6 +15,7 @@ from amazon_channel.models import AmazonOrderStatus
 from amazon_channel.selectors import last_days_range
 from commerce_orders.notes import note_from_english, note_render
 from commerce_orders.notes import notes_text as notes_text_of
+from dashboard import fragments
 
 register = template.Library()
 
@@ -97,6 +98,27 @@ def choice_label(instance, field_name):
     Django's version rebuilds and hashes the field's choices (lazy translations) every call."""
     value = getattr(instance, field_name)
     return _choice_labels(type(instance), field_name).get(value, value)
+
+
+@lru_cache(maxsize=1)
+def _fragments():
+    return fragments.environment(
+        filters={
+            "money": money,
+            "notes_text": notes_text,
+            "choice_label": choice_label,
+        },
+        globals={"id_url": url_of},
+    )
+
+
+@register.simple_tag
+def order_rows(orders, store):
+    """The rows of an order table (All Orders, Recent Orders), rendered by Jinja2: the Django
+    template of a row cost more than its data (dashboard/fragments.py)."""
+    return fragments.fragment_render(
+        _fragments(), "partials/order_rows.html", {"orders": orders, "store": store}
+    )
 
 
 @register.simple_tag

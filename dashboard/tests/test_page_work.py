@@ -53,9 +53,7 @@ def hot_pages(stores, order) -> dict[str, str]:
     }
 
 
-def test_no_hot_page_decrypts_a_store_credential(
-    merchant_client, stores_with_orders, decryptions
-):
+def test_no_hot_page_decrypts_a_store_credential(merchant_client, stores_with_orders, decryptions):
     for name, url in hot_pages(*stores_with_orders).items():
         response = merchant_client.get(url)
 
@@ -106,3 +104,29 @@ def test_a_choice_label_is_what_get_display_gives_in_each_language(language):
         assert str(choice_label(store, "marketplace_code")) == (
             store.get_marketplace_code_display()
         )
+
+
+def test_the_rows_fragment_escapes_and_translates_as_the_django_templates_did(merchant_client):
+    store = StoreFactory()
+    AmazonOrderFactory(
+        store=store,
+        buyer_name="O'Brien <b>",
+        is_buyer_requested_cancellation=True,
+        order_total="1234.50",
+        currency="EUR",
+    )
+    url = reverse("dashboard:order_list", args=[store.pk])
+
+    content = merchant_client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert "<td>O&#x27;Brien &lt;b&gt;</td>" in content
+    with translation.override("fr"):
+        badge = translation.gettext("Buyer requested cancellation")
+        empty = translation.gettext("No orders found.")
+    assert f'<span class="badge badge-warning">{badge}</span>'.replace("'", "&#x27;") in content
+    assert "<td class=\"number\">1\xa0234,50 EUR</td>" in content
+    other = reverse("dashboard:order_list", args=[StoreFactory().pk])
+    assert (
+        empty.replace("'", "&#x27;")
+        in merchant_client.get(other, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    )
