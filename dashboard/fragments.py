@@ -10,6 +10,8 @@ reads their `{{ _("...") }}` strings as it reads Django templates'. Rendered fro
 template by a tag of dashboard_extras (`{% order_rows %}`).
 """
 
+import html
+
 import jinja2
 from django.conf import settings
 from django.template import defaultfilters
@@ -24,6 +26,9 @@ TEMPLATE_DIR = settings.BASE_DIR / "templates" / "jinja2"
 
 def _django_escaped(value) -> Markup:
     """What Django's engine writes for {{ value }}: localized, escaped by Django."""
+    if value.__class__ is str:
+        # Django's escape() is html.escape(); most values are plain text.
+        return Markup(html.escape(value))  # noqa: S704 - escaped
     # Escaped by Django's conditional_escape just before.
     return Markup(conditional_escape(localize(template_localtime(value))))  # noqa: S704
 
