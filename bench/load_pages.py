@@ -24,6 +24,7 @@ Targets (each hot page, this tree): p95 < 20 ms alone; >= 300 requests/s with p9
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -142,6 +143,19 @@ class Server:
                 self.process.wait()
         self.log.close()
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by gunicorn's workers (user + system, from /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        for pid in children.read_text().split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
 
@@ -238,6 +252,23 @@ def measure_load(server: Server, path: str, *, cookie: str, clients: int, second
     result = json.loads(found.group(1))
     result["rps"] = result["requests"] / result["seconds"]
     return result
+
+
+def database_idle_wait(*, timeout: float = 120) -> None:
+    """Wait until no query of this run's database is running (the admin's slow ones)."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'active' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                break
+        time.sleep(0.5)
+    connection.close()
 
 
 def machine_line() -> str:
@@ -352,13 +383,20 @@ def main() -> int:
         script.write_text(WRK_SCRIPT)
         results = {}
         try:
-            for tree_label, tree in trees:
-                with Server(
-                    tree, env=env, work_dir=info.var_dir / tree_label.replace(" ", "_")
-                ) as server:
-                    cookie = sign_in(server, username)
-                    print(f"\n{tree_label} ({tree}): signed in; {machine_line()}")
-                    for label, path, is_hot in pages:
+            with contextlib.ExitStack() as stack:
+                servers = {}
+                for tree_label, tree in trees:
+                    work_dir = info.var_dir / tree_label.replace(" ", "_")
+                    server = stack.enter_context(Server(tree, env=env, work_dir=work_dir))
+                    servers[tree_label] = (server, sign_in(server, username))
+                    print(f"{tree_label}: {tree}, signed in")
+                # Page by page, each tree in turn: a drift of the machine's speed (another
+                # process starting) then falls on both trees, not on the second one only.
+                # The admin changelist last: its slow requests go on in PostgreSQL after wrk
+                # stops, so the run waits for the database to be idle again after it.
+                for label, path, is_hot in sorted(pages, key=lambda page: not page[2]):
+                    print(f"\n{label} ({path})")
+                    for tree_label, (server, cookie) in servers.items():
                         alone = measure_sequential(
                             server,
                             path,
@@ -366,6 +404,7 @@ def main() -> int:
                             requests=arguments.sequential if is_hot else arguments.admin_sequential,
                             warmup=arguments.warmup if is_hot else 2,
                         )
+                        cpu_before = server.cpu_seconds()
                         loaded = measure_load(
                             server,
                             path,
@@ -374,20 +413,37 @@ def main() -> int:
                             seconds=arguments.duration,
                             script=script,
                         )
+                        cpu_ms = (server.cpu_seconds() - cpu_before) * 1000
+                        loaded["cpu_ms"] = cpu_ms / max(loaded["requests"], 1)
                         results[(tree_label, label)] = (alone, loaded)
                         print(
-                            f"  {label:<32} alone p50 {alone['p50']:6.1f} "
+                            f"  {tree_label:<10} alone p50 {alone['p50']:6.1f} "
                             f"p95 {alone['p95']:6.1f} ms | {arguments.clients} clients "
                             f"{loaded['rps']:6.1f} req/s "
                             f"p50 {loaded['p50']:6.1f} p95 {loaded['p95']:6.1f} "
                             f"p99 {loaded['p99']:6.1f} ms, not 200: {loaded['not_ok']}, "
-                            f"socket errors {loaded['socket_errors']} | {alone['bytes']} bytes "
+                            f"socket errors {loaded['socket_errors']} | gunicorn CPU "
+                            f"{loaded['cpu_ms']:5.2f} ms/request | {alone['bytes']} bytes "
                             f"| {machine_line()}"
                         )
+                        if not is_hot:
+                            database_idle_wait()
         finally:
             script.unlink(missing_ok=True)
 
         print()
+        if len(trees) == 2:
+            for label, _path, _is_hot in pages:
+                (before_alone, before), (after_alone, after) = (
+                    results[(tree_label, label)] for tree_label, _tree in trees
+                )
+                print(
+                    f"before/after {label:<32} alone p95 {before_alone['p95']:6.1f} -> "
+                    f"{after_alone['p95']:6.1f} ms; {before['rps']:6.1f} -> {after['rps']:6.1f} "
+                    f"req/s; p95 {before['p95']:6.1f} -> {after['p95']:6.1f} ms; gunicorn CPU "
+                    f"{before['cpu_ms']:5.2f} -> {after['cpu_ms']:5.2f} ms/request"
+                )
+            print()
         misses = []
         for label, _path, is_hot in pages:
             if not is_hot:
