@@ -29,17 +29,43 @@ def _django_escaped(value) -> Markup:
     if value.__class__ is str:
         # Django's escape() is html.escape(); most values are plain text.
         return Markup(html.escape(value))  # noqa: S704 - escaped
+    if value.__class__ is int and not settings.USE_THOUSAND_SEPARATOR:
+        # What localize() gives an int without grouping (numberformat.format), without its
+        # three lookups of the active language and formats.
+        return Markup(str(value))  # noqa: S704 - digits
+    if value.__class__ is Markup:
+        return value
     # Escaped by Django's conditional_escape just before.
     return Markup(conditional_escape(localize(template_localtime(value))))  # noqa: S704
 
 
 def _translated(message: str) -> Markup:
-    """{% translate %}: the message in the active language, escaped as Django escapes it."""
-    return Markup(conditional_escape(gettext(message)))  # noqa: S704 - escaped first
+    """{% translate "..." %}: the message in the active language. Django marks a template's
+    string constants safe, and so their translations: they are written as they are."""
+    return Markup(gettext(message))  # noqa: S704 - our own messages and translations
 
 
 def _translated_plural(singular: str, plural: str, count: int) -> Markup:
-    return Markup(conditional_escape(ngettext(singular, plural, count)))  # noqa: S704 - escaped
+    return Markup(ngettext(singular, plural, count))  # noqa: S704 - as _translated
+
+
+def _render_values(values: dict) -> dict:
+    """The values of a {% blocktranslate %}, as Django writes them: localized and escaped."""
+    return {
+        name: conditional_escape(localize(template_localtime(value)))
+        for name, value in values.items()
+    }
+
+
+def _translated_with(message: str, **values) -> Markup:
+    """{% blocktranslate %}: the translation is written as it is, its values escaped."""
+    return Markup(gettext(message) % _render_values(values))  # noqa: S704 - values escaped
+
+
+def _translated_plural_with(singular: str, plural: str, count, **values) -> Markup:
+    """{% blocktranslate count ... %}{% plural %}: as _translated_with, singular or plural."""
+    # Values escaped; the messages are ours.
+    return Markup(ngettext(singular, plural, count) % _render_values(values))  # noqa: S704
 
 
 def _date(value, format_name=None):
@@ -65,11 +91,28 @@ def environment(*, filters: dict, globals: dict) -> jinja2.Environment:
     )
     env.install_gettext_callables(_translated, _translated_plural, newstyle=False)
     env.filters.update({"date": _date, "linebreaksbr": _linebreaksbr, **filters})
+    env.globals.update(
+        {"translate_with": _translated_with, "translate_plural_with": _translated_plural_with}
+    )
     env.globals.update(globals)
     return env
 
 
 def fragment_render(env: jinja2.Environment, template_name: str, context: dict) -> Markup:
     """A fragment of templates/jinja2/ rendered with `context`, as safe HTML."""
+    translations = {}
+
+    def translated_once(message: str) -> Markup:
+        # A page of cards asks for the same twenty messages two hundred times; the language
+        # cannot change during one render.
+        try:
+            return translations[message]
+        except KeyError:
+            translation = translations[message] = _translated(message)
+            return translation
+
+    # `_` looks "gettext" up in the render's context first (jinja2.ext.i18n).
     # The output of an autoescaping environment.
-    return Markup(env.get_template(template_name).render(context))  # noqa: S704
+    return Markup(  # noqa: S704
+        env.get_template(template_name).render({**context, "gettext": translated_once})
+    )

@@ -6,7 +6,7 @@ from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -43,10 +43,10 @@ def amazon_status(value):
     return value
 
 
-@register.inclusion_tag("partials/order_chart.html")
 def order_chart(daily_counts, total=None, list_url=""):
-    """A bar chart of orders per day (oldest first, UTC days), drawn as inline SVG on the server.
-    `total` (else the bars' sum) is linked to `list_url`, the list of the orders it counts."""
+    """A bar chart of orders per day (oldest first, UTC days), drawn as inline SVG on the server
+    (partials/order_chart.html). `total` (else the bars' sum) is linked to `list_url`, the list
+    of the orders it counts."""
     first_day = timezone.now().astimezone(UTC).date() - timedelta(days=len(daily_counts) - 1)
     return {
         "bars": _chart_bars(tuple(daily_counts), first_day, get_language()),
@@ -108,8 +108,45 @@ def _fragments():
             "notes_text": notes_text,
             "choice_label": choice_label,
         },
-        globals={"id_url": url_of},
+        globals={
+            "id_url": url_of,
+            "attention_url": attention_url,
+            "recent_orders_url": recent_orders_url,
+            "order_chart": order_chart,
+        },
     )
+
+
+def _csrf_input(context) -> str:
+    """What {% csrf_token %} writes, from the same token (one per request)."""
+    token = context.get("csrf_token")
+    if not token or token == "NOTPROVIDED":  # noqa: S105 - CsrfTokenNode's marker, no secret
+        return ""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+
+
+def store_fragment_render(template_name: str, context: dict):
+    """A store's fragment of templates/jinja2/partials/ (status, last sync, tiles, actions,
+    cards) as safe HTML, for a view that answers a fragment alone."""
+    return fragments.fragment_render(_fragments(), template_name, context)
+
+
+@register.simple_tag(takes_context=True)
+def store_fragment(context, template_name, **values):
+    """A store's fragment rendered by Jinja2 (the cards page spent most of its time in these
+    templates): `store` from the page, the user's store permissions read once, the CSRF token
+    and the page to come back to; `values` add to or replace them."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    fragment_context = {
+        "store": context.get("store"),
+        "can_change_store": bool(user and user.has_perm("amazon_channel.change_store")),
+        "can_sync_store": bool(user and user.has_perm("amazon_channel.sync_store")),
+        "next_path": request.get_full_path() if request is not None else "",
+        "csrf_input": _csrf_input(context),
+        **values,
+    }
+    return store_fragment_render(template_name, fragment_context)
 
 
 @register.simple_tag
@@ -121,7 +158,6 @@ def order_rows(orders, store):
     )
 
 
-@register.simple_tag
 def recent_orders_url(store) -> str:
     """All Orders of the store filtered on the days the card's "in the last 30 days" counts."""
     first_day, last_day = last_days_range()
@@ -131,7 +167,6 @@ def recent_orders_url(store) -> str:
     return f"{url_of('dashboard:order_list', store.pk)}?{query}"
 
 
-@register.simple_tag
 def attention_url(store, **filters) -> str:
     """All Orders of the store with the filters of a card's tile (status=..., attention=...)."""
     return f"{url_of('dashboard:order_list', store.pk)}?{urlencode(filters)}"

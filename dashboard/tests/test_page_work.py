@@ -123,10 +123,62 @@ def test_the_rows_fragment_escapes_and_translates_as_the_django_templates_did(me
     with translation.override("fr"):
         badge = translation.gettext("Buyer requested cancellation")
         empty = translation.gettext("No orders found.")
-    assert f'<span class="badge badge-warning">{badge}</span>'.replace("'", "&#x27;") in content
+    assert f'<span class="badge badge-warning">{badge}</span>' in content
     assert '<td class="number">1\xa0234,50 EUR</td>' in content
     other = reverse("dashboard:order_list", args=[StoreFactory().pk])
-    assert (
-        empty.replace("'", "&#x27;")
-        in merchant_client.get(other, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert empty in merchant_client.get(other, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+
+def test_the_store_fragments_write_what_the_django_templates_wrote(admin_client):
+    # Given a store whose sync state carries quotes and markup, in French (whose translations
+    # have apostrophes, which Django writes as they are)
+    store = StoreFactory(
+        sync_state="needs_reauthorization", sync_state_message="Token 'expired' <x> & y"
     )
+    pk = store.pk
+
+    # When the cards and the store's dashboard are rendered (Jinja2 fragments)
+    pages = [
+        admin_client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+        for url in (
+            reverse("dashboard:store_list"),
+            reverse("dashboard:store_detail", args=[pk]),
+        )
+    ]
+
+    # Then each writes the bytes the Django templates wrote for it (ed19015)
+    with translation.override("fr"):
+        needs = translation.gettext("Needs reauthorization")
+        reason = translation.gettext("Needs reauthorization: %(reason)s") % {
+            "reason": "Token &#x27;expired&#x27; &lt;x&gt; &amp; y"
+        }
+        buyer = translation.gettext("Cancellation requested by the buyer")
+        sync_now = translation.gettext("Sync now")
+    assert "'" in buyer
+    for content in pages:
+        assert (
+            f'<span class="store-status" data-store-status="{pk}"><span class="status '
+            f'status-reauthorization" data-status="needs_reauthorization">{needs}</span></span>'
+        ) in content
+        assert f'<span class="badge badge-error">{reason}</span>\n\n</dd>' in content
+        assert (
+            f'<a href="/stores/{pk}/orders/?attention=buyer_cancellation"><strong>0</strong> '
+            f"{buyer}</a></li>"
+        ) in content
+        assert (
+            f'<form method="post" action="/stores/{pk}/sync/" data-sync-now="{pk}"><input '
+            'type="hidden" name="csrfmiddlewaretoken" value="'
+        ) in content
+        assert f'<button type="submit" class="menu-item">{sync_now}</button></form>' in content
+    assert (
+        ' data-link="recent-orders">0 commande au cours des 30 derniers jours</a></figcaption>'
+    ) in pages[0]
+
+
+def test_a_viewer_sees_no_store_actions_on_the_cards(viewer_client):
+    StoreFactory()
+
+    content = viewer_client.get(reverse("dashboard:store_list")).content.decode()
+
+    assert "data-sync-now" not in content
+    assert 'class="actions"' not in content
