@@ -57,15 +57,10 @@ def _render_values(values: dict) -> dict:
     }
 
 
-def _translated_with(message: str, **values) -> Markup:
-    """{% blocktranslate %}: the translation is written as it is, its values escaped."""
-    return Markup(gettext(message) % _render_values(values))  # noqa: S704 - values escaped
-
-
-def _translated_plural_with(singular: str, plural: str, count, **values) -> Markup:
-    """{% blocktranslate count ... %}{% plural %}: as _translated_with, singular or plural."""
-    # Values escaped; the messages are ours.
-    return Markup(ngettext(singular, plural, count) % _render_values(values))  # noqa: S704
+def _with_values(message: Markup, **values) -> Markup:
+    """{% blocktranslate %}: `_("... %(name)s ...")|with_values(name=...)`, the translation
+    as it is, its values escaped (makemessages reads the `_("...")` as in a Django template)."""
+    return Markup(str(message) % _render_values(values))  # noqa: S704 - values escaped
 
 
 def _date(value, format_name=None):
@@ -90,9 +85,8 @@ def environment(*, filters: dict, globals: dict) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(_translated, _translated_plural, newstyle=False)
-    env.filters.update({"date": _date, "linebreaksbr": _linebreaksbr, **filters})
-    env.globals.update(
-        {"translate_with": _translated_with, "translate_plural_with": _translated_plural_with}
+    env.filters.update(
+        {"date": _date, "linebreaksbr": _linebreaksbr, "with_values": _with_values, **filters}
     )
     env.globals.update(globals)
     return env

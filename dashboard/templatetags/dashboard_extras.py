@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format, localize, number_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
@@ -48,9 +48,20 @@ def order_chart(daily_counts, total=None, list_url=""):
     (partials/order_chart.html). `total` (else the bars' sum) is linked to `list_url`, the list
     of the orders it counts."""
     first_day = timezone.now().astimezone(UTC).date() - timedelta(days=len(daily_counts) - 1)
+    total = sum(daily_counts) if total is None else total
     return {
+        # What {% blocktranslate count counter=total %} wrote: the translation as it is (ours),
+        # the number localized and escaped.
+        "caption": mark_safe(  # noqa: S308
+            ngettext(
+                "%(counter)s order in the last 30 days",
+                "%(counter)s orders in the last 30 days",
+                total,
+            )
+            % {"counter": escape(localize(total))}
+        ),
         "bars": _chart_bars(tuple(daily_counts), first_day, get_language()),
-        "total": sum(daily_counts) if total is None else total,
+        "total": total,
         "list_url": list_url,
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
