@@ -287,6 +287,14 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Sessions read from Redis (written to both, the database the lasting copy): one query less on
+# every page. Without Redis the cache is each process's own memory, where a worker would keep
+# a session another worker signed out: the database alone then.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # Production hardening; all of it on as soon as DEBUG is off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,6 +2,9 @@
 queries (issue 15). Their speed is measured by bench/load_pages.py, never timed here."""
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -182,3 +185,31 @@ def test_a_viewer_sees_no_store_actions_on_the_cards(viewer_client):
 
     assert "data-sync-now" not in content
     assert 'class="actions"' not in content
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="sessions are read from Redis when it is set")
+def test_a_page_reads_its_session_from_redis_not_the_database(merchant_client, merchant):
+    # Given a signed-in merchant (force_login wrote the session to both)
+    url = reverse("dashboard:store_list")
+
+    # When a page is asked for
+    with CaptureQueriesContext(connection) as captured:
+        response = merchant_client.get(url)
+
+    # Then the session came from the cache: no query on the session table
+    assert response.status_code == 200
+    assert response.wsgi_request.user == merchant
+    assert not [query for query in captured if "django_session" in query["sql"]]
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="sessions are read from Redis when it is set")
+def test_signing_out_ends_the_session_that_redis_held(merchant_client):
+    url = reverse("dashboard:store_list")
+    cookie = merchant_client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert merchant_client.get(url).status_code == 200
+
+    merchant_client.post(reverse("logout"))
+    # The same cookie again, as another tab (or a copy of it) would send it
+    merchant_client.cookies[settings.SESSION_COOKIE_NAME] = cookie
+
+    assert merchant_client.get(url).status_code == 302
