@@ -3,6 +3,8 @@ queries (issue 15). Their speed is measured by bench/load_pages.py, never timed 
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -213,3 +215,63 @@ def test_signing_out_ends_the_session_that_redis_held(merchant_client):
     merchant_client.cookies[settings.SESSION_COOKIE_NAME] = cookie
 
     assert merchant_client.get(url).status_code == 302
+
+
+def _permission_queries(captured) -> list[str]:
+    return [query["sql"] for query in captured if "auth_permission" in query["sql"]]
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="permissions are cached only in Redis")
+def test_a_page_reads_the_users_permissions_from_the_cache(merchant_client):
+    url = reverse("dashboard:store_list")
+    assert merchant_client.get(url).status_code == 200
+
+    with CaptureQueriesContext(connection) as captured:
+        response = merchant_client.get(url)
+
+    assert response.status_code == 200
+    assert _permission_queries(captured) == []
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="permissions are cached only in Redis")
+def test_a_permission_granted_or_taken_through_a_group_counts_on_the_next_request(client):
+    # Given a user whose group may see stores, and whose permissions are cached
+    group = Group.objects.create(name="Readers")
+    user = get_user_model().objects.create_user("reader", password="x")
+    user.groups.add(group)
+    client.force_login(user)
+    url = reverse("dashboard:store_list")
+    assert client.get(url).status_code == 403
+
+    # When the group is given the permission, then taken it back, then the user leaves it
+    view_store = Permission.objects.get(codename="view_store")
+    group.permissions.add(view_store)
+    granted = client.get(url).status_code
+    group.permissions.remove(view_store)
+    taken = client.get(url).status_code
+    group.permissions.add(view_store)
+    assert client.get(url).status_code == 200
+    user.groups.remove(group)
+    left = client.get(url).status_code
+
+    # Then each change counts on the very next request
+    assert (granted, taken, left) == (200, 403, 403)
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="permissions are cached only in Redis")
+def test_a_permission_of_the_user_and_a_deleted_group_count_on_the_next_request(client):
+    group = Group.objects.create(name="Readers")
+    group.permissions.add(Permission.objects.get(codename="view_store"))
+    user = get_user_model().objects.create_user("reader", password="x")
+    user.groups.add(group)
+    client.force_login(user)
+    url = reverse("dashboard:store_list")
+    assert client.get(url).status_code == 200
+
+    group.delete()
+    after_delete = client.get(url).status_code
+    user.user_permissions.add(Permission.objects.get(codename="view_store"))
+    after_grant = client.get(url).status_code
+    user.user_permissions.clear()
+
+    assert (after_delete, after_grant, client.get(url).status_code) == (403, 200, 403)
