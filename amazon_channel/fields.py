@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 ENCRYPTED_PREFIX = "fernet:"
 # orjson writes what json.dumps would (compact, UTF-8), 25 times faster on an SP-API order;
@@ -52,15 +53,57 @@ def decrypt(ciphertext: str) -> str:
         ) from error
 
 
+class EncryptedCredential:
+    """A credential as the database holds it, not yet decrypted: what a read of the column
+    gives until the model's attribute is read (values() and values_list() give this too;
+    `.decrypted()` gives the text). Its repr never shows the ciphertext."""
+
+    __slots__ = ("ciphertext",)
+
+    def __init__(self, ciphertext: str):
+        self.ciphertext = ciphertext
+
+    def decrypted(self) -> str:
+        return decrypt(self.ciphertext)
+
+    def __repr__(self):
+        return "<EncryptedCredential>"
+
+
+class DecryptedOnRead(DeferredAttribute):
+    """The model attribute of an EncryptedTextField: decrypts the stored value the first time
+    it is read and keeps the plain text on the instance. A page that lists stores never reads
+    their credentials, so it pays no Fernet decryption (three a store before)."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if isinstance(value, EncryptedCredential):
+            value = value.decrypted()
+            instance.__dict__[self.field.attname] = value
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
+
 class EncryptedTextField(models.TextField):
-    """Stores text encrypted; reads give back plain text. Not searchable, by design."""
+    """Stores text encrypted; reads give back plain text, decrypted when the attribute is first
+    read (DecryptedOnRead). Not searchable, by design."""
+
+    descriptor_class = DecryptedOnRead
 
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return value
-        return decrypt(value)
+        if not value.startswith(ENCRYPTED_PREFIX):
+            raise ImproperlyConfigured("A stored credential is not encrypted.")
+        return EncryptedCredential(value)
 
     def get_prep_value(self, value):
+        if isinstance(value, EncryptedCredential):
+            return value.ciphertext  # never read, so unchanged: stored as it is
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value

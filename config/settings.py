@@ -143,7 +143,7 @@ LOGOUT_REDIRECT_URL = "login"
 # count. The price is that anyone can lock a known username out for the cool-off time.
 AUTHENTICATION_BACKENDS = [
     "config.auth.LoginLockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "config.auth.CachedPermissionsBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
@@ -299,6 +299,20 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Sessions read from Redis (written to both, the database the lasting copy): one query less on
+# every page. Without Redis the cache is each process's own memory, where a worker would keep
+# a session another worker signed out: the database alone then.
+# A user's permissions kept in Redis this long (config.auth.CachedPermissionsBackend; a change
+# through Django moves them on at once): without Redis each process would keep its own copy,
+# which another process's change would not reach, so the database is read on every request.
+PERMISSIONS_CACHE_SECONDS = (
+    int(os.environ.get("PERMISSIONS_CACHE_SECONDS", "60")) if REDIS_URL else 0
+)
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # Production hardening; all of it on as soon as DEBUG is off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -53,8 +53,65 @@ def test_a_credential_under_an_unknown_key_is_a_clear_configuration_error(settin
     store = StoreFactory()
     settings.CREDENTIALS_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
 
+    # Credentials are decrypted when read (issue 15), so the error comes with the first read.
+    reloaded = Store.objects.get(pk=store.pk)
     with pytest.raises(ImproperlyConfigured, match="credentials_rotate_key"):
-        Store.objects.get(pk=store.pk)
+        reloaded.refresh_token  # noqa: B018 - the read is what decrypts
+
+
+def count_decryptions(monkeypatch) -> list[str]:
+    """The ciphertexts decrypted from now on (fields.decrypt, still called for real)."""
+    from amazon_channel import fields
+
+    decrypted = []
+    real_decrypt = fields.decrypt
+
+    def counting_decrypt(ciphertext):
+        decrypted.append(ciphertext)
+        return real_decrypt(ciphertext)
+
+    monkeypatch.setattr(fields, "decrypt", counting_decrypt)
+    return decrypted
+
+
+def test_a_store_decrypts_only_the_credentials_read_and_each_once(monkeypatch):
+    StoreFactory(lwa_client_secret="very-secret", refresh_token="Atzr|refresh")
+    decrypted = count_decryptions(monkeypatch)
+
+    store = Store.objects.get()
+    assert decrypted == []
+
+    assert store.refresh_token == "Atzr|refresh"
+    assert store.refresh_token == "Atzr|refresh"
+    assert len(decrypted) == 1
+    assert store.lwa_client_secret == "very-secret"
+    assert len(decrypted) == 2
+
+
+def test_saving_a_store_keeps_credentials_it_never_read_and_encrypts_those_changed(
+    monkeypatch,
+):
+    original = StoreFactory(lwa_client_secret="very-secret", refresh_token="Atzr|old")
+    stored_secret = stored_column(original, "lwa_client_secret")
+
+    store = Store.objects.get(pk=original.pk)
+    store.refresh_token = "Atzr|new"
+    store.name = "Renamed"
+    store.save()
+
+    assert stored_column(store, "lwa_client_secret").startswith("fernet:")
+    assert "Atzr|new" not in stored_column(store, "refresh_token")
+    reloaded = Store.objects.get(pk=store.pk)
+    assert (reloaded.lwa_client_secret, reloaded.refresh_token) == ("very-secret", "Atzr|new")
+    assert stored_secret.startswith("fernet:")
+
+
+def test_a_deferred_credential_is_loaded_and_decrypted_when_read():
+    StoreFactory(refresh_token="Atzr|deferred")
+
+    store = Store.objects.defer("refresh_token").get()
+
+    assert store.refresh_token == "Atzr|deferred"
 
 
 def test_a_raw_payload_is_stored_as_compact_json_and_reads_back_as_django_would_encode_it():

@@ -34,6 +34,7 @@ from commerce_orders.selectors import order_statuses_in_use
 from dashboard.navigation import redirect_back
 from dashboard.permissions import VIEW_ORDER, permission_for
 from dashboard.stores.forms import OrderSettingsForm, StoreConnectForm, StoreReauthorizeForm
+from dashboard.templatetags.dashboard_extras import store_fragment_render
 
 SYNC_LOG_PAGE_SIZE = 25
 
@@ -180,7 +181,7 @@ def _sync_progress_payload(request, progress, *, status_url: str = "") -> dict:
         "is_finished": progress.is_finished,
         "is_flagged": progress.store.sync_state != SyncState.OK,
         "html": render_to_string("partials/sync_progress.html", context, request=request),
-        "status_html": render_to_string("partials/store_status.html", context, request=request),
+        "status_html": store_fragment_render("partials/store_status.html", context),
         "status_url": status_url,
     }
 

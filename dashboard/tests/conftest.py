@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 
 from dashboard.tests.factories import user_with_permissions
 
@@ -39,3 +40,10 @@ def merchant_client(client, merchant):
 def viewer_client(client, viewer):
     client.force_login(viewer)
     return client
+
+
+@pytest.fixture
+def session_queries() -> int:
+    """The queries a page runs to read its session: none when Redis holds the sessions
+    (settings.SESSION_ENGINE), one without Redis."""
+    return 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
