@@ -228,9 +228,7 @@ def test_an_address_the_merchant_completes_clears_the_flag_on_the_next_read():
 
 
 # Rows travel by COPY on PostgreSQL; SQLite's statements follow its parameter limit.
-only_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the statements of PostgreSQL's COPY path"
-)
+only_postgresql = pytest.mark.postgresql  # the statements of PostgreSQL's COPY path
 
 
 def _statements(captured) -> list[str]:
