@@ -224,12 +224,15 @@ def load(*, orders: int, store_ids: list[int], commerce_orders: int) -> dict:
         """
         INSERT INTO amazon_channel_amazonordercancellation (
             order_id, store_id, reason, state, requested_by_id, requested_at, outbox_message_id,
-            amazon_message, resolved_at, is_rejection_acknowledged
+            amazon_message, resolved_at, is_rejection_acknowledged,
+            buyer_email_attempts, buyer_email_error, buyer_emailed_at
         )
         SELECT o.id, o.store_id, 'NoInventory',
                CASE WHEN o.id %% 7 = 0 THEN 'pending'
                     WHEN o.id %% 11 = 0 THEN 'rejected' ELSE 'confirmed' END,
-               NULL, m.created_at, m.id, '', m.created_at + interval '1 hour', o.id %% 2 = 0
+               NULL, m.created_at, m.id, '', m.created_at + interval '1 hour', o.id %% 2 = 0,
+               0, '', CASE WHEN o.id %% 7 <> 0 AND o.id %% 11 <> 0
+                           THEN m.created_at + interval '1 hour' END
         FROM amazon_channel_outboxmessage m
         JOIN amazon_channel_amazonorder o ON m.key = 'cancel:' || o.id
         """,
