@@ -60,6 +60,11 @@ def run_manage(*arguments: str, environment: dict) -> subprocess.CompletedProces
     return _run([sys.executable, "manage.py", *arguments], environment, timeout=300)
 
 
+def run_script(script: str, *arguments: str, environment: dict) -> subprocess.CompletedProcess:
+    """A script of the project (bench/...) in a process of its own."""
+    return _run([sys.executable, script, *arguments], environment, timeout=300)
+
+
 def run_pytest(*arguments: str, environment: dict) -> subprocess.CompletedProcess:
     """pytest in a process of its own (its own settings and database), without a cache."""
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments]
