@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -144,15 +145,25 @@ def group_cpu_seconds(group_id: int) -> float:
     return total
 
 
+# A path segment that names one thing (a feed, a document, an order), not an API version
+# (2021-06-30): counted under "{id}".
+ID_SEGMENT = re.compile(r"^(?!\d{4}-\d{2}-\d{2}$)(?=.*\d)[\w.-]{6,}$")
+
+
 def access_log_counts(path: Path) -> Counter:
-    """(path, status) -> answers, from the access log written as '%(m)s %(U)s %(s)s'."""
+    """(path, status) -> answers, from the access log written as '%(m)s %(U)s %(s)s'; paths
+    with their ids as "{id}" (/feeds/2021-06-30/feeds/{id}), so one line counts each operation."""
     counts: Counter = Counter()
     if not path.exists():
         return counts
     for line in path.read_text().splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[2].isdigit():
-            counts[(parts[1], int(parts[2]))] += 1
+            segments = parts[1].split("/")
+            operation = "/".join(
+                "{id}" if ID_SEGMENT.match(segment) else segment for segment in segments
+            )
+            counts[(operation, int(parts[2]))] += 1
     return counts
 
 
