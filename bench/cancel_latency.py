@@ -46,8 +46,9 @@ from scale_out import (  # noqa: E402
     VENV_BIN,
     Processes,
     access_log_counts,
+    child_environment,
     free_port,
-    wait_for_port,
+    sandbox_start,
     wait_for_workers,
 )
 
@@ -158,37 +159,10 @@ def main() -> int:
         try:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            child_env = dict(os.environ)
-            child_env.update(
-                DEBUG="false",
-                ALLOWED_HOSTS="127.0.0.1,localhost",
-                SECURE_SSL_REDIRECT="false",
-                PYTHONPATH=os.pathsep.join([str(BENCH_DIR), str(BENCH_DIR.parent)]),
-                PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                DJANGO_SETTINGS_MODULE="_bench_settings",
-                LOG_LEVEL="WARNING",
+            child_env = child_environment()
+            _sandbox, access_log = sandbox_start(
+                processes, port=port, logs=logs, environment=child_env
             )
-            access_log = logs / "sandbox-access.log"
-            sandbox = processes.start(
-                "sandbox",
-                [
-                    str(VENV_BIN / "gunicorn"),
-                    "seller_central_sandbox.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "1",
-                    "--threads",
-                    "8",
-                    "--access-logfile",
-                    str(access_log),
-                    "--access-logformat",
-                    "%(m)s %(U)s %(s)s",
-                ],
-                environment=child_env,
-                log_path=logs / "sandbox.log",
-            )
-            wait_for_port(port, process=sandbox, log_path=logs / "sandbox.log")
 
             def seller_with_store(label: str, orders: int):
                 suffix = uuid.uuid4().hex[:12].upper()

@@ -167,6 +167,51 @@ def access_log_counts(path: Path) -> Counter:
     return counts
 
 
+def child_environment() -> dict:
+    """The environment of the benchmark's server and worker processes: production-like (no
+    query log, no generated secrets), with the benchmark's settings module."""
+    environment = dict(os.environ)
+    environment.update(
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        PYTHONPATH=os.pathsep.join([str(BENCH_DIR), str(PROJECT_DIR)]),
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        DJANGO_SETTINGS_MODULE="_bench_settings",
+        LOG_LEVEL="WARNING",
+    )
+    return environment
+
+
+def sandbox_start(
+    processes: Processes, *, port: int, logs: Path, environment: dict
+) -> tuple[subprocess.Popen, Path]:
+    """The Seller Central sandbox under gunicorn as the Procfile runs it, with an access log
+    access_log_counts() reads; returns the process, once it listens, and the log's path."""
+    access_log = logs / "sandbox-access.log"
+    sandbox = processes.start(
+        "sandbox",
+        [
+            str(VENV_BIN / "gunicorn"),
+            "seller_central_sandbox.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+            "--access-logfile",
+            str(access_log),
+            "--access-logformat",
+            "%(m)s %(U)s %(s)s",
+        ],
+        environment=environment,
+        log_path=logs / "sandbox.log",
+    )
+    wait_for_port(port, process=sandbox, log_path=logs / "sandbox.log")
+    return sandbox, access_log
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stores", type=int, default=10)
@@ -268,37 +313,10 @@ def main() -> int:
             # 2. The sandbox, as the Procfile runs it, with an access log we can count.
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            child_env = dict(os.environ)
-            child_env.update(
-                DEBUG="false",  # production-like: no query log, no generated secrets
-                ALLOWED_HOSTS="127.0.0.1,localhost",
-                SECURE_SSL_REDIRECT="false",
-                PYTHONPATH=os.pathsep.join([str(BENCH_DIR), str(PROJECT_DIR)]),
-                PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                DJANGO_SETTINGS_MODULE="_bench_settings",
-                LOG_LEVEL="WARNING",
+            child_env = child_environment()
+            sandbox, access_log = sandbox_start(
+                processes, port=port, logs=logs, environment=child_env
             )
-            access_log = logs / "sandbox-access.log"
-            sandbox = processes.start(
-                "sandbox",
-                [
-                    str(VENV_BIN / "gunicorn"),
-                    "seller_central_sandbox.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "1",
-                    "--threads",
-                    "8",
-                    "--access-logfile",
-                    str(access_log),
-                    "--access-logformat",
-                    "%(m)s %(U)s %(s)s",
-                ],
-                environment=child_env,
-                log_path=logs / "sandbox.log",
-            )
-            wait_for_port(port, process=sandbox, log_path=logs / "sandbox.log")
             print(f"sandbox: gunicorn pid {sandbox.pid} on {url}")
 
             stores = []

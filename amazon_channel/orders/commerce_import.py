@@ -35,11 +35,10 @@ from commerce_orders.services import (
     ChannelOrderOutcome,
     OrderLine,
     StockLine,
+    channel_order_create,
     channel_orders_create,
-    invoice_create,
     order_complete,
     order_complete_after_channel_cancellation,
-    order_create,
     order_stock_reference,
     stock_release,
     stock_reserve,
@@ -163,42 +162,9 @@ def _import(store: Store, order: AmazonOrder) -> bool:
         locked = AmazonOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
         if locked.commerce_order_id is not None:
             return False
-        address = _address(order)
-        is_account = store.customer_creation == Store.CustomerCreation.NEW_ACCOUNT and bool(
-            order.buyer_email
+        commerce_order = channel_order_create(
+            actor=None, external_channel=CHANNEL, data=_order_data(store, order)
         )
-        commerce_order = order_create(
-            actor=None,
-            external_channel=CHANNEL,
-            external_order_id=order.amazon_order_id,
-            increment_id=order.amazon_order_id
-            if store.order_number_source == Store.OrderNumberSource.AMAZON
-            else None,
-            customer_email=order.buyer_email,
-            customer_name=order.buyer_name,
-            create_customer_account=is_account,
-            currency=order.currency,
-            lines=_lines(order),
-            billing_address=address,
-            shipping_address=address,
-            payment_method=PAYMENT_METHOD,
-            po_number=order.amazon_order_id,
-            shipping_method=SHIPPING_METHOD,
-            shipping_amount=sum(
-                (item.shipping_price or Decimal("0") for item in _items(order)), Decimal("0")
-            ),
-            purchased_at=order.purchase_date,
-        )
-        custom_status = (
-            store.processing_status
-            if store.order_status_source == Store.OrderStatusSource.CUSTOM
-            else None
-        )
-        invoice_create(actor=None, order=commerce_order, capture_offline=True, status=custom_status)
-        if order.status == AmazonOrderStatus.SHIPPED:
-            order_complete(
-                actor=None, order=commerce_order, notes=[note("history.shipped_on_amazon")]
-            )
         locked.commerce_order = commerce_order
         # A total that is not Amazon's stays on the order as its Commerce problem.
         locked.commerce_import_error = _total_difference(order, commerce_order)
@@ -284,8 +250,8 @@ def _is_importable(order: AmazonOrder) -> bool:
 
 
 def _order_data(store: Store, order: AmazonOrder) -> ChannelOrderData:
-    """What _import gives order_create, invoice_create and order_complete, for the bulk path.
-    Raises ItemWithoutPrice or ValueError as _import would."""
+    """The Commerce order, its invoice and completion an Amazon order becomes (one by one in
+    _import, a page at once in commerce_orders_follow). Raises ItemWithoutPrice."""
     address = _address(order)
     items = _items(order)
     return ChannelOrderData(

@@ -3,6 +3,7 @@
 from commerce_orders.services.channel_orders import (
     ChannelOrderData,
     ChannelOrderOutcome,
+    channel_order_create,
     channel_orders_create,
 )
 from commerce_orders.services.credit_memos import creditmemo_create
@@ -36,6 +37,7 @@ __all__ = [
     "MassActionResult",
     "OrderLine",
     "StockLine",
+    "channel_order_create",
     "channel_orders_create",
     "creditmemo_create",
     "invoice_create",

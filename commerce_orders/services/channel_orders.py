@@ -48,8 +48,15 @@ from commerce_orders.models import (
     StockReservation,
 )
 from commerce_orders.notes import note
-from commerce_orders.services.invoices import tax_share
-from commerce_orders.services.orders import AddressData, OrderLine, _validate_lines, money
+from commerce_orders.services.invoices import invoice_create, tax_share
+from commerce_orders.services.orders import (
+    AddressData,
+    OrderLine,
+    _validate_lines,
+    money,
+    order_complete,
+    order_create,
+)
 from commerce_orders.services.rows import Rows
 from commerce_orders.services.sequences import INVOICE_SEQUENCE, NUMBER_WIDTH, ORDER_SEQUENCE
 from commerce_orders.services.stock import (
@@ -171,6 +178,34 @@ def _validate(data: ChannelOrderData, *, external_channel: str) -> None:
         raise ValueError("the order's total is too large")
     if data.shipping_amount < 0:
         raise ValueError("shipping must not be negative")
+
+
+# ChannelOrderData's fields that are order_create's arguments.
+_ORDER_CREATE_FIELDS = tuple(
+    field.name
+    for field in dataclasses.fields(ChannelOrderData)
+    if field.name not in ("is_invoiced", "invoice_status", "completion_notes")
+)
+
+
+def channel_order_create(
+    *, actor: AbstractBaseUser | None, external_channel: str, data: ChannelOrderData
+) -> CommerceOrder:
+    """One channel order as channel_orders_create makes it in a page (the same rows):
+    order_create, then invoice_create and order_complete as `data` says. Raises what they
+    raise, and ValueError for what the database would refuse (as channel_orders_create refuses
+    it); call it inside the caller's transaction."""
+    _validate(data, external_channel=external_channel)
+    order = order_create(
+        actor=actor,
+        external_channel=external_channel,
+        **{name: getattr(data, name) for name in _ORDER_CREATE_FIELDS},
+    )
+    if data.is_invoiced:
+        invoice_create(actor=actor, order=order, capture_offline=True, status=data.invoice_status)
+        if data.completion_notes is not None:
+            order_complete(actor=actor, order=order, notes=data.completion_notes)
+    return order
 
 
 def channel_orders_create(
