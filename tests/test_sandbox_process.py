@@ -1,6 +1,7 @@
 """The Procfile's sandbox process: its own port, only the SP-API URLs, the real client; feeds
 that finish on their own and notify the queue."""
 
+import contextlib
 import io
 import json
 import os
@@ -22,24 +23,10 @@ from tests.test_processes import free_port, procfile_commands
 VENV_BIN = Path(os.sys.executable).parent
 
 
-def test_the_sandbox_process_serves_the_sp_api_to_the_client(tmp_path):
-    environment = project_environment(var_dir=tmp_path, keep_services=False)
-    port = free_port()
-    environment.update(SANDBOX_BIND=f"127.0.0.1:{port}", PATH=f"{VENV_BIN}:{environment['PATH']}")
-    assert run_manage("migrate", "--noinput", environment=environment).returncode == 0
-    created = run_manage(
-        "sandbox", "seller-create", "--seller-id", "A1PROCESS", "--client-id", "process-client",
-        "--client-secret", "process-secret", "--refresh-token", "Atzr|process-test",
-        environment=environment,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    generated = run_manage(
-        # Placed over the past day: an order placed now waits two minutes for a search.
-        "sandbox", "orders-generate", "--seller-id", "A1PROCESS", "--count", "3", "--days", "1",
-        environment=environment,
-    )  # fmt: skip
-    assert generated.returncode == 0, generated.stderr
-
+@contextlib.contextmanager
+def procfile_sandbox(environment: dict, port: int):
+    """The Procfile's sandbox line in a process group of its own, once it answers on `port`
+    (yields that first answer); stopped afterwards."""
     sandbox = subprocess.Popen(
         ["sh", "-c", procfile_commands()["sandbox"]],
         cwd=PROJECT_DIR,
@@ -58,7 +45,31 @@ def test_the_sandbox_process_serves_the_sp_api_to_the_client(tmp_path):
                 time.sleep(0.2)
         else:
             raise AssertionError("the sandbox process did not come up")
+        yield probe
+    finally:
+        os.killpg(sandbox.pid, signal.SIGTERM)
+        sandbox.wait(timeout=20)
 
+
+def test_the_sandbox_process_serves_the_sp_api_to_the_client(tmp_path):
+    environment = project_environment(var_dir=tmp_path, keep_services=False)
+    port = free_port()
+    environment.update(SANDBOX_BIND=f"127.0.0.1:{port}", PATH=f"{VENV_BIN}:{environment['PATH']}")
+    assert run_manage("migrate", "--noinput", environment=environment).returncode == 0
+    created = run_manage(
+        "sandbox", "seller-create", "--seller-id", "A1PROCESS", "--client-id", "process-client",
+        "--client-secret", "process-secret", "--refresh-token", "Atzr|process-test",
+        environment=environment,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    generated = run_manage(
+        # Placed over the past day: an order placed now waits two minutes for a search.
+        "sandbox", "orders-generate", "--seller-id", "A1PROCESS", "--count", "3", "--days", "1",
+        environment=environment,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+
+    with procfile_sandbox(environment, port) as probe:
         from sp_api.auth import AccessTokenClient
 
         token_client = type(
@@ -78,9 +89,6 @@ def test_the_sandbox_process_serves_the_sp_api_to_the_client(tmp_path):
             },
             auth_token_client_class=token_client,
         ).search_orders(createdAfter="2000-01-01T00:00:00Z")
-    finally:
-        os.killpg(sandbox.pid, signal.SIGTERM)
-        sandbox.wait(timeout=20)
 
     assert probe.status_code == 404
     assert probe.json()["errors"][0]["code"] == "NotFound"
@@ -117,24 +125,7 @@ def test_the_sandbox_process_finishes_an_unread_feed_and_notifies_the_queue(
         environment=environment,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
-    sandbox = subprocess.Popen(
-        ["sh", "-c", procfile_commands()["sandbox"]],
-        cwd=PROJECT_DIR,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the sandbox process did not come up")
+    with procfile_sandbox(environment, port):
         kwargs = {
             "marketplace": SandboxMarketplace(
                 endpoint=f"http://@127.0.0.1:{port}", marketplace_id="ATVPDKIKX0DER"
@@ -164,9 +155,6 @@ def test_the_sandbox_process_finishes_an_unread_feed_and_notifies_the_queue(
         )
 
         bodies = queue.receive(wait_seconds=15, expected=1)
-    finally:
-        os.killpg(sandbox.pid, signal.SIGTERM)
-        sandbox.wait(timeout=20)
 
     [notification] = [json.loads(body) for body in bodies]
     validate_notification(notification)
