@@ -37,7 +37,11 @@ from seller_central_sandbox.models import (
     SandboxOrder,
     SandboxSeller,
 )
-from seller_central_sandbox.services.sellers import MAX_FAULT_COUNT, SandboxError
+from seller_central_sandbox.services.sellers import (
+    MAX_FAULT_COUNT,
+    SandboxError,
+    seller_settings_save,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -390,13 +394,7 @@ def seller_notification_faults_set(
         changes["is_new_order_notified"] = bool(is_new_order_notified)
     if is_body_a_string is not None:
         changes["is_notification_body_a_string"] = bool(is_body_a_string)
-    with transaction.atomic():
-        locked = SandboxSeller.objects.select_for_update().get(pk=seller.pk)
-        for name, value in changes.items():
-            setattr(locked, name, value)
-            setattr(seller, name, value)
-        locked.save(update_fields=list(changes))
-    return seller
+    return seller_settings_save(seller=seller, changes=changes)
 
 
 def _is_whole(value) -> bool:

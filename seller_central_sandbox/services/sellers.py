@@ -281,6 +281,18 @@ def seller_clock_offset_set(*, seller: SandboxSeller, seconds: int) -> SandboxSe
     return seller_amazon_behaviour_set(seller=seller, clock_offset_seconds=seconds)
 
 
+def seller_settings_save(*, seller: SandboxSeller, changes: dict) -> SandboxSeller:
+    """Save already checked `changes` ({field: value}) of the seller's settings under its row
+    lock, on `seller` too; the seller's other fields stay as another change left them."""
+    with transaction.atomic():
+        locked = SandboxSeller.objects.select_for_update().get(pk=seller.pk)
+        for name, value in changes.items():
+            setattr(locked, name, value)
+            setattr(seller, name, value)
+        locked.save(update_fields=list(changes))
+    return seller
+
+
 def _is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_FAULT_COUNT
 
@@ -330,13 +342,7 @@ def seller_amazon_behaviour_set(
             changes[name] = count
     if has_fatal_report is not None:
         changes["fault_feed_fatal_report"] = bool(has_fatal_report)
-    with transaction.atomic():
-        locked = SandboxSeller.objects.select_for_update().get(pk=seller.pk)
-        for name, value in changes.items():
-            setattr(locked, name, value)
-            setattr(seller, name, value)
-        locked.save(update_fields=list(changes))
-    return seller
+    return seller_settings_save(seller=seller, changes=changes)
 
 
 # The documented plans this sandbox plays go from 0.0056 to 2 requests a second, bursts up to 30:
