@@ -94,6 +94,9 @@ class Store(models.Model):
     )
     sync_state_message = models.TextField(_("sync message"), blank=True)
     orders_watermark = models.DateTimeField(_("orders synced up to"), null=True, blank=True)
+    # Amazon's notifications (ORDER_CHANGE, FEED_PROCESSING_FINISHED): when the last one about
+    # this store arrived. Whether they are on is its seller's NotificationSubscription rows.
+    last_notification_at = models.DateTimeField(_("last notification"), null=True, blank=True)
 
     class Meta:
         ordering = ("name",)
@@ -404,6 +407,9 @@ class SyncRun(models.Model):
     orders_updated = models.PositiveIntegerField(_("orders updated"), default=0)
     orders_unchanged = models.PositiveIntegerField(_("orders unchanged"), default=0)
     orders_with_problems = models.PositiveIntegerField(_("orders with problems"), default=0)
+    # Orders this run found new or changed with no notification about them since their change,
+    # while the store's notifications were on (issue 16: the poll is the backstop).
+    push_misses = models.PositiveIntegerField(_("changes found before any notification"), default=0)
     # Orders Amazon sent without an id or dates: nothing can be stored for them.
     orders_skipped = models.PositiveIntegerField(_("orders skipped"), default=0)
     commerce_orders_created = models.PositiveIntegerField(_("Commerce orders created"), default=0)
@@ -811,3 +817,141 @@ def _display(field, value) -> str:
     if field is not None and field.choices:
         return str(dict(field.flatchoices).get(value, value))
     return "" if value is None else str(value)
+
+
+class NotificationType(models.TextChoices):
+    """The notification types the channel subscribes to (notifications_v1.json NotificationType)."""
+
+    ORDER_CHANGE = "ORDER_CHANGE", _("Order change")
+    FEED_PROCESSING_FINISHED = "FEED_PROCESSING_FINISHED", _("Feed processing finished")
+
+
+class NotificationDestination(models.Model):
+    """The channel's SQS queue registered as a destination with one application at one SP-API
+    endpoint (createDestination is grantless and per application: one per queue ARN, reused by
+    every store of that application and region)."""
+
+    sp_api_endpoint = models.URLField(_("SP-API endpoint"), max_length=200)
+    # SHA-256 of the application's LWA client id: which application, without storing the id twice.
+    application_key = models.CharField(_("application"), max_length=64)
+    queue_arn = models.CharField(_("SQS queue ARN"), max_length=1000)
+    destination_id = models.CharField(_("destination id"), max_length=100)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notification destination")
+        verbose_name_plural = _("notification destinations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("sp_api_endpoint", "application_key", "queue_arn"),
+                name="notification_destination_unique_endpoint_application_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.destination_id
+
+
+class NotificationSubscription(models.Model):
+    """A seller's subscription to one notification type through a destination. Amazon keeps one
+    per seller, application and type: the seller's stores in that region share it."""
+
+    destination = models.ForeignKey(
+        NotificationDestination,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("destination"),
+    )
+    seller_id = models.CharField(_("seller id"), max_length=32)
+    notification_type = models.CharField(
+        _("notification type"), max_length=40, choices=NotificationType.choices
+    )
+    subscription_id = models.CharField(_("subscription id"), max_length=100, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notification subscription")
+        verbose_name_plural = _("notification subscriptions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("destination", "seller_id", "notification_type"),
+                name="notification_subscription_unique_seller_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification_type} {self.seller_id}"
+
+
+class AmazonNotification(models.Model):
+    """A notification taken from the queue, recorded once by Amazon's NotificationId (SQS
+    delivers at least once: a copy only counts as received again)."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("Received")  # recorded, its work handed to Celery, not done
+        HANDLED = "handled", _("Handled")
+        WAITING = "waiting", _("Waiting for the store")  # e.g. the store needs reauthorization
+        IGNORED = "ignored", _("Ignored")  # unknown subscription, seller or marketplace
+
+    notification_id = models.CharField(_("notification id"), max_length=100, unique=True)
+    notification_type = models.CharField(_("notification type"), max_length=40)
+    subscription_id = models.CharField(_("subscription id"), max_length=100, blank=True)
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("store"),
+    )
+    amazon_order_id = models.CharField(_("Amazon order"), max_length=50, blank=True)
+    feed_id = models.CharField(_("feed id"), max_length=100, blank=True)
+    event_time = models.DateTimeField(_("event time"), null=True, blank=True)
+    publish_time = models.DateTimeField(_("published"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    receive_count = models.PositiveIntegerField(_("times received"), default=1)
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.RECEIVED
+    )
+    # Why it was ignored or waits, in English for operators (shown in Django admin only).
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    payload = models.JSONField(_("payload"), default=dict)
+
+    class Meta:
+        verbose_name = _("Amazon notification")
+        verbose_name_plural = _("Amazon notifications")
+        indexes = [
+            models.Index(fields=("store", "amazon_order_id"), name="notification_store_order"),
+            models.Index(
+                fields=("received_at",),
+                condition=Q(state="received"),
+                name="notification_unhandled",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification_type} {self.notification_id}"
+
+
+class NotificationQueueStatus(models.Model):
+    """What the consumer last saw of its queue and dead-letter queue, for the health check and
+    Django admin (SQS has no "age of the oldest message" but CloudWatch's: the consumer peeks)."""
+
+    queue_url = models.CharField(_("queue"), max_length=1000, unique=True)
+    consumer_seen_at = models.DateTimeField(_("consumer last seen"), null=True, blank=True)
+    messages = models.PositiveIntegerField(_("messages waiting"), default=0)
+    messages_in_flight = models.PositiveIntegerField(_("messages being handled"), default=0)
+    dead_letter_queue_url = models.CharField(_("dead-letter queue"), max_length=1000, blank=True)
+    dead_letter_messages = models.PositiveIntegerField(_("dead-letter messages"), default=0)
+    dead_letter_oldest_at = models.DateTimeField(
+        _("oldest dead-letter message sent"), null=True, blank=True
+    )
+    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification queue status")
+        verbose_name_plural = _("notification queue status")
+
+    def __str__(self) -> str:
+        return self.queue_url

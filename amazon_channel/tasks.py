@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from amazon_channel.models import Store, SyncRun
+from amazon_channel.notifications import handling as notification_handling
 from amazon_channel.orders.cancellation import (
     BUYER_EMAIL_MAX_ATTEMPTS,
     cancellation_buyer_email_send,
@@ -92,6 +93,12 @@ def cancellation_buyer_email(self, *, cancellation_id: int) -> None:
     # wait: the attempt recorded is left to the outbox sweep instead.
     if wait and not self.request.is_eager:
         raise self.retry(countdown=wait)
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=5, **RETRY_OPTIONS)
+def notification_handle(*, notification_pk: int) -> None:
+    """The consumer's hand-off: do what one recorded Amazon notification asks."""
+    notification_handling.notification_handle(notification_pk=notification_pk)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -265,6 +265,26 @@ AMAZON_FEED_COLLECT_SECONDS = float(os.environ.get("AMAZON_FEED_COLLECT_SECONDS"
 # clock and Amazon's differ; a window Amazon still finds too recent is moved back further.
 AMAZON_CLOCK_SKEW_MARGIN_SECONDS = float(os.environ.get("AMAZON_CLOCK_SKEW_MARGIN_SECONDS", "60"))
 
+# Amazon's notifications (ORDER_CHANGE, FEED_PROCESSING_FINISHED) arrive in this SQS standard
+# queue; empty: off, and the poll alone keeps stores in step. The consumer process
+# (`manage.py notifications_consume`, Procfile's `notifications`) reads it with boto3 and the
+# usual AWS credentials (AWS_ACCESS_KEY_ID...); AMAZON_SQS_ENDPOINT_URL points it at another SQS
+# server (the demo's and the tests' moto). See amazon_channel/notifications/.
+AMAZON_NOTIFICATIONS_QUEUE_URL = os.environ.get("AMAZON_NOTIFICATIONS_QUEUE_URL", "")
+AMAZON_SQS_ENDPOINT_URL = os.environ.get("AMAZON_SQS_ENDPOINT_URL", "")
+# A message Amazon's queue delivered this many times unhandled goes to the dead-letter queue
+# (the redrive policy `notifications_queue_create` writes).
+AMAZON_NOTIFICATIONS_MAX_RECEIVES = int(os.environ.get("AMAZON_NOTIFICATIONS_MAX_RECEIVES", "5"))
+# Changes of one order within this many seconds are one getOrder re-read.
+AMAZON_NOTIFICATIONS_COALESCE_SECONDS = float(
+    os.environ.get("AMAZON_NOTIFICATIONS_COALESCE_SECONDS", "2")
+)
+# A store whose notifications are on warns when none arrived this long while the poll found
+# changes ("push misses").
+AMAZON_NOTIFICATIONS_QUIET_SECONDS = int(
+    os.environ.get("AMAZON_NOTIFICATIONS_QUIET_SECONDS", str(6 * 3600))
+)
+
 # The longest countdown a task can ask for (amazon_channel/tasks.py): the refill of Amazon's
 # slowest bucket as we pace it (searchOrders, 0.0056 a second), the retry backoff's cap (5 min,
 # amazon_channel/orders/sync.py), a feed poll, or Celery's autoretry backoff cap (10 min), plus

@@ -19,8 +19,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from amazon_channel.buyer_emails import buyer_cancellation_email_send
 from amazon_channel.models import CancelReason
-from amazon_channel.notifications import buyer_cancellation_email_send
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from dashboard.tests.factories import user_with_permissions
 from tests.helpers import PROJECT_DIR, project_environment

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from amazon_channel.buyer_emails import buyer_cancellation_email_send
 from amazon_channel.enqueue import buyer_email_enqueue, outbox_delivery_enqueue
 from amazon_channel.events import (
     order_cancel_confirmed,
@@ -43,7 +44,6 @@ from amazon_channel.models import (
     OutboxMessage,
 )
 from amazon_channel.notes import note
-from amazon_channel.notifications import buyer_cancellation_email_send
 from amazon_channel.orders.commerce_import import commerce_order_settle_cancellation
 from amazon_channel.orders.sync import amazon_order_recover
 from amazon_channel.outbox.handlers import OrderVerdict, OutboxHandler
