@@ -100,9 +100,9 @@ def _store_for(notification: ParsedNotification) -> tuple[Store | None, str]:
     feed_store_ids = set()
     if notification.feed_id:
         feed_store_ids = set(
-            AmazonFeed.objects.filter(
-                store__in=stores, feed_id=notification.feed_id
-            ).values_list("store_id", flat=True)
+            AmazonFeed.objects.filter(store__in=stores, feed_id=notification.feed_id).values_list(
+                "store_id", flat=True
+            )
         )
     # The store that sent the feed; else the store behind the subscription's endpoint (a seller
     # may have a sandbox and a production store).
@@ -136,9 +136,7 @@ def notification_record(*, notification: ParsedNotification) -> Recorded:
                 "event_time": notification.event_time,
                 "publish_time": notification.publish_time,
                 "state": (
-                    AmazonNotification.State.RECEIVED
-                    if store
-                    else AmazonNotification.State.IGNORED
+                    AmazonNotification.State.RECEIVED if store else AmazonNotification.State.IGNORED
                 ),
                 "reason": reason,
                 "payload": notification.payload,
@@ -318,7 +316,9 @@ class NotificationConsumer:
             self._failures = 0
         self._seen()
         for message in messages:
-            outcome = message_consume(client=self._client, queue_url=self.queue_url, message=message)
+            outcome = message_consume(
+                client=self._client, queue_url=self.queue_url, message=message
+            )
             self.counts[outcome] += 1
         self._status_refresh()
 

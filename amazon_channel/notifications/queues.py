@@ -196,9 +196,7 @@ def queue_status_refresh(*, client, queue_url: str) -> NotificationQueueStatus:
     dead_letter_arn = _dead_letter_arn(attributes.get("RedrivePolicy"))
     if dead_letter_arn:
         _, _, _, _, account, name = dead_letter_arn.split(":", 5)
-        dead_url = client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)[
-            "QueueUrl"
-        ]
+        dead_url = client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         dead_count = _count(
             client.get_queue_attributes(
                 QueueUrl=dead_url, AttributeNames=["ApproximateNumberOfMessages"]
@@ -228,3 +226,40 @@ def _dead_letter_arn(redrive_policy) -> str:
     except (ValueError, AttributeError):
         return ""
     return arn if isinstance(arn, str) and len(arn.split(":")) == 6 else ""
+
+
+# The consumer reads the queue at least every 20 s; not seen for this long, it is down or stuck.
+CONSUMER_SILENT_SECONDS = 120
+
+
+def notification_queue_health(*, queue_url: str) -> dict:
+    """What the consumer last reported of the queue, for /healthz: "ok"; "unhealthy" when the
+    consumer has not read the queue for CONSUMER_SILENT_SECONDS; "degraded" when messages wait
+    in the dead-letter queue. With the depths and the dead-letter queue's oldest message's age
+    (seconds since Amazon sent it)."""
+    status = NotificationQueueStatus.objects.filter(queue_url=queue_url).first()
+    now = timezone.now()
+
+    def age(moment) -> int | None:
+        return None if moment is None else max(0, int((now - moment).total_seconds()))
+
+    if status is None:
+        return {"status": "unhealthy", "problem": "the consumer has never read the queue"}
+    seen_age = age(status.consumer_seen_at)
+    is_silent = seen_age is None or seen_age > CONSUMER_SILENT_SECONDS
+    report = {
+        "status": "unhealthy" if is_silent else "ok",
+        "consumer_seen_seconds_ago": seen_age,
+        "messages": status.messages,
+        "messages_in_flight": status.messages_in_flight,
+        "dead_letter_messages": status.dead_letter_messages,
+        "dead_letter_oldest_age_seconds": age(status.dead_letter_oldest_at),
+        "checked_seconds_ago": age(status.checked_at),
+    }
+    if is_silent:
+        report["problem"] = f"the consumer has not read the queue for {CONSUMER_SILENT_SECONDS} s"
+    elif status.dead_letter_messages:
+        # Messages no retry will mend: someone should look (Django admin shows the queue).
+        report["status"] = "degraded"
+        report["problem"] = "messages in the dead-letter queue"
+    return report
