@@ -22,7 +22,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
@@ -296,7 +296,7 @@ class NotificationConsumer:
         )
 
     def step(self) -> None:
-        """One loop: the heartbeat file, one long poll, its batch, the status when due."""
+        """One loop: the heartbeat file, the status when due, one long poll and its batch."""
         close_old_connections()
         self._heartbeat()
         if not self.queue_url:
@@ -307,6 +307,7 @@ class NotificationConsumer:
                 self._client = sqs_client(queue=self.queue_url)
             if not self._is_queue_ready:
                 self._queue_create()
+            self._status_refresh()
             messages = self._receive()
         except (BotoCoreError, ClientError) as error:
             self._failed(error)
@@ -320,7 +321,6 @@ class NotificationConsumer:
                 client=self._client, queue_url=self.queue_url, message=message
             )
             self.counts[outcome] += 1
-        self._status_refresh()
 
     def _heartbeat(self) -> None:
         if self.heartbeat_file is not None:
@@ -358,6 +358,9 @@ class NotificationConsumer:
             return
         try:
             queue_status_refresh(client=self._client, queue_url=self.queue_url)
+            self._seen()
+        except EndpointConnectionError:
+            raise  # the queue cannot be reached: wait for it
         except (BotoCoreError, ClientError) as error:
             # Receiving goes on (the status may need rights the consumer lacks, e.g. on the
             # dead-letter queue); the health check shows the status as old.
