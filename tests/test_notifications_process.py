@@ -2,6 +2,7 @@
 Procfile's `notifications`): killed with SIGKILL mid-batch it loses nothing and hands off nothing
 twice; SIGTERM stops it cleanly."""
 
+import http.client
 import json
 import os
 import re
@@ -9,9 +10,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -125,6 +129,113 @@ def test_a_consumer_killed_mid_batch_loses_nothing_and_hands_off_each_once(
     assert killed_in_hand_off.state == AmazonNotification.State.HANDLED
     assert len(HANDLED_LINE.findall(worker_log.read_text())) == len(bodies), worker_log.read_text()
     assert queue_depth(client, sqs_queue.dead_letter_url) == 0
+
+
+class DeleteHoldingProxy:
+    """An HTTP proxy in front of moto that forwards every SQS call but DeleteMessage, which it
+    holds unanswered: a consumer that recorded and handed off a notification is stuck there,
+    to be killed before the message is deleted."""
+
+    def __init__(self, target: str):
+        target_address = urlsplit(target)
+        self.is_holding = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                action = self.headers.get("X-Amz-Target", "") + body[:200].decode("latin-1")
+                if "DeleteMessage" in action:
+                    proxy.is_holding.set()
+                    time.sleep(120)  # never answered: the consumer dies waiting
+                    return
+                upstream = http.client.HTTPConnection(
+                    target_address.hostname, target_address.port, timeout=60
+                )
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                upstream.request("POST", self.path, body=body, headers=headers)
+                reply = upstream.getresponse()
+                content = reply.read()
+                self.send_response(reply.status)
+                for name, value in reply.getheaders():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+                upstream.close()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_consumer_killed_before_deleting_what_it_handed_off_hands_nothing_off_twice(
+    sqs_queue, sqs_server_url, settings, tmp_path
+):
+    store = StoreFactory()
+    subscription = subscription_for(store)
+    bodies = [
+        order_change_body(store, subscription.subscription_id, order_id=f"302-0000000-100000{n}")
+        for n in range(5)
+    ]
+    client = sqs_queue.client()
+    client.set_queue_attributes(QueueUrl=sqs_queue.url, Attributes={"VisibilityTimeout": "2"})
+    for body in bodies:
+        client.send_message(QueueUrl=sqs_queue.url, MessageBody=json.dumps(body))
+    environment = consumer_environment(settings, tmp_path, sqs_queue, sqs_server_url)
+    proxy = DeleteHoldingProxy(sqs_server_url)
+    log, worker_log = tmp_path / "consumer.log", tmp_path / "worker.log"
+    with celery_worker(environment, worker_log, "notifications"):
+        first = consumer_start({**environment, "AMAZON_SQS_ENDPOINT_URL": proxy.url}, log)
+        try:
+            assert proxy.is_holding.wait(timeout=60), log.read_text()
+            # Recorded, handed off and handled: only the message's deletion is missing.
+            wait_until(
+                lambda: AmazonNotification.objects.filter(
+                    state=AmazonNotification.State.HANDLED
+                ).exists(),
+                timeout=30,
+                message="the first notification handled",
+            )
+            kill_hard(first)
+        finally:
+            proxy.close()
+        assert AmazonNotification.objects.count() == 1
+
+        second = consumer_start(environment, log)
+        try:
+            wait_until(
+                lambda: (
+                    AmazonNotification.objects.filter(
+                        state=AmazonNotification.State.HANDLED
+                    ).count()
+                    == len(bodies)
+                ),
+                timeout=60,
+                message="every notification handled",
+            )
+            wait_until(lambda: queue_depth(client, sqs_queue.url) == 0, timeout=30)
+            time.sleep(3)  # anything handed off twice would run by now
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+
+    first_notification = AmazonNotification.objects.get(
+        notification_id=bodies[0]["NotificationMetadata"]["NotificationId"]
+    )
+    # Its copy came back and only counted: it was handled already.
+    assert first_notification.receive_count == 2
+    assert AmazonNotification.objects.count() == len(bodies)
+    assert len(HANDLED_LINE.findall(worker_log.read_text())) == len(bodies), worker_log.read_text()
 
 
 def test_sigterm_stops_the_consumer_cleanly_and_it_told_the_health_check_it_was_alive(
