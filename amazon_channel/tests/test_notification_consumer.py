@@ -19,6 +19,7 @@ from django.utils import timezone
 from sp_api.api import Notifications
 
 from amazon_channel.models import (
+    AmazonFeed,
     AmazonNotification,
     NotificationDestination,
     NotificationQueueStatus,
@@ -257,6 +258,33 @@ def test_a_notification_of_another_marketplace_or_seller_is_ignored(queue, broke
         "the seller is not the subscription's",
     ]
     assert broker() == []
+
+
+def test_a_finished_feed_is_recorded_for_the_store_that_sent_it(queue, broker):
+    # The seller has two stores (two marketplaces); the feed is the second one's.
+    first = StoreFactory(seller_id="AFEEDSELLER01")
+    second = StoreFactory(
+        seller_id="AFEEDSELLER01", marketplace_code="FR", marketplace_id="A13V1IB3VIYZZH"
+    )
+    AmazonFeed.objects.create(
+        store=second, feed_type="POST_ORDER_ACKNOWLEDGEMENT_DATA", feed_id="53347018456"
+    )
+    subscription = subscription_for(first, notification_type="FEED_PROCESSING_FINISHED")
+    body = json.loads((SCHEMAS_DIR / "FeedProcessingFinishedNotification.json").read_text())[
+        "examples"
+    ][0]
+    body["payload"]["feedProcessingFinishedNotification"]["sellerId"] = "AFEEDSELLER01"
+    body["notificationMetadata"]["subscriptionId"] = subscription.subscription_id
+    send(queue, body)
+    consumer = consumer_for(queue)
+
+    consume_until(consumer, lambda: consumer.counts[Outcome.RECORDED] == 1)
+
+    notification = AmazonNotification.objects.get()
+    assert notification.notification_type == "FEED_PROCESSING_FINISHED"
+    assert notification.feed_id == "53347018456"
+    assert notification.store == second
+    assert broker() == [notification.pk]
 
 
 def test_a_poison_message_goes_to_the_dead_letter_queue_after_its_receives(queue, broker):
