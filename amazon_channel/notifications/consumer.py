@@ -73,6 +73,7 @@ class Recorded:
     notification_pk: int
     is_new: bool
     state: str
+    reason: str
     is_handed_off: bool
 
 
@@ -153,7 +154,11 @@ def notification_record(*, notification: ParsedNotification) -> Recorded:
         if is_handed_off:
             notification_handle_enqueue(notification_pk=row.pk)
     return Recorded(
-        notification_pk=row.pk, is_new=is_new, state=row.state, is_handed_off=is_handed_off
+        notification_pk=row.pk,
+        is_new=is_new,
+        state=row.state,
+        reason=row.reason,
+        is_handed_off=is_handed_off,
     )
 
 
@@ -184,12 +189,11 @@ def message_consume(*, client, queue_url: str, message: dict) -> Outcome:
         return Outcome.FAILED
     if recorded.state == AmazonNotification.State.IGNORED and recorded.is_new:
         outcome = Outcome.IGNORED
-        row = AmazonNotification.objects.filter(pk=recorded.notification_pk).first()
         logger.warning(
             "notification %s (%s) ignored: %s",
             notification.notification_id,
             notification.notification_type,
-            row.reason if row else "",
+            recorded.reason,
         )
     else:
         outcome = Outcome.RECORDED if recorded.is_new else Outcome.COPY

@@ -1,7 +1,10 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from amazon_channel.notifications.consumer import RECEIVE_WAIT_SECONDS, NotificationConsumer
+from amazon_channel.notifications.consumer import (
+    RECEIVE_WAIT_SECONDS,
+    STATUS_INTERVAL_SECONDS,
+    NotificationConsumer,
+)
 
 
 class Command(BaseCommand):
@@ -23,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--status-seconds",
             type=float,
-            default=60.0,
+            default=STATUS_INTERVAL_SECONDS,
             help="How often the queues' depths are read for the health check.",
         )
 
@@ -33,5 +36,3 @@ class Command(BaseCommand):
         )
         consumer.stop_on_signals()
         consumer.run()
-        if not settings.AMAZON_NOTIFICATIONS_QUEUE_URL:
-            self.stdout.write("Notifications are off: AMAZON_NOTIFICATIONS_QUEUE_URL is empty.")
