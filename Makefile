@@ -20,14 +20,23 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## The demo: web server, Celery worker, Celery beat and the Seller Central sandbox in one
-## foreground command (Ctrl-C stops all).
+## The demo: web server, Celery worker, Celery beat, the Seller Central sandbox, the notification
+## consumer and its SQS server (moto) in one foreground command (Ctrl-C stops all).
+## Amazon's notifications in the demo: the sandbox sends them to moto's SQS (Procfile `sqs`, which
+## starts empty each time), and the consumer makes the queue there before it reads it. moto takes
+## any AWS key. Production sets its own queue and credentials (README).
+run: export AMAZON_SQS_ENDPOINT_URL ?= http://127.0.0.1:5000
+run: export AMAZON_NOTIFICATIONS_QUEUE_URL ?= http://127.0.0.1:5000/123456789012/amazon-notifications
+run: export AMAZON_NOTIFICATIONS_QUEUE_CREATE ?= true
+run: export AWS_ACCESS_KEY_ID ?= demo
+run: export AWS_SECRET_ACCESS_KEY ?= demo
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
 	@echo ""
 	@echo "  Amazon Sales Channel: http://127.0.0.1:8000/   (login above; Django admin at /admin/)"
 	@echo "  Seller Central sandbox: http://127.0.0.1:8000/sandbox/ (its SP-API on port 8001)"
+	@echo "  Amazon's notifications: $(AMAZON_NOTIFICATIONS_QUEUE_URL)"
 	@echo ""
 	$(BIN)/honcho start -f Procfile
 

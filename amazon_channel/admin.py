@@ -1,18 +1,26 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from amazon_channel.models import (
     AmazonFeed,
+    AmazonNotification,
     AmazonOrder,
     AmazonOrderCancellation,
     AmazonOrderEvent,
     AmazonOrderItem,
     AmazonOrderPackage,
+    NotificationDestination,
+    NotificationQueueStatus,
+    NotificationSubscription,
     OutboxMessage,
     RateLimitBucket,
     RateLimitPlan,
@@ -501,3 +509,108 @@ class StoreOrderDayAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("store",)
     date_hierarchy = "day"
     list_select_related = ("store",)
+
+
+@admin.register(AmazonNotification)
+class AmazonNotificationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Amazon's notifications as the consumer recorded them: read, never edited."""
+
+    list_display = (
+        "received_at",
+        "notification_type",
+        "state",
+        "store",
+        "amazon_order_id",
+        "feed_id",
+        "receive_count",
+        "handled_at",
+        "reason",
+    )
+    list_filter = ("state", "notification_type", "store")
+    list_select_related = ("store",)
+    search_fields = ("=amazon_order_id", "=notification_id", "=feed_id")
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    fields = (
+        "notification_id",
+        "notification_type",
+        "state",
+        "reason",
+        "store",
+        "subscription_id",
+        "amazon_order_id",
+        "feed_id",
+        "event_time",
+        "publish_time",
+        "received_at",
+        "receive_count",
+        "handled_at",
+        "payload_shown",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("payload"))
+    def payload_shown(self, notification):
+        return preformatted(json.dumps(notification.payload, indent=2, ensure_ascii=False))
+
+
+@admin.register(NotificationQueueStatus)
+class NotificationQueueStatusAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """What the consumer last saw of Amazon's queue and its dead-letter queue."""
+
+    list_display = (
+        "queue_url",
+        "consumer_seen_at",
+        "messages",
+        "messages_in_flight",
+        "dead_letter_messages",
+        "dead_letter_oldest_age",
+        "checked_at",
+    )
+    search_fields = ("queue_url",)
+    fields = (
+        "queue_url",
+        "consumer_seen_at",
+        "messages",
+        "messages_in_flight",
+        "dead_letter_queue_url",
+        "dead_letter_messages",
+        "dead_letter_oldest_at",
+        "dead_letter_oldest_age",
+        "checked_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("age of the oldest dead-letter message"))
+    def dead_letter_oldest_age(self, status):
+        if status.dead_letter_oldest_at is None:
+            return "-"
+        return timesince(status.dead_letter_oldest_at, timezone.now())
+
+
+@admin.register(NotificationDestination)
+class NotificationDestinationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Made and removed with the stores' setup (amazon_channel.notifications.setup)."""
+
+    list_display = ("destination_id", "sp_api_endpoint", "queue_arn", "created_at")
+    search_fields = ("=destination_id", "queue_arn")
+    fields = ("destination_id", "sp_api_endpoint", "application_key", "queue_arn", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(NotificationSubscription)
+class NotificationSubscriptionAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Made and removed with the stores' setup (amazon_channel.notifications.setup)."""
+
+    list_display = (
+        "subscription_id",
+        "seller_id",
+        "notification_type",
+        "destination",
+        "created_at",
+    )
+    list_filter = ("notification_type",)
+    list_select_related = ("destination",)
+    search_fields = ("=subscription_id", "=seller_id")
+    fields = ("subscription_id", "seller_id", "notification_type", "destination", "created_at")
+    readonly_fields = fields

@@ -13,6 +13,7 @@ from amazon_channel.stores.schedules import STORE_SYNC_TASK
 
 OUTBOX_DELIVERY_TASK = "amazon_channel.tasks.outbox_deliver"
 BUYER_EMAIL_TASK = "amazon_channel.tasks.cancellation_buyer_email"
+NOTIFICATION_HANDLE_TASK = "amazon_channel.tasks.notification_handle"
 
 
 def store_sync_enqueue(*, store_id: int, kind: str) -> None:
@@ -29,3 +30,9 @@ def buyer_email_enqueue(*, cancellation_id: int) -> None:
     """Queue the buyer's e-mail of a confirmed cancellation once the caller's transaction
     commits."""
     current_app.tasks[BUYER_EMAIL_TASK].delay_on_commit(cancellation_id=cancellation_id)
+
+
+def notification_handle_enqueue(*, notification_pk: int) -> None:
+    """Hand a recorded Amazon notification's work to Celery once the caller's transaction
+    commits. A broker that refuses raises out of the caller's atomic block, after the commit."""
+    current_app.tasks[NOTIFICATION_HANDLE_TASK].delay_on_commit(notification_pk=notification_pk)

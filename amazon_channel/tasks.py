@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError
 
 from amazon_channel.models import Store, SyncRun
 from amazon_channel.notifications import handling as notification_handling
+from amazon_channel.notifications.consumer import notifications_with_hand_off_lost
 from amazon_channel.orders.cancellation import (
     BUYER_EMAIL_MAX_ATTEMPTS,
     cancellation_buyer_email_send,
@@ -109,3 +110,11 @@ def outbox_sweep() -> None:
         outbox_deliver.delay(store_id=store_id)
     for cancellation_id in cancellations_with_buyer_email_lost(lost_after=lease_duration()):
         cancellation_buyer_email.delay(cancellation_id=cancellation_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def notifications_sweep() -> None:
+    """Beat, every minute: hand Celery again the notifications recorded but still RECEIVED a
+    minute later (the consumer or the broker lost the hand-off; handling is idempotent)."""
+    for notification_pk in notifications_with_hand_off_lost():
+        notification_handle.delay(notification_pk=notification_pk)

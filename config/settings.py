@@ -245,6 +245,11 @@ BEAT_HEARTBEAT_FILE = CELERY_DATA_DIR / "beat.heartbeat"
 AMAZON_SYNC_INTERVAL_SECONDS = int(os.environ.get("AMAZON_SYNC_INTERVAL_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
     "amazon-outbox-sweep": {"task": "amazon_channel.tasks.outbox_sweep", "schedule": 60.0},
+    # Notifications recorded whose hand-off to Celery was lost (consumer or broker died).
+    "amazon-notifications-sweep": {
+        "task": "amazon_channel.tasks.notifications_sweep",
+        "schedule": 60.0,
+    },
 }
 # Pages a worker reads before it hands the store back to the queue, so stores take turns.
 AMAZON_SYNC_PAGES_PER_STEP = int(os.environ.get("AMAZON_SYNC_PAGES_PER_STEP", "3"))
@@ -275,6 +280,12 @@ AMAZON_SQS_ENDPOINT_URL = os.environ.get("AMAZON_SQS_ENDPOINT_URL", "")
 # A message Amazon's queue delivered this many times unhandled goes to the dead-letter queue
 # (the redrive policy `notifications_queue_create` writes).
 AMAZON_NOTIFICATIONS_MAX_RECEIVES = int(os.environ.get("AMAZON_NOTIFICATIONS_MAX_RECEIVES", "5"))
+# The consumer makes the queue (as `notifications_queue_create` does) before reading it: for the
+# demo, whose moto server starts empty with every `make run` (the Makefile turns it on).
+AMAZON_NOTIFICATIONS_QUEUE_CREATE = env_bool("AMAZON_NOTIFICATIONS_QUEUE_CREATE", False)
+# The consumer touches this file on every loop (at least every 20 s); docker-compose's health
+# check of the `notifications` service fails when it is older than a minute.
+NOTIFICATIONS_HEARTBEAT_FILE = VAR_DIR / "notifications.heartbeat"
 # Changes of one order within this many seconds are one getOrder re-read.
 AMAZON_NOTIFICATIONS_COALESCE_SECONDS = float(
     os.environ.get("AMAZON_NOTIFICATIONS_COALESCE_SECONDS", "2")

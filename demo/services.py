@@ -5,14 +5,23 @@ beat, at once) brings the orders in through the real SP-API client.
 Idempotent: every row is keyed by a natural key, so running it twice changes nothing.
 """
 
+import socket
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 
 from amazon_channel.models import Store
+from amazon_channel.notifications.queues import (
+    notification_queue_create,
+    queue_name,
+    queue_region,
+)
 from amazon_channel.stores.services import StoreCredentials, store_connect
 from commerce_orders.models import Product
 
@@ -116,3 +125,26 @@ def demo_setup(
         store.is_import_enabled = True
         store.save(update_fields=["is_import_enabled"])
     return DemoResult(store=store, username=DEMO_USERNAME, password=password)
+
+
+def demo_notification_queue_ensure() -> str | None:
+    """Make the demo's notification queue in its SQS server (moto), as
+    `notifications_queue_create` does; return its ARN. None when notifications are off or the
+    server is not up: `make run` starts moto after this, empty, and its consumer makes the
+    queue then (AMAZON_NOTIFICATIONS_QUEUE_CREATE)."""
+    queue_url, endpoint = settings.AMAZON_NOTIFICATIONS_QUEUE_URL, settings.AMAZON_SQS_ENDPOINT_URL
+    if not (queue_url and endpoint):
+        return None
+    address = urlsplit(endpoint)
+    try:
+        # A quick look first: boto3 would retry a refused connection for seconds.
+        with socket.create_connection((address.hostname, address.port or 80), timeout=1):
+            pass
+        reference = notification_queue_create(
+            name=queue_name(queue_url),
+            max_receives=settings.AMAZON_NOTIFICATIONS_MAX_RECEIVES,
+            region=queue_region(queue_url),
+        )
+    except (OSError, BotoCoreError, ClientError):
+        return None
+    return reference.arn

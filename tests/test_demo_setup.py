@@ -7,6 +7,7 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from amazon_channel.models import AmazonOrder, Store, StoreEvent
+from amazon_channel.notifications.queues import sqs_client
 from commerce_orders.models import CommerceOrder, Product
 from seller_central_sandbox.models import SandboxOrder, SandboxSeller
 from tests.sync_helpers import sync_to_the_end
@@ -58,3 +59,32 @@ def test_the_demo_store_syncs_from_the_sandbox_and_its_login_reaches_admin(
     assert "Demo Store (DE)" in stores_page.content.decode()
     order = AmazonOrder.objects.first()
     assert order.amazon_order_id in orders_page.content.decode()
+
+
+def test_demo_setup_makes_the_notification_queue_where_the_demo_has_one(
+    sqs_server_url, settings, monkeypatch, capsys
+):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "demo")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
+    settings.SANDBOX_URL = "http://127.0.0.1:8001"
+    settings.AMAZON_SQS_ENDPOINT_URL = sqs_server_url
+    settings.AMAZON_NOTIFICATIONS_QUEUE_URL = f"{sqs_server_url}/123456789012/demo-notifications"
+
+    call_command("demo_setup", "--orders", "1")
+
+    assert "arn:aws:sqs:us-east-1:123456789012:demo-notifications" in capsys.readouterr().out
+    client = sqs_client(queue=settings.AMAZON_NOTIFICATIONS_QUEUE_URL)
+    redrive = client.get_queue_attributes(
+        QueueUrl=settings.AMAZON_NOTIFICATIONS_QUEUE_URL, AttributeNames=["RedrivePolicy"]
+    )["Attributes"]["RedrivePolicy"]
+    assert "demo-notifications-dead-letter" in redrive
+
+
+def test_demo_setup_leaves_the_queue_to_the_consumer_while_no_sqs_server_is_up(settings, capsys):
+    settings.SANDBOX_URL = "http://127.0.0.1:8001"
+    settings.AMAZON_SQS_ENDPOINT_URL = "http://127.0.0.1:9"  # discard: nothing listens
+    settings.AMAZON_NOTIFICATIONS_QUEUE_URL = "http://127.0.0.1:9/123456789012/demo"
+
+    call_command("demo_setup", "--orders", "1")
+
+    assert "the consumer makes the queue when it starts" in capsys.readouterr().out

@@ -69,9 +69,14 @@ def test_docker_compose_runs_the_procfile_commands_with_one_beat():
     assert services["beat"]["deploy"]["replicas"] == 1
     # The sandbox is opt-in (a profile): production runs without it.
     assert services["sandbox"]["profiles"] == ["sandbox"]
-    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
-    long_running = ("postgres", "redis", "web", "worker", "beat", "sandbox")
+    assert {"postgres", "redis", "web", "worker", "beat", "notifications"} <= set(services)
+    long_running = ("postgres", "redis", "web", "worker", "beat", "notifications", "sandbox", "sqs")
     assert all("healthcheck" in services[name] for name in long_running)
+    # The demo's SQS server (moto) goes with the sandbox, never into production.
+    assert services["sqs"]["profiles"] == ["sandbox"]
+    assert services["notifications"]["environment"]["AMAZON_NOTIFICATIONS_QUEUE_URL"] == (
+        "${AMAZON_NOTIFICATIONS_QUEUE_URL:-}"
+    )
 
 
 def test_the_sandbox_profile_migrates_its_own_tables_and_listens_on_loopback_only():
@@ -105,6 +110,17 @@ def test_the_sandbox_profile_migrates_its_own_tables_and_listens_on_loopback_onl
     assert sandbox["environment"]["SECURE_SSL_REDIRECT"] == "false"
 
 
+def make_run_notifications(sqs_port: int) -> dict[str, str]:
+    """The Makefile's run target's notification settings, on another SQS port."""
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    defaults = dict(re.findall(r"^run: export (\w+) \?= (.*)$", makefile, re.MULTILINE))
+    assert set(defaults) >= {"AMAZON_SQS_ENDPOINT_URL", "AMAZON_NOTIFICATIONS_QUEUE_URL"}
+    return {name: value.replace(":5000", f":{sqs_port}") for name, value in defaults.items()} | {
+        "SQS_PORT": str(sqs_port),
+        "SANDBOX_SQS_ENDPOINT_URL": f"http://127.0.0.1:{sqs_port}",
+    }
+
+
 def test_the_web_worker_and_beat_of_make_run_start_together_and_stop_on_ctrl_c(tmp_path):
     # The demo path: SQLite under var/; the broker is Redis when this run has one (CI), else files.
     environment = project_environment(var_dir=tmp_path, keep_services=False)
@@ -119,11 +135,14 @@ def test_the_web_worker_and_beat_of_make_run_start_together_and_stop_on_ctrl_c(t
         PATH=f"{VENV_BIN}:{environment['PATH']}",
         # Production's log format: every process's records as JSON lines.
         LOG_FORMAT="json",
+        **make_run_notifications(free_port()),
     )
     migrated = run_manage("migrate", "--noinput", environment=environment)
     assert migrated.returncode == 0, migrated.stderr
     beat_healthcheck = compose_healthcheck("beat")
     assert run_healthcheck(beat_healthcheck, environment) != 0  # No beat yet.
+    notifications_healthcheck = compose_healthcheck("notifications")
+    assert run_healthcheck(notifications_healthcheck, environment) != 0  # No consumer yet.
 
     log_path = tmp_path / "honcho.log"
     with log_path.open("w") as log:
@@ -149,9 +168,9 @@ def test_the_web_worker_and_beat_of_make_run_start_together_and_stop_on_ctrl_c(t
             is_beat_healthy = run_healthcheck(beat_healthcheck, environment) == 0
             if (
                 health
+                and '"notifications": {"status": "ok"' in health
                 and is_beat_healthy
-                and "celery@" in output
-                and "ready" in output
+                and re.search(r"celery@\S+ ready", output)
                 and "beat: Starting" in output
             ):
                 break
@@ -163,6 +182,16 @@ def test_the_web_worker_and_beat_of_make_run_start_together_and_stop_on_ctrl_c(t
         assert "beat: Starting" in output, output
         # docker-compose's beat health check passes once beat ticks.
         assert is_beat_healthy, output
+        # The consumer made the demo's queue in moto's SQS (the Procfile's `sqs`), reads it,
+        # and says so to the health check and to compose's.
+        notifications = json.loads(health)["checks"]["notifications"]
+        assert notifications["status"] == "ok", health
+        assert notifications["consumer_seen_seconds_ago"] < 60
+        assert run_healthcheck(notifications_healthcheck, environment) == 0
+        assert any(
+            e["message"].startswith("notifications queue ready")
+            for e in log_entries(output, "notifications")
+        ), output
         # Celery's own records go through our logging: JSON lines, like the web's access line.
         worker_entries = log_entries(output, "worker")
         assert any(re.fullmatch(r"celery@\S+ ready\.", e["message"]) for e in worker_entries)
@@ -174,7 +203,7 @@ def test_the_web_worker_and_beat_of_make_run_start_together_and_stop_on_ctrl_c(t
     finally:
         os.killpg(honcho.pid, signal.SIGINT)
         exit_code = honcho.wait(timeout=30)
-    # Ctrl-C stops all three: nothing keeps serving the port.
+    # Ctrl-C stops them all: nothing keeps serving the port.
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
     assert exit_code is not None

@@ -222,3 +222,49 @@ def test_sync_now_in_the_admin_queues_active_stores_and_says_which_wait(
     assert "A sync was queued for 1 store." in content
     assert "Paris Shop is not synced now. Waiting for the store to be reauthorized." in content
     assert StoreEvent.objects.filter(kind=StoreEvent.Kind.SYNC_REQUESTED).count() == 1
+
+
+def test_notifications_are_found_by_order_and_state_and_the_queue_shows_its_dead_letters(
+    admin_client, store
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from amazon_channel.models import AmazonNotification, NotificationQueueStatus
+
+    wanted = AmazonNotification.objects.create(
+        notification_id="a1b2c3d4-0000-4000-8000-000000000001",
+        notification_type="ORDER_CHANGE",
+        store=store,
+        amazon_order_id="302-7777777-7777777",
+        payload={"Payload": {"OrderChangeNotification": {"AmazonOrderId": "302-7777777-7777777"}}},
+    )
+    AmazonNotification.objects.create(
+        notification_id="a1b2c3d4-0000-4000-8000-000000000002",
+        notification_type="ORDER_CHANGE",
+        state=AmazonNotification.State.IGNORED,
+        reason="unknown subscription",
+        amazon_order_id="302-8888888-8888888",
+    )
+    NotificationQueueStatus.objects.create(
+        queue_url="https://sqs.eu-west-1.amazonaws.com/123456789012/amazon-notifications",
+        consumer_seen_at=timezone.now(),
+        dead_letter_messages=2,
+        dead_letter_oldest_at=timezone.now() - timedelta(hours=3, minutes=5),
+    )
+    changelist = reverse("admin:amazon_channel_amazonnotification_changelist")
+
+    by_order = admin_client.get(changelist, {"q": "302-7777777-7777777"}).content.decode()
+    ignored = admin_client.get(changelist, {"state__exact": "ignored"}).content.decode()
+    detail = admin_client.get(
+        reverse("admin:amazon_channel_amazonnotification_change", args=[wanted.pk])
+    ).content.decode()
+    queues = admin_client.get(
+        reverse("admin:amazon_channel_notificationqueuestatus_changelist")
+    ).content.decode()
+
+    assert "302-7777777-7777777" in by_order and "302-8888888-8888888" not in by_order
+    assert "302-8888888-8888888" in ignored and "302-7777777-7777777" not in ignored
+    assert "OrderChangeNotification" in detail and 'name="state"' not in detail
+    assert "3\xa0hours, 5\xa0minutes" in queues

@@ -3,7 +3,7 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from demo.services import demo_setup
+from demo.services import demo_notification_queue_ensure, demo_setup
 
 
 class Command(BaseCommand):
@@ -22,6 +22,8 @@ class Command(BaseCommand):
                 "The demo needs the Seller Central sandbox: set DEBUG or "
                 "SELLER_CENTRAL_SANDBOX_ENABLED."
             )
+        # Before the store connects, so that its notifications have somewhere to go.
+        queue_arn = demo_notification_queue_ensure()
         result = demo_setup(
             password=os.environ.get("DEMO_PASSWORD", "merchant-demo"),
             sandbox_url=settings.SANDBOX_URL,
@@ -35,3 +37,10 @@ class Command(BaseCommand):
                 f"Login '{result.username}' / '{result.password}'."
             )
         )
+        if queue_arn:
+            self.stdout.write(f"Amazon's notifications go to {queue_arn}.")
+        elif settings.AMAZON_NOTIFICATIONS_QUEUE_URL:
+            self.stdout.write(
+                "Amazon's notifications: the SQS server is not up yet; the consumer makes "
+                "the queue when it starts."
+            )
