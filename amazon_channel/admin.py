@@ -13,6 +13,8 @@ from amazon_channel.models import (
     AmazonOrderEvent,
     AmazonOrderItem,
     AmazonOrderPackage,
+    NotificationDestination,
+    NotificationSubscription,
     OutboxMessage,
     RateLimitBucket,
     RateLimitPlan,
@@ -543,3 +545,34 @@ class StoreOrderDayAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("store",)
     date_hierarchy = "day"
     list_select_related = ("store",)
+
+
+@admin.register(NotificationDestination)
+class NotificationDestinationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """The notifications queue as Amazon knows it, per SP-API endpoint and application: made by
+    amazon_channel/notifications/setup.py only (`manage.py notifications_subscribe`)."""
+
+    list_display = ("destination_id", "sp_api_endpoint", "queue_arn", "created_at")
+    list_filter = ("sp_api_endpoint",)
+    search_fields = ("destination_id", "queue_arn")
+    fields = ("destination_id", "sp_api_endpoint", "application_key", "queue_arn", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(NotificationSubscription)
+class NotificationSubscriptionAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """A seller's subscriptions (shared by its stores of the region): made and deleted by
+    amazon_channel/notifications/setup.py only."""
+
+    list_display = (
+        "seller_id",
+        "notification_type",
+        "subscription_id",
+        "destination",
+        "created_at",
+    )
+    list_filter = ("notification_type",)
+    list_select_related = ("destination",)
+    search_fields = ("seller_id", "subscription_id")
+    fields = ("seller_id", "notification_type", "subscription_id", "destination", "created_at")
+    readonly_fields = fields
