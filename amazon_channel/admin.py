@@ -23,9 +23,7 @@ from amazon_channel.models import (
     StoreOrderDay,
     SyncRun,
 )
-from amazon_channel.notifications.setup import store_notifications_unsubscribe
 from amazon_channel.orders.upsert import ITEM_FIELDS
-from amazon_channel.spapi.client import AmazonError
 from amazon_channel.stores.services import (
     ENDPOINT_FIELDS,
     ORDER_SETTINGS_FIELDS,
@@ -250,32 +248,6 @@ class StoreAdmin(admin.ModelAdmin):
 
     def has_sync_permission(self, request):
         return request.user.has_perm("amazon_channel.sync_store")
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        self._notifications_release(request, [obj])
-
-    def delete_queryset(self, request, queryset):
-        stores = list(queryset)
-        super().delete_queryset(request, queryset)
-        self._notifications_release(request, stores)
-
-    def _notifications_release(self, request, stores):
-        # After the deletion (which a protected feed or message may refuse): the objects still
-        # hold the credentials that deleteSubscriptionById needs.
-        for store in stores:
-            try:
-                store_notifications_unsubscribe(store=store)
-            except AmazonError as error:
-                self.message_user(
-                    request,
-                    _(
-                        "Amazon's notifications of %(name)s could not be deleted: %(error)s "
-                        "Delete them with manage.py notifications_subscribe --remove."
-                    )
-                    % {"name": store.name, "error": error.message},
-                    level=messages.WARNING,
-                )
 
     def save_model(self, request, obj, form, change):
         # Through the service: it records who changed what and keeps the beat entry in step.

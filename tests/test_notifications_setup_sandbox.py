@@ -4,12 +4,14 @@ FEED_PROCESSING_FINISHED subscriptions (createSubscription, the seller's token) 
 reauthorize, removed when the seller's last store leaves. Against the Seller Central sandbox
 over HTTP and moto's SQS server, both real."""
 
+import io
 import json
 import threading
 import time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from amazon_channel.models import (
@@ -518,16 +520,23 @@ def test_a_fifo_queue_is_refused_before_amazon_is_asked(
     assert notification_calls(sandbox_server) == []
 
 
-def test_the_last_store_removed_by_unsubscribe_keeps_nothing_at_amazon(
+def test_the_command_subscribes_every_active_store_and_says_what_failed(
     sandbox_server, sandbox_seller_factory, notifications_queue
 ):
-    # Django admin's deletion calls store_notifications_unsubscribe after the row is gone.
-    seller = sandbox_seller_factory(marketplace_ids=[DE])
-    store = store_for_seller(sandbox_server, seller)
-    assert subscribed(store)
-    store.delete()
+    working = store_for_seller(sandbox_server, sandbox_seller_factory(marketplace_ids=[DE]))
+    revoked_seller = sandbox_seller_factory(marketplace_ids=[DE])
+    revoked = store_for_seller(sandbox_server, revoked_seller)
+    seller_tokens_revoke(seller=revoked_seller)
+    out, err = io.StringIO(), io.StringIO()
 
-    assert unsubscribed(store)
+    with pytest.raises(CommandError):
+        call_command("notifications_subscribe", stdout=out, stderr=err)
 
-    assert SandboxNotificationSubscription.objects.count() == 0
-    assert NotificationSubscription.objects.count() == 0
+    assert f"{working.name}: notifications on" in out.getvalue()
+    assert f"{revoked.name}: Amazon rejected the store's credentials (invalid_grant)" in (
+        err.getvalue()
+    )
+    assert set(NotificationSubscription.objects.values_list("seller_id", flat=True)) == {
+        working.seller_id
+    }
+    assert revoked.events.filter(kind=StoreEvent.Kind.NOTIFICATIONS_FAILED).count() == 1

@@ -8,7 +8,8 @@
   the seller's token). Amazon keeps one subscription per type, seller and application
   (409 StateConflict, docs#1564): the seller's stores of a region share them, and a conflict is
   adopted when getSubscription shows it goes to our destination.
-- A store that leaves (deactivated, deleted) deletes its seller's subscriptions
+- A store that leaves (deactivated: a store with history cannot be deleted, its events are
+  append-only) deletes its seller's subscriptions
   (deleteSubscriptionById, grantless) unless another active store of the seller still uses
   them. Destinations stay: they cost nothing and the next store reuses them.
 
@@ -305,7 +306,7 @@ def _other_active_stores(store: Store, application: str) -> list[Store]:
 
 
 def store_notifications_unsubscribe(*, store: Store) -> bool:
-    """The store leaves (its caller deactivated or is deleting it): delete its seller's
+    """The store leaves (deactivated): delete its seller's
     subscriptions at Amazon (deleteSubscriptionById, grantless) and here, unless another active
     store of the seller, endpoint and application still needs them. True when some were deleted.
 
@@ -337,8 +338,7 @@ def store_notifications_unsubscribe(*, store: Store) -> bool:
                     subscription_id=subscription.subscription_id,
                 )
             subscription.delete()
-    if Store.objects.filter(pk=store.pk).exists():
-        store_notifications_off(store=store, is_kept_for_other_stores=False)
+    store_notifications_off(store=store, is_kept_for_other_stores=False)
     return True
 
 
