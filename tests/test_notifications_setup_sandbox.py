@@ -540,3 +540,57 @@ def test_the_command_subscribes_every_active_store_and_says_what_failed(
         working.seller_id
     }
     assert revoked.events.filter(kind=StoreEvent.Kind.NOTIFICATIONS_FAILED).count() == 1
+
+
+def test_a_new_queue_moves_the_subscriptions_to_its_destination(
+    sandbox_server, sandbox_seller_factory, notifications_queue, settings, sqs_server_url
+):
+    from seller_central_sandbox.testing import sqs_queue_create
+
+    seller = sandbox_seller_factory(marketplace_ids=[DE])
+    store = store_for_seller(sandbox_server, seller)
+    assert subscribed(store)
+    new_queue = sqs_queue_create(sqs_server_url, f"moved-{time.monotonic_ns()}")
+    settings.AMAZON_NOTIFICATIONS_QUEUE_URL = new_queue.url
+
+    assert subscribed(store)
+
+    # Amazon keeps one subscription per type: ours went to the old destination, so it is
+    # deleted there and made again for the new queue (the old destination stays).
+    assert set(NotificationDestination.objects.values_list("queue_arn", flat=True)) == {
+        notifications_queue.arn,
+        new_queue.arn,
+    }
+    amazons = SandboxNotificationSubscription.objects.filter(seller=seller)
+    assert {row.destination.sqs_arn for row in amazons} == {new_queue.arn}
+    assert {row.destination.queue_arn for row in NotificationSubscription.objects.all()} == {
+        new_queue.arn
+    }
+    assert set(NotificationSubscription.objects.values_list("subscription_id", flat=True)) == set(
+        amazons.values_list("subscription_id", flat=True)
+    )
+
+
+def test_a_subscription_to_a_destination_not_ours_is_reported_not_taken(
+    sandbox_server, sandbox_seller_factory, notifications_queue, settings_page
+):
+    # The seller's ORDER_CHANGE already goes elsewhere for this application (another
+    # installation of it): Amazon allows one per type (409 StateConflict, docs#1564).
+    seller = sandbox_seller_factory(marketplace_ids=[DE])
+    store = store_for_seller(sandbox_server, seller)
+    client = AmazonClient(store)
+    elsewhere = client.notification_destination_create(
+        name="another installation", queue_arn="arn:aws:sqs:eu-west-1:210987654321:theirs"
+    )
+    client.notification_subscription_create(
+        notification_type="ORDER_CHANGE", destination_id=elsewhere, payload_version="1.0"
+    )
+
+    subscribe_task.apply(kwargs={"store_id": store.pk})
+
+    amazons = SandboxNotificationSubscription.objects.get(notification_type="ORDER_CHANGE")
+    assert amazons.destination.destination_id == elsewhere  # left alone
+    assert not NotificationSubscription.objects.filter(notification_type="ORDER_CHANGE").exists()
+    page = settings_page(store)
+    assert 'data-notifications="off"' in page
+    assert f"already go to another destination of this app ({elsewhere})" in page
