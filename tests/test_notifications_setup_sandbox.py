@@ -594,3 +594,37 @@ def test_a_subscription_to_a_destination_not_ours_is_reported_not_taken(
     page = settings_page(store)
     assert 'data-notifications="off"' in page
     assert f"already go to another destination of this app ({elsewhere})" in page
+
+
+def test_a_queue_that_cannot_be_read_is_said_and_amazon_is_not_asked(
+    sandbox_server, sandbox_seller_factory, notifications_queue, settings, settings_page
+):
+    settings.AMAZON_NOTIFICATIONS_QUEUE_URL = notifications_queue.url + "-missing"
+    store = store_for_seller(sandbox_server, sandbox_seller_factory(marketplace_ids=[DE]))
+
+    subscribe_task.apply(kwargs={"store_id": store.pk})
+
+    assert notification_calls(sandbox_server) == []
+    store.refresh_from_db()
+    assert store.is_active and store.sync_state == SyncState.OK
+    assert "The notifications queue could not be read: QueueDoesNotExist" in settings_page(store)
+
+
+def test_grantless_calls_spend_the_applications_bucket_and_seller_calls_the_sellers(
+    sandbox_server, sandbox_seller_factory
+):
+    # CONTRACT.md row 80: rate 1, burst 5 per operation (notifications_v1.json "Usage Plan");
+    # a grantless call has no selling partner, so our limiter keys it by the application.
+    first = sandbox_seller_factory(marketplace_ids=[DE])
+    second = same_application_seller(first)
+    ours, theirs = (
+        AmazonClient(store_for_seller(sandbox_server, seller, name=seller.seller_id))
+        for seller in (first, second)
+    )
+
+    for operation in ("createDestination", "getDestinations", "deleteSubscriptionById"):
+        assert ours._bucket_key(operation) == theirs._bucket_key(operation)
+        assert spapi.OPERATION_LIMITS[operation] == (1.0, 5)
+    for operation in ("createSubscription", "getSubscription"):
+        assert ours._bucket_key(operation) != theirs._bucket_key(operation)
+        assert spapi.OPERATION_LIMITS[operation] == (1.0, 5)
