@@ -628,3 +628,38 @@ def test_grantless_calls_spend_the_applications_bucket_and_seller_calls_the_sell
     for operation in ("createSubscription", "getSubscription"):
         assert ours._bucket_key(operation) != theirs._bucket_key(operation)
         assert spapi.OPERATION_LIMITS[operation] == (1.0, 5)
+
+
+@pytest.mark.postgresql
+def test_a_store_deactivated_while_its_setup_runs_ends_without_subscriptions(
+    sandbox_server, sandbox_seller_factory, notifications_queue, django_capture_on_commit_callbacks
+):
+    seller = sandbox_seller_factory(marketplace_ids=[DE])
+    store = store_for_seller(sandbox_server, seller)
+    # Each of the seller's calls takes a second: the setup holds the seller's lock meanwhile.
+    seller_faults_update(seller=seller, faults=FaultSettings(latency_ms=1000))
+    outcomes = []
+
+    def setup_run():
+        from django.db import connection
+
+        try:
+            outcomes.append(subscribed(store))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=setup_run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not NotificationDestination.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # inside the lock now, waiting for Amazon's answers
+    with django_capture_on_commit_callbacks(execute=False):
+        store_set_active(store=store, actor=None, is_active=False)
+    removed = unsubscribed(store)  # the deactivation's task, run here
+    thread.join(timeout=30)
+
+    assert outcomes == [True]
+    assert removed
+    assert SandboxNotificationSubscription.objects.count() == 0
+    assert NotificationSubscription.objects.count() == 0

@@ -289,6 +289,10 @@ def store_notifications_subscribe(*, store_id: int) -> bool:
         sp_api_endpoint=store.sp_api_endpoint,
         application=destination.application_key,
     ):
+        # Checked again under the lock: a deactivation's removal that ran meanwhile must not be
+        # undone, and one still to come waits for this lock and then removes what is made here.
+        if not Store.objects.filter(pk=store.pk, is_active=True).exists():
+            return False
         for kind in PAYLOAD_VERSIONS:
             _subscription_ensure(client=client, store=store, destination=destination, kind=kind)
     last = last_notifications_event(store)
@@ -306,9 +310,9 @@ def _other_active_stores(store: Store, application: str) -> list[Store]:
 
 
 def store_notifications_unsubscribe(*, store: Store) -> bool:
-    """The store leaves (deactivated): delete its seller's
-    subscriptions at Amazon (deleteSubscriptionById, grantless) and here, unless another active
-    store of the seller, endpoint and application still needs them. True when some were deleted.
+    """The store leaves (deactivated): delete its seller's subscriptions at Amazon
+    (deleteSubscriptionById, grantless) and here, unless another active store of the seller,
+    endpoint and application still needs them. True when some were deleted.
 
     Nothing is called when the seller has no subscription recorded. A subscription Amazon no
     longer knows (404) counts as deleted. Destinations are kept. Raises AmazonError; what was
@@ -320,13 +324,16 @@ def store_notifications_unsubscribe(*, store: Store) -> bool:
         destination__sp_api_endpoint=store.sp_api_endpoint,
         destination__application_key=application,
     )
-    if not subscriptions.exists():
-        return False
     with _seller_lock(
         seller_id=store.seller_id,
         sp_api_endpoint=store.sp_api_endpoint,
         application=application,
     ):
+        # Under the lock: a setup running now has written its rows by the time it lets go.
+        if not subscriptions.exists():
+            return False
+        if Store.objects.filter(pk=store.pk, is_active=True).exists():
+            return False  # activated again meanwhile: its subscription comes next
         if _other_active_stores(store, application):
             store_notifications_off(store=store, is_kept_for_other_stores=True)
             return False
