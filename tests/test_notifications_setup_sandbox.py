@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from celery.exceptions import Retry
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -663,3 +664,36 @@ def test_a_store_deactivated_while_its_setup_runs_ends_without_subscriptions(
     assert removed
     assert SandboxNotificationSubscription.objects.count() == 0
     assert NotificationSubscription.objects.count() == 0
+
+
+def test_the_task_retries_a_5xx_saying_why_and_a_rate_limit_silently(
+    sandbox_server, sandbox_seller_factory, notifications_queue, settings
+):
+    seller = sandbox_seller_factory(marketplace_ids=[DE])
+    store = store_for_seller(sandbox_server, seller)
+    seller_faults_update(seller=seller, faults=FaultSettings(fail_next=1, fail_status=503))
+
+    with pytest.raises(Retry):  # as a worker runs it: retried later
+        subscribe_task(store_id=store.pk)
+    assert store.events.filter(kind=StoreEvent.Kind.NOTIFICATIONS_FAILED).count() == 1
+
+    # Our limiter has no token left for the seller's createSubscription: nothing is sent, the
+    # task comes back later, and no failure is recorded for a wait.
+    client = AmazonClient(store)
+    settings.AMAZON_RATE_LIMIT_SCALE = 0.001
+    while (
+        client.limiter.acquire(
+            client._bucket_key("createSubscription"),
+            rate=client.paced_rate("createSubscription"),
+            burst=spapi.OPERATION_LIMITS["createSubscription"][1],
+        )
+        == 0
+    ):
+        pass
+    sent = len(notification_calls(sandbox_server))
+
+    with pytest.raises(Retry):
+        subscribe_task(store_id=store.pk)
+
+    assert len(notification_calls(sandbox_server)) == sent
+    assert store.events.filter(kind=StoreEvent.Kind.NOTIFICATIONS_FAILED).count() == 1
