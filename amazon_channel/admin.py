@@ -36,6 +36,7 @@ from amazon_channel.stores.services import (
     SECRET_FIELDS,
     StoreEndpointRefused,
     store_endpoint_resolve,
+    store_notifications_subscribe_request,
     store_save,
     store_secrets_problem,
     store_set_active,
@@ -165,7 +166,7 @@ class StoreAdmin(admin.ModelAdmin):
         "marketplace_code",
         "is_import_enabled",
     )
-    actions = ("sync_now", "activate", "deactivate")
+    actions = ("sync_now", "activate", "deactivate", "notifications_subscribe")
     search_fields = ("name", "seller_id")
     readonly_fields = (
         "created_at",
@@ -237,6 +238,19 @@ class StoreAdmin(admin.ModelAdmin):
     def deactivate(self, request, queryset):
         for store in queryset:
             store_set_active(store=store, actor=request.user, is_active=False)
+
+    @admin.action(description=_("Subscribe to Amazon's notifications"), permissions=["change"])
+    def notifications_subscribe(self, request, queryset):
+        count = sum(store_notifications_subscribe_request(store=store) for store in queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "Amazon's notifications will be set up for %(count)d store.",
+                "Amazon's notifications will be set up for %(count)d stores.",
+                count,
+            )
+            % {"count": count},
+        )
 
     def has_sync_permission(self, request):
         return request.user.has_perm("amazon_channel.sync_store")
@@ -590,27 +604,30 @@ class NotificationQueueStatusAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(NotificationDestination)
 class NotificationDestinationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
-    """Made and removed with the stores' setup (amazon_channel.notifications.setup)."""
+    """The notifications queue as Amazon knows it, per SP-API endpoint and application: made by
+    amazon_channel/notifications/setup.py only (`manage.py notifications_subscribe`)."""
 
     list_display = ("destination_id", "sp_api_endpoint", "queue_arn", "created_at")
-    search_fields = ("=destination_id", "queue_arn")
+    list_filter = ("sp_api_endpoint",)
+    search_fields = ("destination_id", "queue_arn")
     fields = ("destination_id", "sp_api_endpoint", "application_key", "queue_arn", "created_at")
     readonly_fields = fields
 
 
 @admin.register(NotificationSubscription)
 class NotificationSubscriptionAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
-    """Made and removed with the stores' setup (amazon_channel.notifications.setup)."""
+    """A seller's subscriptions (shared by its stores of the region): made and deleted by
+    amazon_channel/notifications/setup.py only."""
 
     list_display = (
-        "subscription_id",
         "seller_id",
         "notification_type",
+        "subscription_id",
         "destination",
         "created_at",
     )
     list_filter = ("notification_type",)
     list_select_related = ("destination",)
-    search_fields = ("=subscription_id", "=seller_id")
-    fields = ("subscription_id", "seller_id", "notification_type", "destination", "created_at")
+    search_fields = ("seller_id", "subscription_id")
+    fields = ("seller_id", "notification_type", "subscription_id", "destination", "created_at")
     readonly_fields = fields

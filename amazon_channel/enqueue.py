@@ -8,12 +8,15 @@ CELERY_TASK_ALWAYS_EAGER.
 """
 
 from celery import current_app
+from django.conf import settings
 
 from amazon_channel.stores.schedules import STORE_SYNC_TASK
 
 OUTBOX_DELIVERY_TASK = "amazon_channel.tasks.outbox_deliver"
 BUYER_EMAIL_TASK = "amazon_channel.tasks.cancellation_buyer_email"
 NOTIFICATION_HANDLE_TASK = "amazon_channel.tasks.notification_handle"
+NOTIFICATIONS_SUBSCRIBE_TASK = "amazon_channel.tasks.store_notifications_subscribe"
+NOTIFICATIONS_UNSUBSCRIBE_TASK = "amazon_channel.tasks.store_notifications_unsubscribe"
 
 
 def store_sync_enqueue(*, store_id: int, kind: str) -> None:
@@ -36,3 +39,17 @@ def notification_handle_enqueue(*, notification_pk: int) -> None:
     """Hand a recorded Amazon notification's work to Celery once the caller's transaction
     commits. A broker that refuses raises out of the caller's atomic block, after the commit."""
     current_app.tasks[NOTIFICATION_HANDLE_TASK].delay_on_commit(notification_pk=notification_pk)
+
+
+def store_notifications_subscribe_enqueue(*, store_id: int) -> None:
+    """Queue the subscription of the store's seller to Amazon's notifications once the caller's
+    transaction commits (amazon_channel/notifications/setup.py; nothing is queued while the
+    notifications queue is not configured)."""
+    if settings.AMAZON_NOTIFICATIONS_QUEUE_URL:
+        current_app.tasks[NOTIFICATIONS_SUBSCRIBE_TASK].delay_on_commit(store_id=store_id)
+
+
+def store_notifications_unsubscribe_enqueue(*, store_id: int) -> None:
+    """Queue the removal of the store's seller's subscriptions once the caller's transaction
+    commits (kept while another active store of the seller uses them)."""
+    current_app.tasks[NOTIFICATIONS_UNSUBSCRIBE_TASK].delay_on_commit(store_id=store_id)

@@ -202,3 +202,34 @@ def store_reauthorization_needed(*, store: Store, message: str) -> StoreEvent:
 
 def store_reauthorized(*, store: Store, actor: AbstractBaseUser | None) -> StoreEvent:
     return _store_event(store=store, actor=actor, kind=StoreEvent.Kind.REAUTHORIZED)
+
+
+def store_notifications_on(*, store: Store, notification_types: list[str]) -> StoreEvent:
+    """Amazon's notifications for the store's seller are subscribed (`notification_types`)."""
+    return _store_event(
+        store=store,
+        actor=None,
+        kind=StoreEvent.Kind.NOTIFICATIONS_ON,
+        notes=[note("store.notifications_on", types=", ".join(notification_types))],
+    )
+
+
+def store_notifications_off(*, store: Store, is_kept_for_other_stores: bool) -> StoreEvent:
+    """The store no longer needs notifications: its seller's subscriptions were deleted, or
+    kept for another active store of the seller."""
+    code = (
+        "store.notifications_kept_for_other_stores"
+        if is_kept_for_other_stores
+        else "store.notifications_deleted"
+    )
+    return _store_event(
+        store=store, actor=None, kind=StoreEvent.Kind.NOTIFICATIONS_OFF, notes=[note(code)]
+    )
+
+
+def store_notifications_failed(*, store: Store, reason: dict) -> StoreEvent:
+    """Notifications could not be set up; `reason` is a note (a code of ours, or Amazon's
+    words as text). The store works on: the poll keeps it in step."""
+    return _store_event(
+        store=store, actor=None, kind=StoreEvent.Kind.NOTIFICATIONS_FAILED, notes=[reason]
+    )

@@ -752,6 +752,10 @@ class StoreEvent(models.Model):
         SYNC_REQUESTED = "sync_requested", _("Sync requested")
         REAUTHORIZATION_NEEDED = "reauthorization_needed", _("Needs reauthorization")
         REAUTHORIZED = "reauthorized", _("Reauthorized")
+        # Amazon's notifications for the store's seller (amazon_channel/notifications/setup.py).
+        NOTIFICATIONS_ON = "notifications_on", _("Notifications on")
+        NOTIFICATIONS_OFF = "notifications_off", _("Notifications off")
+        NOTIFICATIONS_FAILED = "notifications_failed", _("Notifications not set up")
 
     store = models.ForeignKey(
         Store, on_delete=models.CASCADE, related_name="events", verbose_name=_("store")

@@ -153,6 +153,23 @@ messages_register(
             "Amazon rejected the store's credentials (%(code)s): %(message)s"
         ),
         "store.login_unavailable": _("Login with Amazon is unavailable."),
+        # Amazon's notifications (notifications/setup.py), in a store's history.
+        "store.notifications_on": _("Amazon's notifications are on: %(types)s."),
+        "store.notifications_deleted": _("Amazon's notifications for this seller were deleted."),
+        "store.notifications_kept_for_other_stores": _(
+            "Amazon's notifications are kept: another active store of this seller uses them."
+        ),
+        "store.notifications_subscription_elsewhere": _(
+            "This seller's %(type)s notifications already go to another destination of this "
+            "app (%(destination)s): delete that subscription, then subscribe again."
+        ),
+        "store.notifications_queue_fifo": _(
+            "The notifications queue is a FIFO queue, to which Amazon delivers nothing: use a "
+            "standard queue."
+        ),
+        "store.notifications_queue_unreadable": _(
+            "The notifications queue could not be read: %(error)s"
+        ),
         # Amazon's refusals (services/outbox.py) and what a feed's answer said (feeds.py).
         "refusal.numbered": _("Amazon refused the %(kind)s #%(number)s: %(reason)s"),
         "refusal.plain": _("Amazon refused the %(kind)s: %(reason)s"),

@@ -27,6 +27,7 @@ from amazon_channel.models import (
     AmazonOrderCancellation,
     AmazonOrderEvent,
     AmazonOrderStatus,
+    NotificationSubscription,
     OutboxMessage,
     Store,
     StoreEvent,
@@ -34,6 +35,12 @@ from amazon_channel.models import (
     SyncRun,
     SyncState,
 )
+from amazon_channel.notifications.setup import (
+    PAYLOAD_VERSIONS,
+    last_notifications_event,
+    notifications_configured,
+)
+from amazon_channel.spapi.client import application_key
 from amazon_channel.spapi.marketplaces import SELLER_CENTRAL_URLS
 from commerce_orders.keyset import OrderCursor, cursor_decode, keyset_page
 from commerce_orders.list_filters import Filter, ListFilterSet
@@ -488,4 +495,48 @@ def amazon_order_list(
         previous_cursor=page.previous_cursor,
         match_count=min(match_count, ORDER_COUNT_CAP),
         is_count_capped=match_count > ORDER_COUNT_CAP,
+    )
+
+
+@dataclass(frozen=True)
+class NotificationsStatus:
+    """What Order Settings shows of a store's notifications."""
+
+    is_configured: bool
+    is_on: bool
+    since: datetime | None = None  # when the seller's subscriptions were made
+    notification_types: tuple = ()
+    failure: list | None = None  # the notes of the last failure, newer than the subscriptions
+    is_store_active: bool = True
+    last_notification_at: datetime | None = None
+
+
+def store_notifications_status(store: Store) -> NotificationsStatus:
+    """On, with since when and which types, when the seller's subscriptions for the store's
+    endpoint and application are recorded; else Off, and why: not configured, the store is
+    inactive, or the last failure. Three queries at most."""
+    last_notification_at = store.last_notification_at
+    if not notifications_configured():
+        return NotificationsStatus(
+            is_configured=False, is_on=False, last_notification_at=last_notification_at
+        )
+    subscriptions = list(
+        NotificationSubscription.objects.filter(
+            seller_id=store.seller_id,
+            destination__sp_api_endpoint=store.sp_api_endpoint,
+            destination__application_key=application_key(store.lwa_client_id),
+        ).order_by("created_at")
+    )
+    last = last_notifications_event(store)
+    failure = last.notes if last and last.kind == StoreEvent.Kind.NOTIFICATIONS_FAILED else None
+    kinds = tuple(sorted({subscription.notification_type for subscription in subscriptions}))
+    is_on = store.is_active and set(kinds) >= set(PAYLOAD_VERSIONS)
+    return NotificationsStatus(
+        is_configured=True,
+        is_on=is_on,
+        since=subscriptions[0].created_at if subscriptions else None,
+        notification_types=kinds,
+        failure=failure,
+        is_store_active=store.is_active,
+        last_notification_at=last_notification_at,
     )

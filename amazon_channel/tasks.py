@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError
 
 from amazon_channel.models import Store, SyncRun
 from amazon_channel.notifications import handling as notification_handling
+from amazon_channel.notifications import setup as notifications_setup
 from amazon_channel.notifications.consumer import notifications_with_hand_off_lost
 from amazon_channel.orders.cancellation import (
     BUYER_EMAIL_MAX_ATTEMPTS,
@@ -22,6 +23,12 @@ from amazon_channel.outbox.feeds import (
     stores_with_outbox_work,
 )
 from amazon_channel.outbox.leases import lease_duration
+from amazon_channel.spapi.client import (
+    AmazonError,
+    AmazonRetryableError,
+    AmazonThrottled,
+    RateLimited,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +107,76 @@ def cancellation_buyer_email(self, *, cancellation_id: int) -> None:
 def notification_handle(*, notification_pk: int) -> None:
     """The consumer's hand-off: do what one recorded Amazon notification asks."""
     notification_handling.notification_handle(notification_pk=notification_pk)
+
+
+# Setting up a seller's notifications is retried for about an hour (rate limits, 5xx, SQS out of
+# reach), then left to the next connect, reauthorize or `manage.py notifications_subscribe`.
+NOTIFICATIONS_SETUP_MAX_RETRIES = 8
+NOTIFICATIONS_SETUP_BACKOFF_CAP_SECONDS = 600
+
+
+def _notifications_setup_countdown(error: Exception, retries: int) -> float:
+    wait = getattr(error, "wait_seconds", 0) or 0
+    backoff = min(NOTIFICATIONS_SETUP_BACKOFF_CAP_SECONDS, 10 * 2**retries)
+    jitter = random.uniform(0, 1)  # noqa: S311 - jitter, not security
+    return max(wait, backoff if not isinstance(error, RateLimited) else 0) + jitter
+
+
+def _can_retry(task, error: Exception) -> bool:
+    """Retryable (rate limit, 5xx, network, SQS out of reach) and retries left; never when run
+    eagerly (tests, CELERY_TASK_ALWAYS_EAGER), where a retry would come at once."""
+    if isinstance(error, notifications_setup.NotificationsSetupError):
+        is_retryable = error.is_retryable
+    else:
+        is_retryable = isinstance(error, AmazonRetryableError)
+    return is_retryable and not task.request.is_eager and task.request.retries < task.max_retries
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=NOTIFICATIONS_SETUP_MAX_RETRIES,
+    **RETRY_OPTIONS,
+)
+def store_notifications_subscribe(self, *, store_id: int) -> None:
+    """Connect and Reauthorize: subscribe the store's seller to Amazon's notifications. Quiet
+    on success; a failure is recorded on the store (Order Settings says why), except a rate
+    limit's, which only waits. Never touches the store's sync: the poll goes on."""
+    try:
+        notifications_setup.store_notifications_subscribe(store_id=store_id)
+    except (AmazonError, notifications_setup.NotificationsSetupError) as error:
+        can_retry = _can_retry(self, error)
+        # A rate limit only waits; any other failure says why at once, retried or not.
+        if not (can_retry and isinstance(error, (RateLimited, AmazonThrottled))):
+            notifications_setup.store_notifications_failure_record(store_id=store_id, error=error)
+        if can_retry:
+            raise self.retry(
+                countdown=_notifications_setup_countdown(error, self.request.retries)
+            ) from error
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=NOTIFICATIONS_SETUP_MAX_RETRIES,
+    **RETRY_OPTIONS,
+)
+def store_notifications_unsubscribe(self, *, store_id: int) -> None:
+    """Deactivation: delete the seller's subscriptions unless another active store needs them
+    (nothing when the store was activated again meanwhile)."""
+    store = Store.objects.filter(pk=store_id, is_active=False).first()
+    if store is None:
+        return
+    try:
+        notifications_setup.store_notifications_unsubscribe(store=store)
+    except AmazonError as error:
+        if _can_retry(self, error):
+            raise self.retry(
+                countdown=_notifications_setup_countdown(error, self.request.retries)
+            ) from error
+        logger.warning("store %s: notifications not removed (%s)", store_id, type(error).__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)

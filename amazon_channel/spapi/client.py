@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils.translation import gettext
 from redis.exceptions import RedisError
-from sp_api.api import Feeds, Orders, Sellers
+from sp_api.api import Feeds, Notifications, Orders, Sellers
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.access_token_response import AccessTokenResponse
 from sp_api.auth.exceptions import AuthorizationError
@@ -52,7 +52,19 @@ OPERATION_LIMITS = {
     "getFeeds": (0.0222, 10),
     # sellers.json, getMarketplaceParticipations "Usage Plan" table.
     "getMarketplaceParticipations": (0.016, 15),
+    # notifications_v1.json: every operation's "Usage Plan" table says rate 1, burst 5.
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
 }
+# notifications_v1.json calls these "grantless": they take the application's own token
+# (Login with Amazon's client_credentials grant with this scope), not a seller's, and spend the
+# application's bucket. createSubscription and getSubscription take the seller's (models#4491).
+NOTIFICATIONS_SCOPE = "sellingpartnerapi::notifications"
+GRANTLESS_OPERATIONS = frozenset({"getDestinations", "createDestination", "deleteSubscriptionById"})
+NOTIFICATIONS_SUBSCRIPTION_PATH = "/notifications/v1/subscriptions/{}/{}"
 FEED_DOCUMENT_PATH = "/feeds/2021-06-30/documents/{}"
 FEEDS_MAX_PAGES = 20
 GZIP = "GZIP"
@@ -100,6 +112,17 @@ class AmazonNotFound(AmazonRequestError):
     pass
 
 
+class AmazonConflict(AmazonRequestError):
+    """Amazon answered 409: the resource exists already (a destination for the queue: code
+    Conflict, "already exists" in the details) or conflicts with the current state (a second
+    subscription of a type: StateConflict). `amazon_code` and `details` are Amazon's."""
+
+    def __init__(self, message: str, *, amazon_code: str = "", details: str = ""):
+        super().__init__(message, status_code=409)
+        self.amazon_code = amazon_code
+        self.details = details
+
+
 class AmazonEndpointRefused(AmazonRequestError):
     """Nothing was sent: the store's SP-API endpoint is an Amazon host of the other environment
     (a sandbox store at a production host, or the reverse), or an endpoint is not Amazon's
@@ -111,36 +134,56 @@ _token_cache_lock = threading.Lock()
 
 
 class StoreAccessTokenClient(AccessTokenClient):
-    """Login with Amazon at a configurable endpoint; tokens cached per endpoint and credentials.
+    """Login with Amazon at a configurable endpoint; tokens cached per endpoint, credentials
+    and grant.
 
     Subclasses set `scheme`, `host` and `path` (the library's documented way to point it
     elsewhere). The cache is ours so that a token Amazon stopped accepting can be dropped.
+    Two grants share it and never each other's entries: a seller's token (refresh_token grant)
+    and the application's grantless token (client_credentials grant with a scope). A seller's
+    token sent to a grantless operation, or the reverse, is refused by Amazon (403).
     """
 
-    def cache_key(self) -> str:
+    def cache_key(self, *, scope: str = "") -> str:
         # Everything Login with Amazon checks, secret included: a token got with the right secret
         # must never answer for a wrong one. Hashed so that no secret sits in memory as a key.
+        # The grant comes first; a grantless token is the application's, whatever the seller,
+        # so its key has the scope instead of the refresh token.
+        if scope:
+            grant = ("client_credentials", scope)
+            owner = ""
+        else:
+            grant = ("refresh_token", "")
+            owner = self.cred.refresh_token
         parts = (
+            *grant,
             self.scheme + self.host + self.path,
             self.cred.client_id,
             self.cred.client_secret,
-            self.cred.refresh_token,
+            owner,
         )
         return hashlib.sha256("\0".join(str(part or "") for part in parts).encode()).hexdigest()
 
-    def get_auth(self) -> AccessTokenResponse:
-        key = self.cache_key()
+    def _cached(self, key: str, data: dict) -> AccessTokenResponse:
         with _token_cache_lock:
             token = _token_cache.get(key)
         if token is None:
-            token = self._request(self.scheme + self.host + self.path, self.data, self.headers)
+            token = self._request(self.scheme + self.host + self.path, data, self.headers)
             with _token_cache_lock:
                 _token_cache[key] = token
         return AccessTokenResponse(**token)
 
-    def forget(self) -> None:
+    def get_auth(self) -> AccessTokenResponse:
+        return self._cached(self.cache_key(), self.data)
+
+    def get_grantless_auth(self, scope: str = NOTIFICATIONS_SCOPE) -> AccessTokenResponse:
+        # The library's own keeps grantless tokens in a module cache keyed by refresh token and
+        # scope only (not the endpoint, client or secret) and clears it on every new token.
+        return self._cached(self.cache_key(scope=scope), self.grantless_data(scope))
+
+    def forget(self, *, scope: str = "") -> None:
         with _token_cache_lock:
-            _token_cache.pop(self.cache_key(), None)
+            _token_cache.pop(self.cache_key(scope=scope), None)
 
     def _request(self, url, data, headers):
         """POST to Login with Amazon (every grant passes here); the library's, plus a refusal
@@ -259,6 +302,12 @@ def clock_skew_margin() -> timedelta:
     return timedelta(seconds=settings.AMAZON_CLOCK_SKEW_MARGIN_SECONDS)
 
 
+def application_key(lwa_client_id: str) -> str:
+    """Which application (LWA client) a store uses, without its id: SHA-256 of the client id
+    (NotificationDestination.application_key)."""
+    return hashlib.sha256(lwa_client_id.encode()).hexdigest()
+
+
 def iso8601(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -324,7 +373,11 @@ class AmazonClient:
         )
 
     def _bucket_key(self, operation: str) -> str:
-        # Amazon's buckets are per selling partner and operation (and region: one per endpoint).
+        # Amazon's buckets are per selling partner and operation (and region: one per endpoint);
+        # a grantless call has no selling partner and spends the application's.
+        if operation in GRANTLESS_OPERATIONS:
+            application = application_key(self.store.lwa_client_id)
+            return f"application:{application}:{self.store.region}:{operation}"
         return f"{self.store.seller_id}:{self.store.region}:{operation}"
 
     def paced_rate(self, operation: str) -> float:
@@ -394,7 +447,10 @@ class AmazonClient:
             # Logged in (or the cached access token) before the limiter's token: a Login with
             # Amazon round trip between our grant and Amazon's bucket would start Amazon's
             # refill that much after ours, more than our margin at the faster rates.
-            self._call_mapped(operation, client, lambda client: client.auth)
+            if operation in GRANTLESS_OPERATIONS:
+                self._call_mapped(operation, client, lambda client: client.grantless_auth)
+            else:
+                self._call_mapped(operation, client, lambda client: client.auth)
             self._take_token(operation)
             response = self._call_mapped(operation, client, call)
         except AmazonError as error:
@@ -429,7 +485,8 @@ class AmazonClient:
                 ) from error
             if code in (401, 403):
                 # A cached access token Amazon no longer accepts: drop it, the next call logs in.
-                client._auth.forget()
+                is_grantless = operation in GRANTLESS_OPERATIONS
+                client._auth.forget(scope=NOTIFICATIONS_SCOPE if is_grantless else "")
                 reason = f"Amazon denied access ({code}): {message}"
                 if code == 403 and operation in ("searchOrders", "getOrder"):
                     # Amazon's 403 also means the seller did not grant this app a role the
@@ -445,6 +502,14 @@ class AmazonClient:
                 raise AmazonAuthorizationError(reason, status_code=code) from error
             if code == 404:
                 raise AmazonNotFound(message or "Not found.", status_code=404) from error
+            if code == 409:
+                first = error.error[0] if isinstance(error.error, list) and error.error else {}
+                first = first if isinstance(first, dict) else {}
+                raise AmazonConflict(
+                    f"Amazon refused {operation} (409): {message}",
+                    amazon_code=str(first.get("code") or ""),
+                    details=str(first.get("details") or ""),
+                ) from error
             raise AmazonRequestError(
                 f"Amazon refused {operation} ({code}): {message}", status_code=code
             ) from error
@@ -672,6 +737,99 @@ class AmazonClient:
             url=url,
             compression_algorithm=payload.get("compressionAlgorithm"),
             timeout=self.timeout,
+        )
+
+    # -- Notifications API v1 (notifications_v1.json) -----------------------------------------
+
+    def _notifications(self):
+        return Notifications(
+            marketplace=self.marketplace,
+            credentials=self.credentials,
+            refresh_token=self.store.refresh_token,
+            auth_token_client_class=self.token_client_class,
+            timeout=self.timeout,
+        )
+
+    def notification_destinations(self) -> list[dict]:
+        """getDestinations (grantless): the application's destinations at this endpoint, each
+        `{destinationId, name, resource: {sqs: {arn}} or {eventBridge: ...}}`."""
+        response = self._call(
+            "getDestinations", self._notifications, lambda client: client.get_destinations()
+        )
+        payload = response.payload
+        if payload == {}:  # the library keeps `payload or {}`: an empty list arrives as {}
+            return []
+        if not isinstance(payload, list):
+            raise AmazonRetryableError("Amazon's getDestinations answer has no list.")
+        return [
+            destination
+            for destination in payload
+            if isinstance(destination, dict) and isinstance(destination.get("destinationId"), str)
+        ]
+
+    def notification_destination_create(self, *, name: str, queue_arn: str) -> str:
+        """createDestination (grantless) for an SQS queue; returns the destination id. Raises
+        AmazonConflict when the application has one for the queue already (409 Conflict, "A
+        destination with arn ... already exists": models#2281)."""
+        response = self._call(
+            "createDestination",
+            self._notifications,
+            lambda client: client.create_destination(name=name, arn=queue_arn),
+        )
+        payload = response.payload if isinstance(response.payload, dict) else {}
+        destination_id = payload.get("destinationId")
+        if not isinstance(destination_id, str) or not destination_id:
+            raise AmazonRetryableError("Amazon's createDestination answer has no destination id.")
+        return destination_id
+
+    def notification_subscription_create(
+        self, *, notification_type: str, destination_id: str, payload_version: str
+    ) -> dict:
+        """createSubscription with the seller's token; returns `{subscriptionId, destinationId,
+        payloadVersion}`. Raises AmazonConflict (409 StateConflict) when the seller has a
+        subscription of the type for this application already (docs#1564)."""
+        response = self._call(
+            "createSubscription",
+            self._notifications,
+            lambda client: client.create_subscription(
+                notification_type, destination_id=destination_id, payload_version=payload_version
+            ),
+        )
+        return self._subscription(response.payload, "createSubscription")
+
+    def notification_subscription(self, notification_type: str) -> dict:
+        """getSubscription with the seller's token: the seller's subscription of the type for
+        this application. Raises AmazonNotFound when there is none."""
+        response = self._call(
+            "getSubscription",
+            self._notifications,
+            lambda client: client.get_subscription(notification_type),
+        )
+        return self._subscription(response.payload, "getSubscription")
+
+    @staticmethod
+    def _subscription(payload, operation: str) -> dict:
+        payload = payload if isinstance(payload, dict) else {}
+        if not all(
+            isinstance(payload.get(name), str) and payload[name]
+            for name in ("subscriptionId", "destinationId")
+        ):
+            raise AmazonRetryableError(f"Amazon's {operation} answer has no subscription.")
+        return payload
+
+    def notification_subscription_delete(
+        self, *, notification_type: str, subscription_id: str
+    ) -> None:
+        """deleteSubscriptionById, grantless as the model says (python-amazon-sp-api 2.1 sends
+        it with the seller's token: its request is built here). Raises AmazonNotFound when
+        Amazon knows no such subscription (already deleted)."""
+        path = fill_query_params(
+            NOTIFICATIONS_SUBSCRIPTION_PATH, notification_type, subscription_id
+        )
+        self._call(
+            "deleteSubscriptionById",
+            self._notifications,
+            lambda client: client._request_grantless_operation(path, params={"method": "DELETE"}),
         )
 
 

@@ -12,7 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from amazon_channel.enqueue import outbox_delivery_enqueue, store_sync_enqueue
+from amazon_channel.enqueue import (
+    outbox_delivery_enqueue,
+    store_notifications_subscribe_enqueue,
+    store_notifications_unsubscribe_enqueue,
+    store_sync_enqueue,
+)
 from amazon_channel.events import (
     store_activation_changed,
     store_connected,
@@ -273,8 +278,18 @@ def store_connect(
             store_credentials_updated(store=store, actor=actor, changes=changes)
         elif changes:
             store_settings_changed(store=store, actor=actor, changes=changes)
+    if created or _is_amazon_account_changed(before, store):
+        store_notifications_subscribe_enqueue(store_id=store.pk)
     store_schedule_update(store=store)
     return store, created
+
+
+def _is_amazon_account_changed(before: Store, after: Store) -> bool:
+    """New credentials or endpoints: the seller's notifications are set up (again)."""
+    return any(
+        getattr(before, name) != getattr(after, name)
+        for name in (*CREDENTIAL_FIELDS, *ENDPOINT_FIELDS, "seller_id")
+    )
 
 
 @transaction.atomic
@@ -288,8 +303,28 @@ def store_set_active(*, store: Store, actor: AbstractBaseUser | None, is_active:
         store.is_active = is_active
         store.save(update_fields=["is_active", "updated_at"])
         store_activation_changed(store=store, actor=actor, is_active=is_active)
+        _notifications_follow_activation(store)
     store_schedule_update(store=store)
     return store
+
+
+def store_notifications_subscribe_request(*, store: Store) -> bool:
+    """Ops (Django admin, `manage.py notifications_subscribe`): queue the setup of the store's
+    notifications; False (nothing queued) for an inactive store or while the notifications queue
+    is not configured."""
+    if not store.is_active or not settings.AMAZON_NOTIFICATIONS_QUEUE_URL:
+        return False
+    store_notifications_subscribe_enqueue(store_id=store.pk)
+    return True
+
+
+def _notifications_follow_activation(store: Store) -> None:
+    # An active store has its seller subscribed; a store switched off lets the subscriptions go
+    # unless another active store of the seller uses them (amazon_channel/notifications/setup.py).
+    if store.is_active:
+        store_notifications_subscribe_enqueue(store_id=store.pk)
+    else:
+        store_notifications_unsubscribe_enqueue(store_id=store.pk)
 
 
 @dataclass(frozen=True)
@@ -366,6 +401,7 @@ def store_reauthorize(
         store_reauthorized(store=store, actor=actor)
     store_schedule_update(store=store)
     outbox_delivery_enqueue(store_id=store.pk)
+    store_notifications_subscribe_enqueue(store_id=store.pk)
     if not store.is_active:
         return SyncRequestOutcome(is_queued=False, waiting_for=store_waiting_for(store))
     store_sync_enqueue(store_id=store.pk, kind=SyncRun.Kind.MANUAL)
@@ -396,6 +432,7 @@ def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
         )
         store.save()
         store_connected(store=store, actor=actor)
+        store_notifications_subscribe_enqueue(store_id=store.pk)
         store_schedule_update(store=store)
         return store
     before = Store.objects.select_for_update(of=("self",)).get(pk=store.pk)
@@ -419,6 +456,9 @@ def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
         store_credentials_updated(store=store, actor=actor)
     if before.is_active != store.is_active:
         store_activation_changed(store=store, actor=actor, is_active=store.is_active)
+        _notifications_follow_activation(store)
+    elif store.is_active and _is_amazon_account_changed(before, store):
+        store_notifications_subscribe_enqueue(store_id=store.pk)
     changes = _setting_changes(before, store, [name for name in names if name != "is_active"])
     if changes:
         store_settings_changed(store=store, actor=actor, changes=changes)

@@ -16,6 +16,7 @@ from amazon_channel.selectors import (
     store_for_dashboard,
     store_get,
     store_list_for_cards,
+    store_notifications_status,
     store_recent_events,
     store_recent_orders,
     store_sync_progress,
@@ -123,7 +124,16 @@ def store_settings(request, store_id):
     """Order Settings: the form, which posts to store_settings_save."""
     store = store_get(store_id)
     form = OrderSettingsForm(instance=store, statuses=order_statuses_in_use())
-    return render(request, "dashboard/store_settings.html", {"store": store, "form": form})
+    return _settings_page(request, store, form)
+
+
+def _settings_page(request, store, form):
+    # Amazon's notifications are shown, never edited here: they follow the store's connection.
+    return render(
+        request,
+        "dashboard/store_settings.html",
+        {"store": store, "form": form, "notifications": store_notifications_status(store)},
+    )
 
 
 @require_POST
@@ -132,7 +142,7 @@ def store_settings_save(request, store_id):
     store = store_get(store_id)
     form = OrderSettingsForm(request.POST, instance=store, statuses=order_statuses_in_use())
     if not form.is_valid():
-        return render(request, "dashboard/store_settings.html", {"store": store, "form": form})
+        return _settings_page(request, store, form)
     store_order_settings_update(store=store, actor=request.user, values=form.cleaned_data)
     messages.success(request, _("You saved the Order Settings."))
     return redirect("dashboard:store_detail", store_id=store.pk)
