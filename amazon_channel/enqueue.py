@@ -8,11 +8,13 @@ CELERY_TASK_ALWAYS_EAGER.
 """
 
 from celery import current_app
+from django.db import transaction
 
 from amazon_channel.stores.schedules import STORE_SYNC_TASK
 
 OUTBOX_DELIVERY_TASK = "amazon_channel.tasks.outbox_deliver"
 BUYER_EMAIL_TASK = "amazon_channel.tasks.cancellation_buyer_email"
+ORDER_REREAD_TASK = "amazon_channel.tasks.order_reread"
 
 
 def store_sync_enqueue(*, store_id: int, kind: str) -> None:
@@ -29,3 +31,15 @@ def buyer_email_enqueue(*, cancellation_id: int) -> None:
     """Queue the buyer's e-mail of a confirmed cancellation once the caller's transaction
     commits."""
     current_app.tasks[BUYER_EMAIL_TASK].delay_on_commit(cancellation_id=cancellation_id)
+
+
+def order_reread_enqueue(*, store_id: int, amazon_order_id: str, countdown: float) -> None:
+    """Queue the re-read of one order (getOrder) after `countdown` seconds, once the caller's
+    transaction commits."""
+    task = current_app.tasks[ORDER_REREAD_TASK]
+    transaction.on_commit(
+        lambda: task.apply_async(
+            kwargs={"store_id": store_id, "amazon_order_id": amazon_order_id},
+            countdown=countdown,
+        )
+    )
