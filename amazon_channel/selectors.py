@@ -90,7 +90,8 @@ def _notifications_quiet_attach(stores: list[Store]) -> None:
     for store in stores:
         since = getattr(store, "notifications_quiet_since", None)
         store.is_notifications_quiet = bool(
-            since is not None
+            getattr(store, "notifications_subscribed_at", None) is not None
+            and since is not None
             and since <= quiet_before
             and getattr(store, "has_push_misses_since", False)
         )
