@@ -13,6 +13,7 @@ from amazon_channel.models import (
     AmazonOrderEvent,
     AmazonOrderItem,
     AmazonOrderPackage,
+    AmazonOrderReread,
     OutboxMessage,
     RateLimitBucket,
     RateLimitPlan,
@@ -501,3 +502,16 @@ class StoreOrderDayAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("store",)
     date_hierarchy = "day"
     list_select_related = ("store",)
+
+
+@admin.register(AmazonOrderReread)
+class AmazonOrderRereadAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """The re-reads that ORDER_CHANGE notifications asked for and that are not done yet:
+    kept by their tasks (a row long overdue is sent again by the outbox sweep)."""
+
+    list_display = ("amazon_order_id", "store", "due_at", "attempts", "created_at")
+    list_filter = ("store",)
+    search_fields = ("amazon_order_id",)
+    list_select_related = ("store",)
+    fields = ("store", "amazon_order_id", "due_at", "attempts", "created_at")
+    readonly_fields = fields
