@@ -542,6 +542,8 @@ def test_a_cancel_is_confirmed_as_soon_as_amazon_says_its_feed_finished(
     )
     merchant = get_user_model().objects.create_user("anna", password="x" * 20)
     amazon_order_cancel(order=order, actor=merchant, reason="NoInventory")
+    # Amazon takes its seconds over the feed: it is still queued at the first getFeed
+    settings.SANDBOX_TIME_SCALE = 1.0
     outcome = store_outbox_deliver(store_id=store.pk, holder="worker-1")
     assert outcome.wait_seconds >= 3000  # its next getFeed is an hour away
     feed = AmazonFeed.objects.get(store=store)
