@@ -353,6 +353,7 @@ class SyncRunAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
         "orders_created",
         "orders_updated",
         "orders_with_problems",
+        "push_misses",
         "commerce_orders_created",
         "throttled_calls",
         "retried_errors",

@@ -7,6 +7,8 @@ order_reread its handling queued (read from the Redis broker).
 """
 
 import json
+import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -14,6 +16,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -30,7 +33,11 @@ from amazon_channel.models import (
     Store,
     SyncState,
 )
-from amazon_channel.notifications.handling import notification_handle, order_reread
+from amazon_channel.notifications.handling import (
+    notification_handle,
+    order_reread,
+    order_rereads_overdue_send,
+)
 from amazon_channel.orders.cancellation import amazon_order_cancel
 from amazon_channel.orders.upsert import amazon_orders_upsert
 from amazon_channel.outbox.feeds import store_outbox_deliver
@@ -50,7 +57,12 @@ from seller_central_sandbox.services.notifications import (
 )
 from seller_central_sandbox.services.orders import order_lifecycle_step, orders_generate
 from seller_central_sandbox.services.pump import notifications_pump
-from seller_central_sandbox.services.sellers import seller_tokens_restore, seller_tokens_revoke
+from seller_central_sandbox.services.sellers import (
+    FaultSettings,
+    seller_faults_update,
+    seller_tokens_restore,
+    seller_tokens_revoke,
+)
 from seller_central_sandbox.testing import TEST_TIME_SCALE
 from tests.sync_helpers import minutes_ago, store_for_seller, sync_to_the_end
 
@@ -352,6 +364,85 @@ def test_notifications_of_one_order_within_the_window_cost_one_get_order(
     assert get_order_calls(sandbox_server, sandbox_order.order_id) == 2
     later.refresh_from_db()
     assert later.state == AmazonNotification.State.HANDLED
+
+
+def another_change(seller, sandbox_order, store: Store) -> AmazonNotification:
+    """One more ORDER_CHANGE of the order, as Amazon writes it, recorded."""
+    subscription = seller.notification_subscriptions.get(notification_type="ORDER_CHANGE")
+    sandbox_order.refresh_from_db()
+    return record(
+        order_change_body(
+            sandbox_order,
+            change_type=BUYER_REQUESTED_CHANGE,
+            reason=BUYER_REQUESTED_CANCEL,
+            moment=sandbox_order.last_updated_time,
+            subscription=subscription,
+            notification_id=str(uuid.uuid4()),
+            now=timezone.now(),
+        ),
+        store,
+    )
+
+
+def test_a_change_arriving_during_the_read_asks_for_a_read_of_its_own(
+    sandbox_server, seller, subscribed, synced_store
+):
+    # Given a re-read under way, Amazon taking its time to answer getOrder
+    sandbox_order = an_unshipped_order(seller)
+    order_lifecycle_step(seller=seller, order_id=sandbox_order.order_id, step="request_cancel")
+    (first,) = received(subscribed, synced_store)
+    handled(first)
+    seller_faults_update(seller=seller, faults=FaultSettings(latency_ms=1500))
+
+    def worker():
+        try:
+            order_reread(store_id=synced_store.pk, amazon_order_id=sandbox_order.order_id)
+        finally:
+            connection.close()
+
+    reading = threading.Thread(target=worker)
+    reading.start()
+    deadline = time.monotonic() + 10
+    while AmazonOrderReread.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # Released just before the read: Amazon has not answered yet
+    assert not AmazonOrderReread.objects.exists()
+    assert get_order_calls(sandbox_server, sandbox_order.order_id) == 0
+
+    # When another change of the order arrives during that read
+    later = handled(another_change(seller, sandbox_order, synced_store))
+    assert get_order_calls(sandbox_server, sandbox_order.order_id) == 0
+
+    # Then it asks for a read of its own instead of trusting the one under way
+    assert AmazonOrderReread.objects.filter(store=synced_store).count() == 1
+    assert len(queued_rereads(sandbox_order.order_id)) == 2
+    reading.join(timeout=30)
+    seller_faults_update(seller=seller, faults=FaultSettings(latency_ms=0))
+    rereads_run(synced_store)
+    first.refresh_from_db()
+    later.refresh_from_db()
+    assert (first.state, later.state) == (AmazonNotification.State.HANDLED,) * 2
+    assert 1 <= get_order_calls(sandbox_server, sandbox_order.order_id) <= 2
+
+
+def test_a_re_read_whose_task_was_lost_is_sent_again_by_the_sweep(
+    sandbox_server, seller, subscribed, synced_store
+):
+    sandbox_order = an_unshipped_order(seller)
+    order_lifecycle_step(seller=seller, order_id=sandbox_order.order_id, step="request_cancel")
+    (notification,) = received(subscribed, synced_store)
+    handled(notification)
+    # The broker lost its task: the request is long overdue, and a new change only waits on it
+    AmazonOrderReread.objects.update(due_at=minutes_ago(30))
+    assert order_rereads_overdue_send() == 1
+    assert len(queued_rereads(sandbox_order.order_id)) == 2
+    assert AmazonOrderReread.objects.get().due_at > minutes_ago(1)
+    assert order_rereads_overdue_send() == 0
+
+    rereads_run(synced_store)
+
+    notification.refresh_from_db()
+    assert notification.state == AmazonNotification.State.HANDLED
 
 
 def test_a_re_read_our_limiter_holds_back_is_read_later_never_lost(
