@@ -671,7 +671,7 @@ def test_a_cancel_is_confirmed_as_soon_as_amazon_says_its_feed_finished(
 
 
 def test_the_poll_counts_the_changes_no_notification_announced(
-    sandbox_server, seller, subscribed, synced_store
+    sandbox_server, seller, subscribed, synced_store, client, settings
 ):
     # Given two orders changed at Amazon five minutes ago, only one of them notified
     first, second = (
@@ -694,6 +694,14 @@ def test_the_poll_counts_the_changes_no_notification_announced(
     # Then the order no notification announced is a push miss, the other is not
     assert run.orders_updated == 2
     assert run.push_misses == 1
+    client = merchant_client(client)
+    cards = client.get(reverse("dashboard:store_list")).content.decode()
+    assert 'data-warning="notifications-quiet"' not in cards  # a notification came lately
+    # And once no notification came for longer than the quiet limit, the card warns
+    settings.AMAZON_NOTIFICATIONS_QUIET_SECONDS = 60
+    Store.objects.filter(pk=synced_store.pk).update(last_notification_at=minutes_ago(2))
+    cards = client.get(reverse("dashboard:store_list")).content.decode()
+    assert cards.count('data-warning="notifications-quiet"') == 1
 
 
 def test_a_store_without_notifications_counts_no_push_misses(sandbox_server, seller):
