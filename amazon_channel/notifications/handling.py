@@ -287,12 +287,20 @@ def order_reread(*, store_id: int, amazon_order_id: str) -> None:
             _settle(pending, State.HANDLED, reason)
             return
         wait = error.wait_seconds or backoff_seconds(attempts)
+        logger.info(
+            "store %s: re-read of order %s again in %.1f s: %s",
+            store.pk,
+            amazon_order_id,
+            wait,
+            error.message,
+        )
         order_reread_request(
             store=store, amazon_order_id=amazon_order_id, delay=wait, attempts=attempts
         )
         return
     except AmazonAuthorizationError as error:
         # As the sync does: the store is paused until Reauthorize, and the notifications wait.
+        logger.info("store %s: getOrder refused the credentials; the store is paused", store.pk)
         store_problem_report(store.pk, SyncState.NEEDS_REAUTHORIZATION, error.message)
         _settle(pending, State.WAITING, f"The store needs reauthorization: {error.message}")
         return
