@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -43,7 +44,9 @@ from amazon_channel.orders.upsert import amazon_orders_upsert
 from amazon_channel.outbox.feeds import store_outbox_deliver
 from amazon_channel.spapi.client import OPERATION_LIMITS, AmazonClient
 from amazon_channel.stores.services import store_reauthorize
+from amazon_channel.tasks import notification_handle as notification_handle_task
 from commerce_orders.models import Product
+from config.celery import app
 from dashboard.tests.factories import user_with_permissions
 from seller_central_sandbox.models import SandboxFeed, SandboxOrder
 from seller_central_sandbox.services.feeds import feeds_foreign_create
@@ -443,6 +446,39 @@ def test_a_re_read_whose_task_was_lost_is_sent_again_by_the_sweep(
 
     notification.refresh_from_db()
     assert notification.state == AmazonNotification.State.HANDLED
+
+
+def test_a_worker_reads_the_order_once_for_the_notifications_the_consumer_hands_over(
+    sandbox_server, seller, subscribed, synced_store
+):
+    # Given four ORDER_CHANGE notifications of one order, recorded, and a Celery worker on the
+    # Redis broker (nothing an earlier test queued is left for it)
+    sandbox_order = an_unshipped_order(seller)
+    order_lifecycle_step(seller=seller, order_id=sandbox_order.order_id, step="request_cancel")
+    notifications = received(subscribed, synced_store) + [
+        another_change(seller, sandbox_order, synced_store) for _ in range(3)
+    ]
+    app.control.purge()
+
+    # When the consumer hands each to Celery, as it does once it has recorded it
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        for notification in notifications:
+            notification_handle_task.delay(notification_pk=notification.pk)
+        deadline = time.monotonic() + 30
+        pending = AmazonNotification.objects.filter(
+            pk__in=[notification.pk for notification in notifications],
+            state=AmazonNotification.State.RECEIVED,
+        )
+        while pending.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    # Then the worker read the order once, after the coalescing window, and settled them all
+    assert not pending.exists()
+    assert get_order_calls(sandbox_server, sandbox_order.order_id) == 1
+    assert AmazonOrder.objects.get(
+        amazon_order_id=sandbox_order.order_id
+    ).is_buyer_requested_cancellation
+    assert not AmazonOrderReread.objects.exists()
 
 
 def test_a_re_read_our_limiter_holds_back_is_read_later_never_lost(
