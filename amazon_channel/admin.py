@@ -18,6 +18,7 @@ from amazon_channel.models import (
     AmazonOrderEvent,
     AmazonOrderItem,
     AmazonOrderPackage,
+    AmazonOrderReread,
     NotificationDestination,
     NotificationQueueStatus,
     NotificationSubscription,
@@ -374,6 +375,7 @@ class SyncRunAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
         "orders_created",
         "orders_updated",
         "orders_with_problems",
+        "push_misses",
         "commerce_orders_created",
         "throttled_calls",
         "retried_errors",
@@ -630,4 +632,17 @@ class NotificationSubscriptionAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("destination",)
     search_fields = ("seller_id", "subscription_id")
     fields = ("seller_id", "notification_type", "subscription_id", "destination", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(AmazonOrderReread)
+class AmazonOrderRereadAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """The re-reads that ORDER_CHANGE notifications asked for and that are not done yet:
+    kept by their tasks (a row long overdue is sent again by the outbox sweep)."""
+
+    list_display = ("amazon_order_id", "store", "due_at", "attempts", "created_at")
+    list_filter = ("store",)
+    search_fields = ("amazon_order_id",)
+    list_select_related = ("store",)
+    fields = ("store", "amazon_order_id", "due_at", "attempts", "created_at")
     readonly_fields = fields

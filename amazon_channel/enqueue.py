@@ -9,6 +9,7 @@ CELERY_TASK_ALWAYS_EAGER.
 
 from celery import current_app
 from django.conf import settings
+from django.db import transaction
 
 from amazon_channel.stores.schedules import STORE_SYNC_TASK
 
@@ -17,6 +18,7 @@ BUYER_EMAIL_TASK = "amazon_channel.tasks.cancellation_buyer_email"
 NOTIFICATION_HANDLE_TASK = "amazon_channel.tasks.notification_handle"
 NOTIFICATIONS_SUBSCRIBE_TASK = "amazon_channel.tasks.store_notifications_subscribe"
 NOTIFICATIONS_UNSUBSCRIBE_TASK = "amazon_channel.tasks.store_notifications_unsubscribe"
+ORDER_REREAD_TASK = "amazon_channel.tasks.order_reread"
 
 
 def store_sync_enqueue(*, store_id: int, kind: str) -> None:
@@ -53,3 +55,15 @@ def store_notifications_unsubscribe_enqueue(*, store_id: int) -> None:
     """Queue the removal of the store's seller's subscriptions once the caller's transaction
     commits (kept while another active store of the seller uses them)."""
     current_app.tasks[NOTIFICATIONS_UNSUBSCRIBE_TASK].delay_on_commit(store_id=store_id)
+
+
+def order_reread_enqueue(*, store_id: int, amazon_order_id: str, countdown: float) -> None:
+    """Queue the re-read of one order (getOrder) after `countdown` seconds, once the caller's
+    transaction commits."""
+    task = current_app.tasks[ORDER_REREAD_TASK]
+    transaction.on_commit(
+        lambda: task.apply_async(
+            kwargs={"store_id": store_id, "amazon_order_id": amazon_order_id},
+            countdown=countdown,
+        )
+    )

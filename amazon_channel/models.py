@@ -938,6 +938,36 @@ class AmazonNotification(models.Model):
         return f"{self.notification_type} {self.notification_id}"
 
 
+class AmazonOrderReread(models.Model):
+    """An order to read again with getOrder, soon: ORDER_CHANGE notifications of one order
+    within AMAZON_NOTIFICATIONS_COALESCE_SECONDS share it, so they cost one call. A row, not a
+    cache key: the database is the only thing every process shares in the demo too (its cache
+    is each process's memory). Deleted just before the read, so that a change arriving during
+    the read asks for another."""
+
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="order_rereads", verbose_name=_("store")
+    )
+    amazon_order_id = models.CharField(_("Amazon order"), max_length=50)
+    # When its task is due; one long overdue lost its task, and the sweep sends it again.
+    due_at = models.DateTimeField(_("due"))
+    # getOrder attempts that failed and were retried (throttled, 5xx, not found yet).
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order re-read")
+        verbose_name_plural = _("order re-reads")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("store", "amazon_order_id"), name="order_reread_unique_store_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.amazon_order_id}"
+
+
 class NotificationQueueStatus(models.Model):
     """What the consumer last saw of its queue and dead-letter queue, for the health check and
     Django admin (SQS has no "age of the oldest message" but CloudWatch's: the consumer peeks)."""

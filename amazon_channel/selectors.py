@@ -5,10 +5,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
     Count,
     DecimalField,
+    Exists,
     F,
     OuterRef,
     Prefetch,
@@ -28,6 +30,7 @@ from amazon_channel.models import (
     AmazonOrderEvent,
     AmazonOrderStatus,
     NotificationSubscription,
+    NotificationType,
     OutboxMessage,
     Store,
     StoreEvent,
@@ -62,6 +65,42 @@ def _with_last_sync(stores: QuerySet[Store]) -> QuerySet[Store]:
         last_sync_finished_at=Subquery(latest_run.values("finished_at")[:1]),
         last_sync_message=Subquery(latest_run.values("message")[:1]),
     )
+
+
+def _with_notifications_quiet(stores: QuerySet[Store]) -> QuerySet[Store]:
+    """Annotate each store, in the same query, with when its seller's ORDER_CHANGE
+    subscription began (None: notifications off), since when no notification came (the last
+    one, else the subscription), and whether a sync run since then found changes no
+    notification had announced (push misses)."""
+    subscription = NotificationSubscription.objects.filter(
+        seller_id=OuterRef("seller_id"), notification_type=NotificationType.ORDER_CHANGE
+    ).order_by("created_at")
+    missed = SyncRun.objects.filter(
+        store=OuterRef("pk"),
+        push_misses__gt=0,
+        started_at__gte=OuterRef("notifications_quiet_since"),
+    )
+    return stores.annotate(
+        notifications_subscribed_at=Subquery(subscription.values("created_at")[:1])
+    ).annotate(
+        notifications_quiet_since=Coalesce("last_notification_at", "notifications_subscribed_at"),
+        has_push_misses_since=Exists(missed),
+    )
+
+
+def _notifications_quiet_attach(stores: list[Store]) -> None:
+    """`is_notifications_quiet`: the store's notifications are on, none came for
+    AMAZON_NOTIFICATIONS_QUIET_SECONDS, and the poll found changes meanwhile that no
+    notification announced (from _with_notifications_quiet's annotations)."""
+    quiet_before = timezone.now() - timedelta(seconds=settings.AMAZON_NOTIFICATIONS_QUIET_SECONDS)
+    for store in stores:
+        since = getattr(store, "notifications_quiet_since", None)
+        store.is_notifications_quiet = bool(
+            getattr(store, "notifications_subscribed_at", None) is not None
+            and since is not None
+            and since <= quiet_before
+            and getattr(store, "has_push_misses_since", False)
+        )
 
 
 def _per_store(rows, key: str = "store_id") -> dict[int, int]:
@@ -234,8 +273,9 @@ def store_list_for_cards() -> list[Store]:
     `daily_orders` lists the orders of each of the last 30 days, oldest first;
     `recent_order_total` counts them as All Orders does over the same days.
     """
-    stores = list(_with_last_sync(Store.objects.all()).order_by("name"))
+    stores = list(_with_notifications_quiet(_with_last_sync(Store.objects.all())).order_by("name"))
     _attention_counts_attach(stores)
+    _notifications_quiet_attach(stores)
     store_ids = [store.pk for store in stores]
     daily = _daily_order_counts(store_ids)
     totals = _recent_order_totals(store_ids)
@@ -247,8 +287,11 @@ def store_list_for_cards() -> list[Store]:
 
 def store_for_dashboard(store_id: int) -> Store:
     """One store with the same counts and last sync as its card; Http404 when unknown."""
-    store = get_object_or_404(_with_last_sync(Store.objects.all()), pk=store_id)
+    store = get_object_or_404(
+        _with_notifications_quiet(_with_last_sync(Store.objects.all())), pk=store_id
+    )
     _attention_counts_attach([store])
+    _notifications_quiet_attach([store])
     return store
 
 

@@ -179,14 +179,22 @@ def store_notifications_unsubscribe(self, *, store_id: int) -> None:
         logger.warning("store %s: notifications not removed (%s)", store_id, type(error).__name__)
 
 
+@shared_task(acks_late=True, ignore_result=True, max_retries=5, **RETRY_OPTIONS)
+def order_reread(*, store_id: int, amazon_order_id: str) -> None:
+    """Read one order again for its ORDER_CHANGE notifications (coalesced); a read that must
+    wait asks for the next one itself."""
+    notification_handling.order_reread(store_id=store_id, amazon_order_id=amazon_order_id)
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def outbox_sweep() -> None:
     """Beat, every minute: restart delivery where a task was lost (killed worker, lost message),
-    and the buyer e-mails whose task was lost."""
+    the buyer e-mails and the order re-reads whose task was lost."""
     for store_id in stores_with_outbox_work():
         outbox_deliver.delay(store_id=store_id)
     for cancellation_id in cancellations_with_buyer_email_lost(lost_after=lease_duration()):
         cancellation_buyer_email.delay(cancellation_id=cancellation_id)
+    notification_handling.order_rereads_overdue_send()
 
 
 @shared_task(acks_late=True, ignore_result=True)

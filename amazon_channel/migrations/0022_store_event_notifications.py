@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('amazon_channel', '0019_notifications'),
+        ('amazon_channel', '0021_order_rereads'),
     ]
 
     operations = [

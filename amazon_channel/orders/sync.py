@@ -16,12 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from amazon_channel.models import Store, SyncRun, SyncState
+from amazon_channel.models import (
+    AmazonNotification,
+    AmazonOrder,
+    NotificationSubscription,
+    NotificationType,
+    Store,
+    SyncRun,
+    SyncState,
+)
 from amazon_channel.orders.commerce_import import commerce_orders_follow
 from amazon_channel.orders.upsert import UpsertResult, amazon_orders_upsert
 from amazon_channel.outbox.backoff import backoff_seconds, throttle_backoff_seconds
@@ -176,6 +184,7 @@ def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> Non
                 store.orders_watermark is None or locked.window_end > store.orders_watermark
             ):
                 store.orders_watermark = locked.window_end
+            _waiting_notifications_read(store, locked)
             if store.sync_state == SyncState.ERROR:
                 store_sync_state_transition(
                     store,
@@ -187,6 +196,49 @@ def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> Non
                 store.save(update_fields=["orders_watermark", "updated_at"])
 
 
+def _waiting_notifications_read(store: Store, run: SyncRun) -> None:
+    """The ORDER_CHANGE notifications that waited for the store (paused or inactive when they
+    came) are read now: a run starts at the watermark, which stays put while the store cannot
+    sync, so this window covers every change they announced before its end (less the margin
+    for Amazon's clock). They are not read again one by one."""
+    AmazonNotification.objects.filter(
+        store=store,
+        notification_type=NotificationType.ORDER_CHANGE,
+        state=AmazonNotification.State.WAITING,
+        received_at__lte=run.window_end - clock_skew_margin(),
+    ).update(
+        state=AmazonNotification.State.HANDLED,
+        handled_at=timezone.now(),
+        reason=f"Read by sync run {run.pk} once the store could reach Amazon again.",
+    )
+
+
+def push_misses_count(*, store: Store, order_ids: list[int]) -> int:
+    """How many of these orders (new or changed, as a page of the poll found them) changed
+    while the seller's ORDER_CHANGE subscription existed, yet no notification about them came
+    since their change (Amazon's LastUpdateDate, less the margin for its clock): the changes
+    only the poll caught. One query, whatever the number of orders."""
+    if not order_ids:
+        return 0
+    subscribed = NotificationSubscription.objects.filter(
+        seller_id=store.seller_id,
+        notification_type=NotificationType.ORDER_CHANGE,
+        created_at__lte=OuterRef("last_update_date"),
+    )
+    notified = AmazonNotification.objects.filter(
+        store_id=OuterRef("store_id"),
+        amazon_order_id=OuterRef("amazon_order_id"),
+        notification_type=NotificationType.ORDER_CHANGE,
+        received_at__gte=OuterRef("last_update_date") - clock_skew_margin(),
+    )
+    return (
+        AmazonOrder.objects.filter(pk__in=order_ids)
+        .filter(Exists(subscribed))
+        .exclude(Exists(notified))
+        .count()
+    )
+
+
 def _commit_page(
     run: SyncRun, holder: str, *, payloads: list[dict], next_token: str | None, parameters: dict
 ) -> UpsertResult:
@@ -195,6 +247,9 @@ def _commit_page(
     with transaction.atomic():
         locked = _locked_run(run, holder)
         result = amazon_orders_upsert(store=run.store, payloads=payloads)
+        locked.push_misses += push_misses_count(
+            store=run.store, order_ids=result.found_changed_order_ids
+        )
         locked.pages += 1
         locked.orders_created += result.created
         locked.orders_updated += result.updated
@@ -213,6 +268,7 @@ def _commit_page(
                 "orders_unchanged",
                 "orders_with_problems",
                 "orders_skipped",
+                "push_misses",
                 "consecutive_errors",
                 "pagination_token",
                 "search_parameters",

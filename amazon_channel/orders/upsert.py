@@ -88,6 +88,9 @@ class UpsertResult:
     unreadable: int = 0
     # Orders whose stored data changed (or that still need attention), for follow-up work.
     changed_order_ids: list[int] = field(default_factory=list)
+    # Orders new here or changed at Amazon since they were stored (not a retry of the same
+    # data): the changes this write found (the sync's push misses count among them).
+    found_changed_order_ids: list[int] = field(default_factory=list)
 
     def add(self, other: "UpsertResult") -> None:
         self.created += other.created
@@ -95,6 +98,7 @@ class UpsertResult:
         self.unchanged += other.unchanged
         self.with_problems += other.with_problems
         self.changed_order_ids += other.changed_order_ids
+        self.found_changed_order_ids += other.found_changed_order_ids
 
 
 ERROR_KEPT = note("order.error_kept")
@@ -330,6 +334,7 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
     update_keys: list[int] = []
     events: list[tuple] = []
     updated_orders: list[tuple[int, ParsedOrder]] = []
+    newer_order_ids: list[int] = []
     for parsed in parsed_orders:
         stored = existing.get(parsed.amazon_order_id)
         if stored is None:
@@ -348,6 +353,8 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
         )
         update_keys.append(stored.pk)
         updated_orders.append((stored.pk, parsed))
+        if is_newer:
+            newer_order_ids.append(stored.pk)
         if status != stored.status:
             events.append(
                 order_status_changed_row(
@@ -380,6 +387,7 @@ def _page_store(store: Store, parsed_orders: list[ParsedOrder]) -> UpsertResult:
     # A row's last value is needs_attention.
     result.with_problems = sum(1 for row in [*update_rows, *new_rows] if row[-1])
     result.changed_order_ids = [pk for pk, _ in [*updated_orders, *inserted_orders]]
+    result.found_changed_order_ids = [*newer_order_ids, *(pk for pk, _ in inserted_orders)]
     return result
 
 

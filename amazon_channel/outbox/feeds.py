@@ -64,6 +64,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from amazon_channel.enqueue import outbox_delivery_enqueue
 from amazon_channel.models import AmazonFeed, OutboxMessage, Store, SyncState
 from amazon_channel.outbox.backoff import backoff_seconds
 from amazon_channel.outbox.handlers import outbox_handler
@@ -838,6 +839,25 @@ def store_outbox_deliver(*, store_id: int, holder: str) -> DeliveryOutcome:
     if not waits:
         return DeliveryOutcome(is_finished=True)
     return DeliveryOutcome(wait_seconds=min(waits))
+
+
+def feed_poll_now(*, feed_pk: int) -> bool:
+    """Make the feed's next getFeed due now and queue its store's delivery (Amazon said it
+    finished: FEED_PROCESSING_FINISHED), so that its report is read at once rather than at
+    its next poll (`feed_poll_interval`). A submitted feed waiting for its poll keeps a lease
+    until then: the lease is made to lapse, so the delivery queued here claims the feed; the
+    worker that waited finds it settled, or held, and stops (a worker in the middle of a step
+    loses the lease at its next write, FeedLeaseLost, and stops too). Returns False when the
+    feed is settled already (nothing to do)."""
+    with transaction.atomic():
+        feed = AmazonFeed.objects.select_for_update(of=("self",)).filter(pk=feed_pk).first()
+        if feed is None or feed.state not in UNFINISHED:
+            return False
+        if feed.state == AmazonFeed.State.SUBMITTED:
+            feed.lease_expires_at = timezone.now()
+            feed.save(update_fields=["lease_expires_at"])
+        outbox_delivery_enqueue(store_id=feed.store_id)
+    return True
 
 
 def stores_with_outbox_work() -> list[int]:

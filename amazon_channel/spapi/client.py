@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 ORDERS_VERSION = "2026-01-01"
 # Amazon's documented (rate per second, burst) per operation; see ../shared/SP-API.md.
+# Each operation is its own bucket (_bucket_key): getOrder's re-reads of notified orders never
+# spend searchOrders' tokens. orders_2026-01-01.json, the "Usage Plan" tables of searchOrders
+# (0.0056, 20) and getOrder (0.5, 30).
 OPERATION_LIMITS = {
     "searchOrders": (0.0056, 20),
     "getOrder": (0.5, 30),
