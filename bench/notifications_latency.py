@@ -2,7 +2,8 @@
 with duplicates, reordering and drops (issue 16).
 
     .venv/bin/python bench/notifications_latency.py [--changes 100] [--sellers 4] [--spacing 0.6]
-        [--copies 3] [--drop 0.1] [--no-swap] [--cancels 6] [--cancel-spacing 10] [--workers 2]
+        [--copies 3] [--drop 0.1] [--no-swap] [--cancels 6] [--cancel-spacing 10]
+        [--feed-seconds 60] [--workers 2]
 
 Production's process layout, each its own OS process: moto's SQS server (the Procfile's `sqs:`),
 the Seller Central sandbox under gunicorn (its pump sends held-back notifications), the consumer
@@ -22,10 +23,12 @@ latency runs from the sandbox's commit of the change. What was dropped is caught
 once Amazon's two-minute rule allows, each store syncs as beat would, and every change must be
 visible; those latencies are the poll's (the "before" of a change, minutes).
 
-Cancels: --cancels cancels on a subscribed seller and as many on a seller without notifications
-(the getFeed poll alone: first poll after AMAZON_FEED_FIRST_POLL_SECONDS, then half the feed's
-age), --cancel-spacing seconds apart so that each goes in a feed of its own: Confirm (the return
-of amazon_order_cancel) -> the cancellation CONFIRMED here.
+Cancels: --cancels cancels on a subscribed seller and as many, at the same moments, on a seller
+without notifications (the getFeed poll alone: first poll after AMAZON_FEED_FIRST_POLL_SECONDS,
+then half the feed's age, at most AMAZON_FEED_POLL_SECONDS), --cancel-spacing seconds apart so
+that each goes in a feed of its own: Confirm (the return of amazon_order_cancel) -> the
+cancellation CONFIRMED here. The sandbox's feeds take --feed-seconds (its default of 6 s makes
+the poll's first tries land on time; Amazon documents no processing time and takes minutes).
 
 Prints the latencies (p50/p95/max, nearest rank), copies and drops counted by the sandbox,
 notifications recorded and their receipts, getOrder calls, Amazon orders and Commerce orders per
@@ -130,8 +133,14 @@ def main() -> int:
     parser.add_argument("--no-swap", action="store_true", help="deliver in order")
     parser.add_argument("--cancels", type=int, default=6, help="per seller, with and without")
     parser.add_argument("--cancel-spacing", type=float, default=10.0)
+    parser.add_argument(
+        "--feed-seconds",
+        type=float,
+        default=60.0,
+        help="the sandbox's feed time, half queued and half processed (its default is 6)",
+    )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=120.0, help="per wait")
+    parser.add_argument("--timeout", type=float, default=240.0, help="per wait")
     arguments = parser.parse_args()
 
     if not os.environ.get("REDIS_URL"):
@@ -154,6 +163,8 @@ def main() -> int:
         "SELLER_CENTRAL_SANDBOX_ENABLED": "true",
         "SANDBOX_SQS_ENDPOINT_URL": sqs_url,
         "SANDBOX_NOTIFICATION_PUMP_SECONDS": "0.5",
+        "SANDBOX_FEED_QUEUE_SECONDS": str(arguments.feed_seconds / 2),
+        "SANDBOX_FEED_PROCESSING_SECONDS": str(arguments.feed_seconds / 2),
         "AMAZON_SQS_ENDPOINT_URL": sqs_url,
         "AMAZON_NOTIFICATIONS_QUEUE_URL": queue_url,
         "AWS_ACCESS_KEY_ID": "bench",
@@ -206,7 +217,8 @@ def main() -> int:
             "AMAZON_NOTIFICATIONS_COALESCE_SECONDS="
             f"{settings.AMAZON_NOTIFICATIONS_COALESCE_SECONDS:g} "
             f"AMAZON_FEED_FIRST_POLL_SECONDS={settings.AMAZON_FEED_FIRST_POLL_SECONDS:g} "
-            f"AMAZON_FEED_POLL_SECONDS={settings.AMAZON_FEED_POLL_SECONDS:g}"
+            f"AMAZON_FEED_POLL_SECONDS={settings.AMAZON_FEED_POLL_SECONDS:g} "
+            f"sandbox feed time {arguments.feed_seconds:g}s"
         )
         merchant = get_user_model().objects.create_user("bench-merchant", password="x" * 20)
         logs = Path(tempfile.mkdtemp(prefix="bench_notifications_logs_"))
@@ -460,38 +472,37 @@ def main() -> int:
                     raise RuntimeError(f"only {len(orders)} unshipped orders, {count} needed")
                 return orders
 
-            confirmed: dict[str, list[float]] = {}
-            for label, (_seller, store) in (("notified", cancel_on), ("polled", cancel_off)):
-                confirmed_at = {}
-                for order in unshipped(store, arguments.cancels):
+            # Both sellers at once, a cancel each every --cancel-spacing seconds: the same
+            # machine load for the notified and the polled.
+            stores = {"notified": cancel_on[1], "polled": cancel_off[1]}
+            orders = {label: unshipped(store, arguments.cancels) for label, store in stores.items()}
+            confirmed_at: dict[str, dict[int, object]] = {label: {} for label in stores}
+            for index in range(arguments.cancels):
+                for label in stores:
                     cancellation = amazon_order_cancel(
-                        order=order, actor=merchant, reason="NoInventory"
+                        order=orders[label][index], actor=merchant, reason="NoInventory"
                     )
-                    confirmed_at[cancellation.pk] = timezone.now()
-                    time.sleep(arguments.cancel_spacing)
-                deadline = time.monotonic() + arguments.timeout
-                while time.monotonic() < deadline:
-                    check_alive()
-                    if (
-                        not AmazonOrderCancellation.objects.filter(pk__in=list(confirmed_at))
-                        .exclude(state=AmazonOrderCancellation.State.CONFIRMED)
-                        .exists()
-                    ):
-                        break
-                    time.sleep(0.1)
-                latencies = []
-                for cancellation in AmazonOrderCancellation.objects.filter(
-                    pk__in=list(confirmed_at)
+                    confirmed_at[label][cancellation.pk] = timezone.now()
+                time.sleep(arguments.cancel_spacing)
+            every = [pk for by_label in confirmed_at.values() for pk in by_label]
+            deadline = time.monotonic() + arguments.timeout
+            while time.monotonic() < deadline:
+                check_alive()
+                if (
+                    not AmazonOrderCancellation.objects.filter(pk__in=every)
+                    .exclude(state=AmazonOrderCancellation.State.CONFIRMED)
+                    .exists()
                 ):
-                    if cancellation.state == AmazonOrderCancellation.State.CONFIRMED:
-                        latencies.append(
-                            (
-                                cancellation.resolved_at - confirmed_at[cancellation.pk]
-                            ).total_seconds()
-                        )
-                    else:
-                        latencies.append(math.inf)
-                confirmed[label] = latencies
+                    break
+                time.sleep(0.1)
+            confirmed: dict[str, list[float]] = {}
+            for label, by_pk in confirmed_at.items():
+                confirmed[label] = [
+                    (cancellation.resolved_at - by_pk[cancellation.pk]).total_seconds()
+                    if cancellation.state == AmazonOrderCancellation.State.CONFIRMED
+                    else math.inf
+                    for cancellation in AmazonOrderCancellation.objects.filter(pk__in=list(by_pk))
+                ]
         finally:
             processes.stop_all()
 

@@ -42,6 +42,9 @@ AMAZON_RATE_LIMIT_SCALE = float(os.environ.get("AMAZON_RATE_LIMIT_SCALE", "1"))
 AMAZON_RATE_LIMIT_MARGIN = float(os.environ.get("AMAZON_RATE_LIMIT_MARGIN", "0.02"))
 # Runs Amazon's rate limits and feed processing times this many times faster (tests, benchmarks).
 SANDBOX_TIME_SCALE = float(os.environ.get("SANDBOX_TIME_SCALE", "1"))
+# How long the sandbox keeps a feed in its queue, then processing (seconds at time scale 1).
+SANDBOX_FEED_QUEUE_SECONDS = float(os.environ.get("SANDBOX_FEED_QUEUE_SECONDS", "3"))
+SANDBOX_FEED_PROCESSING_SECONDS = float(os.environ.get("SANDBOX_FEED_PROCESSING_SECONDS", "3"))
 # The SQS server the sandbox sends its notifications to (a local moto server: `moto_server`
 # listens on port 5000 by default), and how often its process finishes due feeds and releases
 # notifications held back (seconds; 0: never, as in the tests, which do it themselves).
