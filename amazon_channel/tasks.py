@@ -200,6 +200,10 @@ def outbox_sweep() -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def notifications_sweep() -> None:
     """Beat, every minute: hand Celery again the notifications recorded but still RECEIVED a
-    minute later (the consumer or the broker lost the hand-off; handling is idempotent)."""
+    minute later (the consumer or the broker lost the hand-off; handling is idempotent), and
+    set up the stores without notifications (connected before the queue was configured, or
+    whose setup gave up an hour ago or more)."""
     for notification_pk in notifications_with_hand_off_lost():
         notification_handle.delay(notification_pk=notification_pk)
+    for store_id in notifications_setup.stores_without_notifications():
+        store_notifications_subscribe.delay(store_id=store_id)

@@ -697,3 +697,38 @@ def test_the_task_retries_a_5xx_saying_why_and_a_rate_limit_silently(
 
     assert len(notification_calls(sandbox_server)) == sent
     assert store.events.filter(kind=StoreEvent.Kind.NOTIFICATIONS_FAILED).count() == 1
+
+
+def test_the_sweep_subscribes_a_store_connected_before_the_queue_was_configured(
+    sandbox_server, sandbox_seller_factory, notifications_queue, settings
+):
+    from amazon_channel.tasks import notifications_sweep
+
+    seller = sandbox_seller_factory(marketplace_ids=[DE])
+    queue_url = settings.AMAZON_NOTIFICATIONS_QUEUE_URL
+    settings.AMAZON_NOTIFICATIONS_QUEUE_URL = ""  # connected while notifications were off
+    store = connect(sandbox_server, seller)
+    paused = store_for_seller(sandbox_server, sandbox_seller_factory(marketplace_ids=[DE]))
+    Store.objects.filter(pk=paused.pk).update(sync_state=SyncState.NEEDS_REAUTHORIZATION)
+    assert setup.stores_without_notifications() == []  # off: nothing to do
+
+    settings.AMAZON_NOTIFICATIONS_QUEUE_URL = queue_url
+    assert setup.stores_without_notifications() == [
+        store.pk
+    ]  # the paused one waits for Reauthorize
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    notifications_sweep.delay()
+
+    assert {row.notification_type for row in NotificationSubscription.objects.all()} == TYPES
+    assert SandboxNotificationSubscription.objects.filter(seller=seller).count() == 2
+    assert setup.stores_without_notifications() == []
+    # A store whose setup failed is tried again an hour later, not every minute.
+    NotificationSubscription.objects.all().delete()
+    assert setup.stores_without_notifications() == []  # "notifications on" was just recorded
+    StoreEvent.objects.filter(store=store).update(
+        created_at=StoreEvent.objects.get(
+            store=store, kind=StoreEvent.Kind.NOTIFICATIONS_ON
+        ).created_at
+        - setup.SETUP_RETRY_AFTER
+    )
+    assert setup.stores_without_notifications() == [store.pk]

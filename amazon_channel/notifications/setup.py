@@ -22,6 +22,7 @@ an earlier, interrupted run left at Amazon, so running twice (or at once) create
 import hashlib
 import logging
 from contextlib import contextmanager, suppress
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import boto3
@@ -29,6 +30,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from amazon_channel.events import (
     store_notifications_failed,
@@ -41,6 +44,7 @@ from amazon_channel.models import (
     NotificationType,
     Store,
     StoreEvent,
+    SyncState,
 )
 from amazon_channel.notes import note, note_from_english
 from amazon_channel.spapi.client import (
@@ -262,6 +266,38 @@ def last_notifications_event(store: Store) -> StoreEvent | None:
         StoreEvent.objects.filter(store=store, kind__in=NOTIFICATION_EVENT_KINDS)
         .order_by("-created_at", "-id")
         .first()
+    )
+
+
+# A store without notifications is set up again by the sweep at most this often (a store whose
+# setup failed says why on Order Settings meanwhile).
+SETUP_RETRY_AFTER = timedelta(hours=1)
+
+
+def stores_without_notifications(*, retry_after: timedelta = SETUP_RETRY_AFTER) -> list[int]:
+    """Active stores whose seller has no ORDER_CHANGE subscription at the store's endpoint and
+    whose notifications were not set up (nor tried) within `retry_after`: stores connected
+    before notifications existed or before the queue was configured, and setups whose retries
+    ran out. Empty while the queue is not configured; a store waiting for reauthorization is
+    left to Reauthorize, which subscribes it."""
+    if not notifications_configured():
+        return []
+    subscribed = NotificationSubscription.objects.filter(
+        seller_id=OuterRef("seller_id"),
+        destination__sp_api_endpoint=OuterRef("sp_api_endpoint"),
+        notification_type=NotificationType.ORDER_CHANGE,
+    )
+    tried = StoreEvent.objects.filter(
+        store=OuterRef("pk"),
+        kind__in=NOTIFICATION_EVENT_KINDS,
+        created_at__gte=timezone.now() - retry_after,
+    )
+    return list(
+        Store.objects.filter(is_active=True)
+        .exclude(sync_state=SyncState.NEEDS_REAUTHORIZATION)
+        .exclude(Exists(subscribed))
+        .exclude(Exists(tried))
+        .values_list("pk", flat=True)
     )
 
 
