@@ -43,13 +43,13 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from _setup import bench_django, store_create, verdict  # noqa: E402
 from scale_out import (  # noqa: E402
-    VENV_BIN,
     Processes,
     access_log_counts,
     child_environment,
     free_port,
     sandbox_start,
-    wait_for_workers,
+    sync_store,
+    workers_start,
 )
 
 FEEDS_PATH = "/feeds/2021-06-30/feeds"
@@ -58,22 +58,6 @@ FEEDS_PATH = "/feeds/2021-06-30/feeds"
 def nearest_rank(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def sync_store(store) -> None:
-    """Import the seller's orders in this process, as `manage.py sync_amazon_orders` does."""
-    from amazon_channel.models import SyncRun
-    from amazon_channel.orders.sync import sync_run_start, sync_run_step
-
-    run = sync_run_start(store=store, kind=SyncRun.Kind.COMMAND)
-    holder = f"bench-{uuid.uuid4()}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        outcome = sync_run_step(run_id=run.pk, holder=holder)
-        if outcome.is_finished or outcome.is_busy:
-            return
-        time.sleep(min(outcome.wait_seconds, 5))
-    raise RuntimeError(f"store {store.pk} did not sync in time")
 
 
 class Scenario:
@@ -210,31 +194,9 @@ def main() -> int:
                 f"{time.perf_counter() - started:.1f}s (not timed)"
             )
 
-            worker_names = [f"w{index}" for index in range(1, arguments.workers + 1)]
-            workers = [
-                (
-                    name,
-                    processes.start(
-                        name,
-                        [
-                            str(VENV_BIN / "celery"),
-                            "-A",
-                            "config",
-                            "worker",
-                            "--concurrency",
-                            "1",
-                            "--loglevel",
-                            "WARNING",
-                            "-n",
-                            f"{name}@%h",
-                        ],
-                        environment=child_env,
-                        log_path=logs / f"{name}.log",
-                    ),
-                )
-                for name in worker_names
-            ]
-            wait_for_workers(celery_app, worker_names, processes=workers)
+            workers_start(
+                processes, arguments.workers, app=celery_app, environment=child_env, logs=logs
+            )
             print(
                 f"processes: sandbox under gunicorn on {url}, {arguments.workers} x "
                 "`celery -A config worker --concurrency 1`, broker "

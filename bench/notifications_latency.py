@@ -58,7 +58,9 @@ from scale_out import (  # noqa: E402
     child_environment,
     free_port,
     sandbox_start,
-    wait_for_workers,
+    sync_store,
+    wait_for_port,
+    workers_start,
 )
 
 DE = "A1PA6795UKMFR9"
@@ -80,38 +82,6 @@ def figures(values: list[float]) -> str:
         f"n={len(values)} p50={nearest_rank(values, 0.5):.2f}s "
         f"p95={nearest_rank(values, 0.95):.2f}s max={max(values):.2f}s"
     )
-
-
-def sync_store(store, *, timeout: float = 180) -> None:
-    """One sync of the store in this process, as beat's task runs it (`sync_amazon_orders`)."""
-    from amazon_channel.models import SyncRun
-    from amazon_channel.orders.sync import sync_run_start, sync_run_step
-
-    run = sync_run_start(store=store, kind=SyncRun.Kind.COMMAND)
-    if run is None:
-        raise RuntimeError(f"store {store.pk}: a sync is already running")
-    holder = f"bench-{uuid.uuid4()}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        outcome = sync_run_step(run_id=run.pk, holder=holder)
-        if outcome.is_finished or outcome.is_busy:
-            return
-        time.sleep(min(outcome.wait_seconds, 5))
-    raise RuntimeError(f"store {store.pk} did not sync in time")
-
-
-def wait_for_port(port: int, *, process, timeout: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"exited with {process.returncode}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port} after {timeout}s")
 
 
 class Change:
@@ -231,7 +201,7 @@ def main() -> int:
                 environment=child_env,
                 log_path=logs / "sqs.log",
             )
-            wait_for_port(sqs_port, process=moto)
+            wait_for_port(sqs_port, process=moto, log_path=logs / "sqs.log")
             queue = notification_queue_create(
                 name=queue_name,
                 max_receives=settings.AMAZON_NOTIFICATIONS_MAX_RECEIVES,
@@ -295,31 +265,9 @@ def main() -> int:
                     environment=child_env,
                     log_path=logs / f"{name}.log",
                 )
-            worker_names = [f"w{index}" for index in range(1, arguments.workers + 1)]
-            workers = [
-                (
-                    name,
-                    processes.start(
-                        name,
-                        [
-                            str(VENV_BIN / "celery"),
-                            "-A",
-                            "config",
-                            "worker",
-                            "--concurrency",
-                            "1",
-                            "--loglevel",
-                            "WARNING",
-                            "-n",
-                            f"{name}@%h",
-                        ],
-                        environment=child_env,
-                        log_path=logs / f"{name}.log",
-                    ),
-                )
-                for name in worker_names
-            ]
-            wait_for_workers(celery_app, worker_names, processes=workers)
+            workers_start(
+                processes, arguments.workers, app=celery_app, environment=child_env, logs=logs
+            )
             print(
                 f"processes: moto SQS on {sqs_url}, sandbox under gunicorn on {url}, "
                 f"`manage.py notifications_consume`, {arguments.workers} x `celery worker "

@@ -100,13 +100,13 @@ def wait_for_port(port: int, *, process: subprocess.Popen, log_path: Path, timeo
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"the sandbox exited ({process.returncode}):\n{log_path.read_text()}"
+                f"{log_path.stem} exited ({process.returncode}):\n{log_path.read_text()}"
             )
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"the sandbox did not listen on {port} in {timeout}s")
+    raise RuntimeError(f"{log_path.stem} did not listen on {port} in {timeout}s")
 
 
 def wait_for_workers(app, names: list[str], *, processes: list, timeout: float = 90) -> float:
@@ -122,6 +122,55 @@ def wait_for_workers(app, names: list[str], *, processes: list, timeout: float =
         if all(any(key.startswith(f"{name}@") for key in answered) for name in names):
             return time.monotonic() - started
     raise RuntimeError(f"workers did not answer a ping in {timeout}s: {sorted(answered)}")
+
+
+def workers_start(processes: Processes, count: int, *, app, environment: dict, logs: Path) -> float:
+    """`count` Celery workers as the benchmarks run them (`celery -A config worker
+    --concurrency 1`, named w1, w2...), each its own process; returns once each answers a ping,
+    with the seconds that took."""
+    names = [f"w{index}" for index in range(1, count + 1)]
+    workers = [
+        (
+            name,
+            processes.start(
+                name,
+                [
+                    str(VENV_BIN / "celery"),
+                    "-A",
+                    "config",
+                    "worker",
+                    "--concurrency",
+                    "1",
+                    "--loglevel",
+                    "WARNING",
+                    "-n",
+                    f"{name}@%h",
+                ],
+                environment=environment,
+                log_path=logs / f"{name}.log",
+            ),
+        )
+        for name in names
+    ]
+    return wait_for_workers(app, names, processes=workers)
+
+
+def sync_store(store, *, timeout: float = 180) -> None:
+    """Sync the store in this process to the end, as `manage.py sync_amazon_orders` does."""
+    from amazon_channel.models import SyncRun
+    from amazon_channel.orders.sync import sync_run_start, sync_run_step
+
+    run = sync_run_start(store=store, kind=SyncRun.Kind.COMMAND)
+    if run is None:
+        raise RuntimeError(f"store {store.pk}: a sync is already running")
+    holder = f"bench-{uuid.uuid4()}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        outcome = sync_run_step(run_id=run.pk, holder=holder)
+        if outcome.is_finished or outcome.is_busy:
+            return
+        time.sleep(min(outcome.wait_seconds, 5))
+    raise RuntimeError(f"store {store.pk} did not sync in time")
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -335,32 +384,9 @@ def main() -> int:
                 )
 
             # 3. The workers, each its own process.
-            worker_names = [f"w{index}" for index in range(1, arguments.workers + 1)]
-            workers = []
-            for name in worker_names:
-                workers.append(
-                    (
-                        name,
-                        processes.start(
-                            name,
-                            [
-                                str(VENV_BIN / "celery"),
-                                "-A",
-                                "config",
-                                "worker",
-                                "--concurrency",
-                                "1",
-                                "--loglevel",
-                                "WARNING",
-                                "-n",
-                                f"{name}@%h",
-                            ],
-                            environment=child_env,
-                            log_path=logs / f"{name}.log",
-                        ),
-                    )
-                )
-            ready_after = wait_for_workers(celery_app, worker_names, processes=workers)
+            ready_after = workers_start(
+                processes, arguments.workers, app=celery_app, environment=child_env, logs=logs
+            )
             print(
                 f"workers: {arguments.workers} x `celery -A config worker --concurrency 1` "
                 f"answered a ping after {ready_after:.1f}s"
