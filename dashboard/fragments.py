@@ -11,11 +11,16 @@ template by a tag of dashboard_extras (`{% order_rows %}`).
 """
 
 import html
+from pathlib import Path
 
 import jinja2
+from django import forms
 from django.conf import settings
+from django.forms.renderers import Jinja2 as Jinja2FormRenderer
 from django.template import defaultfilters
+from django.template.backends.jinja2 import Jinja2 as Jinja2Backend
 from django.utils.formats import localize
+from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, ngettext
@@ -110,3 +115,34 @@ def fragment_render(env: jinja2.Environment, template_name: str, context: dict) 
     return Markup(  # noqa: S704
         env.get_template(template_name).render({**context, "gettext": translated_once})
     )
+
+
+def _widget_value_escaped(value) -> Markup:
+    """What Django's widget templates write for {{ value|stringformat:'s' }}: the value as
+    str(), escaped by Django (`&#x27;`), never localized."""
+    return Markup(conditional_escape(value))  # noqa: S704 - escaped
+
+
+def form_environment(**options) -> jinja2.Environment:
+    """The Jinja2 environment of FormRenderer (the backend passes its loader and options)."""
+    return jinja2.Environment(**options, finalize=_widget_value_escaped)
+
+
+class FormRenderer(Jinja2FormRenderer):
+    """Form widgets rendered by Jinja2 from Django's own Jinja2 widget templates
+    (django/forms/jinja2/), several times faster than Django's engine, with Django's escaping:
+    the same HTML as the default renderer writes. For the hot pages' forms (All Orders'
+    filters, the shipping address), whose seven or eight widgets cost more than their page's
+    other markup."""
+
+    @cached_property
+    def engine(self):
+        return Jinja2Backend(
+            {
+                "APP_DIRS": False,
+                # Ours first: the option template that keeps Django's newline.
+                "DIRS": [TEMPLATE_DIR, Path(forms.__file__).parent / "jinja2"],
+                "NAME": "djangoforms",
+                "OPTIONS": {"environment": "dashboard.fragments.form_environment"},
+            }
+        )
