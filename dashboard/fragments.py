@@ -68,7 +68,8 @@ def _with_values(message: Markup, **values) -> Markup:
     return Markup(str(message) % _render_values(values))  # noqa: S704 - values escaped
 
 
-def _date(value, format_name=None):
+def date(value, format_name=None) -> str:
+    """Django's `date` filter, in the current time zone."""
     return defaultfilters.date(template_localtime(value), format_name)
 
 
@@ -91,7 +92,7 @@ def environment(*, filters: dict, globals: dict) -> jinja2.Environment:
     )
     env.install_gettext_callables(_translated, _translated_plural, newstyle=False)
     env.filters.update(
-        {"date": _date, "linebreaksbr": _linebreaksbr, "with_values": _with_values, **filters}
+        {"date": date, "linebreaksbr": _linebreaksbr, "with_values": _with_values, **filters}
     )
     env.globals.update(globals)
     return env
@@ -125,7 +126,8 @@ def _widget_value_escaped(value) -> Markup:
 
 def form_environment(**options) -> jinja2.Environment:
     """The Jinja2 environment of FormRenderer (the backend passes its loader and options)."""
-    return jinja2.Environment(**options, finalize=_widget_value_escaped)
+    options.pop("autoescape", None)
+    return jinja2.Environment(autoescape=True, finalize=_widget_value_escaped, **options)
 
 
 class FormRenderer(Jinja2FormRenderer):

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -30,6 +29,7 @@ from amazon_channel.selectors import (
 from amazon_channel.stores.services import store_waiting_for
 from dashboard.amazon_orders.forms import CancelOrderForm, OrderFilterForm, ShippingAddressForm
 from dashboard.permissions import permission_for
+from dashboard.templatetags.dashboard_extras import request_fragment_render
 
 
 @never_cache
@@ -174,8 +174,8 @@ def order_cancellation_status(request, store_id, order_id):
     return JsonResponse(
         {
             "state": cancellation.state if cancellation else "",
-            "html": render_to_string(
-                "partials/order_cancellation_notice.html", context, request=request
+            "html": request_fragment_render(
+                request, "partials/order_cancellation_notice.html", context
             )
             if cancellation
             else "",

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django import template
 from django.conf import settings
+from django.middleware.csrf import get_token
 from django.template.defaulttags import querystring as django_querystring
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -123,6 +124,9 @@ def _fragments():
             "notes_text": notes_text,
             "choice_label": choice_label,
             "grouped": grouped,
+            "amazon_status": amazon_status,
+            "commerce_status": commerce_status,
+            "sentence_translated": sentence_translated,
         },
         globals={
             "id_url": url_of,
@@ -131,6 +135,7 @@ def _fragments():
             "querystring": querystring,
             "languages": languages,
             "match_count_text": match_count_text,
+            "amazon_fulfilment_text": amazon_fulfilment_text,
             "attention_url": attention_url,
             "recent_orders_url": recent_orders_url,
             "order_chart": order_chart,
@@ -144,6 +149,21 @@ def _csrf_input(context) -> str:
     if not token or token == "NOTPROVIDED":  # noqa: S105 - CsrfTokenNode's marker, no secret
         return ""
     return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+
+
+def request_fragment_render(request, template_name: str, context: dict):
+    """A fragment of templates/jinja2/ for a view that answers it alone (JSON), with what a
+    page gives its fragments: the request, its user and the CSRF input."""
+    return fragments.fragment_render(
+        _fragments(),
+        template_name,
+        {
+            "request": request,
+            "user": request.user,
+            "csrf_input": _csrf_input({"csrf_token": get_token(request)}),
+            **context,
+        },
+    )
 
 
 def store_fragment_render(template_name: str, context: dict):
@@ -190,6 +210,25 @@ def match_count_text(page) -> str:
     return mark_safe(  # noqa: S308 - our translation, the number escaped
         ngettext("%(shown)s order found", "%(shown)s orders found", page.match_count)
         % {"shown": shown}
+    )
+
+
+def amazon_fulfilment_text(order) -> str:
+    """Amazon Order Details' line on an order Amazon fulfils and has shipped, as its
+    {% blocktranslate count %} wrote it."""
+    items = order.number_of_items_shipped
+    return mark_safe(  # noqa: S308 - our translation, the values escaped
+        ngettext(
+            "Fulfilled by Amazon: Amazon reports %(items)s item shipped (Amazon's last update: "
+            "%(date)s).",
+            "Fulfilled by Amazon: Amazon reports %(items)s items shipped (Amazon's last update: "
+            "%(date)s).",
+            items,
+        )
+        % {
+            "items": escape(localize(items)),
+            "date": escape(fragments.date(order.last_update_date, "SHORT_DATETIME_FORMAT")),
+        }
     )
 
 
