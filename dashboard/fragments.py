@@ -16,6 +16,8 @@ from pathlib import Path
 import jinja2
 from django import forms
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.forms.renderers import Jinja2 as Jinja2FormRenderer
 from django.template import defaultfilters
 from django.template.backends.jinja2 import Jinja2 as Jinja2Backend
@@ -23,7 +25,7 @@ from django.utils.formats import localize
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
 from django.utils.timezone import template_localtime
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from markupsafe import Markup
 
 TEMPLATE_DIR = settings.BASE_DIR / "templates" / "jinja2"
@@ -98,13 +100,24 @@ def environment(*, filters: dict, globals: dict) -> jinja2.Environment:
     return env
 
 
+# The translations the fragments wrote, by language: a catalog does not change while the
+# process runs (Django clears its own on the settings that change catalogs; so do we).
+_translations: dict[str, dict[str, Markup]] = {}
+
+
+@receiver(setting_changed)
+def _translations_clear(*, setting, **kwargs):
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
+        _translations.clear()
+
+
 def fragment_render(env: jinja2.Environment, template_name: str, context: dict) -> Markup:
     """A fragment of templates/jinja2/ rendered with `context`, as safe HTML."""
-    translations = {}
+    # A page asks for the same messages on every request (a page of cards, two hundred
+    # times each); the language cannot change during one render.
+    translations = _translations.setdefault(get_language() or "", {})
 
     def translated_once(message: str) -> Markup:
-        # A page of cards asks for the same twenty messages two hundred times; the language
-        # cannot change during one render.
         try:
             return translations[message]
         except KeyError:
