@@ -140,6 +140,9 @@ def _widget_value_escaped(value) -> Markup:
 def form_environment(**options) -> jinja2.Environment:
     """The Jinja2 environment of FormRenderer (the backend passes its loader and options)."""
     options.pop("autoescape", None)
+    # A missing value writes nothing, as in Django's widget templates, DEBUG or not (the
+    # backend's default under DEBUG, DebugUndefined, would write its name).
+    options["undefined"] = jinja2.Undefined
     return jinja2.Environment(autoescape=True, finalize=_widget_value_escaped, **options)
 
 
