@@ -80,10 +80,9 @@ def _order_detail_context(request, store, order, *, address_form=None) -> dict:
 @require_GET
 @permission_for("order_detail")
 def order_detail(request, store_id, order_id):
-    store = store_get(store_id)
-    order = amazon_order_detail(store=store, order_id=order_id)
+    order = amazon_order_detail(store_id=store_id, order_id=order_id)
     return render(
-        request, "dashboard/order_detail.html", _order_detail_context(request, store, order)
+        request, "dashboard/order_detail.html", _order_detail_context(request, order.store, order)
     )
 
 
@@ -94,7 +93,7 @@ def order_shipping_address_update(request, store_id, order_id):
     store = store_get(store_id)
     form = ShippingAddressForm(request.POST)
     if not form.is_valid():
-        order = amazon_order_detail(store=store, order_id=order_id)
+        order = amazon_order_detail(store_id=store.pk, order_id=order_id)
         context = _order_detail_context(request, store, order, address_form=form)
         return render(request, "dashboard/order_detail.html", context, status=400)
     order = amazon_order_get(store=store, order_id=order_id)
