@@ -1,13 +1,18 @@
-"""Jinja2 for the fragments the hot pages repeat per row (issue 15): All Orders and Recent
-Orders render their rows here, several times faster than Django's engine, which spent more
-time on a row's template nodes than on the row itself.
+"""Jinja2 for what the hot pages spend their time on (issue 15): the content of All Orders,
+Amazon Order Details and the store dashboard, the top bar, order rows, store cards, form
+fields, sort headers, chips and notices, several times faster than Django's engine, which
+spent more time on its template nodes than on the data. The widgets of the hot pages' forms
+are Django's own Jinja2 widget templates (FormRenderer).
 
 A fragment is written to render exactly what the Django template did: the same filters
 (Django's own `date` and `linebreaksbr`, the dashboard's `money`, `notes_text`,
 `choice_label`), Django's escaping (`&#x27;`, not markupsafe's `&#39;`), Django's translations
 through `_()`. Fragments live in templates/jinja2/ and are `.html`, so that `makemessages`
-reads their `{{ _("...") }}` strings as it reads Django templates'. Rendered from a Django
-template by a tag of dashboard_extras (`{% order_rows %}`).
+reads their `{{ _("...") }}` strings as it reads Django templates' (a plural is made in
+Python, where makemessages reads ngettext). Rendered from a Django template by a tag of
+dashboard_extras (`{% page_fragment %}`, `{% store_fragment %}`, `{% order_rows %}`): the
+page's Django template stays its frame. dashboard/tests/reference_templates/ keeps the Django
+templates they replaced; the tests require the same bytes.
 """
 
 import html
