@@ -23,11 +23,16 @@ from django.utils import timezone, translation
 
 from amazon_channel.models import AmazonOrderCancellation, AmazonOrderEvent, StoreEvent
 from amazon_channel.tests.factories import AmazonOrderFactory, AmazonOrderItemFactory, StoreFactory
-from commerce_orders.tests.factories import CommerceOrderFactory
+from commerce_orders.tests.factories import CommerceOrderFactory, placed_order
 from dashboard.amazon_orders.forms import OrderFilterForm, ShippingAddressForm
 from dashboard.commerce_orders.forms import CommerceOrderGridForm
 from dashboard.fragments import FormRenderer
-from dashboard.tests.factories import CancellationFactory, SyncRunFactory
+from dashboard.tests.factories import (
+    COMMERCE_PERMISSIONS,
+    CancellationFactory,
+    SyncRunFactory,
+    user_with_app_permissions,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +218,23 @@ def test_the_hot_forms_use_the_jinja2_widgets():
     assert isinstance(OrderFilterForm().renderer, FormRenderer)
     assert isinstance(CommerceOrderGridForm().renderer, FormRenderer)
     assert isinstance(ShippingAddressForm().renderer, FormRenderer)
+
+
+def test_the_top_bar_of_a_refused_form_keeps_the_forms_page_as_django_wrote_it(
+    client, reference_engine
+):
+    # Given a Ship form posted with a carrier code Commerce does not know (a 400 that shows
+    # the form again, at its POST-only URL: the language menu must come back to the form page)
+    client.force_login(user_with_app_permissions("clerk", *COMMERCE_PERMISSIONS))
+    order = placed_order(external_channel="", external_order_id="")
+    save_url = reverse("dashboard:commerce_order_ship_save", args=[order.pk])
+
+    response = client.post(save_url, {"carrier_code": "<nope>"}, HTTP_ACCEPT_LANGUAGE="fr")
+
+    # Then the page names the form's page, and is what the Django base template wrote
+    assert response.status_code == 400
+    form_page = reverse("dashboard:commerce_order_ship", args=[order.pk])
+    assert f'<body data-page-url="{form_page}">' in response.content.decode()
+    assert f'<input name="next" type="hidden" value="{form_page}">' in response.content.decode()
+    response.status_code = 200  # assert_same_page compares 200 pages
+    assert_same_page(reference_engine, response, "fr", save_url)
