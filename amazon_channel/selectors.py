@@ -373,15 +373,16 @@ def seller_central_url(store: Store) -> str:
     return SELLER_CENTRAL_URLS[store.marketplace.region]
 
 
-def amazon_order_detail(*, store: Store, order_id: int) -> AmazonOrder:
-    """Amazon Order Details: the order with items, packages, history (with users), cancellation
-    and Commerce order; Http404 when the order is not the store's."""
+def amazon_order_detail(*, store_id: int, order_id: int) -> AmazonOrder:
+    """Amazon Order Details: the order with its store (`order.store`: the page reads no store
+    apart), items, packages, history (with users), cancellation and Commerce order; Http404
+    when the store has no such order, or there is no such store."""
     events = AmazonOrderEvent.objects.select_related("actor").order_by("-created_at", "-id")
     return get_object_or_404(
         AmazonOrder.objects.defer(*UNSHOWN_ORDER_FIELDS)
         .select_related("store", "cancellation", "commerce_order")
         .prefetch_related("items", "packages", Prefetch("events", queryset=events)),
-        store=store,
+        store_id=store_id,
         pk=order_id,
     )
 

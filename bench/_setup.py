@@ -80,7 +80,8 @@ def bench_django(
 
     server_url = os.environ.get("DATABASE_URL", "")
     is_postgres = server_url.startswith(("postgres://", "postgresql://"))
-    database_name = f"bench_{name}_{os.getpid()}"
+    # BENCH_DATABASE_PREFIX: sessions sharing one server keep their databases apart.
+    database_name = f"{os.environ.get('BENCH_DATABASE_PREFIX', 'bench_')}{name}_{os.getpid()}"
     created = False
     try:
         if is_postgres:

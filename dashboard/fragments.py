@@ -1,24 +1,36 @@
-"""Jinja2 for the fragments the hot pages repeat per row (issue 15): All Orders and Recent
-Orders render their rows here, several times faster than Django's engine, which spent more
-time on a row's template nodes than on the row itself.
+"""Jinja2 for what the hot pages spend their time on (issue 15): the content of All Orders,
+Amazon Order Details and the store dashboard, the top bar, order rows, store cards, form
+fields, sort headers, chips and notices, several times faster than Django's engine, which
+spent more time on its template nodes than on the data. The widgets of the hot pages' forms
+are Django's own Jinja2 widget templates (FormRenderer).
 
 A fragment is written to render exactly what the Django template did: the same filters
 (Django's own `date` and `linebreaksbr`, the dashboard's `money`, `notes_text`,
 `choice_label`), Django's escaping (`&#x27;`, not markupsafe's `&#39;`), Django's translations
 through `_()`. Fragments live in templates/jinja2/ and are `.html`, so that `makemessages`
-reads their `{{ _("...") }}` strings as it reads Django templates'. Rendered from a Django
-template by a tag of dashboard_extras (`{% order_rows %}`).
+reads their `{{ _("...") }}` strings as it reads Django templates' (a plural is made in
+Python, where makemessages reads ngettext). Rendered from a Django template by a tag of
+dashboard_extras (`{% page_fragment %}`, `{% store_fragment %}`, `{% order_rows %}`): the
+page's Django template stays its frame. dashboard/tests/reference_templates/ keeps the Django
+templates they replaced; the tests require the same bytes.
 """
 
 import html
+from pathlib import Path
 
 import jinja2
+from django import forms
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.forms.renderers import Jinja2 as Jinja2FormRenderer
 from django.template import defaultfilters
+from django.template.backends.jinja2 import Jinja2 as Jinja2Backend
 from django.utils.formats import localize
+from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
 from django.utils.timezone import template_localtime
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from markupsafe import Markup
 
 TEMPLATE_DIR = settings.BASE_DIR / "templates" / "jinja2"
@@ -63,7 +75,8 @@ def _with_values(message: Markup, **values) -> Markup:
     return Markup(str(message) % _render_values(values))  # noqa: S704 - values escaped
 
 
-def _date(value, format_name=None):
+def date(value, format_name=None) -> str:
+    """Django's `date` filter, in the current time zone."""
     return defaultfilters.date(template_localtime(value), format_name)
 
 
@@ -86,27 +99,76 @@ def environment(*, filters: dict, globals: dict) -> jinja2.Environment:
     )
     env.install_gettext_callables(_translated, _translated_plural, newstyle=False)
     env.filters.update(
-        {"date": _date, "linebreaksbr": _linebreaksbr, "with_values": _with_values, **filters}
+        {"date": date, "linebreaksbr": _linebreaksbr, "with_values": _with_values, **filters}
     )
     env.globals.update(globals)
     return env
 
 
+# The translations the fragments wrote, by language: a catalog does not change while the
+# process runs (Django clears its own on the settings that change catalogs; so do we).
+_translations: dict[str, dict[str, Markup]] = {}
+
+
+@receiver(setting_changed)
+def _translations_clear(*, setting, **kwargs):
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
+        _translations.clear()
+
+
 def fragment_render(env: jinja2.Environment, template_name: str, context: dict) -> Markup:
     """A fragment of templates/jinja2/ rendered with `context`, as safe HTML."""
-    translations = {}
+    # A page asks for the same messages on every request (a page of cards, two hundred
+    # times each); the language cannot change during one render.
+    translations = _translations.setdefault(get_language() or "", {})
 
     def translated_once(message: str) -> Markup:
-        # A page of cards asks for the same twenty messages two hundred times; the language
-        # cannot change during one render.
         try:
             return translations[message]
         except KeyError:
             translation = translations[message] = _translated(message)
             return translation
 
-    # `_` looks "gettext" up in the render's context first (jinja2.ext.i18n).
+    # `_` itself, not jinja2.ext.i18n's alias, which looks "gettext" up in the context on
+    # every call (a page of cards translates two hundred times); "gettext" for the extension.
     # The output of an autoescaping environment.
     return Markup(  # noqa: S704
-        env.get_template(template_name).render({**context, "gettext": translated_once})
+        env.get_template(template_name).render(
+            {**context, "gettext": translated_once, "_": translated_once}
+        )
     )
+
+
+def _widget_value_escaped(value) -> Markup:
+    """What Django's widget templates write for {{ value|stringformat:'s' }}: the value as
+    str(), escaped by Django (`&#x27;`), never localized."""
+    return Markup(conditional_escape(value))  # noqa: S704 - escaped
+
+
+def form_environment(**options) -> jinja2.Environment:
+    """The Jinja2 environment of FormRenderer (the backend passes its loader and options)."""
+    options.pop("autoescape", None)
+    # A missing value writes nothing, as in Django's widget templates, DEBUG or not (the
+    # backend's default under DEBUG, DebugUndefined, would write its name).
+    options["undefined"] = jinja2.Undefined
+    return jinja2.Environment(autoescape=True, finalize=_widget_value_escaped, **options)
+
+
+class FormRenderer(Jinja2FormRenderer):
+    """Form widgets rendered by Jinja2 from Django's own Jinja2 widget templates
+    (django/forms/jinja2/), several times faster than Django's engine, with Django's escaping:
+    the same HTML as the default renderer writes. For the hot pages' forms (All Orders'
+    filters, the shipping address), whose seven or eight widgets cost more than their page's
+    other markup."""
+
+    @cached_property
+    def engine(self):
+        return Jinja2Backend(
+            {
+                "APP_DIRS": False,
+                # Ours first: the option template that keeps Django's newline.
+                "DIRS": [TEMPLATE_DIR, Path(forms.__file__).parent / "jinja2"],
+                "NAME": "djangoforms",
+                "OPTIONS": {"environment": "dashboard.fragments.form_environment"},
+            }
+        )

@@ -9,6 +9,8 @@ from django.http import QueryDict
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
+from dashboard.fragments import FormRenderer
+
 # A filter date means its whole day in the merchant's time zone: the day after it and the day
 # before it must exist in every zone, and no purchase predates 1900 (date.max plus a day, or
 # 0001-01-01 east of UTC, overflows).
@@ -52,6 +54,7 @@ class ListFilterForm(forms.Form):
     `cursor_fields` that a new filter resets.
     """
 
+    default_renderer = FormRenderer()
     defaults: ClassVar[dict[str, str]] = {}
     filter_fields: ClassVar[tuple[str, ...]] = ()
     ranges: ClassVar[tuple[tuple[str, str], ...]] = ()

@@ -20,6 +20,7 @@ SCRIPTS = {
         "--requests=1",
         "--admin-requests=1",
     ),
+    "page_cpu": ("bench/page_cpu.py", "--orders=2000", "--requests=2", "--rounds=1"),
     "import_throughput": (
         "bench/import_throughput.py",
         "--orders=300",

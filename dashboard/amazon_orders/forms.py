@@ -18,10 +18,12 @@ from amazon_channel.selectors import (
     order_cursor_decode,
 )
 from commerce_orders.keyset import InvalidCursor
+from dashboard.fragments import FormRenderer
 from dashboard.lists import DIRECTION_CHOICES, FilterDateField, ListFilterForm
 
 
 class ShippingAddressForm(forms.Form):
+    default_renderer = FormRenderer()
     # Field names are the keys of Amazon's address (AmazonOrder.shipping_address).
     name = forms.CharField(label=_("Name"), max_length=255, required=False)
     addressLine1 = forms.CharField(label=_("Street address"), max_length=255)

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -30,6 +29,7 @@ from amazon_channel.selectors import (
 from amazon_channel.stores.services import store_waiting_for
 from dashboard.amazon_orders.forms import CancelOrderForm, OrderFilterForm, ShippingAddressForm
 from dashboard.permissions import permission_for
+from dashboard.templatetags.dashboard_extras import request_fragment_render
 
 
 @never_cache
@@ -80,10 +80,9 @@ def _order_detail_context(request, store, order, *, address_form=None) -> dict:
 @require_GET
 @permission_for("order_detail")
 def order_detail(request, store_id, order_id):
-    store = store_get(store_id)
-    order = amazon_order_detail(store=store, order_id=order_id)
+    order = amazon_order_detail(store_id=store_id, order_id=order_id)
     return render(
-        request, "dashboard/order_detail.html", _order_detail_context(request, store, order)
+        request, "dashboard/order_detail.html", _order_detail_context(request, order.store, order)
     )
 
 
@@ -94,7 +93,7 @@ def order_shipping_address_update(request, store_id, order_id):
     store = store_get(store_id)
     form = ShippingAddressForm(request.POST)
     if not form.is_valid():
-        order = amazon_order_detail(store=store, order_id=order_id)
+        order = amazon_order_detail(store_id=store.pk, order_id=order_id)
         context = _order_detail_context(request, store, order, address_form=form)
         return render(request, "dashboard/order_detail.html", context, status=400)
     order = amazon_order_get(store=store, order_id=order_id)
@@ -174,8 +173,8 @@ def order_cancellation_status(request, store_id, order_id):
     return JsonResponse(
         {
             "state": cancellation.state if cancellation else "",
-            "html": render_to_string(
-                "partials/order_cancellation_notice.html", context, request=request
+            "html": request_fragment_render(
+                request, "partials/order_cancellation_notice.html", context
             )
             if cancellation
             else "",

@@ -1,14 +1,19 @@
 from datetime import UTC, date, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from django import template
+from django.conf import settings
+from django.middleware.csrf import get_token
+from django.template.defaulttags import querystring as django_querystring
+from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, localize, number_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, get_language_info, ngettext
 from django.utils.translation import gettext as _
 
 from amazon_channel.models import AmazonOrderStatus
@@ -118,9 +123,19 @@ def _fragments():
             "money": money,
             "notes_text": notes_text,
             "choice_label": choice_label,
+            "grouped": grouped,
+            "amazon_status": amazon_status,
+            "commerce_status": commerce_status,
+            "sentence_translated": sentence_translated,
         },
         globals={
             "id_url": url_of,
+            "url": url_of,
+            "static": static,
+            "querystring": querystring,
+            "languages": languages,
+            "match_count_text": match_count_text,
+            "amazon_fulfilment_text": amazon_fulfilment_text,
             "attention_url": attention_url,
             "recent_orders_url": recent_orders_url,
             "order_chart": order_chart,
@@ -134,6 +149,21 @@ def _csrf_input(context) -> str:
     if not token or token == "NOTPROVIDED":  # noqa: S105 - CsrfTokenNode's marker, no secret
         return ""
     return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+
+
+def request_fragment_render(request, template_name: str, context: dict):
+    """A fragment of templates/jinja2/ for a view that answers it alone (JSON), with what a
+    page gives its fragments: the request, its user and the CSRF input."""
+    return fragments.fragment_render(
+        _fragments(),
+        template_name,
+        {
+            "request": request,
+            "user": request.user,
+            "csrf_input": _csrf_input({"csrf_token": get_token(request)}),
+            **context,
+        },
+    )
 
 
 def store_fragment_render(template_name: str, context: dict):
@@ -160,6 +190,64 @@ def store_fragment(context, template_name, **values):
     return store_fragment_render(template_name, fragment_context)
 
 
+@register.simple_tag(takes_context=True)
+def page_fragment(context, template_name, **values):
+    """A part of a page rendered by Jinja2 (templates/jinja2/<template_name>) with the Django
+    template's whole context (request, user, perms, the view's values), the CSRF input and
+    `values`: the page's own template is then a frame of a few nodes, which Django's engine
+    renders in a fraction of the time the whole page took (dashboard/fragments.py)."""
+    page_context = context.flatten()
+    page_context["csrf_input"] = _csrf_input(context)
+    page_context.update(values)
+    return fragments.fragment_render(_fragments(), template_name, page_context)
+
+
+def match_count_text(page) -> str:
+    """All Orders' "N orders found", as its {% blocktranslate count %} wrote it."""
+    shown = escape(grouped(page.match_count))
+    if page.is_count_capped:
+        return mark_safe(_("More than %(shown)s orders found") % {"shown": shown})  # noqa: S308
+    return mark_safe(  # noqa: S308 - our translation, the number escaped
+        ngettext("%(shown)s order found", "%(shown)s orders found", page.match_count)
+        % {"shown": shown}
+    )
+
+
+def amazon_fulfilment_text(order) -> str:
+    """Amazon Order Details' line on an order Amazon fulfils and has shipped, as its
+    {% blocktranslate count %} wrote it."""
+    items = order.number_of_items_shipped
+    return mark_safe(  # noqa: S308 - our translation, the values escaped
+        ngettext(
+            "Fulfilled by Amazon: Amazon reports %(items)s item shipped (Amazon's last update: "
+            "%(date)s).",
+            "Fulfilled by Amazon: Amazon reports %(items)s items shipped (Amazon's last update: "
+            "%(date)s).",
+            items,
+        )
+        % {
+            "items": escape(localize(items)),
+            "date": escape(fragments.date(order.last_update_date, "SHORT_DATETIME_FORMAT")),
+        }
+    )
+
+
+def querystring(request, **changes) -> str:
+    """{% querystring %}: the request's query with `changes` (None removes a key)."""
+    return django_querystring(SimpleNamespace(request=request), **changes)
+
+
+@lru_cache(maxsize=8)
+def _languages(codes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((code, get_language_info(code)["name_local"]) for code in codes)
+
+
+def languages() -> tuple[tuple[str, str], ...]:
+    """(code, name in its own language) of each of settings.LANGUAGES, as
+    {% get_language_info_list %} gives them (the same in every language)."""
+    return _languages(tuple(code for code, _name in settings.LANGUAGES))
+
+
 @register.simple_tag
 def order_rows(orders, store):
     """The rows of an order table (All Orders, Recent Orders), rendered by Jinja2: the Django
@@ -169,18 +257,24 @@ def order_rows(orders, store):
     )
 
 
+@lru_cache(maxsize=64)
+def _query_string(items: tuple[tuple[str, str], ...]) -> str:
+    # A page of cards links the same few filters from every card.
+    return urlencode(items)
+
+
 def recent_orders_url(store) -> str:
     """All Orders of the store filtered on the days the card's "in the last 30 days" counts."""
     first_day, last_day = last_days_range()
-    query = urlencode(
-        {"purchase_date_from": first_day.isoformat(), "purchase_date_to": last_day.isoformat()}
+    query = _query_string(
+        (("purchase_date_from", first_day.isoformat()), ("purchase_date_to", last_day.isoformat()))
     )
     return f"{url_of('dashboard:order_list', store.pk)}?{query}"
 
 
 def attention_url(store, **filters) -> str:
     """All Orders of the store with the filters of a card's tile (status=..., attention=...)."""
-    return f"{url_of('dashboard:order_list', store.pk)}?{urlencode(filters)}"
+    return f"{url_of('dashboard:order_list', store.pk)}?{_query_string(tuple(filters.items()))}"
 
 
 @lru_cache(maxsize=512)

@@ -235,9 +235,9 @@ def test_the_details_use_the_same_queries_however_long_the_history(
     for _ in range(order_count):
         AmazonOrderEvent.objects.create(order=order, kind="note", actor=merchant)
 
-    # Session (unless Redis holds it), user, permissions (2), store, order, items, packages,
-    # events with users; what Amazon sent as it came is for Django admin, never read here.
-    with django_assert_num_queries(8 + session_queries) as captured:
+    # Session (unless Redis holds it), user, permissions (2), the order with its store, items,
+    # packages, events with users; what Amazon sent as it came is for Django admin, never read.
+    with django_assert_num_queries(7 + session_queries) as captured:
         merchant_client.get(detail_url(order))
 
     assert not any("raw_payload" in query["sql"] for query in captured.captured_queries)
