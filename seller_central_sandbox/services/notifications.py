@@ -671,6 +671,9 @@ def notifications_held_release(*, older_than: timedelta = timedelta(seconds=HOLD
             pk=notification.pk, delivery=NotificationDelivery.HELD
         ).update(delivery=NotificationDelivery.SENT)
         if taken:
+            # _deliver saves the row's delivery: the one in memory must say SENT too, or the
+            # row would be HELD again and sent again by every turn of the pump.
+            notification.delivery = NotificationDelivery.SENT
             _deliver(notification, notification.seller)
             released += 1
     return released

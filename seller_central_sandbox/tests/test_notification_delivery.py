@@ -250,6 +250,10 @@ def test_a_notification_held_with_nothing_to_swap_goes_out_after_a_while(
     assert [order_change(item)["AmazonOrderId"] for item in received(sqs_queue, expected=1)] == [
         order.order_id
     ]
+    # Sent once: the next turn of the pump has nothing held any more.
+    assert SandboxNotification.objects.get().delivery == NotificationDelivery.SENT
+    assert notifications_held_release(older_than=timedelta(0)) == 0
+    assert sqs_queue.receive(wait_seconds=1) == []
 
 
 def test_a_delayed_notification_cannot_be_received_before_its_delay(
