@@ -262,7 +262,8 @@ def main() -> int:
                 processes.start(
                     name,
                     [str(VENV_BIN / "python"), "manage.py", "notifications_consume"],
-                    environment=child_env,
+                    # Its last line counts what it took: recorded, copies, poison...
+                    environment={**child_env, "LOG_LEVEL": "INFO"},
                     log_path=logs / f"{name}.log",
                 )
             workers_start(
@@ -322,14 +323,6 @@ def main() -> int:
             connection.close()
 
             changes: list[Change] = []
-            began = time.monotonic()
-            for number, (seller, store, step, order_id) in enumerate(plan):
-                time.sleep(max(0.0, began + number * arguments.spacing - time.monotonic()))
-                order_lifecycle_step(seller=seller, order_id=order_id, step=step)
-                changes.append(
-                    Change(store_id=store.pk, order_id=order_id, step=step, at=timezone.now())
-                )
-            changes_took = time.monotonic() - began
 
             def visible(change: Change, order) -> bool:
                 if change.step == "pay":
@@ -355,8 +348,23 @@ def main() -> int:
                         left.append(change)
                 return left
 
+            # Changes at Amazon on time, and between them a look at what is visible already.
+            began = time.monotonic()
+            pending: list[Change] = []
+            for number, (seller, store, step, order_id) in enumerate(plan):
+                while (due := began + number * arguments.spacing - time.monotonic()) > 0:
+                    pending = look(pending)
+                    time.sleep(min(0.1, max(0.0, due)))
+                # From before the call: the sandbox commits the change, then sends its
+                # notification, before it returns.
+                at = timezone.now()
+                order_lifecycle_step(seller=seller, order_id=order_id, step=step)
+                change = Change(store_id=store.pk, order_id=order_id, step=step, at=at)
+                changes.append(change)
+                pending.append(change)
+            changes_took = time.monotonic() - began
+
             # Drops never come: wait for the others, then for the poll.
-            pending = list(changes)
             deadline = time.monotonic() + arguments.timeout
             quiet_since = time.monotonic()
             while pending and time.monotonic() < deadline:
