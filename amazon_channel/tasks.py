@@ -142,13 +142,17 @@ def _can_retry(task, error: Exception) -> bool:
 def store_notifications_subscribe(self, *, store_id: int) -> None:
     """Connect and Reauthorize: subscribe the store's seller to Amazon's notifications. Quiet
     on success; a failure is recorded on the store (Order Settings says why), except a rate
-    limit's, which only waits. Never touches the store's sync: the poll goes on."""
+    limit's or a queue the consumer is still making, which only wait. Never touches the store's
+    sync: the poll goes on."""
     try:
         notifications_setup.store_notifications_subscribe(store_id=store_id)
     except (AmazonError, notifications_setup.NotificationsSetupError) as error:
         can_retry = _can_retry(self, error)
-        # A rate limit only waits; any other failure says why at once, retried or not.
-        if not (can_retry and isinstance(error, (RateLimited, AmazonThrottled))):
+        # A wait is no failure; any other failure says why at once, retried or not.
+        is_wait = isinstance(error, (RateLimited, AmazonThrottled)) or getattr(
+            error, "is_waiting", False
+        )
+        if not (can_retry and is_wait):
             notifications_setup.store_notifications_failure_record(store_id=store_id, error=error)
         if can_retry:
             raise self.retry(

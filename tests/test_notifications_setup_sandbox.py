@@ -611,6 +611,27 @@ def test_a_queue_that_cannot_be_read_is_said_and_amazon_is_not_asked(
     assert "The notifications queue could not be read: QueueDoesNotExist" in settings_page(store)
 
 
+def test_a_queue_the_consumer_is_still_making_is_waited_for_without_a_failure(
+    sandbox_server, sandbox_seller_factory, notifications_queue, settings
+):
+    # The demo: moto starts empty and the consumer makes the queue when it starts, maybe after
+    # a store's setup has run: that setup waits, and the store's history says nothing failed.
+    settings.AMAZON_NOTIFICATIONS_QUEUE_URL = notifications_queue.url + "-coming"
+    settings.AMAZON_NOTIFICATIONS_QUEUE_CREATE = True
+    store = store_for_seller(sandbox_server, sandbox_seller_factory(marketplace_ids=[DE]))
+
+    with pytest.raises(Retry):  # as a worker runs it: tried again later
+        subscribe_task(store_id=store.pk)
+
+    assert notification_calls(sandbox_server) == []
+    assert not store.events.filter(kind=StoreEvent.Kind.NOTIFICATIONS_FAILED).exists()
+    # Without the consumer making it, the same missing queue is a failure the store shows.
+    settings.AMAZON_NOTIFICATIONS_QUEUE_CREATE = False
+    with pytest.raises(Retry):
+        subscribe_task(store_id=store.pk)
+    assert store.events.filter(kind=StoreEvent.Kind.NOTIFICATIONS_FAILED).count() == 1
+
+
 def test_grantless_calls_spend_the_applications_bucket_and_seller_calls_the_sellers(
     sandbox_server, sandbox_seller_factory
 ):

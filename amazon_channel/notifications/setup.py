@@ -82,10 +82,24 @@ class NotificationsSetupError(Exception):
     """Notifications could not be set up for a reason of ours: `reason` is the note a store
     event keeps; `is_retryable` when trying again later may help."""
 
-    def __init__(self, reason: dict, *, is_retryable: bool = False):
+    def __init__(self, reason: dict, *, is_retryable: bool = False, is_waiting: bool = False):
         super().__init__(reason)
         self.reason = reason
-        self.is_retryable = is_retryable
+        self.is_retryable = is_retryable or is_waiting
+        # Nothing failed yet: the queue is still being made (see _is_queue_coming).
+        self.is_waiting = is_waiting
+
+
+# SQS's answer for a queue that does not exist (the JSON and the query protocols' codes).
+MISSING_QUEUE_CODES = {"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"}
+
+
+def _is_queue_coming(error: Exception) -> bool:
+    """A queue that does not exist yet while the consumer is the one that makes it
+    (AMAZON_NOTIFICATIONS_QUEUE_CREATE, the demo: moto starts empty with every `make run`, and a
+    store's setup may run before the consumer has made the queue)."""
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+    return settings.AMAZON_NOTIFICATIONS_QUEUE_CREATE and code in MISSING_QUEUE_CODES
 
 
 def notifications_configured() -> bool:
@@ -129,6 +143,7 @@ def notifications_queue_arn() -> str:
         raise NotificationsSetupError(
             note("store.notifications_queue_unreadable", error=type(error).__name__),
             is_retryable=True,
+            is_waiting=_is_queue_coming(error),
         ) from error
     arn = attributes.get("QueueArn")
     if not isinstance(arn, str) or not arn.startswith("arn:"):
