@@ -102,6 +102,8 @@ def test_a_consumer_killed_mid_batch_loses_nothing_and_hands_off_each_once(
         assert AmazonNotification.objects.count() == 1, log.read_text()
         kill_hard(first)
     finally:
+        if first.poll() is None:  # a failed wait above must not leave the consumer running
+            kill_hard(first)
         silent_broker.close()
     killed_in_hand_off = AmazonNotification.objects.get()
     assert killed_in_hand_off.state == AmazonNotification.State.RECEIVED
@@ -216,6 +218,8 @@ def test_a_consumer_killed_before_deleting_what_it_handed_off_hands_nothing_off_
             )
             kill_hard(first)
         finally:
+            if first.poll() is None:  # a failed wait above must not leave it running
+                kill_hard(first)
             proxy.close()
         assert AmazonNotification.objects.count() == 1
 
