@@ -104,7 +104,7 @@ def store_waiting_reason(store: Store) -> str:
     Reauthorize. An error state does not stop it: the next call may well succeed."""
     if not store.is_active:
         return "The store is inactive."
-    if store.sync_state == SyncState.NEEDS_REAUTHORIZATION:
+    if store.is_sync_paused:
         return f"The store needs reauthorization: {store.sync_state_message}"
     return ""
 

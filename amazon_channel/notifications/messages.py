@@ -28,6 +28,7 @@ from pathlib import Path
 import jsonschema
 
 from amazon_channel.models import AmazonNotification, NotificationType, Store
+from amazon_channel.spapi.order_payload import clean_document
 
 SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
 SCHEMA_FILES = {
@@ -150,16 +151,6 @@ def _time(value) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def _without_nul(value):
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    return value
-
-
 def _order_change(document: dict) -> ParsedNotification:
     change = document["Payload"]["OrderChangeNotification"]
     metadata = document["NotificationMetadata"]
@@ -173,7 +164,7 @@ def _order_change(document: dict) -> ParsedNotification:
         amazon_order_id=_checked("amazon_order_id", change["AmazonOrderId"]),
         event_time=_time(document["EventTime"]),
         publish_time=_time(metadata["PublishTime"]),
-        payload=_without_nul(document),
+        payload=clean_document(document),
     )
 
 
@@ -190,7 +181,7 @@ def _feed_processing_finished(document: dict) -> ParsedNotification:
         feed_id=_checked("feed_id", finished["feedId"]),
         event_time=_time(document["eventTime"]),
         publish_time=_time(metadata["publishTime"]),
-        payload=_without_nul(document),
+        payload=clean_document(document),
     )
 
 

@@ -23,10 +23,7 @@ import hashlib
 import logging
 from contextlib import contextmanager, suppress
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import connection
@@ -47,6 +44,7 @@ from amazon_channel.models import (
     SyncState,
 )
 from amazon_channel.notes import note, note_from_english
+from amazon_channel.notifications.queues import sqs_client
 from amazon_channel.spapi.client import (
     AmazonClient,
     AmazonConflict,
@@ -73,7 +71,6 @@ NOTIFICATION_EVENT_KINDS = (
 )
 # How long a run waits for another run of the same seller (its Amazon calls take seconds).
 LOCK_TIMEOUT = "30s"
-SQS_TIMEOUTS = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2})
 
 _queue_arns: dict[tuple[str, str], str] = {}
 
@@ -106,15 +103,6 @@ def notifications_configured() -> bool:
     return bool(settings.AMAZON_NOTIFICATIONS_QUEUE_URL)
 
 
-def _queue_region(queue_url: str) -> str:
-    # https://sqs.<region>.amazonaws.com/<account>/<name>; a local server's URL names none.
-    host = urlsplit(queue_url).hostname or ""
-    parts = host.split(".")
-    if len(parts) >= 4 and parts[0] == "sqs":
-        return parts[1]
-    return boto3.session.Session().region_name or "us-east-1"
-
-
 def notifications_queue_arn() -> str:
     """The ARN of the notifications queue: SQS's QueueArn attribute of
     AMAZON_NOTIFICATIONS_QUEUE_URL (at AMAZON_SQS_ENDPOINT_URL when set), read once per process.
@@ -129,12 +117,7 @@ def notifications_queue_arn() -> str:
     if key in _queue_arns:
         return _queue_arns[key]
     try:
-        client = boto3.session.Session().client(
-            "sqs",
-            endpoint_url=endpoint_url,
-            region_name=_queue_region(queue_url),
-            config=SQS_TIMEOUTS,
-        )
+        client = sqs_client(queue=queue_url, endpoint_url=endpoint_url)
         attributes = client.get_queue_attributes(
             QueueUrl=queue_url, AttributeNames=["QueueArn", "FifoQueue"]
         ).get("Attributes", {})
