@@ -57,6 +57,26 @@ def consumer_start(environment: dict, log_path: Path, *arguments: str) -> subpro
         )  # fmt: skip
 
 
+def consume_until_all_handled(environment: dict, log: Path, queue, *, count: int) -> None:
+    """A consumer started again after the kill, until `count` notifications are settled and
+    the queue is empty, plus time for anything handed off twice to run; then stopped."""
+    consumer = consumer_start(environment, log)
+    try:
+        wait_until(
+            lambda: (
+                AmazonNotification.objects.exclude(state=AmazonNotification.State.RECEIVED).count()
+                == count
+            ),
+            timeout=60,
+            message="every notification handled",
+        )
+        wait_until(lambda: queue_depth(queue.client(), queue.url) == 0, timeout=30)
+        time.sleep(3)  # anything handed off twice would run by now
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        consumer.wait(timeout=30)
+
+
 def quiet_store():
     """A store whose notifications are handled at once and without a call to Amazon: inactive,
     so each ORDER_CHANGE waits (WAITING) instead of asking for a getOrder re-read, which would
@@ -111,23 +131,7 @@ def test_a_consumer_killed_mid_batch_loses_nothing_and_hands_off_each_once(
     environment = consumer_environment(settings, tmp_path, sqs_queue, sqs_server_url)
     worker_log = tmp_path / "worker.log"
     with celery_worker(environment, worker_log, "notifications"):
-        second = consumer_start(environment, log)
-        try:
-            wait_until(
-                lambda: (
-                    AmazonNotification.objects.exclude(
-                        state=AmazonNotification.State.RECEIVED
-                    ).count()
-                    == len(bodies)
-                ),
-                timeout=60,
-                message="every notification handled",
-            )
-            wait_until(lambda: queue_depth(client, sqs_queue.url) == 0, timeout=30)
-            time.sleep(3)  # anything handed off twice would run by now
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(timeout=30)
+        consume_until_all_handled(environment, log, sqs_queue, count=len(bodies))
 
     notifications = AmazonNotification.objects.order_by("pk")
     assert [n.notification_id for n in notifications] == [
@@ -223,23 +227,7 @@ def test_a_consumer_killed_before_deleting_what_it_handed_off_hands_nothing_off_
             proxy.close()
         assert AmazonNotification.objects.count() == 1
 
-        second = consumer_start(environment, log)
-        try:
-            wait_until(
-                lambda: (
-                    AmazonNotification.objects.exclude(
-                        state=AmazonNotification.State.RECEIVED
-                    ).count()
-                    == len(bodies)
-                ),
-                timeout=60,
-                message="every notification handled",
-            )
-            wait_until(lambda: queue_depth(client, sqs_queue.url) == 0, timeout=30)
-            time.sleep(3)  # anything handed off twice would run by now
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(timeout=30)
+        consume_until_all_handled(environment, log, sqs_queue, count=len(bodies))
 
     first_notification = AmazonNotification.objects.get(
         notification_id=bodies[0]["NotificationMetadata"]["NotificationId"]
