@@ -317,9 +317,11 @@ class AmazonOrderAdmin(admin.ModelAdmin):
     )
     list_select_related = ("store",)
     search_fields = ("amazon_order_id", "buyer_name", "buyer_email")
-    date_hierarchy = "purchase_date"
+    # No date_hierarchy: its year links are a SELECT DISTINCT over every order's date (0.2 s a
+    # page at a million orders); the date filter's ranges read the newest-first index instead.
     show_full_result_count = False
     list_filter = (
+        ("purchase_date", admin.DateFieldListFilter),
         "status",
         "fulfillment_channel",
         "needs_attention",

@@ -238,10 +238,21 @@ def _attention_counts_attach(stores: list[Store]) -> None:
         )
 
 
-def _recent_order_totals(store_ids: list[int]) -> dict[int, int]:
+def _recent_order_totals(store_ids: list[int], daily: dict[int, list[int]]) -> dict[int, int]:
     """Orders of the last CHART_DAYS days per store, as All Orders filtered on those days
-    counts them (days of the current time zone): the link under the chart lists these."""
+    counts them (days of the current time zone): the link under the chart lists these.
+
+    When those days are UTC days (the current time zone is UTC over the whole range, as
+    settings.TIME_ZONE has it) they are the chart's days, and the chart's rows (`daily`, kept
+    by the upsert in the transaction that stores each order) already count them: their sum,
+    without counting some 40,000 index entries again at a million orders. Any other time zone
+    counts the orders."""
     first_day, last_day = last_days_range()
+    zone = timezone.get_current_timezone()
+    range_start = timezone.make_aware(datetime.combine(first_day, time.min), zone)
+    range_end = timezone.make_aware(datetime.combine(last_day, time.max), zone)
+    if not range_start.utcoffset() and not range_end.utcoffset():
+        return {store_id: sum(daily.get(store_id, ())) for store_id in store_ids}
     return _per_store(
         AmazonOrder.objects.filter(purchase_date_q(first_day, last_day), store_id__in=store_ids)
         .order_by()
@@ -267,8 +278,8 @@ def _daily_order_counts(store_ids: list[int], *, days: int = CHART_DAYS) -> dict
 
 
 def store_list_for_cards() -> list[Store]:
-    """Every store with its card's counts, last sync and `daily_orders` chart data, in eight
-    queries whatever the number of stores and orders.
+    """Every store with its card's counts, last sync and `daily_orders` chart data, in seven
+    queries whatever the number of stores and orders (eight outside UTC).
 
     `daily_orders` lists the orders of each of the last 30 days, oldest first;
     `recent_order_total` counts them as All Orders does over the same days.
@@ -278,7 +289,7 @@ def store_list_for_cards() -> list[Store]:
     _notifications_quiet_attach(stores)
     store_ids = [store.pk for store in stores]
     daily = _daily_order_counts(store_ids)
-    totals = _recent_order_totals(store_ids)
+    totals = _recent_order_totals(store_ids, daily)
     for store in stores:
         store.daily_orders = daily[store.pk]
         store.recent_order_total = totals.get(store.pk, 0)

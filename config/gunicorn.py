@@ -5,6 +5,15 @@ production, a plain line under DEBUG. An access line carries the method, the pat
 query string, the status, the time and the request id: All Orders and the Commerce grid put
 buyer names and e-mail addresses in the query string, and a referer carries the previous page's,
 so neither is logged (nor the user agent or the client address).
+
+The web app runs gunicorn's sync worker (the Procfile gives no --threads): one request at a
+time per process, WEB_CONCURRENCY processes (two per CPU core), behind the TLS proxy that
+buffers slow clients. Threads were tried first (two processes of four) and measured worse on a
+2-vCPU machine at 32 clients (bench/load_pages.py): a process whose threads share one
+interpreter lock computes on one core at a time, and a process could take nearly every
+keep-alive connection (one worker 487 CPU ticks, the other 3: the machine 40 % idle, half the
+requests per second), while the lock's turns spread the answers' times (Amazon Order Details:
+p99 about 300 ms at about 290 requests/s; sync workers: p99 about 120 ms at about 320).
 """
 
 import traceback

@@ -125,3 +125,40 @@ def test_the_sandbox_admin_shows_its_sellers_and_tokens_without_their_secrets(ad
     for page in pages:
         for secret in ("sandbox-client-secret", "Atzr|sandbox-refresh-token", token.token):
             assert secret not in page
+
+
+@pytest.mark.postgresql
+def test_the_amazon_orders_changelist_reads_a_page_without_sorting_every_order(admin_client):
+    """Every store's orders newest first (the model's ordering) come from an index: PostgreSQL
+    is not allowed to sort here and must still find a plan without a Sort. Nor does the list
+    scan every order for its dates (date_hierarchy's SELECT DISTINCT)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from amazon_channel.models import AmazonOrder
+    from amazon_channel.tests.factories import AmazonOrderFactory
+
+    AmazonOrderFactory.create_batch(3)
+    url = reverse("admin:amazon_channel_amazonorder_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(url)
+
+    assert response.status_code == 200
+    table = AmazonOrder._meta.db_table
+    page_queries = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith("SELECT")
+        and f'FROM "{table}"' in query["sql"]
+        and "ORDER BY" in query["sql"]
+    ]
+    assert len(page_queries) == 1
+    assert not [query for query in captured.captured_queries if "DISTINCT" in query["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {page_queries[0]}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Sort" not in plan, plan
+    # The date filter instead: its ranges are conditions on the same index.
+    assert "purchase_date__gte" in response.content.decode()
