@@ -317,8 +317,12 @@ class AmazonOrderAdmin(admin.ModelAdmin):
     )
     list_select_related = ("store",)
     search_fields = ("amazon_order_id", "buyer_name", "buyer_email")
-    # No date_hierarchy: its year links are a SELECT DISTINCT over every order's date (0.2 s a
-    # page at a million orders); the date filter's ranges read the newest-first index instead.
+    # Every store's orders, the last stored first: the primary key's index gives a page without
+    # sorting them all (by purchase date, the model's ordering, a page took 0.46 s at a million
+    # orders; an index for it slowed every import's updates by 8 %). The Purchase date column
+    # still sorts on a click. No date_hierarchy: its year links are a SELECT DISTINCT over every
+    # order's date (0.2 s a page); the date filter's ranges instead.
+    ordering = ("-id",)
     show_full_result_count = False
     list_filter = (
         ("purchase_date", admin.DateFieldListFilter),

@@ -424,6 +424,18 @@ def main() -> int:
                 for label, path, is_hot in sorted(pages, key=lambda page: not page[2]):
                     print(f"\n{label} ({path})")
                     for tree_label, (server, cookie) in servers.items():
+                        # Every worker process serves the page before it is timed (its
+                        # templates compiled, its caches filled): requests one after the other
+                        # may all reach one process, which leaves the others cold until the
+                        # timed ones reach them.
+                        measure_load(
+                            server,
+                            path,
+                            cookie=cookie,
+                            clients=arguments.clients,
+                            seconds=1 if is_hot else 3,
+                            script=script,
+                        )
                         alone = measure_sequential(
                             server,
                             path,

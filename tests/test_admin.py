@@ -129,9 +129,9 @@ def test_the_sandbox_admin_shows_its_sellers_and_tokens_without_their_secrets(ad
 
 @pytest.mark.postgresql
 def test_the_amazon_orders_changelist_reads_a_page_without_sorting_every_order(admin_client):
-    """Every store's orders newest first (the model's ordering) come from an index: PostgreSQL
-    is not allowed to sort here and must still find a plan without a Sort. Nor does the list
-    scan every order for its dates (date_hierarchy's SELECT DISTINCT)."""
+    """Every store's orders, the last stored first, come from an index: PostgreSQL is not
+    allowed to sort here and must still find a plan without a Sort. Nor does the list scan
+    every order for its dates (date_hierarchy's SELECT DISTINCT)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -160,5 +160,5 @@ def test_the_amazon_orders_changelist_reads_a_page_without_sorting_every_order(a
         cursor.execute(f"EXPLAIN {page_queries[0]}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Sort" not in plan, plan
-    # The date filter instead: its ranges are conditions on the same index.
+    # The date filter instead of the date hierarchy.
     assert "purchase_date__gte" in response.content.decode()
