@@ -10,8 +10,9 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
     Count,
     DecimalField,
-    Exists,
     F,
+    Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -55,51 +56,72 @@ RECENT_STORE_EVENTS_LIMIT = 5
 ORDERS_PAGE_SIZE = 25
 
 
-def _with_last_sync(stores: QuerySet[Store]) -> QuerySet[Store]:
-    """Annotate each store with its latest sync run, in the same query."""
+# The latest sync run's fields a card and a dashboard show, as `last_sync_<field>` on the store.
+LAST_SYNC_FIELDS = ("status", "kind", "started_at", "finished_at", "message")
+
+
+def _with_last_sync_run(stores: QuerySet[Store]) -> QuerySet[Store]:
+    """Annotate each store with the id of its latest sync run, in the same query (one subquery:
+    building five, one per field shown, cost the page more than reading the runs after)."""
     latest_run = SyncRun.objects.filter(store=OuterRef("pk")).order_by("-started_at", "-id")
-    return stores.annotate(
-        last_sync_status=Subquery(latest_run.values("status")[:1]),
-        last_sync_kind=Subquery(latest_run.values("kind")[:1]),
-        last_sync_started_at=Subquery(latest_run.values("started_at")[:1]),
-        last_sync_finished_at=Subquery(latest_run.values("finished_at")[:1]),
-        last_sync_message=Subquery(latest_run.values("message")[:1]),
-    )
+    return stores.annotate(last_sync_run_id=Subquery(latest_run.values("pk")[:1]))
 
 
-def _with_notifications_quiet(stores: QuerySet[Store]) -> QuerySet[Store]:
-    """Annotate each store, in the same query, with when its seller's ORDER_CHANGE
-    subscription began (None: notifications off), since when no notification came (the last
-    one, else the subscription), and whether a sync run since then found changes no
-    notification had announced (push misses)."""
-    subscription = NotificationSubscription.objects.filter(
-        seller_id=OuterRef("seller_id"), notification_type=NotificationType.ORDER_CHANGE
-    ).order_by("created_at")
-    missed = SyncRun.objects.filter(
-        store=OuterRef("pk"),
-        push_misses__gt=0,
-        started_at__gte=OuterRef("notifications_quiet_since"),
+def _last_sync_attach(stores: list[Store]) -> None:
+    """`last_sync_status`, `_kind`, `_started_at`, `_finished_at` and `_message` of each
+    store's latest sync run (None without a run), in one query of those runs."""
+    run_ids = [store.last_sync_run_id for store in stores if store.last_sync_run_id is not None]
+    runs = (
+        {
+            run["pk"]: run
+            for run in SyncRun.objects.filter(pk__in=run_ids).values("pk", *LAST_SYNC_FIELDS)
+        }
+        if run_ids
+        else {}
     )
-    return stores.annotate(
-        notifications_subscribed_at=Subquery(subscription.values("created_at")[:1])
-    ).annotate(
-        notifications_quiet_since=Coalesce("last_notification_at", "notifications_subscribed_at"),
-        has_push_misses_since=Exists(missed),
-    )
+    for store in stores:
+        run = runs.get(store.last_sync_run_id, {})
+        for name in LAST_SYNC_FIELDS:
+            setattr(store, f"last_sync_{name}", run.get(name))
 
 
 def _notifications_quiet_attach(stores: list[Store]) -> None:
-    """`is_notifications_quiet`: the store's notifications are on, none came for
-    AMAZON_NOTIFICATIONS_QUIET_SECONDS, and the poll found changes meanwhile that no
-    notification announced (from _with_notifications_quiet's annotations)."""
+    """`is_notifications_quiet`: the store's notifications are on (its seller has an
+    ORDER_CHANGE subscription), none came for AMAZON_NOTIFICATIONS_QUIET_SECONDS (since the last
+    one, else since the subscription), and a sync run since then found changes that no
+    notification had announced (push misses). One query of the sellers' subscriptions, and one
+    of sync runs only for the stores that went quiet."""
     quiet_before = timezone.now() - timedelta(seconds=settings.AMAZON_NOTIFICATIONS_QUIET_SECONDS)
+    subscribed_at = dict(
+        NotificationSubscription.objects.filter(
+            seller_id__in={store.seller_id for store in stores},
+            notification_type=NotificationType.ORDER_CHANGE,
+        )
+        .values("seller_id")
+        .annotate(first=Min("created_at"))
+        .values_list("seller_id", "first")
+        .order_by()
+    )
+    quiet_since = {}
     for store in stores:
-        since = getattr(store, "notifications_quiet_since", None)
-        store.is_notifications_quiet = bool(
-            getattr(store, "notifications_subscribed_at", None) is not None
-            and since is not None
-            and since <= quiet_before
-            and getattr(store, "has_push_misses_since", False)
+        store.is_notifications_quiet = False
+        subscribed = subscribed_at.get(store.seller_id)
+        since = store.last_notification_at or subscribed
+        if subscribed is not None and since is not None and since <= quiet_before:
+            quiet_since[store.pk] = since
+    if not quiet_since:
+        return
+    last_misses = dict(
+        SyncRun.objects.filter(store_id__in=quiet_since, push_misses__gt=0)
+        .values("store_id")
+        .annotate(last=Max("started_at"))
+        .values_list("store_id", "last")
+        .order_by()
+    )
+    for store in stores:
+        last_miss = last_misses.get(store.pk)
+        store.is_notifications_quiet = (
+            store.pk in quiet_since and last_miss is not None and last_miss >= quiet_since[store.pk]
         )
 
 
@@ -284,7 +306,8 @@ def store_list_for_cards() -> list[Store]:
     `daily_orders` lists the orders of each of the last 30 days, oldest first;
     `recent_order_total` counts them as All Orders does over the same days.
     """
-    stores = list(_with_notifications_quiet(_with_last_sync(Store.objects.all())).order_by("name"))
+    stores = list(_with_last_sync_run(Store.objects.all()).order_by("name"))
+    _last_sync_attach(stores)
     _attention_counts_attach(stores)
     _notifications_quiet_attach(stores)
     store_ids = [store.pk for store in stores]
@@ -298,9 +321,8 @@ def store_list_for_cards() -> list[Store]:
 
 def store_for_dashboard(store_id: int) -> Store:
     """One store with the same counts and last sync as its card; Http404 when unknown."""
-    store = get_object_or_404(
-        _with_notifications_quiet(_with_last_sync(Store.objects.all())), pk=store_id
-    )
+    store = get_object_or_404(_with_last_sync_run(Store.objects.all()), pk=store_id)
+    _last_sync_attach([store])
     _attention_counts_attach([store])
     _notifications_quiet_attach([store])
     return store

@@ -423,6 +423,7 @@ def main() -> int:
                 # stops, so the run waits for the database to be idle again after it.
                 for label, path, is_hot in sorted(pages, key=lambda page: not page[2]):
                     print(f"\n{label} ({path})")
+                    alones, runs = {}, {tree_label: [] for tree_label in servers}
                     for tree_label, (server, cookie) in servers.items():
                         # Every worker process serves the page before it is timed (its
                         # templates compiled, its caches filled): requests one after the other
@@ -436,15 +437,19 @@ def main() -> int:
                             seconds=1 if is_hot else 3,
                             script=script,
                         )
-                        alone = measure_sequential(
+                        alones[tree_label] = measure_sequential(
                             server,
                             path,
                             cookie=cookie,
                             requests=arguments.sequential if is_hot else arguments.admin_sequential,
                             warmup=arguments.warmup if is_hot else 2,
                         )
-                        runs = []
-                        for _run in range(arguments.runs if is_hot else 1):
+                        if not is_hot:
+                            database_idle_wait()
+                    # The trees take turns run by run: this VM's speed drifts by a quarter
+                    # within minutes, and turns put a drift on both trees, not on one.
+                    for _run in range(arguments.runs if is_hot else 1):
+                        for tree_label, (server, cookie) in servers.items():
                             cpu_before, machine_before = server.cpu_seconds(), cpu_times()
                             run = measure_load(
                                 server,
@@ -457,10 +462,13 @@ def main() -> int:
                             cpu_ms = (server.cpu_seconds() - cpu_before) * 1000
                             run["cpu_ms"] = cpu_ms / max(run["requests"], 1)
                             run["busy"], run["steal"] = busy_share(machine_before, cpu_times())
-                            runs.append(run)
-                        # The best run: the machine's other tenants only ever slow a run down.
-                        loaded = max(runs, key=lambda run: run["rps"])
-                        loaded["runs"] = runs
+                            runs[tree_label].append(run)
+                            if not is_hot:
+                                database_idle_wait()
+                    for tree_label in servers:
+                        alone = alones[tree_label]
+                        # The best run: other processes on the machine only ever slow one down.
+                        loaded = max(runs[tree_label], key=lambda run: run["rps"])
                         results[(tree_label, label)] = (alone, loaded)
                         print(
                             f"  {tree_label:<10} alone p50 {alone['p50']:6.1f} "
@@ -472,17 +480,15 @@ def main() -> int:
                             f"{loaded['cpu_ms']:5.2f} ms/request | {alone['bytes']} bytes "
                             f"| {machine_line()}"
                         )
-                        if len(runs) > 1:
+                        if len(runs[tree_label]) > 1:
                             print(
                                 f"  {'':<10} runs: "
                                 + ", ".join(
                                     f"{run['rps']:.1f} req/s (p95 {run['p95']:.0f} ms, CPU busy "
                                     f"{run['busy']:.0f}%, stolen {run['steal']:.0f}%)"
-                                    for run in runs
+                                    for run in runs[tree_label]
                                 )
                             )
-                        if not is_hot:
-                            database_idle_wait()
         finally:
             script.unlink(missing_ok=True)
 

@@ -113,9 +113,10 @@ def test_store_cards_use_the_same_queries_for_5_or_50_orders(
         AmazonOrderFactory.create_batch(orders_per_store, store=store)
         CancellationFactory(order__store=store)
 
-    # Session (unless Redis holds it), user, permissions (2), stores with last sync, five
-    # attention counts, chart (in UTC the chart's rows also make the last 30 days' total).
-    with django_assert_num_queries(10 + session_queries):
+    # Session (unless Redis holds it), user, permissions (2), stores, their latest sync runs,
+    # five attention counts, their sellers' notification subscriptions, chart (in UTC the
+    # chart's rows also make the last 30 days' total).
+    with django_assert_num_queries(12 + session_queries):
         response = merchant_client.get(reverse("dashboard:store_list"))
 
     assert response.status_code == 200
@@ -247,13 +248,14 @@ def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
     merchant_client, django_assert_num_queries, order_count, session_queries
 ):
     store = StoreFactory(is_import_enabled=True)
+    SyncRunFactory(store=store)
     for _ in range(order_count):
         AmazonOrderFactory(store=store, commerce_order=CommerceOrderFactory())
     CancellationFactory(order__store=store)
 
-    # Session (unless Redis holds it), user, permissions (2), store with last sync, five
-    # attention counts, recent orders, history.
-    with django_assert_num_queries(11 + session_queries) as captured:
+    # Session (unless Redis holds it), user, permissions (2), store, its latest sync run, five
+    # attention counts, its seller's notification subscriptions, recent orders, history.
+    with django_assert_num_queries(13 + session_queries) as captured:
         response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
 
     assert not any("raw_payload" in query["sql"] for query in captured.captured_queries)
