@@ -27,6 +27,21 @@ SCRIPTS = {
         "--naive-orders=100",
         "--commerce-orders=200",
     ),
+    # No drops and no poll: the full run waits out Amazon's two-minute rule for the poll.
+    "notifications_latency": (
+        "bench/notifications_latency.py",
+        "--changes=4",
+        "--sellers=2",
+        "--spacing=0.5",
+        "--copies=2",
+        "--drop=0",
+        "--no-poll",
+        "--cancels=1",
+        "--cancel-spacing=1",
+        "--feed-seconds=2",
+        "--workers=1",
+        "--timeout=90",
+    ),
 }
 
 
