@@ -303,8 +303,13 @@ class SqsQueue:
 @pytest.fixture(scope="session")
 def sqs_server_url():
     """moto's SQS (and every other AWS) server on 127.0.0.1 and a free port, for the session."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    # werkzeug logs each request at INFO from the server's threads, also after pytest closed
+    # the stream it captured them in ("--- Logging error ---" in the run's output).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
