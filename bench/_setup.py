@@ -12,6 +12,7 @@ touched.
 """
 
 import contextlib
+import math
 import os
 import shutil
 import signal
@@ -208,6 +209,30 @@ def store_create(*, name: str, seller_id: str, **overrides):
     }
     values.update(overrides)
     return Store.objects.create(**values)
+
+
+def sandbox_seller_create(*, marketplace_id: str):
+    """A seller of the sandbox with its own random id, application and refresh token."""
+    import uuid
+
+    from seller_central_sandbox.services.sellers import seller_create
+
+    suffix = uuid.uuid4().hex[:12].upper()
+    return seller_create(
+        seller_id=f"A{suffix}",
+        client_id=f"amzn1.application-oa2-client.{suffix.lower()}",
+        client_secret=f"secret-{uuid.uuid4().hex}",
+        refresh_token=f"Atzr|{uuid.uuid4().hex}{uuid.uuid4().hex}",
+        marketplace_ids=[marketplace_id],
+    )
+
+
+def nearest_rank(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (of 10 values, p95 is the largest); NaN without values."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def verdict(is_met: bool) -> str:

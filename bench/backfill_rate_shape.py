@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import bench_django, store_create, verdict
+from _setup import bench_django, sandbox_seller_create, store_create, verdict
 
 SEARCH_RATE = 0.0056
 SEARCH_BURST = 20
@@ -107,7 +107,6 @@ def main() -> int:
         from amazon_channel.spapi.ratelimit import get_rate_limiter
         from seller_central_sandbox.models import SandboxOrder, SandboxOrderItem
         from seller_central_sandbox.services.orders import orders_generate
-        from seller_central_sandbox.services.sellers import seller_create
 
         limiter = type(get_rate_limiter()).__name__
         print(
@@ -120,14 +119,7 @@ def main() -> int:
         try:
             host, port = server.server_address[:2]
             url = f"http://{host}:{port}"
-            suffix = uuid.uuid4().hex[:12].upper()
-            seller = seller_create(
-                seller_id=f"A{suffix}",
-                client_id=f"amzn1.application-oa2-client.{suffix.lower()}",
-                client_secret=f"secret-{uuid.uuid4().hex}",
-                refresh_token=f"Atzr|{uuid.uuid4().hex}{uuid.uuid4().hex}",
-                marketplace_ids=["ATVPDKIKX0DER"],
-            )
+            seller = sandbox_seller_create(marketplace_id="ATVPDKIKX0DER")
             started = time.perf_counter()
             orders_generate(
                 seller=seller,

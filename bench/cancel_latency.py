@@ -41,7 +41,13 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from _setup import bench_django, store_create, verdict  # noqa: E402
+from _setup import (  # noqa: E402
+    bench_django,
+    nearest_rank,
+    sandbox_seller_create,
+    store_create,
+    verdict,
+)
 from scale_out import (  # noqa: E402
     Processes,
     access_log_counts,
@@ -53,11 +59,6 @@ from scale_out import (  # noqa: E402
 )
 
 FEEDS_PATH = "/feeds/2021-06-30/feeds"
-
-
-def nearest_rank(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 class Scenario:
@@ -118,7 +119,6 @@ def main() -> int:
         from config.celery import app as celery_app
         from seller_central_sandbox.models import SandboxFeed, SandboxOrder
         from seller_central_sandbox.services.orders import orders_generate
-        from seller_central_sandbox.services.sellers import seller_create
 
         if info.vendor != "postgresql":
             print("DATABASE_URL must point at PostgreSQL: several processes write at once")
@@ -149,14 +149,7 @@ def main() -> int:
             )
 
             def seller_with_store(label: str, orders: int):
-                suffix = uuid.uuid4().hex[:12].upper()
-                seller = seller_create(
-                    seller_id=f"A{suffix}",
-                    client_id=f"amzn1.application-oa2-client.{suffix.lower()}",
-                    client_secret=f"secret-{uuid.uuid4().hex}",
-                    refresh_token=f"Atzr|{uuid.uuid4().hex}{uuid.uuid4().hex}",
-                    marketplace_ids=["A1PA6795UKMFR9"],
-                )
+                seller = sandbox_seller_create(marketplace_id="A1PA6795UKMFR9")
                 orders_generate(
                     seller=seller, count=orders, seed=7, now=timezone.now() - timedelta(hours=1)
                 )

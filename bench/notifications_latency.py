@@ -50,7 +50,13 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from _setup import bench_django, store_create, verdict  # noqa: E402
+from _setup import (  # noqa: E402
+    bench_django,
+    nearest_rank,
+    sandbox_seller_create,
+    store_create,
+    verdict,
+)
 from scale_out import (  # noqa: E402
     VENV_BIN,
     Processes,
@@ -66,13 +72,6 @@ from scale_out import (  # noqa: E402
 DE = "A1PA6795UKMFR9"
 GET_ORDER_PATH = "/orders/2026-01-01/orders/{id}"
 VISIBLE_FIELDS = ("store_id", "amazon_order_id", "status", "is_buyer_requested_cancellation")
-
-
-def nearest_rank(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def figures(values: list[float]) -> str:
@@ -178,7 +177,6 @@ def main() -> int:
             order_lifecycle_step,
             orders_generate,
         )
-        from seller_central_sandbox.services.sellers import seller_create
 
         if info.vendor != "postgresql":
             print("DATABASE_URL must point at PostgreSQL: several processes write at once")
@@ -223,14 +221,7 @@ def main() -> int:
             )
 
             def seller_with_store(label: str, orders: int, *, is_subscribed: bool):
-                suffix = uuid.uuid4().hex[:12].upper()
-                seller = seller_create(
-                    seller_id=f"A{suffix}",
-                    client_id=f"amzn1.application-oa2-client.{suffix.lower()}",
-                    client_secret=f"secret-{uuid.uuid4().hex}",
-                    refresh_token=f"Atzr|{uuid.uuid4().hex}{uuid.uuid4().hex}",
-                    marketplace_ids=[DE],
-                )
+                seller = sandbox_seller_create(marketplace_id=DE)
                 orders_generate(
                     seller=seller, count=orders, seed=11, now=timezone.now() - timedelta(hours=1)
                 )

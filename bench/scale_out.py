@@ -42,7 +42,13 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from _setup import PROJECT_DIR, bench_django, store_create, verdict  # noqa: E402
+from _setup import (  # noqa: E402
+    PROJECT_DIR,
+    bench_django,
+    sandbox_seller_create,
+    store_create,
+    verdict,
+)
 
 SEARCH_RATE = 0.0056
 SEARCH_BURST = 20
@@ -318,7 +324,6 @@ def main() -> int:
         from config.celery import app as celery_app
         from seller_central_sandbox.models import SandboxOrder, SandboxOrderItem
         from seller_central_sandbox.services.orders import orders_generate
-        from seller_central_sandbox.services.sellers import seller_create
 
         if info.vendor != "postgresql":
             print("DATABASE_URL must point at PostgreSQL: several processes write at once")
@@ -336,14 +341,7 @@ def main() -> int:
         sellers = []
         generated_at = timezone.now() - timedelta(minutes=10)
         for number in range(arguments.stores):
-            suffix = uuid.uuid4().hex[:12].upper()
-            seller = seller_create(
-                seller_id=f"A{suffix}",
-                client_id=f"amzn1.application-oa2-client.{suffix.lower()}",
-                client_secret=f"secret-{uuid.uuid4().hex}",
-                refresh_token=f"Atzr|{uuid.uuid4().hex}{uuid.uuid4().hex}",
-                marketplace_ids=["ATVPDKIKX0DER"],
-            )
+            seller = sandbox_seller_create(marketplace_id="ATVPDKIKX0DER")
             orders_generate(
                 seller=seller,
                 count=arguments.orders,
