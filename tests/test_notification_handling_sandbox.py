@@ -226,6 +226,24 @@ def rereads_run(store: Store) -> None:
         order_reread(store_id=store.pk, amazon_order_id=amazon_order_id)
 
 
+def another_change(seller, sandbox_order, store: Store) -> AmazonNotification:
+    """One more ORDER_CHANGE of the order, as Amazon writes it, recorded."""
+    subscription = seller.notification_subscriptions.get(notification_type="ORDER_CHANGE")
+    sandbox_order.refresh_from_db()
+    return record(
+        order_change_body(
+            sandbox_order,
+            change_type=BUYER_REQUESTED_CHANGE,
+            reason=BUYER_REQUESTED_CANCEL,
+            moment=sandbox_order.last_updated_time,
+            subscription=subscription,
+            notification_id=str(uuid.uuid4()),
+            now=timezone.now(),
+        ),
+        store,
+    )
+
+
 def merchant_client(client):
     user = user_with_permissions("merchant", "view_store", "view_amazonorder")
     client.force_login(user)
@@ -309,23 +327,7 @@ def test_notifications_of_one_order_within_the_window_cost_one_get_order(
     sandbox_order = an_unshipped_order(seller)
     order_lifecycle_step(seller=seller, order_id=sandbox_order.order_id, step="request_cancel")
     (first,) = received(subscribed, synced_store)
-    subscription = seller.notification_subscriptions.get(notification_type="ORDER_CHANGE")
-    sandbox_order.refresh_from_db()
-    copies = [
-        record(
-            order_change_body(
-                sandbox_order,
-                change_type=BUYER_REQUESTED_CHANGE,
-                reason=BUYER_REQUESTED_CANCEL,
-                moment=sandbox_order.last_updated_time,
-                subscription=subscription,
-                notification_id=str(uuid.uuid4()),
-                now=timezone.now(),
-            ),
-            synced_store,
-        )
-        for _ in range(4)
-    ]
+    copies = [another_change(seller, sandbox_order, synced_store) for _ in range(4)]
 
     # When each is handled
     for notification in [first, *copies]:
@@ -349,42 +351,13 @@ def test_notifications_of_one_order_within_the_window_cost_one_get_order(
     assert get_order_calls(sandbox_server, sandbox_order.order_id) == 1
 
     # And a change after the read asks for a read of its own
-    later = record(
-        order_change_body(
-            sandbox_order,
-            change_type=BUYER_REQUESTED_CHANGE,
-            reason=BUYER_REQUESTED_CANCEL,
-            moment=sandbox_order.last_updated_time,
-            subscription=subscription,
-            notification_id=str(uuid.uuid4()),
-            now=timezone.now(),
-        ),
-        synced_store,
-    )
+    later = another_change(seller, sandbox_order, synced_store)
     handled(later)
     assert len(queued_rereads(sandbox_order.order_id)) == 2
     rereads_run(synced_store)
     assert get_order_calls(sandbox_server, sandbox_order.order_id) == 2
     later.refresh_from_db()
     assert later.state == AmazonNotification.State.HANDLED
-
-
-def another_change(seller, sandbox_order, store: Store) -> AmazonNotification:
-    """One more ORDER_CHANGE of the order, as Amazon writes it, recorded."""
-    subscription = seller.notification_subscriptions.get(notification_type="ORDER_CHANGE")
-    sandbox_order.refresh_from_db()
-    return record(
-        order_change_body(
-            sandbox_order,
-            change_type=BUYER_REQUESTED_CHANGE,
-            reason=BUYER_REQUESTED_CANCEL,
-            moment=sandbox_order.last_updated_time,
-            subscription=subscription,
-            notification_id=str(uuid.uuid4()),
-            now=timezone.now(),
-        ),
-        store,
-    )
 
 
 def test_a_change_arriving_during_the_read_asks_for_a_read_of_its_own(
@@ -542,20 +515,7 @@ def test_a_revoked_seller_pauses_the_store_its_notifications_wait_and_the_sync_r
 
     # And a further notification of the paused store waits without any call to Amazon
     calls = len(sandbox_server.exchanges)
-    subscription = seller.notification_subscriptions.get(notification_type="ORDER_CHANGE")
-    sandbox_order.refresh_from_db()
-    another = record(
-        order_change_body(
-            sandbox_order,
-            change_type=BUYER_REQUESTED_CHANGE,
-            reason=BUYER_REQUESTED_CANCEL,
-            moment=sandbox_order.last_updated_time,
-            subscription=subscription,
-            notification_id=str(uuid.uuid4()),
-            now=timezone.now(),
-        ),
-        synced_store,
-    )
+    another = another_change(seller, sandbox_order, synced_store)
     assert handled(another).state == AmazonNotification.State.WAITING
     assert len(sandbox_server.exchanges) == calls
     assert not AmazonOrderReread.objects.exists()
