@@ -226,10 +226,15 @@ def rereads_run(store: Store) -> None:
         order_reread(store_id=store.pk, amazon_order_id=amazon_order_id)
 
 
-def another_change(seller, sandbox_order, store: Store) -> AmazonNotification:
-    """One more ORDER_CHANGE of the order, as Amazon writes it, recorded."""
+def another_change(
+    seller, sandbox_order, store: Store, *, order_id: str | None = None
+) -> AmazonNotification:
+    """One more ORDER_CHANGE of the order (or naming `order_id` instead), as Amazon writes it,
+    recorded."""
     subscription = seller.notification_subscriptions.get(notification_type="ORDER_CHANGE")
     sandbox_order.refresh_from_db()
+    if order_id is not None:
+        sandbox_order.order_id = order_id  # not saved
     return record(
         order_change_body(
             sandbox_order,
@@ -586,6 +591,32 @@ def test_a_notification_naming_no_order_or_another_marketplace_is_ignored(
     assert other_marketplace.state == AmazonNotification.State.IGNORED
     assert "ATVPDKIKX0DER" in other_marketplace.reason
     assert len(sandbox_server.exchanges) == calls
+
+
+def test_an_order_amazon_does_not_find_is_read_again_then_left_to_the_poll(
+    sandbox_server, seller, subscribed, synced_store
+):
+    # Given an ORDER_CHANGE naming an order that getOrder answers 404 for (an order Amazon may
+    # not show yet right after notifying it: CONTRACT.md, Doubts)
+    sandbox_order = an_unshipped_order(seller)
+    unknown = "999-0000000-0000001"  # the sandbox has no such order
+    notification = handled(another_change(seller, sandbox_order, synced_store, order_id=unknown))
+
+    # When its re-read runs, it is asked for again twice, the notification still pending
+    for attempt in (1, 2):
+        rereads_run(synced_store)
+        notification.refresh_from_db()
+        assert notification.state == AmazonNotification.State.RECEIVED
+        reread = AmazonOrderReread.objects.get(store=synced_store)
+        assert (reread.amazon_order_id, reread.attempts) == (unknown, attempt)
+
+    # Then the third 404 leaves the order to the poll, with the reason, and no more reads
+    rereads_run(synced_store)
+    notification.refresh_from_db()
+    assert notification.state == AmazonNotification.State.IGNORED
+    assert notification.reason.startswith("Amazon does not find the order")
+    assert get_order_calls(sandbox_server, unknown) == 3
+    assert not AmazonOrderReread.objects.exists()
 
 
 def test_a_feed_we_did_not_send_is_ignored(sandbox_server, seller, subscribed, synced_store):
