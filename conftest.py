@@ -100,6 +100,18 @@ def pytest_runtest_setup(item):
         require_service(f"needs Chromium at {CHROMIUM_PATH} (apt-get install chromium)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _store_counts_of_past_runs_cleared():
+    """Store counts are cached under keys a new test database repeats (store ids, marks,
+    frozen clocks): a run starts without the ones an earlier run left in Redis."""
+    from django.conf import settings
+
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower() and redis_url_reachable():
+        from django.core.cache import cache
+
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """Tests hash passwords with MD5: PBKDF2's deliberate slowness cost 0.45 s per created user.

@@ -297,6 +297,36 @@ class StoreOrderDay(models.Model):
         return f"{self.store_id} {self.day}: {self.order_count}"
 
 
+class StoreChange(models.Model):
+    """A write to a store's orders, cancellations, outbox messages or chart rows.
+
+    PostgreSQL's triggers (amazon_channel/stores/changes.py, migration 0023) insert one row a
+    statement and store, in the writer's transaction, whoever writes (the order upsert's SQL,
+    the ORM, COPY). A store's sum of `weight` therefore grows with every commit that changed
+    those rows and never otherwise: it names their state, the key under which the store's
+    counts are cached. Compacted into one row a store (same sum) every minute.
+
+    No foreign key constraint: the triggers fire as a deleted store's orders are deleted, in
+    the transaction that deletes the store; compaction drops a gone store's rows.
+    """
+
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("store"),
+    )
+    weight = models.PositiveBigIntegerField(_("weight"), default=1)
+
+    class Meta:
+        verbose_name = _("store change")
+        verbose_name_plural = _("store changes")
+
+    def __str__(self) -> str:
+        return f"{self.store_id} +{self.weight}"
+
+
 class AmazonOrderItem(models.Model):
     # Indexed by the unique (order, order item id) constraint.
     order = models.ForeignKey(

@@ -46,6 +46,7 @@ from amazon_channel.notifications.setup import (
 )
 from amazon_channel.spapi.client import application_key
 from amazon_channel.spapi.marketplaces import SELLER_CENTRAL_URLS
+from amazon_channel.stores.changes import cached_per_store
 from commerce_orders.keyset import OrderCursor, cursor_decode, keyset_page
 from commerce_orders.list_filters import Filter, ListFilterSet
 from commerce_orders.search import UnaccentedIContains
@@ -198,12 +199,47 @@ def last_days_range(*, days: int = CHART_DAYS) -> tuple[date, date]:
     return today - timedelta(days=days - 1), today
 
 
-def _attention_counts_attach(stores: list[Store]) -> None:
+def _store_counts_attach(stores: list[Store]) -> None:
+    """The counts a card shows (its tiles, its chart and the last 30 days' total, see
+    _store_counts), each store's cached under its mark: a store nothing was written to since
+    they were counted costs one query for all (amazon_channel/stores/changes.py). The card is
+    then flagged when a tile flags it or the store cannot sync."""
+    # The chart's days are UTC days, the total's the current time zone's.
+    variant = (
+        f"{timezone.now().astimezone(UTC).date()}:{timezone.localdate()}:"
+        f"{timezone.get_current_timezone_name()}"
+    )
+    counts = cached_per_store(stores, namespace="counts-1", variant=variant, compute=_store_counts)
+    for store in stores:
+        for name, value in counts[store.pk].items():
+            setattr(store, name, value)
+        store.is_flagged = bool(
+            store.cancellation_rejected_count
+            or store.refused_shipment_count
+            or store.import_error_count
+            or store.error_order_count
+            or store.sync_state != SyncState.OK
+        )
+
+
+def _store_counts(stores: list[Store]) -> dict[int, dict]:
+    """Per store: its tiles' counts (_attention_counts), `daily_orders` (the chart) and
+    `recent_order_total`."""
+    store_ids = [store.pk for store in stores]
+    counts = _attention_counts(store_ids)
+    daily = _daily_order_counts(store_ids)
+    totals = _recent_order_totals(store_ids, daily)
+    for store_id in store_ids:
+        counts[store_id]["daily_orders"] = daily[store_id]
+        counts[store_id]["recent_order_total"] = totals.get(store_id, 0)
+    return counts
+
+
+def _attention_counts(store_ids: list[int]) -> dict[int, dict[str, int]]:
     """The counts a card flags, in five grouped queries whatever the number of orders: each
     reads only the rows it counts (the (store, status) index for Unshipped and Error, partial
     indexes on orders needing attention and on buyer cancellation requests; cancellations and
     refused shipments are few). Each count is what its tile's link lists."""
-    store_ids = [store.pk for store in stores]
     orders = AmazonOrder.objects.filter(store_id__in=store_ids).order_by()
     by_status = {
         (row["store_id"], row["status"]): row["total"]
@@ -238,26 +274,22 @@ def _attention_counts_attach(stores: list[Store]) -> None:
         .order_by()
     )
     by_state = {(row["store_id"], row["state"]): row["total"] for row in cancellations}
-    for store in stores:
-        store.unshipped_count = by_status.get((store.pk, AmazonOrderStatus.UNSHIPPED), 0)
-        store.error_order_count = by_status.get((store.pk, AmazonOrderStatus.ERROR), 0)
-        store.import_error_count = attention.get(store.pk, 0)
-        store.buyer_cancellation_count = buyer_cancellations.get(store.pk, 0)
-        store.refused_shipment_count = refused_shipments.get(store.pk, 0)
-        store.cancellation_pending_count = by_state.get(
-            (store.pk, AmazonOrderCancellation.State.PENDING), 0
-        )
-        store.cancellation_rejected_count = by_state.get(
-            (store.pk, AmazonOrderCancellation.State.REJECTED), 0
-        )
-        # The card is flagged when a tile flags it or the store cannot sync.
-        store.is_flagged = bool(
-            store.cancellation_rejected_count
-            or store.refused_shipment_count
-            or store.import_error_count
-            or store.error_order_count
-            or store.sync_state != SyncState.OK
-        )
+    return {
+        store_id: {
+            "unshipped_count": by_status.get((store_id, AmazonOrderStatus.UNSHIPPED), 0),
+            "error_order_count": by_status.get((store_id, AmazonOrderStatus.ERROR), 0),
+            "import_error_count": attention.get(store_id, 0),
+            "buyer_cancellation_count": buyer_cancellations.get(store_id, 0),
+            "refused_shipment_count": refused_shipments.get(store_id, 0),
+            "cancellation_pending_count": by_state.get(
+                (store_id, AmazonOrderCancellation.State.PENDING), 0
+            ),
+            "cancellation_rejected_count": by_state.get(
+                (store_id, AmazonOrderCancellation.State.REJECTED), 0
+            ),
+        }
+        for store_id in store_ids
+    }
 
 
 def _recent_order_totals(store_ids: list[int], daily: dict[int, list[int]]) -> dict[int, int]:
@@ -303,22 +335,19 @@ def _daily_order_counts(store_ids: list[int], *, days: int = CHART_DAYS) -> dict
 
 
 def store_list_for_cards() -> list[Store]:
-    """Every store with its card's counts, last sync and `daily_orders` chart data, in seven
-    queries whatever the number of stores and orders (eight outside UTC).
+    """Every store with its card's counts, last sync and `daily_orders` chart data, in a
+    fixed number of queries whatever the number of stores and orders: the stores, their last
+    runs, their sellers' subscriptions, and their counts (_store_counts_attach: their marks,
+    and the counts of the stores written to since they were cached, six queries, seven
+    outside UTC).
 
     `daily_orders` lists the orders of each of the last 30 days, oldest first;
     `recent_order_total` counts them as All Orders does over the same days.
     """
     stores = list(_with_last_sync_run(Store.objects.all()).order_by("name"))
     _last_sync_attach(stores)
-    _attention_counts_attach(stores)
+    _store_counts_attach(stores)
     _notifications_quiet_attach(stores)
-    store_ids = [store.pk for store in stores]
-    daily = _daily_order_counts(store_ids)
-    totals = _recent_order_totals(store_ids, daily)
-    for store in stores:
-        store.daily_orders = daily[store.pk]
-        store.recent_order_total = totals.get(store.pk, 0)
     return stores
 
 
@@ -326,7 +355,7 @@ def store_for_dashboard(store_id: int) -> Store:
     """One store with the same counts and last sync as its card; Http404 when unknown."""
     store = get_object_or_404(_with_last_sync_run(Store.objects.all()), pk=store_id)
     _last_sync_attach([store])
-    _attention_counts_attach([store])
+    _store_counts_attach([store])
     _notifications_quiet_attach([store])
     return store
 

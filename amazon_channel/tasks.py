@@ -29,6 +29,7 @@ from amazon_channel.spapi.client import (
     AmazonThrottled,
     RateLimited,
 )
+from amazon_channel.stores import changes
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +200,13 @@ def outbox_sweep() -> None:
     for cancellation_id in cancellations_with_buyer_email_lost(lost_after=lease_duration()):
         cancellation_buyer_email.delay(cancellation_id=cancellation_id)
     notification_handling.order_rereads_overdue_send()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def store_changes_compact() -> None:
+    """Beat, every minute: each store's StoreChange rows into one (its mark unchanged), so
+    reading the marks stays one short index scan (amazon_channel/stores/changes.py)."""
+    changes.store_changes_compact()
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -248,6 +248,11 @@ BEAT_HEARTBEAT_FILE = CELERY_DATA_DIR / "beat.heartbeat"
 AMAZON_SYNC_INTERVAL_SECONDS = int(os.environ.get("AMAZON_SYNC_INTERVAL_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
     "amazon-outbox-sweep": {"task": "amazon_channel.tasks.outbox_sweep", "schedule": 60.0},
+    # The store marks' rows into one a store (amazon_channel/stores/changes.py).
+    "amazon-store-changes-compact": {
+        "task": "amazon_channel.tasks.store_changes_compact",
+        "schedule": 60.0,
+    },
     # Notifications recorded whose hand-off to Celery was lost (consumer or broker died).
     "amazon-notifications-sweep": {
         "task": "amazon_channel.tasks.notifications_sweep",

@@ -4,17 +4,35 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from amazon_channel.models import AmazonOrderCancellation, Store, SyncState
+from amazon_channel.models import (
+    AmazonOrder,
+    AmazonOrderCancellation,
+    AmazonOrderStatus,
+    Store,
+    SyncState,
+)
+from amazon_channel.stores.changes import marks_kept
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders.notes import text_note
 from commerce_orders.tests.factories import CommerceOrderFactory
 from dashboard.tests.factories import CancellationFactory, SyncRunFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def marks_queries(count: int) -> int:
+    """`count` where the database keeps store marks (PostgreSQL), else none."""
+    return count if marks_kept() else 0
+
+
+def permission_queries_again() -> int:
+    """The queries a user's second page reads permissions with: none once Redis holds them."""
+    return 0 if settings.PERMISSIONS_CACHE_SECONDS else 2
 
 
 def card_of(response, store):
@@ -115,11 +133,45 @@ def test_store_cards_use_the_same_queries_for_5_or_50_orders(
 
     # Session (unless Redis holds it), user, permissions (2), stores, their latest sync runs,
     # five attention counts, their sellers' notification subscriptions, chart (in UTC the
-    # chart's rows also make the last 30 days' total).
-    with django_assert_num_queries(12 + session_queries):
+    # chart's rows also make the last 30 days' total); on PostgreSQL the stores' marks.
+    with django_assert_num_queries(12 + marks_queries(1) + session_queries):
         response = merchant_client.get(reverse("dashboard:store_list"))
 
     assert response.status_code == 200
+    # Nothing written since: their counts come from the cache, read under their marks (user,
+    # permissions unless Redis holds them now, stores, runs, marks, subscriptions).
+    if marks_kept():
+        with django_assert_num_queries(5 + permission_queries_again() + session_queries):
+            again = merchant_client.get(reverse("dashboard:store_list"))
+        for store in Store.objects.all():
+            first, cached = card_of(response, store), card_of(again, store)
+            assert (
+                (first.unshipped_count, first.cancellation_pending_count)
+                == (
+                    cached.unshipped_count,
+                    cached.cancellation_pending_count,
+                )
+                == (orders_per_store, 1)
+            )
+            assert cached.daily_orders == first.daily_orders
+
+
+@pytest.mark.postgresql
+def test_the_card_counts_a_status_changed_by_a_bare_queryset_update_at_once(merchant_client):
+    store = StoreFactory()
+    AmazonOrderFactory.create_batch(2, store=store, status=AmazonOrderStatus.UNSHIPPED)
+    url = reverse("dashboard:store_list")
+
+    def unshipped():
+        response = merchant_client.get(url)
+        return next(card for card in response.context["stores"] if card.pk == store.pk)
+
+    assert unshipped().unshipped_count == 2
+    assert unshipped().unshipped_count == 2  # from the cache
+
+    AmazonOrder.objects.filter(store=store).update(status=AmazonOrderStatus.SHIPPED)
+
+    assert unshipped().unshipped_count == 0
 
 
 def test_deactivate_and_activate_change_the_store_and_say_so(merchant_client):
@@ -254,9 +306,16 @@ def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
     CancellationFactory(order__store=store)
 
     # Session (unless Redis holds it), user, permissions (2), store, its latest sync run, five
-    # attention counts, its seller's notification subscriptions, recent orders, history.
-    with django_assert_num_queries(13 + session_queries) as captured:
+    # attention counts, its seller's notification subscriptions, recent orders, history; on
+    # PostgreSQL its mark and the chart's days (counted with the rest, for its card).
+    with django_assert_num_queries(13 + marks_queries(2) + session_queries) as captured:
         response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
+    if marks_kept():
+        # The store's counts from the cache now: its mark instead of six queries (user,
+        # permissions unless Redis holds them now, store, run, mark, subscriptions, recent
+        # orders, history).
+        with django_assert_num_queries(7 + permission_queries_again() + session_queries):
+            merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
 
     assert not any("raw_payload" in query["sql"] for query in captured.captured_queries)
 

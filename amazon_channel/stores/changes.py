@@ -1,0 +1,109 @@
+"""Marks of a store's state, and its counts cached under them.
+
+The store cards and the store dashboard count a store's orders (Unshipped, Error, import
+errors, buyer cancellation requests), cancellations, refused shipments and its chart's days on
+every view; at a million orders those counts were half of a view's cost. They are cached, and
+never a second out of date:
+
+- PostgreSQL's triggers (migration 0023: orders, cancellations, outbox messages, the chart's
+  order days) insert a StoreChange row
+  for each statement that writes one of those tables, a row a store it touched, in the
+  writer's own transaction: the order upsert's SQL, COPY, the ORM, an admin's delete, whoever
+  writes.
+- A store's *mark*, the sum of its StoreChange weights that a query sees, therefore moves on with
+  every committed write to those rows and with nothing else: rows of one mark are the same rows.
+- `cached_per_store` keys a store's counts by the mark it read before counting. Each count's
+  query then sees at least every commit that mark counts (READ COMMITTED reads each query at
+  its own moment, never an earlier one), so what is cached under a mark is never older than
+  the mark; a write committed meanwhile moves the mark every later reader gets.
+
+Other databases (the demo's SQLite) keep no marks: the counts are read every time.
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection, models, transaction
+from django.db.models.functions import Coalesce
+
+from amazon_channel.models import Store, StoreChange
+
+# A cached entry's life: the key is exact, this only bounds the cache's memory.
+CACHE_SECONDS = 600
+
+
+def marks_kept() -> bool:
+    """Whether the database keeps marks (the triggers are PostgreSQL's)."""
+    return connection.vendor == "postgresql"
+
+
+def store_marks(store_ids: Iterable[int]) -> dict[int, int]:
+    """Each store's mark, in one query (0 for a store nothing was written to yet)."""
+    store_ids = list(store_ids)
+    marks = dict.fromkeys(store_ids, 0)
+    rows = (
+        StoreChange.objects.filter(store_id__in=store_ids)
+        .order_by()
+        .values("store_id")
+        .annotate(mark=Coalesce(models.Sum("weight"), 0))
+        .values_list("store_id", "mark")
+    )
+    marks.update(rows)
+    return marks
+
+
+def cached_per_store(
+    stores: list[Store],
+    *,
+    namespace: str,
+    variant: str,
+    compute: Callable[[list[Store]], dict[int, Any]],
+) -> dict[int, Any]:
+    """`compute(stores)` (a value per store id), each store's value cached under its mark.
+
+    `namespace` names what is cached (bump it when the value's shape changes); `variant` is
+    whatever else the value depends on (today's date, the time zone). Without marks, computes.
+    """
+    if not stores or not marks_kept():
+        return compute(stores)
+    marks = store_marks(store.pk for store in stores)
+    keys = {
+        store.pk: (
+            f"store-{namespace}:{store.pk}:{store.created_at.timestamp()}:"
+            f"{marks[store.pk]}:{variant}"
+        )
+        for store in stores
+    }
+    found = cache.get_many(keys.values())
+    values = {store_id: found[key] for store_id, key in keys.items() if key in found}
+    missing = [store for store in stores if store.pk not in values]
+    if missing:
+        computed = compute(missing)
+        values.update(computed)
+        cache.set_many({keys[store.pk]: computed[store.pk] for store in missing}, CACHE_SECONDS)
+    return values
+
+
+def store_changes_compact() -> int:
+    """Replace each store's StoreChange rows by one of the same weight, in one statement;
+    the rows of stores gone are dropped. Returns the rows deleted.
+
+    A reader sees the rows before or after, never between: every mark stays what it was.
+    Writers are not held: their new rows are not in this statement's snapshot."""
+    if not marks_kept():
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH gone AS (DELETE FROM amazon_channel_storechange RETURNING store_id, weight),
+            kept AS (
+                INSERT INTO amazon_channel_storechange (store_id, weight)
+                SELECT store_id, SUM(weight) FROM gone
+                WHERE store_id IN (SELECT id FROM amazon_channel_store)
+                GROUP BY store_id
+            )
+            SELECT COUNT(*) FROM gone
+            """
+        )
+        return cursor.fetchone()[0]
