@@ -26,6 +26,7 @@ from amazon_channel.models import (
     RateLimitBucket,
     RateLimitPlan,
     Store,
+    StoreChange,
     StoreEvent,
     StoreOrderDay,
     SyncRun,
@@ -530,6 +531,16 @@ class StoreOrderDayAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("store", "day", "order_count")
     list_filter = ("store",)
     date_hierarchy = "day"
+    list_select_related = ("store",)
+
+
+@admin.register(StoreChange)
+class StoreChangeAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """The stores' marks as PostgreSQL's triggers write them (amazon_channel/stores/changes.py):
+    read-only; a store's mark is the sum of its weights."""
+
+    list_display = ("id", "store", "weight")
+    list_filter = ("store",)
     list_select_related = ("store",)
 
 

@@ -16,6 +16,7 @@ templates they replaced; the tests require the same bytes.
 """
 
 import html
+from collections import OrderedDict
 from pathlib import Path
 
 import jinja2
@@ -110,10 +111,21 @@ def environment(*, filters: dict, globals: dict) -> jinja2.Environment:
 _translations: dict[str, dict[str, Markup]] = {}
 
 
+# Fragments rendered for a given input (fragment_render_cached), by key, in this process: a
+# deploy starts new processes, so HTML of older templates is never served.
+_rendered: OrderedDict[str, str] = OrderedDict()
+RENDERED_KEPT = 32
+# What a cached fragment holds in place of the CSRF input: "<" of any value is escaped, so
+# only a template can write it.
+CSRF_PLACEHOLDER = Markup("<!--csrf_input-->")
+
+
 @receiver(setting_changed)
 def _translations_clear(*, setting, **kwargs):
     if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
         _translations.clear()
+    # Any setting may change how a value is written (formats, time zone, languages...).
+    _rendered.clear()
 
 
 def fragment_render(env: jinja2.Environment, template_name: str, context: dict) -> Markup:
@@ -137,6 +149,26 @@ def fragment_render(env: jinja2.Environment, template_name: str, context: dict) 
             {**context, "gettext": translated_once, "_": translated_once}
         )
     )
+
+
+def fragment_render_cached(
+    env: jinja2.Environment, template_name: str, context: dict, *, key: str
+) -> Markup:
+    """fragment_render, kept in this process for the same `key` and language: `key` must hold
+    everything the fragment shows but the CSRF input, which each request gets its own of
+    (the last RENDERED_KEPT fragments are kept)."""
+    cache_key = f"{template_name}:{get_language()}:{key}"
+    rendered = _rendered.get(cache_key)
+    if rendered is None:
+        rendered = str(
+            fragment_render(env, template_name, {**context, "csrf_input": CSRF_PLACEHOLDER})
+        )
+        _rendered[cache_key] = rendered
+        while len(_rendered) > RENDERED_KEPT:
+            _rendered.popitem(last=False)
+    else:
+        _rendered.move_to_end(cache_key)
+    return Markup(rendered.replace(CSRF_PLACEHOLDER, str(context["csrf_input"])))  # noqa: S704
 
 
 def _widget_value_escaped(value) -> Markup:

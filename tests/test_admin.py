@@ -22,6 +22,7 @@ READ_ONLY = {
     "amazon_channel.notificationqueuestatus",
     "amazon_channel.notificationdestination",
     "amazon_channel.notificationsubscription",
+    "amazon_channel.storechange",
     "commerce_orders.commerceorderevent",
     "commerce_orders.invoice",
     "commerce_orders.shipment",

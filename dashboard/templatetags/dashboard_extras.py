@@ -16,7 +16,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_info, ngettext
 from django.utils.translation import gettext as _
 
-from amazon_channel.models import AmazonOrderStatus
+from amazon_channel.fields import EncryptedTextField
+from amazon_channel.models import AmazonOrderStatus, Store
 from amazon_channel.selectors import last_days_range
 from commerce_orders.notes import note_from_english, note_render
 from commerce_orders.notes import notes_text as notes_text_of
@@ -172,14 +173,10 @@ def store_fragment_render(template_name: str, context: dict):
     return fragments.fragment_render(_fragments(), template_name, context)
 
 
-@register.simple_tag(takes_context=True)
-def store_fragment(context, template_name, **values):
-    """A store's fragment rendered by Jinja2 (the cards page spent most of its time in these
-    templates): `store` from the page, the user's store permissions read once, the CSRF token
-    and the page to come back to; `values` add to or replace them."""
+def _store_fragment_context(context, values: dict) -> dict:
     request = context.get("request")
     user = getattr(request, "user", None)
-    fragment_context = {
+    return {
         "store": context.get("store"),
         "can_change_store": bool(user and user.has_perm("amazon_channel.change_store")),
         "can_sync_store": bool(user and user.has_perm("amazon_channel.sync_store")),
@@ -187,7 +184,53 @@ def store_fragment(context, template_name, **values):
         "csrf_input": _csrf_input(context),
         **values,
     }
-    return store_fragment_render(template_name, fragment_context)
+
+
+@register.simple_tag(takes_context=True)
+def store_fragment(context, template_name, **values):
+    """A store's fragment rendered by Jinja2 (the cards page spent most of its time in these
+    templates): `store` from the page, the user's store permissions read once, the CSRF token
+    and the page to come back to; `values` add to or replace them."""
+    return store_fragment_render(template_name, _store_fragment_context(context, values))
+
+
+# A store's values the cards do not show, left out of their key: the credentials (an
+# encrypted value's object differs on every read, and reading it would decrypt it).
+_CARD_KEY_SKIPPED = {
+    model_field.attname
+    for model_field in Store._meta.concrete_fields
+    if isinstance(model_field, EncryptedTextField)
+} | {"_state"}
+
+
+def _store_card_values(store) -> list:
+    """Every value the store object holds, its fields and what the selectors attached (counts,
+    chart, last sync...): what its card can show."""
+    return [item for item in store.__dict__.items() if item[0] not in _CARD_KEY_SKIPPED]
+
+
+@register.simple_tag(takes_context=True)
+def store_cards(context, stores):
+    """The store cards, rendered once per process for the same inputs (a page of ten cards
+    spent half its time rendering them): the key is every value of every store, the user's
+    store permissions, the page to come back to, the time zone and its day and UTC's (the
+    chart's days); the language is added by fragment_render_cached, and each request gets its
+    own CSRF input."""
+    fragment_context = _store_fragment_context(context, {"stores": stores})
+    key = repr(
+        (
+            [_store_card_values(store) for store in stores],
+            fragment_context["can_change_store"],
+            fragment_context["can_sync_store"],
+            fragment_context["next_path"],
+            timezone.get_current_timezone_name(),
+            timezone.localdate(),
+            timezone.now().astimezone(UTC).date(),
+        )
+    )
+    return fragments.fragment_render_cached(
+        _fragments(), "partials/store_cards.html", fragment_context, key=key
+    )
 
 
 @register.simple_tag(takes_context=True)

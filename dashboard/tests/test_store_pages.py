@@ -1,10 +1,12 @@
 """Store cards, the store dashboard, Order Settings, the sync log and the store actions."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -172,6 +174,37 @@ def test_the_card_counts_a_status_changed_by_a_bare_queryset_update_at_once(merc
     AmazonOrder.objects.filter(store=store).update(status=AmazonOrderStatus.SHIPPED)
 
     assert unshipped().unshipped_count == 0
+
+
+def test_cards_rendered_again_carry_the_requests_own_csrf_token_and_show_a_change_at_once(
+    merchant,
+):
+    store = StoreFactory(name="Berlin Shop")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(merchant)
+    url = reverse("dashboard:store_list")
+
+    first = client.get(url).content.decode()
+    again = client.get(url).content.decode()  # the cards as this process rendered them
+
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', again)
+    assert len(tokens) > 2 and len(set(tokens)) == 1
+    assert tokens[0] not in first
+    assert "csrf_input" not in again
+    assert again.count("Berlin Shop") == first.count("Berlin Shop") > 0
+    response = client.post(
+        reverse("dashboard:store_deactivate", args=[store.pk]),
+        {"csrfmiddlewaretoken": tokens[0], "next": url},
+    )
+    assert response.status_code == 302
+    store.refresh_from_db()
+    assert not store.is_active
+
+    Store.objects.filter(pk=store.pk).update(name="Hamburg Shop")
+
+    renamed = client.get(url).content.decode()
+    assert "<h2>Hamburg Shop</h2>" in renamed and "<h2>Berlin Shop</h2>" not in renamed
+    assert ">Activate</button>" in renamed
 
 
 def test_deactivate_and_activate_change_the_store_and_say_so(merchant_client):
