@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -46,7 +47,7 @@ from amazon_channel.notifications.setup import (
 )
 from amazon_channel.spapi.client import application_key
 from amazon_channel.spapi.marketplaces import SELLER_CENTRAL_URLS
-from amazon_channel.stores.changes import cached_per_store
+from amazon_channel.stores.changes import cached_per_store, cached_under_mark
 from commerce_orders.keyset import OrderCursor, cursor_decode, keyset_page
 from commerce_orders.list_filters import Filter, ListFilterSet
 from commerce_orders.search import UnaccentedIContains
@@ -417,12 +418,19 @@ UNSHOWN_ORDER_FIELDS = ("raw_payload",)
 
 
 def store_recent_orders(store: Store, *, limit: int = RECENT_ORDERS_LIMIT) -> list[AmazonOrder]:
-    """Recent Orders: the store's latest orders with their cancellation and Commerce order."""
-    return list(
-        AmazonOrder.objects.filter(store=store)
-        .defer(*UNSHOWN_ORDER_FIELDS)
-        .select_related("cancellation", "commerce_order")
-        .order_by("-purchase_date", "-id")[:limit]
+    """Recent Orders: the store's latest orders with their cancellation and Commerce order,
+    kept under the store's mark (their rows are the ones it follows; a Commerce order's
+    number never changes)."""
+    return cached_under_mark(
+        store,
+        namespace="recent-orders-1",
+        variant=str(limit),
+        compute=lambda: list(
+            AmazonOrder.objects.filter(store=store)
+            .defer(*UNSHOWN_ORDER_FIELDS)
+            .select_related("cancellation", "commerce_order")
+            .order_by("-purchase_date", "-id")[:limit]
+        ),
     )
 
 
@@ -441,15 +449,29 @@ def seller_central_url(store: Store) -> str:
 def amazon_order_detail(*, store_id: int, order_id: int) -> AmazonOrder:
     """Amazon Order Details: the order with its store (`order.store`: the page reads no store
     apart), items, packages, history (with users), cancellation and Commerce order; Http404
-    when the store has no such order, or there is no such store."""
-    events = AmazonOrderEvent.objects.select_related("actor").order_by("-created_at", "-id")
-    return get_object_or_404(
-        AmazonOrder.objects.defer(*UNSHOWN_ORDER_FIELDS)
-        .select_related("store", "cancellation", "commerce_order")
-        .prefetch_related("items", "packages", Prefetch("events", queryset=events)),
-        store_id=store_id,
-        pk=order_id,
+    when the store has no such order, or there is no such store.
+
+    The order is kept under its store's mark, which follows all of these (migrations 0023 and
+    0024); the store itself is read each time."""
+    store = store_get(store_id)
+
+    def order_read() -> AmazonOrder | None:
+        events = AmazonOrderEvent.objects.select_related("actor").order_by("-created_at", "-id")
+        return (
+            AmazonOrder.objects.defer(*UNSHOWN_ORDER_FIELDS)
+            .select_related("cancellation", "commerce_order")
+            .prefetch_related("items", "packages", Prefetch("events", queryset=events))
+            .filter(store=store, pk=order_id)
+            .first()
+        )
+
+    order = cached_under_mark(
+        store, namespace="order-detail-1", variant=str(order_id), compute=order_read
     )
+    if order is None:
+        raise Http404("No such order.")
+    order.store = store
+    return order
 
 
 def amazon_order_get(*, store: Store, order_id: int) -> AmazonOrder:
@@ -577,7 +599,43 @@ def amazon_order_list(
 
     A cursor carries the sort key and id of the row it starts after, and whether it leads
     backwards (Previous); reading page_size + 1 rows says whether there is a page beyond.
+
+    Kept under the store's mark (the filters read only the rows it follows; the dates are
+    days of the current time zone, part of the key).
     """
+    return cached_under_mark(
+        store,
+        namespace="order-list-1",
+        variant=repr(
+            (
+                filters,
+                sort,
+                is_descending,
+                cursor,
+                page_size,
+                timezone.get_current_timezone_name(),
+            )
+        ),
+        compute=lambda: _amazon_order_page(
+            store=store,
+            filters=filters,
+            sort=sort,
+            is_descending=is_descending,
+            cursor=cursor,
+            page_size=page_size,
+        ),
+    )
+
+
+def _amazon_order_page(
+    *,
+    store: Store,
+    filters: OrderFilters,
+    sort: str,
+    is_descending: bool,
+    cursor: OrderCursor | None,
+    page_size: int,
+) -> OrderPage:
     key = ORDER_SORTS[sort]
     filtered = _filtered_orders(store, filters)
     orders = (

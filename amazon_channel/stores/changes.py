@@ -6,7 +6,8 @@ every view; at a million orders those counts were half of a view's cost. They ar
 never a second out of date:
 
 - PostgreSQL's triggers (migration 0023: orders, cancellations, outbox messages, the chart's
-  order days) insert a StoreChange row
+  order days; 0024: the orders' items, packages and history, their Commerce orders, a user's
+  new name) insert a StoreChange row
   for each statement that writes one of those tables, a row a store it touched, in the
   writer's own transaction: the order upsert's SQL, COPY, the ORM, an admin's delete, whoever
   writes.
@@ -20,6 +21,8 @@ never a second out of date:
 Other databases (the demo's SQLite) keep no marks: the counts are read every time.
 """
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -53,6 +56,38 @@ def store_marks(store_ids: Iterable[int]) -> dict[int, int]:
     return marks
 
 
+# Values read from a store's marked rows, kept in this process under the store's mark
+# (cached_under_mark): model instances, which the shared cache would keep across a deploy
+# that changes their fields. The last KEPT_VALUES are kept.
+_kept: OrderedDict[tuple, Any] = OrderedDict()
+_kept_lock = threading.Lock()
+KEPT_VALUES = 64
+
+
+def cached_under_mark(store: Store, *, namespace: str, variant: str, compute: Callable[[], Any]):
+    """`compute()`, a value read only from the rows the store's mark follows (its orders and
+    their items, packages, history, cancellations and Commerce orders, outbox messages, chart
+    days), kept in this process under that mark;
+    `variant` is whatever else it depends on. The store's `mark` is read unless
+    cached_per_store set it in this request. Treat the value as read-only: the next request
+    may get the same object. Without marks, computes."""
+    if not hasattr(store, "mark"):
+        store.mark = store_marks([store.pk])[store.pk] if marks_kept() else None
+    if store.mark is None:
+        return compute()
+    key = (namespace, store.pk, store.created_at, store.mark, variant)
+    with _kept_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return _kept[key]
+    value = compute()
+    with _kept_lock:
+        _kept[key] = value
+        while len(_kept) > KEPT_VALUES:
+            _kept.popitem(last=False)
+    return value
+
+
 def cached_per_store(
     stores: list[Store],
     *,
@@ -64,10 +99,15 @@ def cached_per_store(
 
     `namespace` names what is cached (bump it when the value's shape changes); `variant` is
     whatever else the value depends on (today's date, the time zone). Without marks, computes.
+    Each store's `mark` is set (None without marks), for cached_under_mark in this request.
     """
     if not stores or not marks_kept():
+        for store in stores:
+            store.mark = None
         return compute(stores)
     marks = store_marks(store.pk for store in stores)
+    for store in stores:
+        store.mark = marks[store.pk]
     keys = {
         store.pk: (
             f"store-{namespace}:{store.pk}:{store.created_at.timestamp()}:"

@@ -5,12 +5,16 @@ mark are read again as soon as a write moved it."""
 import threading
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.utils import timezone
 
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
+    AmazonOrderEvent,
     AmazonOrderItem,
+    AmazonOrderPackage,
     AmazonOrderStatus,
     OutboxMessage,
     Store,
@@ -21,6 +25,8 @@ from amazon_channel.orders.upsert import amazon_orders_upsert
 from amazon_channel.stores.changes import cached_per_store, store_changes_compact, store_marks
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from amazon_channel.tests.test_services_orders import order_payload
+from commerce_orders.models import CommerceOrder
+from commerce_orders.tests.factories import CommerceOrderFactory
 from dashboard.tests.factories import CancellationFactory
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
@@ -58,13 +64,33 @@ WRITES = {
     "chart day updated": lambda store: StoreOrderDay.objects.filter(store=store).update(
         order_count=99
     ),
+    # What Amazon Order Details shows besides (migration 0024).
+    "item created": lambda store: AmazonOrderItem.objects.create(
+        order=AmazonOrder.objects.filter(store=store).first(), order_item_id="2"
+    ),
+    "item updated": lambda store: AmazonOrderItem.objects.filter(order__store=store).update(
+        title="Renamed"
+    ),
+    "package created": lambda store: AmazonOrderPackage.objects.create(
+        order=AmazonOrder.objects.filter(store=store).first(), package_reference_id="1"
+    ),
+    "history written": lambda store: AmazonOrderEvent.objects.create(
+        order=AmazonOrder.objects.filter(store=store).first(),
+        kind=AmazonOrderEvent.Kind.NOTE,
+        message="Called the buyer.",
+    ),
+    "Commerce order completed": lambda store: CommerceOrder.objects.filter(
+        pk__in=AmazonOrder.objects.filter(store=store).values("commerce_order_id")
+    ).update(status="complete"),
 }
 
 
 @pytest.mark.parametrize("write", WRITES)
 def test_a_write_to_what_a_card_counts_moves_the_mark_of_that_store_only(write):
     store, other = StoreFactory(), StoreFactory()
-    order = AmazonOrderFactory(store=store)
+    order = AmazonOrderFactory(store=store, commerce_order=CommerceOrderFactory())
+    AmazonOrderItem.objects.create(order=order, order_item_id="1")
+    AmazonOrderFactory(store=other, commerce_order=CommerceOrderFactory())
     CancellationFactory(order=order)
     outbox_message(store)
     marks = store_marks([store.pk, other.pk])
@@ -76,18 +102,33 @@ def test_a_write_to_what_a_card_counts_moves_the_mark_of_that_store_only(write):
     assert after[other.pk] == marks[other.pk]
 
 
-def test_writes_to_what_no_card_counts_and_writes_of_no_row_leave_the_mark():
+def test_writes_to_what_no_mark_follows_and_writes_of_no_row_leave_the_mark():
+    merchant = get_user_model().objects.create_user("merchant")
     store = StoreFactory()
-    order = AmazonOrderFactory(store=store)
+    AmazonOrderFactory(store=store, commerce_order=CommerceOrderFactory())
     before = mark_of(store)
 
-    AmazonOrderItem.objects.create(order=order, order_item_id="1", seller_sku="SKU")
-    Store.objects.filter(pk=store.pk).update(name="Renamed")
+    Store.objects.filter(pk=store.pk).update(name="Renamed")  # read apart on every page
+    CommerceOrderFactory()  # no Amazon order's
+    merchant.last_login = timezone.now()
+    merchant.save()
     AmazonOrder.objects.filter(store=store, status=AmazonOrderStatus.CANCELED).update(
         status=AmazonOrderStatus.SHIPPED
     )
 
     assert mark_of(store) == before
+
+
+def test_a_user_renamed_moves_every_stores_mark():
+    merchant = get_user_model().objects.create_user("merchant")
+    stores = [StoreFactory(), StoreFactory()]
+    marks = store_marks(store.pk for store in stores)
+
+    merchant.username = "renamed-merchant"
+    merchant.save()
+
+    after = store_marks(store.pk for store in stores)
+    assert all(after[store.pk] > marks[store.pk] for store in stores)
 
 
 def test_the_order_upsert_moves_the_mark_for_its_page():

@@ -140,6 +140,7 @@ def _fragments():
             "attention_url": attention_url,
             "recent_orders_url": recent_orders_url,
             "order_chart": order_chart,
+            "order_rows_kept": order_rows_kept,
         },
     )
 
@@ -297,6 +298,24 @@ def order_rows(orders, store):
     template of a row cost more than its data (dashboard/fragments.py)."""
     return fragments.fragment_render(
         _fragments(), "partials/order_rows.html", {"orders": orders, "store": store}
+    )
+
+
+def order_rows_kept(orders, store, variant: str):
+    """order_rows, rendered once per process for the store's mark (`store.mark`, set by the
+    selectors that read the orders under it) and `variant`, what chose the orders (Recent
+    Orders, or All Orders' query string). A row shows its order, cancellation and Commerce
+    order number (which never changes), the store's id and Import Amazon Orders: the rest of
+    the key; the language is fragment_render_cached's. Without a mark, rendered each time."""
+    context = {"orders": orders, "store": store}
+    if getattr(store, "mark", None) is None:
+        return fragments.fragment_render(_fragments(), "partials/order_rows.html", context)
+    key = (
+        f"{store.pk}:{store.created_at.timestamp()}:{store.mark}:{store.is_import_enabled}:"
+        f"{timezone.get_current_timezone_name()}:{variant}"
+    )
+    return fragments.fragment_render_cached(
+        _fragments(), "partials/order_rows.html", {**context, "csrf_input": ""}, key=key
     )
 
 

@@ -16,6 +16,7 @@ from amazon_channel.models import (
     AmazonOrderPackage,
 )
 from amazon_channel.orders.address_edits import amazon_order_shipping_address_update
+from amazon_channel.stores.changes import marks_kept
 from amazon_channel.tests.factories import (
     AmazonOrderFactory,
     AmazonOrderItemFactory,
@@ -24,6 +25,7 @@ from amazon_channel.tests.factories import (
 from commerce_orders.notes import text_note
 from commerce_orders.tests.factories import CommerceOrderFactory, placed_order
 from dashboard.tests.factories import CancellationFactory
+from dashboard.tests.queries import marks_queries, permission_queries_again
 
 pytestmark = pytest.mark.django_db
 
@@ -235,12 +237,41 @@ def test_the_details_use_the_same_queries_however_long_the_history(
     for _ in range(order_count):
         AmazonOrderEvent.objects.create(order=order, kind="note", actor=merchant)
 
-    # Session (unless Redis holds it), user, permissions (2), the order with its store, items,
-    # packages, events with users; what Amazon sent as it came is for Django admin, never read.
-    with django_assert_num_queries(7 + session_queries) as captured:
-        merchant_client.get(detail_url(order))
+    # Session (unless Redis holds it), user, permissions (2), the store, on PostgreSQL its
+    # mark, the order, items, packages, events with users; what Amazon sent as it came is for
+    # Django admin, never read.
+    with django_assert_num_queries(8 + marks_queries(1) + session_queries) as captured:
+        first = merchant_client.get(detail_url(order))
 
     assert not any("raw_payload" in query["sql"] for query in captured.captured_queries)
+    if marks_kept():
+        # Again, nothing written: the order as this process read it under the store's mark
+        # (user, permissions unless Redis holds them now, store, mark).
+        with django_assert_num_queries(3 + permission_queries_again() + session_queries):
+            again = merchant_client.get(detail_url(order))
+        assert again.context["order"].pk == first.context["order"].pk
+
+
+@pytest.mark.postgresql
+def test_the_details_show_a_write_at_once_though_kept_under_the_mark(merchant_client, merchant):
+    commerce_order = CommerceOrderFactory()
+    order = AmazonOrderFactory(commerce_order=commerce_order)
+    AmazonOrderEvent.objects.create(order=order, kind="note", actor=merchant, message="Checked.")
+    url = detail_url(order)
+    merchant_client.get(url)
+    assert merchant.username in merchant_client.get(url).content.decode()  # kept
+
+    AmazonOrderEvent.objects.create(order=order, kind="note", message="Called the buyer.")
+    AmazonOrderPackage.objects.create(
+        order=order, package_reference_id="1", tracking_number="TRK-77"
+    )
+    merchant.username = "renamed-merchant"
+    merchant.save()
+
+    content = merchant_client.get(url).content.decode()
+    assert "Called the buyer." in content
+    assert "TRK-77" in content
+    assert "renamed-merchant" in content
 
 
 @pytest.mark.parametrize("status", ["Pending", "PendingAvailability", "PartiallyShipped"])

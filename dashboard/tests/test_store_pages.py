@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -23,18 +22,9 @@ from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders.notes import text_note
 from commerce_orders.tests.factories import CommerceOrderFactory
 from dashboard.tests.factories import CancellationFactory, SyncRunFactory
+from dashboard.tests.queries import marks_queries, permission_queries_again
 
 pytestmark = pytest.mark.django_db
-
-
-def marks_queries(count: int) -> int:
-    """`count` where the database keeps store marks (PostgreSQL), else none."""
-    return count if marks_kept() else 0
-
-
-def permission_queries_again() -> int:
-    """The queries a user's second page reads permissions with: none once Redis holds them."""
-    return 0 if settings.PERMISSIONS_CACHE_SECONDS else 2
 
 
 def card_of(response, store):
@@ -207,6 +197,34 @@ def test_cards_rendered_again_carry_the_requests_own_csrf_token_and_show_a_chang
     assert ">Activate</button>" in renamed
 
 
+@pytest.mark.postgresql
+def test_recent_orders_and_all_orders_show_a_write_at_once_though_kept_under_the_mark(
+    merchant_client,
+):
+    store = StoreFactory()
+    order = AmazonOrderFactory(store=store, buyer_name="Erika Mustermann")
+    urls = [
+        reverse("dashboard:store_detail", args=[store.pk]),
+        reverse("dashboard:order_list", args=[store.pk]),
+    ]
+
+    def row(url):
+        content = merchant_client.get(url).content.decode()
+        start = content.index(f'<tr data-order="{order.amazon_order_id}">')
+        return content[start : content.index("</tr>", start)]
+
+    for url in urls:
+        assert "Erika Mustermann" in row(url) == row(url)  # the second from this process
+
+    AmazonOrder.objects.filter(pk=order.pk).update(buyer_name="Max Muster")
+    CancellationFactory(order=order)
+
+    for url in urls:
+        shown = row(url)
+        assert "Max Muster" in shown and "Erika" not in shown
+        assert "Cancellation pending" in shown
+
+
 def test_deactivate_and_activate_change_the_store_and_say_so(merchant_client):
     store = StoreFactory(name="Berlin Shop")
 
@@ -344,10 +362,10 @@ def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
     with django_assert_num_queries(13 + marks_queries(2) + session_queries) as captured:
         response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
     if marks_kept():
-        # The store's counts from the cache now: its mark instead of six queries (user,
-        # permissions unless Redis holds them now, store, run, mark, subscriptions, recent
-        # orders, history).
-        with django_assert_num_queries(7 + permission_queries_again() + session_queries):
+        # The store's counts from the cache now, and its recent orders as this process read
+        # them under the same mark: user, permissions unless Redis holds them now, store, run,
+        # mark, subscriptions, history.
+        with django_assert_num_queries(6 + permission_queries_again() + session_queries):
             merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
 
     assert not any("raw_payload" in query["sql"] for query in captured.captured_queries)
