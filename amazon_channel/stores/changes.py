@@ -37,8 +37,11 @@ CACHE_SECONDS = 600
 
 
 def marks_kept() -> bool:
-    """Whether the database keeps marks (the triggers are PostgreSQL's)."""
-    return connection.vendor == "postgresql"
+    """Whether a store's mark can key a cache now: the database keeps marks (the triggers are
+    PostgreSQL's) and no transaction is open. Inside one, a mark may count rows that
+    transaction wrote; rolled back, they are gone, and a later commit could bring the mark to
+    the same sum with other rows. The pages read in autocommit (no ATOMIC_REQUESTS)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 def store_marks(store_ids: Iterable[int]) -> dict[int, int]:
@@ -131,7 +134,7 @@ def store_changes_compact() -> int:
 
     A reader sees the rows before or after, never between: every mark stays what it was.
     Writers are not held: their new rows are not in this statement's snapshot."""
-    if not marks_kept():
+    if connection.vendor != "postgresql":
         return 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(

@@ -22,7 +22,12 @@ from amazon_channel.models import (
     StoreOrderDay,
 )
 from amazon_channel.orders.upsert import amazon_orders_upsert
-from amazon_channel.stores.changes import cached_per_store, store_changes_compact, store_marks
+from amazon_channel.stores.changes import (
+    cached_per_store,
+    cached_under_mark,
+    store_changes_compact,
+    store_marks,
+)
 from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from amazon_channel.tests.test_services_orders import order_payload
 from commerce_orders.models import CommerceOrder
@@ -189,6 +194,7 @@ def test_compaction_keeps_every_mark_in_one_row_a_store_and_drops_gone_stores():
     assert store_changes_compact() == 2
 
 
+@pytest.mark.django_db(transaction=True)
 def test_counts_are_cached_under_the_mark_and_counted_again_once_a_write_moved_it():
     store = StoreFactory()
     AmazonOrderFactory(store=store)
@@ -208,4 +214,21 @@ def test_counts_are_cached_under_the_mark_and_counted_again_once_a_write_moved_i
     AmazonOrderFactory(store=store)
 
     assert cached() == 2
+    assert len(counted) == 2
+
+
+def test_nothing_is_kept_inside_a_transaction_whose_writes_a_rollback_could_take_back():
+    # Inside this test's transaction a mark counts rows that may never commit.
+    store = StoreFactory()
+    AmazonOrderFactory(store=store)
+    counted = []
+
+    def compute():
+        counted.append(1)
+        return AmazonOrder.objects.filter(store=store).count()
+
+    for _ in range(2):
+        assert cached_under_mark(store, namespace="test-tx", variant="", compute=compute) == 1
+        del store.mark
+
     assert len(counted) == 2

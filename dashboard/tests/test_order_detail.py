@@ -228,6 +228,7 @@ def test_a_merchant_with_the_permissions_gets_cancel_order_and_save_order(mercha
     assert "Save Order" in content.split(f'action="{save}"', 1)[1].split("</form>", 1)[0]
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("order_count", [1, 10])
 def test_the_details_use_the_same_queries_however_long_the_history(
     merchant_client, merchant, django_assert_num_queries, order_count, session_queries
@@ -252,6 +253,7 @@ def test_the_details_use_the_same_queries_however_long_the_history(
         assert again.context["order"].pk == first.context["order"].pk
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.postgresql
 def test_the_details_show_a_write_at_once_though_kept_under_the_mark(merchant_client, merchant):
     commerce_order = CommerceOrderFactory()

@@ -229,6 +229,7 @@ def test_a_cursor_made_for_another_sort_is_refused(merchant_client, store):
     assert order_cursor_decode(cursor, sort="purchase_date").order_id > 0
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("order_count", "rows_shown"), [(5, 2), (50, 25)])
 def test_all_orders_use_the_same_queries_for_5_or_50_orders(
     merchant_client, django_assert_num_queries, order_count, rows_shown, session_queries

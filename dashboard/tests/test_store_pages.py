@@ -113,6 +113,7 @@ def test_the_chart_counts_the_orders_of_each_of_the_last_30_days(merchant_client
     assert content.count('<rect class="bar empty"') == 28
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("orders_per_store", [5, 50])
 def test_store_cards_use_the_same_queries_for_5_or_50_orders(
     merchant_client, django_assert_num_queries, orders_per_store, session_queries
@@ -148,6 +149,7 @@ def test_store_cards_use_the_same_queries_for_5_or_50_orders(
             assert cached.daily_orders == first.daily_orders
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.postgresql
 def test_the_card_counts_a_status_changed_by_a_bare_queryset_update_at_once(merchant_client):
     store = StoreFactory()
@@ -197,6 +199,7 @@ def test_cards_rendered_again_carry_the_requests_own_csrf_token_and_show_a_chang
     assert ">Activate</button>" in renamed
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.postgresql
 def test_recent_orders_and_all_orders_show_a_write_at_once_though_kept_under_the_mark(
     merchant_client,
@@ -346,6 +349,7 @@ def test_recent_orders_do_not_link_to_commerce_when_import_is_disabled(merchant_
     assert link not in response.content.decode()
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("order_count", [5, 50])
 def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
     merchant_client, django_assert_num_queries, order_count, session_queries
