@@ -47,7 +47,7 @@ from amazon_channel.notifications.setup import (
 )
 from amazon_channel.spapi.client import application_key
 from amazon_channel.spapi.marketplaces import SELLER_CENTRAL_URLS
-from amazon_channel.stores.changes import cached_per_store, cached_under_mark
+from amazon_channel.stores.changes import cached_per_store, cached_under_mark, with_marks
 from commerce_orders.keyset import OrderCursor, cursor_decode, keyset_page
 from commerce_orders.list_filters import Filter, ListFilterSet
 from commerce_orders.search import UnaccentedIContains
@@ -345,7 +345,7 @@ def store_list_for_cards() -> list[Store]:
     `daily_orders` lists the orders of each of the last 30 days, oldest first;
     `recent_order_total` counts them as All Orders does over the same days.
     """
-    stores = list(_with_last_sync_run(Store.objects.all()).order_by("name"))
+    stores = list(with_marks(_with_last_sync_run(Store.objects.all())).order_by("name"))
     _last_sync_attach(stores)
     _store_counts_attach(stores)
     _notifications_quiet_attach(stores)
@@ -354,7 +354,7 @@ def store_list_for_cards() -> list[Store]:
 
 def store_for_dashboard(store_id: int) -> Store:
     """One store with the same counts and last sync as its card; Http404 when unknown."""
-    store = get_object_or_404(_with_last_sync_run(Store.objects.all()), pk=store_id)
+    store = get_object_or_404(with_marks(_with_last_sync_run(Store.objects.all())), pk=store_id)
     _last_sync_attach([store])
     _store_counts_attach([store])
     _notifications_quiet_attach([store])
@@ -404,11 +404,17 @@ def store_sync_runs(store: Store) -> QuerySet[SyncRun]:
 def store_recent_events(
     store: Store, *, limit: int = RECENT_STORE_EVENTS_LIMIT
 ) -> list[StoreEvent]:
-    """History: who last connected, changed, switched on or off, or synced the store."""
-    return list(
-        StoreEvent.objects.filter(store=store)
-        .select_related("actor")
-        .order_by("-created_at", "-id")[:limit]
+    """History: who last connected, changed, switched on or off, or synced the store; kept
+    under the store's mark (which follows its events and the users' names)."""
+    return cached_under_mark(
+        store,
+        namespace="store-events-1",
+        variant=str(limit),
+        compute=lambda: list(
+            StoreEvent.objects.filter(store=store)
+            .select_related("actor")
+            .order_by("-created_at", "-id")[:limit]
+        ),
     )
 
 

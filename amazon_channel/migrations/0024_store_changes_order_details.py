@@ -1,6 +1,6 @@
-"""The store marks follow what Amazon Order Details shows too (amazon_channel/stores/changes.py):
-an order's items, packages and history, its Commerce order, and the names of the users in
-that history."""
+"""The store marks follow what Amazon Order Details and the store dashboard show too
+(amazon_channel/stores/changes.py): an order's items, packages and history, its Commerce
+order, the store's history, and the names of the users in those histories."""
 
 from django.apps import apps as global_apps
 from django.conf import settings
@@ -38,6 +38,8 @@ $$
 """,
 )
 COMMERCE_ORDER_TABLE = "commerce_orders_commerceorder"
+# The store dashboard's history has a store_id: 0023's function.
+STORE_EVENT_TABLE = "amazon_channel_storeevent"
 
 
 def triggers_create(apps, schema_editor):
@@ -48,6 +50,7 @@ def triggers_create(apps, schema_editor):
     for table, function in [
         *((table, "amazon_channel_store_changed_by_order") for table in ORDER_TABLES),
         (COMMERCE_ORDER_TABLE, "amazon_channel_store_changed_by_commerce_order"),
+        (STORE_EVENT_TABLE, "amazon_channel_store_changed"),
     ]:
         for event, rows in EVENTS:
             schema_editor.execute(
@@ -90,7 +93,7 @@ def triggers_drop(apps, schema_editor):
     schema_editor.execute(
         f"DROP TRIGGER {user._meta.db_table}_update_store_changed ON {user._meta.db_table}"
     )
-    for table in (*ORDER_TABLES, COMMERCE_ORDER_TABLE):
+    for table in (*ORDER_TABLES, COMMERCE_ORDER_TABLE, STORE_EVENT_TABLE):
         for event, _rows in EVENTS:
             schema_editor.execute(f"DROP TRIGGER {table}_{event}_store_changed ON {table}")
     for function in ("order", "commerce_order", "user"):

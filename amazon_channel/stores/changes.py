@@ -18,6 +18,9 @@ never a second out of date:
   its own moment, never an earlier one), so what is cached under a mark is never older than
   the mark; a write committed meanwhile moves the mark every later reader gets.
 
+A store object's `mark` is read once, with the store (with_marks) or by the first of these
+functions it meets: a store object kept past a write to it must be read again.
+
 Other databases (the demo's SQLite) keep no marks: the counts are read every time.
 """
 
@@ -28,6 +31,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection, models, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from amazon_channel.models import Store, StoreChange
@@ -42,6 +46,21 @@ def marks_kept() -> bool:
     transaction wrote; rolled back, they are gone, and a later commit could bring the mark to
     the same sum with other rows. The pages read in autocommit (no ATOMIC_REQUESTS)."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def with_marks(stores: QuerySet[Store]) -> QuerySet[Store]:
+    """The stores, each with its `mark` read in the same query, when marks can key a cache
+    (else none: cached_per_store and cached_under_mark compute)."""
+    if not marks_kept():
+        return stores
+    total = (
+        StoreChange.objects.filter(store_id=OuterRef("pk"))
+        .order_by()
+        .values("store_id")
+        .annotate(total=models.Sum("weight"))
+        .values("total")
+    )
+    return stores.annotate(mark=Coalesce(Subquery(total), 0))
 
 
 def store_marks(store_ids: Iterable[int]) -> dict[int, int]:
@@ -102,15 +121,18 @@ def cached_per_store(
 
     `namespace` names what is cached (bump it when the value's shape changes); `variant` is
     whatever else the value depends on (today's date, the time zone). Without marks, computes.
-    Each store's `mark` is set (None without marks), for cached_under_mark in this request.
+    Each store's `mark` is read unless with_marks read it, and set (None without marks), for
+    cached_under_mark in this request.
     """
     if not stores or not marks_kept():
         for store in stores:
             store.mark = None
         return compute(stores)
-    marks = store_marks(store.pk for store in stores)
-    for store in stores:
-        store.mark = marks[store.pk]
+    if not all(hasattr(store, "mark") for store in stores):  # else read with them (with_marks)
+        marks = store_marks(store.pk for store in stores)
+        for store in stores:
+            store.mark = marks[store.pk]
+    marks = {store.pk: store.mark for store in stores}
     keys = {
         store.pk: (
             f"store-{namespace}:{store.pk}:{store.created_at.timestamp()}:"

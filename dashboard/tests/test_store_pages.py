@@ -126,15 +126,16 @@ def test_store_cards_use_the_same_queries_for_5_or_50_orders(
 
     # Session (unless Redis holds it), user, permissions (2), stores, their latest sync runs,
     # five attention counts, their sellers' notification subscriptions, chart (in UTC the
-    # chart's rows also make the last 30 days' total); on PostgreSQL the stores' marks.
-    with django_assert_num_queries(12 + marks_queries(1) + session_queries):
+    # chart's rows also make the last 30 days' total); on PostgreSQL the stores' marks are
+    # read with them.
+    with django_assert_num_queries(12 + session_queries):
         response = merchant_client.get(reverse("dashboard:store_list"))
 
     assert response.status_code == 200
     # Nothing written since: their counts come from the cache, read under their marks (user,
-    # permissions unless Redis holds them now, stores, runs, marks, subscriptions).
+    # permissions unless Redis holds them now, stores with their marks, runs, subscriptions).
     if marks_kept():
-        with django_assert_num_queries(5 + permission_queries_again() + session_queries):
+        with django_assert_num_queries(4 + permission_queries_again() + session_queries):
             again = merchant_client.get(reverse("dashboard:store_list"))
         for store in Store.objects.all():
             first, cached = card_of(response, store), card_of(again, store)
@@ -362,14 +363,15 @@ def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
 
     # Session (unless Redis holds it), user, permissions (2), store, its latest sync run, five
     # attention counts, its seller's notification subscriptions, recent orders, history; on
-    # PostgreSQL its mark and the chart's days (counted with the rest, for its card).
-    with django_assert_num_queries(13 + marks_queries(2) + session_queries) as captured:
+    # PostgreSQL the chart's days too (counted with the rest, for its card; its mark is read
+    # with the store).
+    with django_assert_num_queries(13 + marks_queries(1) + session_queries) as captured:
         response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
     if marks_kept():
-        # The store's counts from the cache now, and its recent orders as this process read
-        # them under the same mark: user, permissions unless Redis holds them now, store, run,
-        # mark, subscriptions, history.
-        with django_assert_num_queries(6 + permission_queries_again() + session_queries):
+        # The store's counts from the cache now, its recent orders and history as this process
+        # read them under the same mark: user, permissions unless Redis holds them now, store
+        # with its mark, run, subscriptions.
+        with django_assert_num_queries(4 + permission_queries_again() + session_queries):
             merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
 
     assert not any("raw_payload" in query["sql"] for query in captured.captured_queries)
