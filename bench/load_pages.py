@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -259,6 +260,39 @@ def measure_load(server: Server, path: str, *, cookie: str, clients: int, second
     return result
 
 
+@contextlib.contextmanager
+def writes_during(rate: float, order_id: int):
+    """An UPDATE of one order of the pages' store every 1/`rate` seconds, committed (as a sync
+    storing a page, or a notification, writes): each moves the store's mark, so what the pages
+    keep under it is read again. Yields a function giving the writes made so far."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from amazon_channel.models import AmazonOrder
+
+    made = [0]
+    if rate <= 0:
+        yield lambda: made[0]
+        return
+    stop = threading.Event()
+
+    def write():
+        try:
+            while not stop.wait(1 / rate):
+                AmazonOrder.objects.filter(pk=order_id).update(last_update_date=timezone.now())
+                made[0] += 1
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    try:
+        yield lambda: made[0]
+    finally:
+        stop.set()
+        thread.join()
+
+
 def database_idle_wait(*, timeout: float = 120) -> None:
     """Wait until no query of this run's database is running (the admin's slow ones)."""
     from django.db import connection
@@ -311,6 +345,12 @@ def main() -> int:
         type=int,
         default=3,
         help="load runs per hot page; the best is reported (each run's figures are printed)",
+    )
+    parser.add_argument(
+        "--writes-per-second",
+        type=float,
+        default=1.0,
+        help="UPDATEs of one order of the pages' store during each load run (0: none)",
     )
     parser.add_argument(
         "--admin-sequential",
@@ -370,6 +410,10 @@ def main() -> int:
         detail_order = next(
             (order for order in candidates.distinct()[:60] if order.pk % 3 == 2),
             candidates.first(),
+        )
+        print(
+            f"writes: {arguments.writes_per_second:g}/s to order {detail_order.pk} of store "
+            f"{store.pk} during each load run of a hot page (--writes-per-second)"
         )
         pages = [
             ("Store cards (/)", reverse("dashboard:store_list"), True),
@@ -453,14 +497,18 @@ def main() -> int:
                     for _run in range(arguments.runs if is_hot else 1):
                         for tree_label, (server, cookie) in servers.items():
                             cpu_before, machine_before = server.cpu_seconds(), cpu_times()
-                            run = measure_load(
-                                server,
-                                path,
-                                cookie=cookie,
-                                clients=arguments.clients,
-                                seconds=arguments.duration,
-                                script=script,
-                            )
+                            with writes_during(
+                                arguments.writes_per_second if is_hot else 0, detail_order.pk
+                            ) as writes_made:
+                                run = measure_load(
+                                    server,
+                                    path,
+                                    cookie=cookie,
+                                    clients=arguments.clients,
+                                    seconds=arguments.duration,
+                                    script=script,
+                                )
+                            run["writes"] = writes_made()
                             cpu_ms = (server.cpu_seconds() - cpu_before) * 1000
                             run["cpu_ms"] = cpu_ms / max(run["requests"], 1)
                             run["busy"], run["steal"] = busy_share(machine_before, cpu_times())
@@ -488,7 +536,8 @@ def main() -> int:
                                 f"  {'':<10} runs: "
                                 + ", ".join(
                                     f"{run['rps']:.1f} req/s (p95 {run['p95']:.0f} ms, CPU busy "
-                                    f"{run['busy']:.0f}%, stolen {run['steal']:.0f}%)"
+                                    f"{run['busy']:.0f}%, stolen {run['steal']:.0f}%, "
+                                    f"{run['writes']} writes)"
                                     for run in runs[tree_label]
                                 )
                             )

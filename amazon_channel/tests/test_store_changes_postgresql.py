@@ -5,10 +5,12 @@ mark are read again as soon as a write moved it."""
 import threading
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from amazon_channel import tasks
 from amazon_channel.models import (
     AmazonOrder,
     AmazonOrderCancellation,
@@ -238,3 +240,16 @@ def test_nothing_is_kept_inside_a_transaction_whose_writes_a_rollback_could_take
         del store.mark
 
     assert len(counted) == 2
+
+
+def test_beat_compacts_the_marks_every_minute():
+    store = StoreFactory()
+    AmazonOrderFactory.create_batch(2, store=store)
+    mark = mark_of(store)
+    entry = settings.CELERY_BEAT_SCHEDULE["amazon-store-changes-compact"]
+
+    tasks.store_changes_compact.apply()
+
+    assert entry == {"task": "amazon_channel.tasks.store_changes_compact", "schedule": 60.0}
+    assert StoreChange.objects.filter(store=store).count() == 1
+    assert mark_of(store) == mark
