@@ -16,6 +16,7 @@ templates they replaced; the tests require the same bytes.
 """
 
 import html
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -114,6 +115,7 @@ _translations: dict[str, dict[str, Markup]] = {}
 # Fragments rendered for a given input (fragment_render_cached), by key, in this process: a
 # deploy starts new processes, so HTML of older templates is never served.
 _rendered: OrderedDict[str, str] = OrderedDict()
+_rendered_lock = threading.Lock()
 RENDERED_KEPT = 32
 # What a cached fragment holds in place of the CSRF input: "<" of any value is escaped, so
 # only a template can write it.
@@ -125,7 +127,8 @@ def _translations_clear(*, setting, **kwargs):
     if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
         _translations.clear()
     # Any setting may change how a value is written (formats, time zone, languages...).
-    _rendered.clear()
+    with _rendered_lock:
+        _rendered.clear()
 
 
 def fragment_render(env: jinja2.Environment, template_name: str, context: dict) -> Markup:
@@ -158,16 +161,18 @@ def fragment_render_cached(
     everything the fragment shows but the CSRF input, which each request gets its own of
     (the last RENDERED_KEPT fragments are kept)."""
     cache_key = f"{template_name}:{get_language()}:{key}"
-    rendered = _rendered.get(cache_key)
+    with _rendered_lock:  # a threaded server's requests share it
+        rendered = _rendered.get(cache_key)
+        if rendered is not None:
+            _rendered.move_to_end(cache_key)
     if rendered is None:
         rendered = str(
             fragment_render(env, template_name, {**context, "csrf_input": CSRF_PLACEHOLDER})
         )
-        _rendered[cache_key] = rendered
-        while len(_rendered) > RENDERED_KEPT:
-            _rendered.popitem(last=False)
-    else:
-        _rendered.move_to_end(cache_key)
+        with _rendered_lock:
+            _rendered[cache_key] = rendered
+            while len(_rendered) > RENDERED_KEPT:
+                _rendered.popitem(last=False)
     return Markup(rendered.replace(CSRF_PLACEHOLDER, str(context["csrf_input"])))  # noqa: S704
 
 
