@@ -1,27 +1,29 @@
-"""Marks of a store's state, and its counts cached under them.
+"""Marks of a store's state, and what the hot pages keep under them.
 
 The store cards and the store dashboard count a store's orders (Unshipped, Error, import
 errors, buyer cancellation requests), cancellations, refused shipments and its chart's days on
-every view; at a million orders those counts were half of a view's cost. They are cached, and
-never a second out of date:
+every view; at a million orders those counts were half of a view's cost. Recent Orders, All
+Orders and Amazon Order Details read the same rows again on every view. What they read is kept
+(cached_per_store: the counts, in the shared cache; cached_under_mark: model instances, in the
+process), and never a second out of date:
 
 - PostgreSQL's triggers (migration 0023: orders, cancellations, outbox messages, the chart's
-  order days; 0024: the orders' items, packages and history, their Commerce orders, a user's
-  new name) insert a StoreChange row
-  for each statement that writes one of those tables, a row a store it touched, in the
-  writer's own transaction: the order upsert's SQL, COPY, the ORM, an admin's delete, whoever
-  writes.
+  order days; 0024: the orders' items, packages and history, their Commerce orders, the store's
+  history, a user's new name) insert a StoreChange row for each statement that writes one of
+  those tables, a row a store it touched, in the writer's own transaction: the order upsert's
+  SQL, COPY, the ORM, an admin's delete, whoever writes.
 - A store's *mark*, the sum of its StoreChange weights that a query sees, therefore moves on with
   every committed write to those rows and with nothing else: rows of one mark are the same rows.
-- `cached_per_store` keys a store's counts by the mark it read before counting. Each count's
-  query then sees at least every commit that mark counts (READ COMMITTED reads each query at
-  its own moment, never an earlier one), so what is cached under a mark is never older than
-  the mark; a write committed meanwhile moves the mark every later reader gets.
+- `cached_per_store` and `cached_under_mark` key a value by the mark read before it was read.
+  Each of its queries then sees at least every commit that mark counts (READ COMMITTED reads
+  each query at its own moment, never an earlier one), so what is kept under a mark is never
+  older than the mark; a write committed meanwhile moves the mark every later reader gets.
 
 A store object's `mark` is read once, with the store (with_marks) or by the first of these
 functions it meets: a store object kept past a write to it must be read again.
 
-Other databases (the demo's SQLite) keep no marks: the counts are read every time.
+Other databases (the demo's SQLite) keep no marks, and nothing is kept inside a transaction
+(marks_kept): everything is read every time.
 """
 
 import threading
