@@ -105,11 +105,15 @@ def cached_under_mark(store: Store, *, namespace: str, variant: str, compute: Ca
             _kept.move_to_end(key)
             return _kept[key]
     value = compute()
+    _keep({key: value})
+    return value
+
+
+def _keep(values: dict) -> None:
     with _kept_lock:
-        _kept[key] = value
+        _kept.update(values)
         while len(_kept) > KEPT_VALUES:
             _kept.popitem(last=False)
-    return value
 
 
 def cached_per_store(
@@ -142,13 +146,22 @@ def cached_per_store(
         )
         for store in stores
     }
-    found = cache.get_many(keys.values())
-    values = {store_id: found[key] for store_id, key in keys.items() if key in found}
-    missing = [store for store in stores if store.pk not in values]
-    if missing:
-        computed = compute(missing)
+    # This process's copy first (no round trip to the shared cache), then the shared cache,
+    # where another process may have counted them.
+    with _kept_lock:
+        values = {store_id: _kept[key] for store_id, key in keys.items() if key in _kept}
+    wanted = {key: store_id for store_id, key in keys.items() if store_id not in values}
+    if wanted:
+        found = cache.get_many(wanted)
+        values.update((wanted[key], value) for key, value in found.items())
+        missing = [store for store in stores if store.pk not in values]
+        computed = compute(missing) if missing else {}
         values.update(computed)
-        cache.set_many({keys[store.pk]: computed[store.pk] for store in missing}, CACHE_SECONDS)
+        if computed:
+            cache.set_many(
+                {keys[store_id]: computed[store_id] for store_id in computed}, CACHE_SECONDS
+            )
+        _keep({key: values[store_id] for key, store_id in wanted.items()})
     return values
 
 

@@ -25,6 +25,7 @@ from amazon_channel.models import (
     StoreOrderDay,
 )
 from amazon_channel.orders.upsert import amazon_orders_upsert
+from amazon_channel.stores import changes
 from amazon_channel.stores.changes import (
     cached_per_store,
     cached_under_mark,
@@ -218,6 +219,11 @@ def test_counts_are_cached_under_the_mark_and_counted_again_once_a_write_moved_i
     assert cached() == 1
     assert cached() == 1
     assert counted == [[store.pk]]
+
+    # Another process, whose own copy is empty, takes the counts from the shared cache.
+    changes._kept.clear()
+    assert cached() == 1
+    assert len(counted) == 1
 
     AmazonOrderFactory(store=store)
 
