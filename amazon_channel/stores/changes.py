@@ -83,9 +83,31 @@ def store_marks(store_ids: Iterable[int]) -> dict[int, int]:
 # Values read from a store's marked rows, kept in this process under the store's mark
 # (cached_under_mark): model instances, which the shared cache would keep across a deploy
 # that changes their fields. The last KEPT_VALUES are kept.
-_kept: OrderedDict[tuple, Any] = OrderedDict()
+_kept: OrderedDict[str, Any] = OrderedDict()
 _kept_lock = threading.Lock()
 KEPT_VALUES = 64
+
+
+def _marks_read(stores: list[Store]) -> None:
+    """Each store's `mark`: kept as read (with_marks, or an earlier call in this request),
+    else read for all in one query; None when marks cannot key a cache now."""
+    if not marks_kept():
+        for store in stores:
+            store.mark = None
+    elif not all(hasattr(store, "mark") for store in stores):
+        marks = store_marks(store.pk for store in stores)
+        for store in stores:
+            store.mark = marks[store.pk]
+
+
+def store_state_key(store: Store) -> str | None:
+    """What names the state of the rows the store's mark follows, for a cache key: the store
+    (its id and creation time: a new test database or a restored one repeats ids) and its mark.
+    None when marks cannot key a cache now. Reads the mark unless the store object has it."""
+    _marks_read([store])
+    if store.mark is None:
+        return None
+    return f"{store.pk}:{store.created_at.timestamp()}:{store.mark}"
 
 
 def cached_under_mark(store: Store, *, namespace: str, variant: str, compute: Callable[[], Any]):
@@ -93,13 +115,12 @@ def cached_under_mark(store: Store, *, namespace: str, variant: str, compute: Ca
     their items, packages, history, cancellations and Commerce orders, outbox messages, chart
     days), kept in this process under that mark;
     `variant` is whatever else it depends on. The store's `mark` is read unless
-    cached_per_store set it in this request. Treat the value as read-only: the next request
-    may get the same object. Without marks, computes."""
-    if not hasattr(store, "mark"):
-        store.mark = store_marks([store.pk])[store.pk] if marks_kept() else None
-    if store.mark is None:
+    it was read with the store or earlier in this request. Treat the value as read-only: the
+    next request may get the same object. Without marks, computes."""
+    state = store_state_key(store)
+    if state is None:
         return compute()
-    key = (namespace, store.pk, store.created_at, store.mark, variant)
+    key = f"store-{namespace}:{state}:{variant}"
     with _kept_lock:
         if key in _kept:
             _kept.move_to_end(key)
@@ -130,22 +151,10 @@ def cached_per_store(
     Each store's `mark` is read unless with_marks read it, and set (None without marks), for
     cached_under_mark in this request.
     """
-    if not stores or not marks_kept():
-        for store in stores:
-            store.mark = None
+    _marks_read(stores)
+    if not stores or stores[0].mark is None:
         return compute(stores)
-    if not all(hasattr(store, "mark") for store in stores):  # else read with them (with_marks)
-        marks = store_marks(store.pk for store in stores)
-        for store in stores:
-            store.mark = marks[store.pk]
-    marks = {store.pk: store.mark for store in stores}
-    keys = {
-        store.pk: (
-            f"store-{namespace}:{store.pk}:{store.created_at.timestamp()}:"
-            f"{marks[store.pk]}:{variant}"
-        )
-        for store in stores
-    }
+    keys = {store.pk: f"store-{namespace}:{store_state_key(store)}:{variant}" for store in stores}
     # This process's copy first (no round trip to the shared cache), then the shared cache,
     # where another process may have counted them.
     with _kept_lock:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from amazon_channel.fields import EncryptedTextField
 from amazon_channel.models import AmazonOrderStatus, Store
 from amazon_channel.selectors import last_days_range
+from amazon_channel.stores.changes import store_state_key
 from commerce_orders.notes import note_from_english, note_render
 from commerce_orders.notes import notes_text as notes_text_of
 from dashboard import fragments
@@ -302,18 +303,17 @@ def order_rows(orders, store):
 
 
 def order_rows_kept(orders, store, variant: str):
-    """order_rows, rendered once per process for the store's mark (`store.mark`, set by the
-    selectors that read the orders under it) and `variant`, what chose the orders (Recent
-    Orders, or All Orders' query string). A row shows its order, cancellation and Commerce
-    order number (which never changes), the store's id and Import Amazon Orders: the rest of
-    the key; the language is fragment_render_cached's. Without a mark, rendered each time."""
+    """order_rows, rendered once per process for the store's state (store_state_key: its mark
+    as the selectors that read the orders under it read it) and `variant`, what chose the
+    orders (Recent Orders, or All Orders' query string). A row shows its order, cancellation
+    and Commerce order number (which never changes), the store's id and Import Amazon Orders:
+    the rest of the key; the language is fragment_render_cached's. Without a mark, rendered
+    each time."""
     context = {"orders": orders, "store": store}
-    if getattr(store, "mark", None) is None:
+    state = store_state_key(store)
+    if state is None:
         return fragments.fragment_render(_fragments(), "partials/order_rows.html", context)
-    key = (
-        f"{store.pk}:{store.created_at.timestamp()}:{store.mark}:{store.is_import_enabled}:"
-        f"{timezone.get_current_timezone_name()}:{variant}"
-    )
+    key = f"{state}:{store.is_import_enabled}:{timezone.get_current_timezone_name()}:{variant}"
     return fragments.fragment_render_cached(
         _fragments(), "partials/order_rows.html", {**context, "csrf_input": ""}, key=key
     )
