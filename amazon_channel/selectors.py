@@ -366,6 +366,12 @@ def store_get(store_id: int) -> Store:
     return get_object_or_404(Store, pk=store_id)
 
 
+def store_for_order_pages(store_id: int) -> Store:
+    """The store with its mark in the same query, for a page that reads its orders under it
+    (All Orders, Amazon Order Details); Http404 when unknown."""
+    return get_object_or_404(with_marks(Store.objects.all()), pk=store_id)
+
+
 @dataclass(frozen=True)
 class SyncProgress:
     """Where a requested sync is: `run` is the store's first run after the one the request
@@ -458,8 +464,8 @@ def amazon_order_detail(*, store_id: int, order_id: int) -> AmazonOrder:
     when the store has no such order, or there is no such store.
 
     The order is kept under its store's mark, which follows all of these (migrations 0023 and
-    0024); the store itself is read each time."""
-    store = store_get(store_id)
+    0024); the store itself is read each time, with its mark."""
+    store = store_for_order_pages(store_id)
 
     def order_read() -> AmazonOrder | None:
         events = AmazonOrderEvent.objects.select_related("actor").order_by("-created_at", "-id")

@@ -24,6 +24,7 @@ from amazon_channel.selectors import (
     amazon_order_list,
     order_cancellation,
     seller_central_url,
+    store_for_order_pages,
     store_get,
 )
 from amazon_channel.stores.services import store_waiting_for
@@ -36,7 +37,7 @@ from dashboard.templatetags.dashboard_extras import request_fragment_render
 @require_GET
 @permission_for("order_list")
 def order_list(request, store_id):
-    store = store_get(store_id)
+    store = store_for_order_pages(store_id)
     form = OrderFilterForm(request.GET)
     form.is_valid()  # Errors are shown beside the fields; the valid filters still apply.
     cleaned = form.cleaned_data

@@ -25,7 +25,7 @@ from amazon_channel.tests.factories import (
 from commerce_orders.notes import text_note
 from commerce_orders.tests.factories import CommerceOrderFactory, placed_order
 from dashboard.tests.factories import CancellationFactory
-from dashboard.tests.queries import marks_queries, permission_queries_again
+from dashboard.tests.queries import permission_queries_again
 
 pytestmark = pytest.mark.django_db
 
@@ -238,17 +238,17 @@ def test_the_details_use_the_same_queries_however_long_the_history(
     for _ in range(order_count):
         AmazonOrderEvent.objects.create(order=order, kind="note", actor=merchant)
 
-    # Session (unless Redis holds it), user, permissions (2), the store, on PostgreSQL its
-    # mark, the order, items, packages, events with users; what Amazon sent as it came is for
-    # Django admin, never read.
-    with django_assert_num_queries(8 + marks_queries(1) + session_queries) as captured:
+    # Session (unless Redis holds it), user, permissions (2), the store (on PostgreSQL with
+    # its mark), the order, items, packages, events with users; what Amazon sent as it came is
+    # for Django admin, never read.
+    with django_assert_num_queries(8 + session_queries) as captured:
         first = merchant_client.get(detail_url(order))
 
     assert not any("raw_payload" in query["sql"] for query in captured.captured_queries)
     if marks_kept():
         # Again, nothing written: the order as this process read it under the store's mark
-        # (user, permissions unless Redis holds them now, store, mark).
-        with django_assert_num_queries(3 + permission_queries_again() + session_queries):
+        # (user, permissions unless Redis holds them now, store with its mark).
+        with django_assert_num_queries(2 + permission_queries_again() + session_queries):
             again = merchant_client.get(detail_url(order))
         assert again.context["order"].pk == first.context["order"].pk
 

@@ -83,11 +83,11 @@ def test_a_store_read_for_sync_still_gives_its_credentials(decryptions):
 # (Details: its store, the order, then its items, packages and history; the cards and
 # the store dashboard: the stores, their latest sync runs and their sellers' notification
 # subscriptions, what each tile flags in five grouped counts, and the chart's days; on
-# PostgreSQL outside a transaction All Orders and Details read their store's mark too,
-# amazon_channel/stores/changes.py); the session is one more without Redis.
+# PostgreSQL the stores' marks with them, amazon_channel/stores/changes.py); the session is
+# one more without Redis.
 @pytest.mark.parametrize(
     ("page", "most_queries"),
-    [("stores", 12), ("store dashboard", 14), ("All Orders", 7), ("Amazon Order Details", 9)],
+    [("stores", 12), ("store dashboard", 14), ("All Orders", 6), ("Amazon Order Details", 8)],
 )
 def test_a_hot_page_reads_in_a_few_queries_whatever_its_rows(
     merchant_client,
