@@ -298,13 +298,15 @@ class StoreOrderDay(models.Model):
 
 
 class StoreChange(models.Model):
-    """A write to a store's orders, cancellations, outbox messages or chart rows.
+    """A write to what a store's pages show: its orders and their items, packages, history,
+    cancellations and Commerce orders, its outbox messages, chart rows and history (and a
+    user's new name, every store's).
 
-    PostgreSQL's triggers (amazon_channel/stores/changes.py, migration 0023) insert one row a
-    statement and store, in the writer's transaction, whoever writes (the order upsert's SQL,
-    the ORM, COPY). A store's sum of `weight` therefore grows with every commit that changed
-    those rows and never otherwise: it names their state, the key under which the store's
-    counts are cached. Compacted into one row a store (same sum) every minute.
+    PostgreSQL's triggers (migrations 0023 and 0024) insert one row a statement and store, in
+    the writer's transaction, whoever writes (the order upsert's SQL, the ORM, COPY). A store's
+    sum of `weight`, its mark, therefore grows with every commit that changed those rows and
+    never otherwise: it names their state, the key under which the pages keep what they read
+    (amazon_channel/stores/changes.py). Compacted into one row a store (same sum) every minute.
 
     No foreign key constraint: the triggers fire as a deleted store's orders are deleted, in
     the transaction that deletes the store; compaction drops a gone store's rows.
