@@ -3,10 +3,17 @@ history, stored as codes (commerce_orders.notes) and shown in the reader's langu
 
 from django.utils.translation import gettext_lazy as _
 
-from commerce_orders.notes import messages_register, note, note_from_english, text_note
+from commerce_orders.notes import (
+    messages_register,
+    note,
+    note_english,
+    note_from_english,
+    text_note,
+)
 
-# The channel's modules import note() from here: their codes are then registered.
-__all__ = ["note", "note_from_english", "text_note"]
+# The channel's modules import note() and note_english() from here: their codes are then
+# registered.
+__all__ = ["note", "note_english", "note_from_english", "text_note"]
 
 messages_register(
     {
@@ -153,6 +160,71 @@ messages_register(
             "Amazon rejected the store's credentials (%(code)s): %(message)s"
         ),
         "store.login_unavailable": _("Login with Amazon is unavailable."),
+        # What went wrong talking to Amazon (spapi/client.py): an AmazonError's message, kept
+        # as text by a sync run, a store's sync state and an outbox message, and shown in the
+        # reader's language (commerce_orders.notes.sentence_render).
+        "spapi.throttled": _("Amazon throttled %(operation)s."),
+        "spapi.rate_limited": _(
+            "%(operation)s is rate limited for this seller; next call in %(seconds)s s."
+        ),
+        "spapi.server_error": _("Amazon answered %(code)s to %(operation)s: %(message)s"),
+        "spapi.access_denied": _("Amazon denied access (%(code)s): %(message)s"),
+        "spapi.orders_access_denied": _(
+            "Amazon denied access to orders (403): %(message)s The seller's authorization may "
+            "lack the Inventory and Order Tracking role, which reading orders needs: check the "
+            "roles granted to this app in Seller Central, then authorize it again."
+        ),
+        "spapi.not_found": _("Not found."),
+        "spapi.refused": _("Amazon refused %(operation)s (%(code)s): %(message)s"),
+        "spapi.unreachable": _(
+            "Could not reach Amazon for %(operation)s, or its answer could not be read: check "
+            "the endpoints and the network."
+        ),
+        "spapi.no_marketplaces": _(
+            "Amazon accepted the credentials but lists no marketplace this seller participates "
+            "in, so the store's marketplace %(marketplace)s cannot be used."
+        ),
+        "spapi.other_marketplaces": _(
+            "Amazon accepted the credentials, but the seller does not participate in the "
+            "store's marketplace %(marketplace)s. The seller participates in: "
+            "%(participating)s."
+        ),
+        "spapi.no_orders_list": _("Amazon's searchOrders answer has no orders list."),
+        "spapi.no_order": _("Amazon's getOrder answer has no order."),
+        "spapi.no_marketplace_list": _(
+            "Amazon's getMarketplaceParticipations answer has no list of marketplaces."
+        ),
+        "spapi.no_document_id": _("Amazon's createFeedDocument answer has no document id."),
+        "spapi.no_feed_id": _("Amazon's createFeed answer has no feed id."),
+        "spapi.no_processing_status": _("Amazon's getFeed answer has no processingStatus."),
+        "spapi.no_feeds_list": _("Amazon's getFeeds answer has no feeds list."),
+        "spapi.too_many_feed_pages": _("Amazon's getFeeds answer has too many pages to read now."),
+        "spapi.no_document_url": _("Amazon's getFeedDocument answer has no document URL."),
+        "spapi.no_destinations_list": _("Amazon's getDestinations answer has no list."),
+        "spapi.no_destination_id": _("Amazon's createDestination answer has no destination id."),
+        "spapi.no_subscription": _("Amazon's %(operation)s answer has no subscription."),
+        "spapi.document_timeout": _("Amazon's document storage did not answer in time."),
+        "spapi.document_not_downloaded": _("Could not download Amazon's document (%(error)s)."),
+        "spapi.document_url_refused": _(
+            "Amazon's document storage refused the download (403): the URL may have expired; "
+            "a new one will be asked for."
+        ),
+        "spapi.document_storage_answered": _("Amazon's document storage answered %(status)s."),
+        "spapi.document_too_large": _("Amazon's document is larger than this app reads."),
+        "spapi.document_compression": _(
+            "Amazon compressed the document with %(algorithm)s, which this app cannot read."
+        ),
+        "spapi.document_not_utf8": _("Could not read Amazon's document: it is not UTF-8 text."),
+        "spapi.document_gzip_corrupt": _(
+            "Could not read Amazon's document: its GZIP data is corrupt (%(error)s)."
+        ),
+        # Why a sync run stopped (orders/sync.py), in its message.
+        "sync.stopped_deactivated": _(
+            "Stopped because the store was deactivated; the orders read so far are kept."
+        ),
+        "sync.stopped_reauthorization": _(
+            "Stopped because the store needs reauthorization: %(reason)s"
+        ),
         # Amazon's notifications (notifications/setup.py), in a store's history.
         "store.notifications_on": _("Amazon's notifications are on: %(types)s."),
         "store.notifications_deleted": _("Amazon's notifications for this seller were deleted."),

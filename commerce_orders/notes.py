@@ -58,6 +58,14 @@ def text_note(text: str) -> dict:
     return {"text": str(text)}
 
 
+def note_english(code: str, /, **params) -> str:
+    """Message `code` as English text, where only text fits (an exception's message, which a
+    sync run, a store's sync state or an outbox message keeps): whichever process or request
+    wrote it, a page shows it in its reader's language with sentence_render."""
+    with translation.override("en"):
+        return note_render(note(code, **params))
+
+
 def _param_render(value):
     if isinstance(value, dict) and ("code" in value or "text" in value):
         return note_render(value)
@@ -96,6 +104,15 @@ def note_render(entry) -> str:
             return str(template) % values
         except (KeyError, TypeError, ValueError):
             return f"{entry['code']} {values}"
+
+
+def sentence_render(text) -> str:
+    """A line stored as text, in the reader's language: one of our sentences (note_english) found
+    by its English, with the words it quotes as they are; any other text (Amazon's own words)
+    as it is."""
+    if not text:
+        return ""
+    return note_render(note_from_english(str(text)))
 
 
 def notes_render(entries) -> list[str]:

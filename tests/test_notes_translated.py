@@ -18,7 +18,14 @@ from amazon_channel.outbox.messages import outbox_message_settle
 from amazon_channel.stores.services import store_problem_report
 from amazon_channel.tests.factories import StoreFactory
 from amazon_channel.tests.test_services_orders import order_payload
-from commerce_orders.notes import notes_text
+from commerce_orders.notes import (
+    MESSAGES,
+    note,
+    note_english,
+    note_render,
+    notes_text,
+    sentence_render,
+)
 from commerce_orders.tests.factories import ProductFactory
 from dashboard.tests.factories import (
     COMMERCE_PERMISSIONS,
@@ -220,3 +227,58 @@ def test_the_store_history_says_why_it_needs_reauthorization_in_the_merchants_la
     )
     assert sentence % {"code": "invalid_grant", "message": amazon_words} in history
     assert "Amazon rejected the store's credentials" not in history
+
+
+# What a worker writes as text when Amazon cannot be talked to (spapi/client.py's errors, a sync
+# run's stop): a page reads each sentence back in its reader's language, Amazon's words inside.
+SAID_CODES = sorted(
+    code
+    for code in MESSAGES
+    if code.startswith(("spapi.", "sync."))
+    or code in ("store.credentials_rejected", "store.login_unavailable")
+)
+SAMPLES = {
+    "operation": "searchOrders",
+    "code": "400",
+    "message": "Invalid Input (seller words)",
+    "seconds": "1.5",
+    "marketplace": "DE (A1PA6795UKMFR9)",
+    "participating": "Amazon.fr (A13V1IB3VIYZZH)",
+    "error": "ConnectError",
+    "status": "503",
+    "algorithm": "'ZSTD'",
+    "reason": note("store.credentials_rejected", code="invalid_grant", message="Revoked."),
+}
+
+
+def test_every_sentence_of_amazons_errors_has_a_code_read_back():
+    assert len(SAID_CODES) > 30
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "it", "nl"])
+@pytest.mark.parametrize("code", SAID_CODES)
+def test_an_error_written_in_english_reads_in_the_merchants_language(code, language):
+    with translation.override("en"):
+        template = str(MESSAGES[code])
+    params = {name: value for name, value in SAMPLES.items() if f"%({name})" in template}
+    with translation.override("en"):
+        stored = note_english(code, **params)
+    translated(language, template)  # the catalog has it
+
+    with translation.override(language):
+        shown = sentence_render(stored)
+        expected = note_render(note(code, **params))
+
+    assert shown == expected != stored
+    for name in ("operation", "message", "marketplace", "error"):
+        if name in params:
+            assert params[name] in shown
+    if "reason" in params:  # a sentence of ours inside one: both translated
+        assert "Revoked." in shown and "rejected the store's credentials" not in shown
+
+
+def test_amazons_own_words_stay_as_they_are():
+    with translation.override("de"):
+        assert sentence_render("The request has an invalid grant parameter") == (
+            "The request has an invalid grant parameter"
+        )

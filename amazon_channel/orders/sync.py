@@ -18,8 +18,6 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from amazon_channel.models import (
     AmazonNotification,
@@ -30,6 +28,7 @@ from amazon_channel.models import (
     SyncRun,
     SyncState,
 )
+from amazon_channel.notes import note_english
 from amazon_channel.orders.commerce_import import commerce_orders_follow
 from amazon_channel.orders.upsert import UpsertResult, amazon_orders_upsert
 from amazon_channel.outbox.backoff import backoff_seconds, throttle_backoff_seconds
@@ -151,26 +150,18 @@ def _hold(run: SyncRun, holder: str, seconds: float, **counters: int) -> None:
         locked.save(update_fields=["lease_expires_at", *counters])
 
 
-def _skipped_note(count: int) -> str:
-    return ngettext(
-        "%(count)d order without an id or dates was skipped.",
-        "%(count)d orders without an id or dates were skipped.",
-        count,
-    ) % {"count": count}
-
-
 def _finish(run: SyncRun, holder: str, *, status: str, message: str = "") -> None:
     with transaction.atomic():
         locked = _locked_run(run, holder)
         store = Store.objects.select_for_update(of=("self",)).get(pk=locked.store_id)
-        parts = [message, _skipped_note(locked.orders_skipped) if locked.orders_skipped else ""]
         # _locked_run has locked the run and proved its lease is ours.
         sync_run_transition(
             locked,
             status,
             fields={
                 "finished_at": timezone.now(),
-                "message": " ".join(part for part in parts if part),
+                # Orders skipped are counted (orders_skipped), and said by the pages.
+                "message": message,
                 "lease_holder": "",
             },
             is_locked=True,
@@ -347,11 +338,9 @@ def _stop_reason(store_id: int) -> str:
     """Why a running sync must stop before its next page ("" when it may go on)."""
     store = Store.objects.only("is_active", "sync_state", "sync_state_message").get(pk=store_id)
     if not store.is_active:
-        return _("Stopped because the store was deactivated; the orders read so far are kept.")
+        return note_english("sync.stopped_deactivated")
     if store.is_sync_paused:
-        return _("Stopped because the store needs reauthorization: %(reason)s") % {
-            "reason": store.sync_state_message
-        }
+        return note_english("sync.stopped_reauthorization", reason=store.sync_state_message)
     return ""
 
 

@@ -30,6 +30,7 @@ from sp_api.base.exceptions import SellingApiException
 from sp_api.base.helpers import fill_query_params
 
 from amazon_channel.models import Store
+from amazon_channel.notes import note_english
 from amazon_channel.spapi.marketplaces import (
     endpoint_environment_problem,
     sp_api_endpoint_host_problem,
@@ -280,14 +281,12 @@ def marketplace_participation_problem(
         name = marketplace.get("name")
         participating.append(f"{name} ({marketplace['id']})" if name else str(marketplace["id"]))
     if not participating:
-        return gettext(
-            "Amazon accepted the credentials but lists no marketplace this seller participates "
-            "in, so the store's marketplace %(marketplace)s cannot be used."
-        ) % {"marketplace": marketplace_label}
-    return gettext(
-        "Amazon accepted the credentials, but the seller does not participate in the store's "
-        "marketplace %(marketplace)s. The seller participates in: %(participating)s."
-    ) % {"marketplace": marketplace_label, "participating": ", ".join(participating)}
+        return note_english("spapi.no_marketplaces", marketplace=marketplace_label)
+    return note_english(
+        "spapi.other_marketplaces",
+        marketplace=marketplace_label,
+        participating=", ".join(participating),
+    )
 
 
 def longest_limiter_wait() -> float:
@@ -405,7 +404,7 @@ class AmazonClient:
             # coming back early only asks the limiter again, nothing is sent.
             wait = min(wait, longest_limiter_wait())
             raise RateLimited(
-                f"{operation} is rate limited for this seller; next call in {wait:.1f} s.",
+                note_english("spapi.rate_limited", operation=operation, seconds=f"{wait:.1f}"),
                 wait_seconds=wait,
             )
 
@@ -470,51 +469,57 @@ class AmazonClient:
         except AuthorizationError as error:
             if error.status_code and error.status_code >= 500:
                 raise AmazonRetryableError(
-                    "Login with Amazon is unavailable.", status_code=error.status_code
+                    note_english("store.login_unavailable"), status_code=error.status_code
                 ) from error
             raise AmazonAuthorizationError(
-                # Kept in this spelling: amazon_channel/notes.py reads it back as its code.
-                f"Amazon rejected the store's credentials ({error.error_code}): {error.message}",
+                note_english(
+                    "store.credentials_rejected",
+                    code=str(error.error_code),
+                    message=str(error.message),
+                ),
                 status_code=error.status_code,
             ) from error
         except SellingApiException as error:
             code = getattr(error, "code", 999)
             message = getattr(error, "message", "") or str(error.error)
             if code == 429:
-                raise AmazonThrottled(f"Amazon throttled {operation}.", status_code=429) from error
+                raise AmazonThrottled(
+                    note_english("spapi.throttled", operation=operation), status_code=429
+                ) from error
             if code >= 500:
                 raise AmazonRetryableError(
-                    f"Amazon answered {code} to {operation}: {message}", status_code=code
+                    note_english(
+                        "spapi.server_error", code=code, operation=operation, message=message
+                    ),
+                    status_code=code,
                 ) from error
             if code in (401, 403):
                 # A cached access token Amazon no longer accepts: drop it, the next call logs in.
                 is_grantless = operation in GRANTLESS_OPERATIONS
                 client._auth.forget(scope=NOTIFICATIONS_SCOPE if is_grantless else "")
-                reason = f"Amazon denied access ({code}): {message}"
+                reason = note_english("spapi.access_denied", code=code, message=message)
                 if code == 403 and operation in ("searchOrders", "getOrder"):
                     # Amazon's 403 also means the seller did not grant this app a role the
                     # operation needs (amzn/selling-partner-api-models#5319, 403 on searchOrders
                     # whatever includedData says; amzn/selling-partner-api-sdk#764). Either way
                     # the seller must act and authorize again: the store stays paused.
-                    reason = (
-                        f"Amazon denied access to orders (403): {message} The seller's "
-                        "authorization may lack the Inventory and Order Tracking role, which "
-                        "reading orders needs: check the roles granted to this app in Seller "
-                        "Central, then authorize it again."
-                    )
+                    reason = note_english("spapi.orders_access_denied", message=message)
                 raise AmazonAuthorizationError(reason, status_code=code) from error
             if code == 404:
-                raise AmazonNotFound(message or "Not found.", status_code=404) from error
+                raise AmazonNotFound(
+                    message or note_english("spapi.not_found"), status_code=404
+                ) from error
             if code == 409:
                 first = error.error[0] if isinstance(error.error, list) and error.error else {}
                 first = first if isinstance(first, dict) else {}
                 raise AmazonConflict(
-                    f"Amazon refused {operation} (409): {message}",
+                    note_english("spapi.refused", operation=operation, code=409, message=message),
                     amazon_code=str(first.get("code") or ""),
                     details=str(first.get("details") or ""),
                 ) from error
             raise AmazonRequestError(
-                f"Amazon refused {operation} ({code}): {message}", status_code=code
+                note_english("spapi.refused", operation=operation, code=code, message=message),
+                status_code=code,
             ) from error
         except (httpx.TransportError, ValueError, LookupError, TypeError, AttributeError) as error:
             # Refused, timed out, not HTTP, a body that is not JSON (the library raises
@@ -525,11 +530,7 @@ class AmazonClient:
             if not isinstance(error, httpx.TransportError):
                 logger.warning("unreadable answer or failed call for %s", operation, exc_info=True)
             raise AmazonRetryableError(
-                gettext(
-                    "Could not reach Amazon for %(operation)s, or its answer could not be "
-                    "read: check the endpoints and the network."
-                )
-                % {"operation": operation}
+                note_english("spapi.unreachable", operation=operation)
             ) from error
 
     def search_parameters(
@@ -566,7 +567,7 @@ class AmazonClient:
         )
         orders = response.payload.get("orders") if isinstance(response.payload, dict) else None
         if not isinstance(orders, list):
-            raise AmazonRetryableError("Amazon's searchOrders answer has no orders list.")
+            raise AmazonRetryableError(note_english("spapi.no_orders_list"))
         return SearchPage(orders=orders, next_token=response.next_token)
 
     def get_order(self, order_id: str) -> dict:
@@ -578,7 +579,7 @@ class AmazonClient:
         )
         order = response.payload.get("order") if isinstance(response.payload, dict) else None
         if not isinstance(order, dict):
-            raise AmazonRetryableError("Amazon's getOrder answer has no order.")
+            raise AmazonRetryableError(note_english("spapi.no_order"))
         return order
 
     def _orders_v0(self):
@@ -625,9 +626,7 @@ class AmazonClient:
         if payload == {}:
             return []
         if not isinstance(payload, list):
-            raise AmazonRetryableError(
-                "Amazon's getMarketplaceParticipations answer has no list of marketplaces."
-            )
+            raise AmazonRetryableError(note_english("spapi.no_marketplace_list"))
         return [participation for participation in payload if isinstance(participation, dict)]
 
     def check_connection(self) -> None:
@@ -651,7 +650,7 @@ class AmazonClient:
         )
         document_id = response.payload.get("feedDocumentId")
         if not document_id:
-            raise AmazonRetryableError("Amazon's createFeedDocument answer has no document id.")
+            raise AmazonRetryableError(note_english("spapi.no_document_id"))
         return document_id
 
     def feed_create(self, *, feed_type: str, document_id: str) -> str:
@@ -665,14 +664,14 @@ class AmazonClient:
         )
         feed_id = response.payload.get("feedId")
         if not feed_id:
-            raise AmazonRetryableError("Amazon's createFeed answer has no feed id.")
+            raise AmazonRetryableError(note_english("spapi.no_feed_id"))
         return str(feed_id)
 
     def feed_get(self, feed_id: str) -> dict:
         """getFeed: processingStatus and, once DONE, resultFeedDocumentId."""
         response = self._call("getFeed", self._feeds, lambda client: client.get_feed(feed_id))
         if not isinstance(response.payload, dict) or "processingStatus" not in response.payload:
-            raise AmazonRetryableError("Amazon's getFeed answer has no processingStatus.")
+            raise AmazonRetryableError(note_english("spapi.no_processing_status"))
         return response.payload
 
     def feeds_unfinished(
@@ -701,7 +700,7 @@ class AmazonClient:
             payload = response.payload if isinstance(response.payload, dict) else {}
             page = payload.get("feeds")
             if not isinstance(page, list):
-                raise AmazonRetryableError("Amazon's getFeeds answer has no feeds list.")
+                raise AmazonRetryableError(note_english("spapi.no_feeds_list"))
             feeds.extend(feed for feed in page if isinstance(feed, dict) and feed.get("feedId"))
             next_token = payload.get("nextToken")
             if not next_token:
@@ -709,7 +708,7 @@ class AmazonClient:
             # The model: "call the getFeeds operation and include this token as the only
             # parameter".
             parameters = {"nextToken": next_token}
-        raise AmazonRetryableError("Amazon's getFeeds answer has too many pages to read now.")
+        raise AmazonRetryableError(note_english("spapi.too_many_feed_pages"))
 
     def feed_result_document(self, document_id: str) -> str:
         """The processing report's text: getFeedDocument (through the library, on the
@@ -735,7 +734,7 @@ class AmazonClient:
         payload = response.payload if isinstance(response.payload, dict) else {}
         url = payload.get("url")
         if not isinstance(url, str) or urlsplit(url).scheme not in ("https", "http"):
-            raise AmazonRetryableError("Amazon's getFeedDocument answer has no document URL.")
+            raise AmazonRetryableError(note_english("spapi.no_document_url"))
         return feed_document_download(
             url=url,
             compression_algorithm=payload.get("compressionAlgorithm"),
@@ -763,7 +762,7 @@ class AmazonClient:
         if payload == {}:  # the library keeps `payload or {}`: an empty list arrives as {}
             return []
         if not isinstance(payload, list):
-            raise AmazonRetryableError("Amazon's getDestinations answer has no list.")
+            raise AmazonRetryableError(note_english("spapi.no_destinations_list"))
         return [
             destination
             for destination in payload
@@ -782,7 +781,7 @@ class AmazonClient:
         payload = response.payload if isinstance(response.payload, dict) else {}
         destination_id = payload.get("destinationId")
         if not isinstance(destination_id, str) or not destination_id:
-            raise AmazonRetryableError("Amazon's createDestination answer has no destination id.")
+            raise AmazonRetryableError(note_english("spapi.no_destination_id"))
         return destination_id
 
     def notification_subscription_create(
@@ -817,7 +816,7 @@ class AmazonClient:
             isinstance(payload.get(name), str) and payload[name]
             for name in ("subscriptionId", "destinationId")
         ):
-            raise AmazonRetryableError(f"Amazon's {operation} answer has no subscription.")
+            raise AmazonRetryableError(note_english("spapi.no_subscription", operation=operation))
         return payload
 
     def notification_subscription_delete(
@@ -856,24 +855,20 @@ def feed_document_download(*, url: str, compression_algorithm: str | None, timeo
                 response.close()
     # `from None`: httpx's errors carry the request, and so the URL, into any traceback.
     except httpx.TimeoutException:
-        raise AmazonRetryableError("Amazon's document storage did not answer in time.") from None
+        raise AmazonRetryableError(note_english("spapi.document_timeout")) from None
     except httpx.TransportError as error:
         raise AmazonRetryableError(
-            f"Could not download Amazon's document ({type(error).__name__})."
+            note_english("spapi.document_not_downloaded", error=type(error).__name__)
         ) from None
     if status == 403:
-        raise AmazonRetryableError(
-            "Amazon's document storage refused the download (403): the URL may have expired; "
-            "a new one will be asked for.",
-            status_code=403,
-        )
+        raise AmazonRetryableError(note_english("spapi.document_url_refused"), status_code=403)
     if status >= 500 or status in (408, 429):
         raise AmazonRetryableError(
-            f"Amazon's document storage answered {status}.", status_code=status
+            note_english("spapi.document_storage_answered", status=status), status_code=status
         )
     if not 200 <= status < 300:
         raise AmazonRequestError(
-            f"Amazon's document storage answered {status}.", status_code=status
+            note_english("spapi.document_storage_answered", status=status), status_code=status
         )
     return _document_text(raw, compression_algorithm)
 
@@ -883,7 +878,7 @@ def _raw_body(response: httpx.Response) -> bytes:
     for chunk in response.iter_raw():
         size += len(chunk)
         if size > MAX_DOCUMENT_BYTES:
-            raise AmazonRequestError("Amazon's document is larger than this app reads.")
+            raise AmazonRequestError(note_english("spapi.document_too_large"))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -897,15 +892,14 @@ def _document_text(raw: bytes, compression_algorithm: str | None) -> str:
         raw = _gunzip(raw)
     elif compression_algorithm:
         raise AmazonRequestError(
-            f"Amazon compressed the document with {str(compression_algorithm)[:40]!r}, "
-            "which this app cannot read."
+            note_english(
+                "spapi.document_compression", algorithm=repr(str(compression_algorithm)[:40])
+            )
         )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise AmazonRetryableError(
-            "Could not read Amazon's document: it is not UTF-8 text."
-        ) from None
+        raise AmazonRetryableError(note_english("spapi.document_not_utf8")) from None
 
 
 def _gunzip(raw: bytes) -> str:
@@ -918,13 +912,13 @@ def _gunzip(raw: bytes) -> str:
             part = decompressor.decompress(rest, MAX_DOCUMENT_BYTES - size + 1)
             size += len(part)
             if size > MAX_DOCUMENT_BYTES or decompressor.unconsumed_tail:
-                raise AmazonRequestError("Amazon's document is larger than this app reads.")
+                raise AmazonRequestError(note_english("spapi.document_too_large"))
             if not decompressor.eof:
                 raise zlib.error("the GZIP data ends too early")
             parts.append(part)
             rest = decompressor.unused_data
     except zlib.error as error:
         raise AmazonRetryableError(
-            f"Could not read Amazon's document: its GZIP data is corrupt ({error})."
+            note_english("spapi.document_gzip_corrupt", error=str(error))
         ) from None
     return b"".join(parts)

@@ -20,8 +20,8 @@ from amazon_channel.fields import EncryptedTextField
 from amazon_channel.models import AmazonOrderStatus, Store
 from amazon_channel.selectors import last_days_range
 from amazon_channel.stores.changes import store_state_key
-from commerce_orders.notes import note_from_english, note_render
 from commerce_orders.notes import notes_text as notes_text_of
+from commerce_orders.notes import sentence_render
 from dashboard import fragments
 
 register = template.Library()
@@ -413,6 +413,4 @@ def notes_text(entries) -> str:
 def sentence_translated(text) -> str:
     """A text stored as it was written (Amazon's answer to a message, which may be one of our
     own sentences about it): one of ours in the reader's language, Amazon's words as they are."""
-    if not text:
-        return ""
-    return note_render(note_from_english(str(text)))
+    return sentence_render(text)
