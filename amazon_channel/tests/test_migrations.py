@@ -128,3 +128,44 @@ def test_a_run_left_by_the_code_before_stored_parameters_gets_what_it_first_sent
     assert runs.get(pk=current.pk).search_parameters == stored
     # A run without a token starts from its first page with today's parameters
     assert runs.get(pk=starting.pk).search_parameters == {}
+
+
+# Migration 0025: a sync run's message loses the English sentence about the orders it skipped
+# (the pages say it from orders_skipped, in the reader's language); nothing else changes.
+SYNC_FAILED = "Amazon refused searchOrders (400): Invalid input."
+
+
+def test_the_skipped_orders_sentence_leaves_the_messages_that_had_it():
+    apps = migrate([("amazon_channel", "0024_store_changes_order_details")])
+    Store = apps.get_model("amazon_channel", "Store")
+    SyncRun = apps.get_model("amazon_channel", "SyncRun")
+    store = Store.objects.create(
+        name="Before", region="EU", marketplace_code="DE", marketplace_id="A1PA6795UKMFR9"
+    )
+    window = {"window_start": "2026-11-01T12:00:00Z", "window_end": "2026-11-01T13:00:00Z"}
+    rows = {
+        "failed_and_skipped": (3, f"{SYNC_FAILED} 3 orders without an id or dates were skipped."),
+        "only_skipped": (1, "1 order without an id or dates was skipped."),
+        "failed": (0, SYNC_FAILED),
+        "amazons_words": (2, "Amazon: 2 orders without an id or dates were skipped, maybe"),
+    }
+    for kind, (skipped, message) in rows.items():
+        SyncRun.objects.create(
+            store=store,
+            kind="command",
+            status="failed",
+            orders_skipped=skipped,
+            message=message,
+            pagination_token=kind,
+            **window,
+        )
+
+    apps = migrate([("amazon_channel", "0025_sync_run_message_without_skipped")])
+
+    SyncRun = apps.get_model("amazon_channel", "SyncRun")
+    assert dict(SyncRun.objects.values_list("pagination_token", "message")) == {
+        "failed_and_skipped": SYNC_FAILED,
+        "only_skipped": "",
+        "failed": SYNC_FAILED,
+        "amazons_words": "Amazon: 2 orders without an id or dates were skipped, maybe",
+    }
