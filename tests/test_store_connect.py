@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 from django_celery_beat.models import PeriodicTask
 
 from amazon_channel.models import AmazonOrder, Store
@@ -222,3 +223,25 @@ def test_sync_command_recovers_one_order_and_syncs_in_the_foreground(sandbox_ser
     )
     assert AmazonOrder.objects.count() == 12
     assert "Succeeded: 1 pages, 11 created, 0 updated" in output.getvalue()
+
+
+def test_test_connection_says_it_in_the_merchants_language(merchant_client, sandbox_server, seller):
+    port = closed_port()
+    data = form_data(
+        sandbox_server,
+        seller,
+        sp_api_endpoint=f"http://127.0.0.1:{port}",
+        token_endpoint=f"http://127.0.0.1:{port}/auth/o2/token",
+    )
+    try:
+        response = merchant_client.post(
+            reverse("dashboard:store_connect_save"),
+            {**data, "test_connection": "1"},
+            headers={"accept-language": "de"},
+        )
+    finally:
+        translation.activate("en")  # the request's language stays active in this thread
+
+    content = response.content.decode()
+    assert "Verbindungstest fehlgeschlagen: Amazon war für getMarketplaceParticipations" in content
+    assert "Could not reach Amazon" not in content
