@@ -283,6 +283,15 @@ messages_register(
             "check the order in Amazon Seller Central."
         ),
         "feed.order_status_is": _("its status is %(status)s"),
+        # What Amazon's order says of a cancellation it did not apply (orders/cancellation.py).
+        "cancellation.shipped_since": _(
+            "Amazon did not apply the cancellation, and the order has shipped since: returns "
+            "and refunds are handled in Amazon Seller Central."
+        ),
+        "cancellation.shown_as": _(
+            "Amazon did not apply the cancellation, and shows the order as %(status)s: it can "
+            "only be canceled in Amazon Seller Central."
+        ),
     }
 )
 
@@ -294,3 +303,12 @@ def _cancel_reasons() -> dict:
 
 
 messages_register(_cancel_reasons())
+
+
+def _order_statuses() -> dict:
+    from amazon_channel.models import AmazonOrderStatus
+
+    return {f"part.order_status.{value}": label for value, label in AmazonOrderStatus.choices}
+
+
+messages_register(_order_statuses())

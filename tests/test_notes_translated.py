@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from amazon_channel.models import AmazonOrder, OutboxMessage, SyncState
+from amazon_channel.models import AmazonOrder, AmazonOrderStatus, OutboxMessage, SyncState
 from amazon_channel.orders.cancellation import cancellation_reject
 from amazon_channel.orders.commerce_import import commerce_orders_follow
 from amazon_channel.orders.upsert import amazon_orders_upsert
@@ -234,7 +234,7 @@ def test_the_store_history_says_why_it_needs_reauthorization_in_the_merchants_la
 SAID_CODES = sorted(
     code
     for code in MESSAGES
-    if code.startswith(("spapi.", "sync."))
+    if code.startswith(("spapi.", "sync.", "feed.", "cancellation."))
     or code in ("store.credentials_rejected", "store.login_unavailable")
 )
 SAMPLES = {
@@ -248,11 +248,12 @@ SAMPLES = {
     "status": "503",
     "algorithm": "'ZSTD'",
     "reason": note("store.credentials_rejected", code="invalid_grant", message="Revoked."),
+    "answer": "Amazon's words (answer)",
 }
 
 
 def test_every_sentence_of_amazons_errors_has_a_code_read_back():
-    assert len(SAID_CODES) > 30
+    assert len(SAID_CODES) > 45
 
 
 @pytest.mark.parametrize("language", ["de", "fr", "it", "nl"])
@@ -282,3 +283,18 @@ def test_amazons_own_words_stay_as_they_are():
         assert sentence_render("The request has an invalid grant parameter") == (
             "The request has an invalid grant parameter"
         )
+
+
+@pytest.mark.parametrize("language", ["de", "nl"])
+def test_the_order_status_inside_amazons_verdict_reads_in_the_merchants_language(language):
+    with translation.override("en"):
+        stored = note_english(
+            "cancellation.shown_as", status=note(f"part.order_status.{AmazonOrderStatus.PENDING}")
+        )
+    assert "shows the order as Pending:" in stored
+
+    with translation.override(language):
+        shown = sentence_render(stored)
+        label = str(AmazonOrderStatus.PENDING.label)
+
+    assert label != "Pending" and label in shown and "Pending" not in shown

@@ -43,7 +43,7 @@ from amazon_channel.models import (
     FulfillmentChannel,
     OutboxMessage,
 )
-from amazon_channel.notes import note
+from amazon_channel.notes import note, note_english
 from amazon_channel.orders.commerce_import import commerce_order_settle_cancellation
 from amazon_channel.orders.sync import amazon_order_recover
 from amazon_channel.outbox.handlers import OrderVerdict, OutboxHandler
@@ -429,20 +429,10 @@ def cancellation_outcome_read(*, order: dict, order_item_ids: list[str]) -> Orde
     if status == "UNSHIPPED":
         return OrderVerdict(is_sendable_again=True)
     if status in ("SHIPPED", "PARTIALLY_SHIPPED"):
-        return OrderVerdict(
-            refusal=_(
-                "Amazon did not apply the cancellation, and the order has shipped since: "
-                "returns and refunds are handled in Amazon Seller Central."
-            )
-        )
+        return OrderVerdict(refusal=note_english("cancellation.shipped_since"))
     if status in STATUS_BY_FULFILLMENT_STATUS:
-        return OrderVerdict(
-            refusal=_(
-                "Amazon did not apply the cancellation, and shows the order as %(status)s: "
-                "it can only be canceled in Amazon Seller Central."
-            )
-            % {"status": STATUS_BY_FULFILLMENT_STATUS[status].label}
-        )
+        shown = note(f"part.order_status.{STATUS_BY_FULFILLMENT_STATUS[status].value}")
+        return OrderVerdict(refusal=note_english("cancellation.shown_as", status=shown))
     return OrderVerdict(is_undecided=True)
 
 

@@ -62,10 +62,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from amazon_channel.enqueue import outbox_delivery_enqueue
 from amazon_channel.models import AmazonFeed, OutboxMessage, Store, SyncState
+from amazon_channel.notes import note_english
 from amazon_channel.outbox.backoff import backoff_seconds
 from amazon_channel.outbox.handlers import outbox_handler
 from amazon_channel.outbox.leases import lease_claim, lease_duration, lease_extend
@@ -397,12 +397,7 @@ def _feed_settle(feed: AmazonFeed, holder: str, *, answer: FeedAnswer) -> list[O
 
 def _report_answer(status: str, report_text: str, *, is_done: bool) -> FeedAnswer:
     unknown = (
-        _("Amazon's processing report does not say whether this message was applied.")
-        if is_done
-        else _(
-            "Amazon aborted the feed (FATAL): some, none or all of its messages may have "
-            "been applied, and its report does not say which for this one."
-        )
+        note_english("feed.report_silent") if is_done else note_english("feed.fatal_report_silent")
     )
     try:
         report = processing_report_parse(report_text)
@@ -411,7 +406,7 @@ def _report_answer(status: str, report_text: str, *, is_done: bool) -> FeedAnswe
         return FeedAnswer(
             status=status,
             report_text=report_text,
-            unknown=_("Amazon's processing report could not be read: %(error)s") % {"error": error},
+            unknown=note_english("feed.report_unreadable", error=str(error)),
         )
     return FeedAnswer(
         status=status, report_text=report_text, report=report, is_done=is_done, unknown=unknown
@@ -424,30 +419,24 @@ def _finished_feed_answer(feed: AmazonFeed, details: dict, client: AmazonClient)
     document_id = details.get("resultFeedDocumentId")
     if status == "CANCELLED":
         # "The feed was cancelled before it started processing": nothing was applied.
-        return FeedAnswer(
-            status=status, refusal=_("Amazon cancelled the feed before processing it.")
-        )
+        return FeedAnswer(status=status, refusal=note_english("feed.cancelled"))
     if status in ("DONE", "FATAL") and document_id:
         try:
             report_text = client.feed_result_document(str(document_id))
         except AmazonRequestError as error:
             return FeedAnswer(
                 status=status,
-                unknown=_("Amazon's processing report could not be downloaded: %(error)s")
-                % {"error": error.message},
+                unknown=note_english("feed.report_not_downloaded", error=error.message),
             )
         return _report_answer(status, report_text, is_done=status == "DONE")
     if status == "FATAL":
         return FeedAnswer(
             status=status,
-            unknown=_(
-                "Amazon aborted the feed (FATAL) without a report: some, none or all of its "
-                "messages may have been applied."
-            ),
+            unknown=note_english("feed.fatal_without_report"),
         )
     return FeedAnswer(
         status=status,
-        unknown=_("Amazon ended the feed as %(status)s without a report.") % {"status": status},
+        unknown=note_english("feed.ended_without_report", status=status),
     )
 
 
@@ -455,12 +444,7 @@ def _feed_lost(feed: AmazonFeed, holder: str) -> None:
     _feed_settle(
         feed,
         holder,
-        answer=FeedAnswer(
-            unknown=_(
-                "Amazon's answer to the feed's creation was lost: Amazon's state of the order "
-                "decides whether it was applied."
-            )
-        ),
+        answer=FeedAnswer(unknown=note_english("feed.creation_answer_lost")),
     )
 
 
@@ -521,9 +505,7 @@ def _feed_refused(feed: AmazonFeed, holder: str, error: AmazonRequestError) -> N
     refused = _feed_settle(
         feed,
         holder,
-        answer=FeedAnswer(
-            refusal=_("Amazon refused the feed: %(error)s") % {"error": error.message}
-        ),
+        answer=FeedAnswer(refusal=note_english("feed.refused", error=error.message)),
     )
     _refusals_follow(refused)
 
@@ -588,7 +570,7 @@ def _verification_apply(message: OutboxMessage, holder: str, order: dict | None)
     find it), as the message's handler reads the order."""
     handler = outbox_handler(message.kind)
     if order is None:
-        outcome_refusal = _("Amazon does not find the order: the cancellation was not applied.")
+        outcome_refusal = note_english("feed.order_not_found")
         outcome = None
     else:
         outcome = handler.order_verdict(message, order)
@@ -600,7 +582,7 @@ def _verification_apply(message: OutboxMessage, holder: str, order: dict | None)
                 _verified_release(message, holder)
                 return
             outcome_refusal = _verification_given_up_text(
-                _("its status is %(status)s") % {"status": _order_status_shown(order)}
+                note_english("feed.order_status_is", status=_order_status_shown(order))
             )
         if outcome is not None and outcome.is_applied:
             if _verified(message, holder, state=OutboxMessage.State.DONE, result="OK"):
@@ -609,9 +591,9 @@ def _verification_apply(message: OutboxMessage, holder: str, order: dict | None)
         if outcome is not None and outcome.is_sendable_again:
             if message.payload.get(RESENT_AFTER_CHECK):
                 # Sent again once already and still not applied: it is not sent a third time.
-                outcome_refusal = _(
-                    "Amazon did not apply the cancellation, sent twice. Its last answer: %(answer)s"
-                ) % {"answer": message.result or "-"}
+                outcome_refusal = note_english(
+                    "feed.cancellation_not_applied_twice", answer=message.result or "-"
+                )
             elif _verified(message, holder, state=OutboxMessage.State.PENDING, result=""):
                 handler.sent_again(message)
                 return
@@ -635,10 +617,7 @@ def _order_status_shown(order: dict) -> str:
 
 
 def _verification_given_up_text(reason: str) -> str:
-    return _(
-        "Amazon's order does not show whether the cancellation was applied (%(reason)s): "
-        "check the order in Amazon Seller Central."
-    ) % {"reason": reason}
+    return note_english("feed.verification_given_up", reason=reason)
 
 
 def _verification_give_up(message: OutboxMessage, holder: str, reason: str) -> None:
@@ -761,10 +740,7 @@ def _feed_work(feed_id: int, *, store_id: int, holder: str, client: AmazonClient
         _feed_settle(
             claimed,
             holder,
-            answer=FeedAnswer(
-                unknown=_("Amazon refused to tell the feed's outcome: %(error)s")
-                % {"error": error.message}
-            ),
+            answer=FeedAnswer(unknown=note_english("feed.outcome_refused", error=error.message)),
         )
         return FeedWork(is_settled=True)
     if outcome is None:
