@@ -201,3 +201,33 @@ def test_no_page_is_wider_than_the_window(live_server, browser, pages, width):
 
     assert too_wide == {}
     assert failed_responses == []
+
+
+def test_a_failed_runs_message_reads_whole_on_a_phone(live_server, browser):
+    """At 390 px the sync log is a list of runs, not a table that scrolls sideways: the message
+    of a failed run (why the sync stopped) lies inside the window, in the merchant's language."""
+    get_user_model().objects.create_superuser("owner", "owner@example.com", PASSWORD)
+    store = StoreFactory(name=LONG_STORE_NAME)
+    SyncRunFactory(store=store, kind=SyncRun.Kind.SCHEDULED, orders_skipped=2)
+    SyncRunFactory(
+        store=store, status=SyncRun.Status.FAILED, message=LONG_ERROR, kind=SyncRun.Kind.MANUAL
+    )
+    context = browser.new_context(locale="de-DE", viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, live_server)
+        page.goto(f"{live_server.url}{reverse('dashboard:store_sync_log', args=[store.pk])}")
+        boxes = page.locator("[data-run-message]").evaluate_all(
+            "els => els.map(el => { const box = el.getBoundingClientRect();"
+            " return [box.left, box.right, el.innerText]; })"
+        )
+        width = page.evaluate("window.innerWidth")
+    finally:
+        context.close()
+
+    assert len(boxes) == 2
+    for left, right, text in boxes:
+        assert left >= 0 and right <= width, text
+    assert any("Amazon hat den Zugriff verweigert (Unauthorized)" in text for *_, text in boxes)
+    assert any("2 Bestellungen ohne ID oder Datumsangaben" in text for *_, text in boxes)
