@@ -12,7 +12,6 @@ from django.db.models import (
     DecimalField,
     F,
     Max,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -69,6 +68,15 @@ def _with_last_sync_run(stores: QuerySet[Store]) -> QuerySet[Store]:
     return stores.annotate(last_sync_run_id=Subquery(latest_run.values("pk")[:1]))
 
 
+def _with_subscribed_at(stores: QuerySet[Store]) -> QuerySet[Store]:
+    """Annotate each store with `subscribed_at`, when its seller's first ORDER_CHANGE
+    subscription was made (None without one), in the same query."""
+    first = NotificationSubscription.objects.filter(
+        seller_id=OuterRef("seller_id"), notification_type=NotificationType.ORDER_CHANGE
+    ).order_by("created_at")
+    return stores.annotate(subscribed_at=Subquery(first.values("created_at")[:1]))
+
+
 def _last_sync_attach(stores: list[Store]) -> None:
     """`last_sync_status`, `_kind`, `_started_at`, `_finished_at` and `_message` of each
     store's latest sync run (None without a run), in one query of those runs."""
@@ -91,23 +99,13 @@ def _notifications_quiet_attach(stores: list[Store]) -> None:
     """`is_notifications_quiet`: the store's notifications are on (its seller has an
     ORDER_CHANGE subscription), none came for AMAZON_NOTIFICATIONS_QUIET_SECONDS (since the last
     one, else since the subscription), and a sync run since then found changes that no
-    notification had announced (push misses). One query of the sellers' subscriptions, and one
-    of sync runs only for the stores that went quiet."""
+    notification had announced (push misses). The stores come with `subscribed_at`
+    (_with_subscribed_at); one query of sync runs only for the stores that went quiet."""
     quiet_before = timezone.now() - timedelta(seconds=settings.AMAZON_NOTIFICATIONS_QUIET_SECONDS)
-    subscribed_at = dict(
-        NotificationSubscription.objects.filter(
-            seller_id__in={store.seller_id for store in stores},
-            notification_type=NotificationType.ORDER_CHANGE,
-        )
-        .values("seller_id")
-        .annotate(first=Min("created_at"))
-        .values_list("seller_id", "first")
-        .order_by()
-    )
     quiet_since = {}
     for store in stores:
         store.is_notifications_quiet = False
-        subscribed = subscribed_at.get(store.seller_id)
+        subscribed = store.subscribed_at
         since = store.last_notification_at or subscribed
         if subscribed is not None and since is not None and since <= quiet_before:
             quiet_since[store.pk] = since
@@ -337,15 +335,17 @@ def _daily_order_counts(store_ids: list[int], *, days: int = CHART_DAYS) -> dict
 
 def store_list_for_cards() -> list[Store]:
     """Every store with its card's counts, last sync and `daily_orders` chart data, in a
-    fixed number of queries whatever the number of stores and orders: the stores, their last
-    runs, their sellers' subscriptions, and their counts (_store_counts_attach: their marks,
-    and the counts of the stores written to since they were cached, six queries, seven
-    outside UTC).
+    fixed number of queries whatever the number of stores and orders: the stores (with their
+    sellers' first subscription, and their marks), their last runs, and the counts of the
+    stores written to since they were cached (_store_counts_attach: six queries, seven outside
+    UTC).
 
     `daily_orders` lists the orders of each of the last 30 days, oldest first;
     `recent_order_total` counts them as All Orders does over the same days.
     """
-    stores = list(with_marks(_with_last_sync_run(Store.objects.all())).order_by("name"))
+    stores = list(
+        with_marks(_with_subscribed_at(_with_last_sync_run(Store.objects.all()))).order_by("name")
+    )
     _last_sync_attach(stores)
     _store_counts_attach(stores)
     _notifications_quiet_attach(stores)
@@ -354,7 +354,9 @@ def store_list_for_cards() -> list[Store]:
 
 def store_for_dashboard(store_id: int) -> Store:
     """One store with the same counts and last sync as its card; Http404 when unknown."""
-    store = get_object_or_404(with_marks(_with_last_sync_run(Store.objects.all())), pk=store_id)
+    store = get_object_or_404(
+        with_marks(_with_subscribed_at(_with_last_sync_run(Store.objects.all()))), pk=store_id
+    )
     _last_sync_attach([store])
     _store_counts_attach([store])
     _notifications_quiet_attach([store])

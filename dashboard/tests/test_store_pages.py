@@ -22,7 +22,7 @@ from amazon_channel.tests.factories import AmazonOrderFactory, StoreFactory
 from commerce_orders.notes import text_note
 from commerce_orders.tests.factories import CommerceOrderFactory
 from dashboard.tests.factories import CancellationFactory, SyncRunFactory
-from dashboard.tests.queries import marks_queries, permission_queries_again
+from dashboard.tests.queries import permission_queries_again
 
 pytestmark = pytest.mark.django_db
 
@@ -124,18 +124,17 @@ def test_store_cards_use_the_same_queries_for_5_or_50_orders(
         AmazonOrderFactory.create_batch(orders_per_store, store=store)
         CancellationFactory(order__store=store)
 
-    # Session (unless Redis holds it), user, permissions (2), stores, their latest sync runs,
-    # five attention counts, their sellers' notification subscriptions, chart (in UTC the
-    # chart's rows also make the last 30 days' total); on PostgreSQL the stores' marks are
-    # read with them.
-    with django_assert_num_queries(12 + session_queries):
+    # Session (unless Redis holds it), user, permissions (2), stores (with their sellers' first
+    # notification subscription, and on PostgreSQL their marks), their latest sync runs, five
+    # attention counts, chart (in UTC the chart's rows also make the last 30 days' total).
+    with django_assert_num_queries(11 + session_queries):
         response = merchant_client.get(reverse("dashboard:store_list"))
 
     assert response.status_code == 200
     # Nothing written since: their counts come from the cache, read under their marks (user,
-    # permissions unless Redis holds them now, stores with their marks, runs, subscriptions).
+    # permissions unless Redis holds them now, stores with their marks, runs).
     if marks_kept():
-        with django_assert_num_queries(4 + permission_queries_again() + session_queries):
+        with django_assert_num_queries(3 + permission_queries_again() + session_queries):
             again = merchant_client.get(reverse("dashboard:store_list"))
         for store in Store.objects.all():
             first, cached = card_of(response, store), card_of(again, store)
@@ -361,17 +360,16 @@ def test_the_store_dashboard_uses_the_same_queries_for_5_or_50_orders(
         AmazonOrderFactory(store=store, commerce_order=CommerceOrderFactory())
     CancellationFactory(order__store=store)
 
-    # Session (unless Redis holds it), user, permissions (2), store, its latest sync run, five
-    # attention counts, its seller's notification subscriptions, recent orders, history; on
-    # PostgreSQL the chart's days too (counted with the rest, for its card; its mark is read
-    # with the store).
-    with django_assert_num_queries(13 + marks_queries(1) + session_queries) as captured:
+    # Session (unless Redis holds it), user, permissions (2), store (with its seller's first
+    # notification subscription, and on PostgreSQL its mark), its latest sync run, five
+    # attention counts, the chart's days, recent orders, history.
+    with django_assert_num_queries(13 + session_queries) as captured:
         response = merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
     if marks_kept():
         # The store's counts from the cache now, its recent orders and history as this process
         # read them under the same mark: user, permissions unless Redis holds them now, store
-        # with its mark, run, subscriptions.
-        with django_assert_num_queries(4 + permission_queries_again() + session_queries):
+        # with its mark, run.
+        with django_assert_num_queries(3 + permission_queries_again() + session_queries):
             merchant_client.get(reverse("dashboard:store_detail", args=[store.pk]))
 
     assert not any("raw_payload" in query["sql"] for query in captured.captured_queries)
