@@ -218,6 +218,35 @@ messages_register(
         "spapi.document_gzip_corrupt": _(
             "Could not read Amazon's document: its GZIP data is corrupt (%(error)s)."
         ),
+        # Endpoints a store must not use (spapi/marketplaces.py): on the store forms, and in a
+        # sync's message when nothing was sent.
+        "endpoint.production_host": _(
+            "A Sandbox store cannot use Amazon's production endpoint %(endpoint)s: Amazon "
+            "accepts the same credentials there and it would act on real orders."
+        ),
+        "endpoint.production_host_use": _(
+            "A Sandbox store cannot use Amazon's production endpoint %(endpoint)s: Amazon "
+            "accepts the same credentials there and it would act on real orders. Use "
+            "%(expected)s, or leave the endpoint empty to get it."
+        ),
+        "endpoint.sandbox_host": _(
+            "A Production store cannot use Amazon's sandbox endpoint %(endpoint)s: its orders "
+            "there are test data."
+        ),
+        "endpoint.sandbox_host_use": _(
+            "A Production store cannot use Amazon's sandbox endpoint %(endpoint)s: its orders "
+            "there are test data. Use %(expected)s, or leave the endpoint empty to get it."
+        ),
+        "endpoint.sp_api_hosts_only": _(
+            "The SP-API endpoint must be one of Amazon's SP-API hosts: %(hosts)s. Other "
+            "endpoints exist only while the Seller Central sandbox is enabled."
+        ),
+        "endpoint.token_hosts_only": _(
+            "The token endpoint must be one of Login with Amazon's: %(endpoints)s. Other "
+            "endpoints exist only while the Seller Central sandbox is enabled."
+        ),
+        "spapi.no_token_asked": _("No token was asked for. %(problem)s"),
+        "spapi.not_sent": _("%(operation)s was not sent. %(problem)s"),
         # Why a sync run stopped (orders/sync.py), in its message.
         "sync.stopped_deactivated": _(
             "Stopped because the store was deactivated; the orders read so far are kept."

@@ -234,7 +234,7 @@ def test_the_store_history_says_why_it_needs_reauthorization_in_the_merchants_la
 SAID_CODES = sorted(
     code
     for code in MESSAGES
-    if code.startswith(("spapi.", "sync.", "feed.", "cancellation."))
+    if code.startswith(("spapi.", "sync.", "feed.", "cancellation.", "endpoint."))
     or code in ("store.credentials_rejected", "store.login_unavailable")
 )
 SAMPLES = {
@@ -249,11 +249,16 @@ SAMPLES = {
     "algorithm": "'ZSTD'",
     "reason": note("store.credentials_rejected", code="invalid_grant", message="Revoked."),
     "answer": "Amazon's words (answer)",
+    "endpoint": "https://sellingpartnerapi-eu.amazon.com",
+    "expected": "https://sandbox.sellingpartnerapi-eu.amazon.com",
+    "hosts": "https://sellingpartnerapi-eu.amazon.com, https://sellingpartnerapi-fe.amazon.com",
+    "endpoints": "https://api.amazon.com/auth/o2/token",
+    "problem": note("endpoint.token_hosts_only", endpoints="https://api.amazon.com/auth/o2/token"),
 }
 
 
 def test_every_sentence_of_amazons_errors_has_a_code_read_back():
-    assert len(SAID_CODES) > 45
+    assert len(SAID_CODES) > 55
 
 
 @pytest.mark.parametrize("language", ["de", "fr", "it", "nl"])
@@ -271,11 +276,13 @@ def test_an_error_written_in_english_reads_in_the_merchants_language(code, langu
         expected = note_render(note(code, **params))
 
     assert shown == expected != stored
-    for name in ("operation", "message", "marketplace", "error"):
+    for name in ("operation", "message", "marketplace", "error", "endpoint", "expected"):
         if name in params:
             assert params[name] in shown
     if "reason" in params:  # a sentence of ours inside one: both translated
         assert "Revoked." in shown and "rejected the store's credentials" not in shown
+    if "problem" in params:
+        assert "api.amazon.com" in shown and "must be one of" not in shown
 
 
 def test_amazons_own_words_stay_as_they_are():

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from amazon_channel.models import Store
 from amazon_channel.spapi.client import AmazonClient, AmazonRequestError
@@ -240,6 +242,39 @@ def test_add_store_refuses_an_amazon_host_of_the_other_environment(
     assert f"cannot use Amazon's {expected}" in page_text(response)
     assert not Store.objects.exists()
     assert sandbox_server.exchanges == []
+
+
+@pytest.mark.parametrize("button", ["save", "test_connection"])
+def test_add_store_says_why_an_endpoint_is_refused_in_the_merchants_language(
+    merchant_client, sandbox_server, button
+):
+    production, sandbox = (
+        "https://sellingpartnerapi-eu.amazon.com",
+        "https://sandbox.sellingpartnerapi-eu.amazon.com",
+    )
+    form = add_store_form(
+        environment="sandbox",
+        sp_api_endpoint=production,
+        token_endpoint=f"{sandbox_server.url}/auth/o2/token",
+    )
+    try:
+        response = merchant_client.post(
+            reverse("dashboard:store_connect_save"),
+            {**form, button: "1"},
+            headers={"accept-language": "de"},
+        )
+    finally:
+        translation.activate("en")  # the request's language stays active in this thread
+    with translation.override("de"):
+        german = gettext(
+            "A Sandbox store cannot use Amazon's production endpoint %(endpoint)s: Amazon "
+            "accepts the same credentials there and it would act on real orders. Use "
+            "%(expected)s, or leave the endpoint empty to get it."
+        ) % {"endpoint": production, "expected": sandbox}
+
+    assert german.startswith("Ein Sandbox-Store") and german in page_text(response)
+    assert "cannot use Amazon's" not in page_text(response)
+    assert not Store.objects.exists()
 
 
 # Django admin

@@ -20,7 +20,6 @@ import httpx
 from cachetools import TTLCache
 from django.conf import settings
 from django.db import DatabaseError
-from django.utils.translation import gettext
 from redis.exceptions import RedisError
 from sp_api.api import Feeds, Notifications, Orders, Sellers
 from sp_api.auth import AccessTokenClient
@@ -201,9 +200,7 @@ class StoreAccessTokenClient(AccessTokenClient):
         """
         problem = token_endpoint_host_problem(endpoint=url)
         if problem:
-            raise AmazonEndpointRefused(
-                gettext("No token was asked for. %(problem)s") % {"problem": problem}
-            )
+            raise AmazonEndpointRefused(note_english("spapi.no_token_asked", problem=problem))
         response = self._transport.request("POST", url, data=data, headers=headers)
         answer = response.json()
         if not isinstance(answer, dict):
@@ -351,8 +348,7 @@ class AmazonClient:
         )
         if problem:
             raise AmazonEndpointRefused(
-                gettext("%(operation)s was not sent. %(problem)s")
-                % {"operation": operation, "problem": problem}
+                note_english("spapi.not_sent", operation=operation, problem=problem)
             )
 
     def _orders(self):

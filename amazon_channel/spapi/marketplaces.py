@@ -5,8 +5,9 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.utils.text import format_lazy
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from commerce_orders.notes import note_english
 
 # The values of Store.Environment (the model imports this module, not the other way round).
 SANDBOX = "sandbox"
@@ -118,23 +119,12 @@ def endpoint_environment_problem(
     if host_environment is None or host_environment == environment:
         return None
     if environment == SANDBOX:
-        message = gettext(
-            "A Sandbox store cannot use Amazon's production endpoint %(endpoint)s: Amazon "
-            "accepts the same credentials there and it would act on real orders."
-        )
-        expected = SANDBOX_REGION_ENDPOINTS.get(region)
+        code, expected = "endpoint.production_host", SANDBOX_REGION_ENDPOINTS.get(region)
     else:
-        message = gettext(
-            "A Production store cannot use Amazon's sandbox endpoint %(endpoint)s: its orders "
-            "there are test data."
-        )
-        expected = REGION_ENDPOINTS.get(region)
-    message %= {"endpoint": endpoint}
+        code, expected = "endpoint.sandbox_host", REGION_ENDPOINTS.get(region)
     if expected:
-        message += " " + gettext("Use %(expected)s, or leave the endpoint empty to get it.") % {
-            "expected": expected
-        }
-    return message
+        return note_english(f"{code}_use", endpoint=endpoint, expected=expected)
+    return note_english(code, endpoint=endpoint)
 
 
 # The only hosts credentials may go to outside the Seller Central sandbox: a client secret and a
@@ -177,10 +167,10 @@ def sp_api_endpoint_host_problem(*, endpoint: str) -> str | None:
     accepted. The message is the same whatever the endpoint (it reveals nothing about it)."""
     if custom_endpoints_allowed() or endpoint_at_host(endpoint, SP_API_HOSTS):
         return None
-    return gettext(
-        "The SP-API endpoint must be one of Amazon's SP-API hosts: %(hosts)s. Other endpoints "
-        "exist only while the Seller Central sandbox is enabled."
-    ) % {"hosts": ", ".join(f"https://{host}" for host in sorted(SP_API_HOSTS))}
+    return note_english(
+        "endpoint.sp_api_hosts_only",
+        hosts=", ".join(f"https://{host}" for host in sorted(SP_API_HOSTS)),
+    )
 
 
 def token_endpoint_host_problem(*, endpoint: str) -> str | None:
@@ -189,7 +179,6 @@ def token_endpoint_host_problem(*, endpoint: str) -> str | None:
     are accepted. The message is the same whatever the endpoint."""
     if custom_endpoints_allowed() or endpoint_at_host(endpoint, LWA_TOKEN_HOSTS):
         return None
-    return gettext(
-        "The token endpoint must be one of Login with Amazon's: %(endpoints)s. Other endpoints "
-        "exist only while the Seller Central sandbox is enabled."
-    ) % {"endpoints": ", ".join(LWA_TOKEN_ENDPOINTS.values())}
+    return note_english(
+        "endpoint.token_hosts_only", endpoints=", ".join(LWA_TOKEN_ENDPOINTS.values())
+    )

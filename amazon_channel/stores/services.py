@@ -39,6 +39,7 @@ from amazon_channel.spapi.marketplaces import (
 )
 from amazon_channel.stores.schedules import STORE_SYNC_TASK, store_sync_task_name
 from amazon_channel.transitions import store_sync_state_transition
+from commerce_orders.notes import sentence_render
 
 ORDER_SETTINGS_FIELDS = (
     "is_import_enabled",
@@ -69,7 +70,8 @@ class StoreCredentials:
 class StoreEndpointRefused(ValueError):
     """An endpoint the store must not use: an Amazon host of the other environment (a sandbox
     store at a production host, or the reverse), or a host that is not Amazon's outside the
-    Seller Central sandbox. `message` says why in plain words, `field_name` which endpoint."""
+    Seller Central sandbox. `message` says why in plain words, in the active language (a form
+    shows it), `field_name` which endpoint."""
 
     def __init__(self, message: str, *, field_name: str = "sp_api_endpoint"):
         super().__init__(message)
@@ -98,7 +100,7 @@ def store_endpoint_resolve(*, region: str, environment: str, sp_api_endpoint: st
         endpoint=endpoint, environment=environment, region=region
     ) or sp_api_endpoint_host_problem(endpoint=endpoint)
     if problem:
-        raise StoreEndpointRefused(problem)
+        raise StoreEndpointRefused(sentence_render(problem))
     return endpoint
 
 
@@ -110,7 +112,7 @@ def store_token_endpoint_resolve(*, token_endpoint: str | None) -> str:
     endpoint = (token_endpoint or "").strip() or TOKEN_ENDPOINT
     problem = token_endpoint_host_problem(endpoint=endpoint)
     if problem:
-        raise StoreEndpointRefused(problem, field_name="token_endpoint")
+        raise StoreEndpointRefused(sentence_render(problem), field_name="token_endpoint")
     return endpoint
 
 
