@@ -33,6 +33,7 @@ from amazon_channel.stores.services import (
     store_save,
 )
 from amazon_channel.tests.test_admin import posted_form
+from commerce_orders.notes import note_render
 from seller_central_sandbox.testing import TEST_TIME_SCALE
 from tests.helpers import run_manage, subprocess_environment
 from tests.sync_helpers import store_for_seller, sync_to_the_end
@@ -619,7 +620,8 @@ def test_amazons_sp_api_hosts_are_allowed(sandbox_off, endpoint):
 def test_anything_else_is_refused_as_an_sp_api_endpoint(sandbox_off, endpoint):
     from amazon_channel.spapi.marketplaces import sp_api_endpoint_host_problem
 
-    assert sp_api_endpoint_host_problem(endpoint=endpoint).startswith(SP_API_HOST_MESSAGE)
+    problem = note_render(sp_api_endpoint_host_problem(endpoint=endpoint))
+    assert problem.startswith(SP_API_HOST_MESSAGE)
 
 
 @pytest.mark.parametrize(

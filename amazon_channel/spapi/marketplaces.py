@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from commerce_orders.notes import note_english
+from commerce_orders.notes import note
 
 # The values of Store.Environment (the model imports this module, not the other way round).
 SANDBOX = "sandbox"
@@ -107,8 +107,9 @@ def amazon_endpoint_environment(endpoint: str) -> str | None:
 
 def endpoint_environment_problem(
     *, endpoint: str, environment: str, region: str = ""
-) -> str | None:
-    """Why a store of `environment` must not use `endpoint`, or None when it may.
+) -> dict | None:
+    """Why a store of `environment` must not use `endpoint` (a note: commerce_orders.notes), or
+    None when it may.
 
     A sandbox store never reaches an Amazon production host (the sandbox's credentials are the
     production ones, so it would ship, cancel and refund real orders); a production store never
@@ -123,8 +124,8 @@ def endpoint_environment_problem(
     else:
         code, expected = "endpoint.sandbox_host", REGION_ENDPOINTS.get(region)
     if expected:
-        return note_english(f"{code}_use", endpoint=endpoint, expected=expected)
-    return note_english(code, endpoint=endpoint)
+        return note(f"{code}_use", endpoint=endpoint, expected=expected)
+    return note(code, endpoint=endpoint)
 
 
 # The only hosts credentials may go to outside the Seller Central sandbox: a client secret and a
@@ -161,24 +162,22 @@ def endpoint_at_host(endpoint: str, hosts: frozenset) -> bool:
     )
 
 
-def sp_api_endpoint_host_problem(*, endpoint: str) -> str | None:
-    """Why access tokens must not be sent to `endpoint`, or None when they may: outside the
+def sp_api_endpoint_host_problem(*, endpoint: str) -> dict | None:
+    """Why access tokens must not be sent to `endpoint` (a note), or None when they may: outside the
     Seller Central sandbox only Amazon's production and sandbox SP-API hosts (https) are
     accepted. The message is the same whatever the endpoint (it reveals nothing about it)."""
     if custom_endpoints_allowed() or endpoint_at_host(endpoint, SP_API_HOSTS):
         return None
-    return note_english(
+    return note(
         "endpoint.sp_api_hosts_only",
         hosts=", ".join(f"https://{host}" for host in sorted(SP_API_HOSTS)),
     )
 
 
-def token_endpoint_host_problem(*, endpoint: str) -> str | None:
-    """Why the client secret and refresh token must not be posted to `endpoint`, or None when
-    they may: outside the Seller Central sandbox only Login with Amazon's token hosts (https)
-    are accepted. The message is the same whatever the endpoint."""
+def token_endpoint_host_problem(*, endpoint: str) -> dict | None:
+    """Why the client secret and refresh token must not be posted to `endpoint` (a note), or
+    None when they may: outside the Seller Central sandbox only Login with Amazon's token hosts
+    (https) are accepted. The message is the same whatever the endpoint."""
     if custom_endpoints_allowed() or endpoint_at_host(endpoint, LWA_TOKEN_HOSTS):
         return None
-    return note_english(
-        "endpoint.token_hosts_only", endpoints=", ".join(LWA_TOKEN_ENDPOINTS.values())
-    )
+    return note("endpoint.token_hosts_only", endpoints=", ".join(LWA_TOKEN_ENDPOINTS.values()))

@@ -39,7 +39,7 @@ from amazon_channel.spapi.marketplaces import (
 )
 from amazon_channel.stores.schedules import STORE_SYNC_TASK, store_sync_task_name
 from amazon_channel.transitions import store_sync_state_transition
-from commerce_orders.notes import sentence_render
+from commerce_orders.notes import note_render, sentence_render
 
 ORDER_SETTINGS_FIELDS = (
     "is_import_enabled",
@@ -100,7 +100,7 @@ def store_endpoint_resolve(*, region: str, environment: str, sp_api_endpoint: st
         endpoint=endpoint, environment=environment, region=region
     ) or sp_api_endpoint_host_problem(endpoint=endpoint)
     if problem:
-        raise StoreEndpointRefused(sentence_render(problem))
+        raise StoreEndpointRefused(note_render(problem))
     return endpoint
 
 
@@ -112,7 +112,7 @@ def store_token_endpoint_resolve(*, token_endpoint: str | None) -> str:
     endpoint = (token_endpoint or "").strip() or TOKEN_ENDPOINT
     problem = token_endpoint_host_problem(endpoint=endpoint)
     if problem:
-        raise StoreEndpointRefused(sentence_render(problem), field_name="token_endpoint")
+        raise StoreEndpointRefused(note_render(problem), field_name="token_endpoint")
     return endpoint
 
 
@@ -470,11 +470,13 @@ def store_save(*, store: Store, actor: AbstractBaseUser | None) -> Store:
 
 def store_connection_check(*, store: Store) -> str | None:
     """None when Amazon accepts the store's credentials and lists the store's marketplace among
-    those the seller participates in (getMarketplaceParticipations), else what went wrong."""
+    those the seller participates in (getMarketplaceParticipations), else what went wrong, in
+    the active language."""
     try:
         AmazonClient(store).check_connection()
     except AmazonError as error:
-        return error.message
+        # Written in English (commerce_orders.notes.note_english): said in the active language.
+        return sentence_render(error.message)
     return None
 
 
@@ -490,8 +492,9 @@ def store_connection_test(
     """Test connection before saving: the same arguments as store_connect, nothing written.
 
     None when Amazon accepts the credentials and the seller participates in the marketplace,
-    else what went wrong in plain words. An endpoint store_connect would refuse (the other
-    environment's, or not Amazon's while the Seller Central sandbox is off) is refused before
+    else what went wrong in plain words, in the active language. An endpoint store_connect
+    would refuse (the other environment's, or not Amazon's while the Seller Central sandbox is
+    off) is refused before
     anything is sent; a failure to reach the endpoints or to read their answer gets one
     message whatever answered, so that the test says nothing about other hosts and ports.
     """

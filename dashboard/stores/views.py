@@ -31,7 +31,6 @@ from amazon_channel.stores.services import (
     store_set_active,
     store_sync_request,
 )
-from commerce_orders.notes import sentence_render
 from commerce_orders.selectors import order_statuses_in_use
 from dashboard.navigation import redirect_back
 from dashboard.permissions import VIEW_ORDER, permission_for
@@ -64,11 +63,7 @@ def store_connect_save(request):
             problem = store_connection_test(**form.connection_arguments())
             if problem:
                 form.add_error(
-                    None,
-                    # Our sentences are English where Amazon's errors are written: in the
-                    # merchant's language here, Amazon's own words as they are.
-                    _("Test connection failed: %(problem)s")
-                    % {"problem": sentence_render(problem)},
+                    None, _("Test connection failed: %(problem)s") % {"problem": problem}
                 )
             else:
                 messages.success(request, _("Amazon accepted the credentials."))
