@@ -333,6 +333,19 @@ def _daily_order_counts(store_ids: list[int], *, days: int = CHART_DAYS) -> dict
     return counts
 
 
+def _stores_as_cards() -> QuerySet[Store]:
+    """The stores with what a card reads with them: the latest run's id, the seller's first
+    subscription and, where marks key a cache, the mark."""
+    return with_marks(_with_subscribed_at(_with_last_sync_run(Store.objects.all())))
+
+
+def _card_values_attach(stores: list[Store]) -> None:
+    """The last sync, the counts and the quiet notifications a card shows, on each store."""
+    _last_sync_attach(stores)
+    _store_counts_attach(stores)
+    _notifications_quiet_attach(stores)
+
+
 def store_list_for_cards() -> list[Store]:
     """Every store with its card's counts, last sync and `daily_orders` chart data, in a
     fixed number of queries whatever the number of stores and orders: the stores (with their
@@ -343,23 +356,15 @@ def store_list_for_cards() -> list[Store]:
     `daily_orders` lists the orders of each of the last 30 days, oldest first;
     `recent_order_total` counts them as All Orders does over the same days.
     """
-    stores = list(
-        with_marks(_with_subscribed_at(_with_last_sync_run(Store.objects.all()))).order_by("name")
-    )
-    _last_sync_attach(stores)
-    _store_counts_attach(stores)
-    _notifications_quiet_attach(stores)
+    stores = list(_stores_as_cards().order_by("name"))
+    _card_values_attach(stores)
     return stores
 
 
 def store_for_dashboard(store_id: int) -> Store:
     """One store with the same counts and last sync as its card; Http404 when unknown."""
-    store = get_object_or_404(
-        with_marks(_with_subscribed_at(_with_last_sync_run(Store.objects.all()))), pk=store_id
-    )
-    _last_sync_attach([store])
-    _store_counts_attach([store])
-    _notifications_quiet_attach([store])
+    store = get_object_or_404(_stores_as_cards(), pk=store_id)
+    _card_values_attach([store])
     return store
 
 
